@@ -1,0 +1,83 @@
+/**
+ * `defineStore(backend)`: a full `Store` from a backend that can run transactions. The memory,
+ * IndexedDB and SQLite stores are all made this way, so they share every rule.
+ *
+ * @module
+ */
+import { QueueClosedError } from './errors.js'
+import { cancel, prunePage, replay } from './operations/admin.js'
+import { insert } from './operations/insert.js'
+import { progress, renew } from './operations/leases.js'
+import { settleAndClaim } from './operations/settle-and-claim.js'
+import type { StoreBackend } from './store-backend.js'
+import type { Store, StoredJob } from './store.js'
+import { batchView } from './transitions.js'
+import type { ChainState } from './types.js'
+
+export function defineStore(backend: StoreBackend): Store {
+  let closed = false
+  const open = (): void => {
+    if (closed) throw new QueueClosedError('the store is closed')
+  }
+  const write: StoreBackend['write'] = async (fn, opts) => {
+    open()
+    return backend.write(fn, opts)
+  }
+  const read: StoreBackend['read'] = async (fn) => {
+    open()
+    return backend.read(fn)
+  }
+  return {
+    insert: (input, opts) => write((tx) => insert(tx, input), opts),
+    settleAndClaim: (input) => write((tx) => settleAndClaim(tx, input)),
+    renew: (input) => write((tx) => renew(tx, input)),
+    progress: (input) => write((tx) => progress(tx, input)),
+    cancel: (input) => write((tx) => cancel(tx, input)),
+    replay: (input) => write((tx) => replay(tx, input)),
+    async prune({ before }) {
+      let total = 0
+      for (;;) {
+        const { deleted, more } = await write((tx) => prunePage(tx, before))
+        total += deleted
+        if (!more) return total
+      }
+    },
+    getJob: (id) => read((tx) => tx.getJob(id)),
+    listJobs: (filter, now) => read(async (tx) => {
+      const states = filter.state === undefined ? undefined : [filter.state].flat()
+      if (!states || (!states.includes('waiting') && !states.includes('delayed'))) return tx.listJobs(filter)
+      // Whether a job is waiting or delayed depends on now: read both, then page on that view.
+      const { limit = 100, offset = 0 } = filter
+      const stored = [...new Set([...states, 'waiting' as const, 'delayed' as const])]
+      const all = await tx.listJobs({ ...filter, state: stored, offset: 0, limit: Number.MAX_SAFE_INTEGER })
+      return all.filter((j) => states.includes(present(j, now))).slice(offset, offset + limit)
+    }),
+    counts: (now) => read((tx) => tx.counts(now)),
+    getChain: (id) => read(async (tx): Promise<ChainState | undefined> => {
+      const ch = await tx.getChain(id)
+      if (!ch) return undefined
+      const steps: ChainState['steps'] = []
+      for (const jobId of ch.jobIds) {
+        const j = await tx.getJob(jobId)
+        steps.push({ jobId, type: j?.type ?? 'unknown', state: j?.state ?? 'cancelled' })
+      }
+      const view: ChainState = { id: ch.id, state: ch.state, steps, current: ch.current, createdAt: ch.createdAt }
+      if (ch.finishedAt !== undefined) view.finishedAt = ch.finishedAt
+      return view
+    }),
+    getBatch: (id) => read(async (tx) => {
+      const b = await tx.getBatch(id)
+      return b && batchView(b)
+    }),
+    async close() {
+      if (closed) return
+      closed = true
+      await backend.close()
+    },
+  }
+}
+
+/** A job's state as users see it: a delayed job whose time has come is waiting. */
+export function present(j: StoredJob, now: number): StoredJob['state'] {
+  return j.state === 'delayed' && j.runAt <= now ? 'waiting' : j.state
+}

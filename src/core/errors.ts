@@ -1,0 +1,142 @@
+/**
+ * Every error ferry throws is a `QueueError` with a stable `code`. Subclasses are checked with
+ * `instanceof`; `serializeError` / `deserializeError` carry them across storage and threads
+ * with their class intact.
+ *
+ * @module
+ */
+import type { SerializedError } from './types.js'
+
+export class QueueError extends Error {
+  /** The code of errors of this class; an instance may carry a more specific one. */
+  static readonly code: string = 'QUEUE_ERROR'
+  override name = 'QueueError'
+  readonly code: string
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.code = options?.code ?? (new.target as typeof QueueError).code
+  }
+}
+
+// Names are written out rather than read from the constructor so that minifiers cannot
+// change them: the name is how an error keeps its class across storage and threads.
+
+/** Thrown by a handler: the job fails at once, whatever attempts it has left. */
+export class UnrecoverableError extends QueueError {
+  static override readonly code = 'UNRECOVERABLE'
+  override name = 'UnrecoverableError'
+}
+/** The attempt ran past the job's timeout. */
+export class JobTimeoutError extends QueueError {
+  static override readonly code = 'JOB_TIMEOUT'
+  override name = 'JobTimeoutError'
+}
+/** The engine no longer holds the job's lease; its result will not be recorded. */
+export class LeaseLostError extends QueueError {
+  static override readonly code = 'LEASE_LOST'
+  override name = 'LeaseLostError'
+}
+export class NotFoundError extends QueueError {
+  static override readonly code = 'NOT_FOUND'
+  override name = 'NotFoundError'
+}
+/** A payload or result the store cannot hold faithfully. Nothing was written. */
+export class SerializationError extends QueueError {
+  static override readonly code = 'SERIALIZATION'
+  override name = 'SerializationError'
+}
+export class StorageError extends QueueError {
+  static override readonly code: string = 'STORAGE'
+  override name = 'StorageError'
+}
+export class StorageFullError extends StorageError {
+  static override readonly code = 'STORAGE_FULL'
+  override name = 'StorageFullError'
+}
+/** The store is held by another process or connection. */
+export class StoreLockedError extends StorageError {
+  static override readonly code = 'STORE_LOCKED'
+  override name = 'StoreLockedError'
+}
+/** The queue was stopped or closed. */
+export class QueueClosedError extends QueueError {
+  static override readonly code = 'QUEUE_CLOSED'
+  override name = 'QueueClosedError'
+}
+/** A call with arguments that cannot be honoured (an empty batch, a negative delay). */
+export class InvalidArgumentError extends QueueError {
+  static override readonly code = 'INVALID_ARGUMENT'
+  override name = 'InvalidArgumentError'
+}
+/** The job was cancelled while it ran. */
+export class JobCancelledError extends QueueError {
+  static override readonly code = 'JOB_CANCELLED'
+  override name = 'JobCancelledError'
+}
+/** Thrown by middleware to finish a job without running its handler (`job:skipped`). */
+export class JobSkippedError extends QueueError {
+  static override readonly code = 'JOB_SKIPPED'
+  override name = 'JobSkippedError'
+}
+
+/**
+ * Thrown by middleware to put a job back for later without spending its attempt
+ * (rate limits, overlap). Handlers may throw it too.
+ */
+export class JobDeferredError extends QueueError {
+  static override readonly code = 'JOB_DEFERRED'
+  override name = 'JobDeferredError'
+  readonly delayMs: number
+  constructor(delayMs: number, message = `deferred by ${delayMs} ms`) {
+    super(message)
+    this.delayMs = Math.max(0, delayMs)
+  }
+}
+
+const classes: Record<string, new (message: string, o?: { code?: string }) => QueueError> = {
+  QueueError,
+  UnrecoverableError,
+  JobTimeoutError,
+  LeaseLostError,
+  NotFoundError,
+  SerializationError,
+  StorageError,
+  StorageFullError,
+  StoreLockedError,
+  QueueClosedError,
+  InvalidArgumentError,
+  JobCancelledError,
+  JobSkippedError,
+}
+
+/** The plain-object form of any thrown value, for storage and for crossing threads. */
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    const out: SerializedError = { name: err.name, message: err.message }
+    const code = (err as { code?: unknown }).code
+    if (typeof code === 'string') out.code = code
+    if (err.stack !== undefined) out.stack = err.stack
+    return out
+  }
+  return { name: 'Error', message: typeof err === 'string' ? err : safeString(err) }
+}
+
+/** Rebuilds an error from its plain form, as the ferry class its name names when there is one. */
+export function deserializeError(e: SerializedError): Error {
+  const Ctor = classes[e.name]
+  const err = Ctor ? new Ctor(e.message, e.code === undefined ? undefined : { code: e.code }) : new Error(e.message)
+  if (!Ctor) {
+    err.name = e.name
+    if (e.code !== undefined) (err as Error & { code?: string }).code = e.code
+  }
+  if (e.stack !== undefined) err.stack = e.stack
+  return err
+}
+
+function safeString(v: unknown): string {
+  try {
+    return String(v)
+  } catch {
+    return 'non-error value thrown'
+  }
+}

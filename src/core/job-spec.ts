@@ -1,0 +1,151 @@
+/**
+ * `job(type, payload)` and its immutable builder: every method returns a new spec.
+ *
+ * @module
+ */
+import { InvalidArgumentError } from './errors.js'
+import type { Backoff, JobMap } from './types.js'
+
+/** What a spec says about its job, read by the queue when it dispatches. */
+export interface SpecOptions {
+  readonly type: string
+  readonly payload: unknown
+  readonly queue?: string
+  readonly delayMs?: number
+  readonly runAt?: number
+  readonly timeoutMs?: number
+  readonly retry?: number
+  readonly backoff?: number | Backoff
+  readonly uniqueForMs?: number
+  readonly uniqueKey?: string
+  readonly priority?: number
+  readonly id?: string
+}
+
+export interface JobSpec<T extends string = string, P = unknown> {
+  readonly type: T
+  readonly payload: P
+  /** The queue the job goes to. @default 'default' (or the chain's or batch's queue) */
+  onQueue(name: string): JobSpec<T, P>
+  /** Run no earlier than dispatch time + `ms`. */
+  delay(ms: number): JobSpec<T, P>
+  /** Run no earlier than `at`. */
+  runAt(at: Date | number): JobSpec<T, P>
+  /** Time allowed for each attempt; past it the attempt fails with `JobTimeoutError`. */
+  timeout(ms: number): JobSpec<T, P>
+  /** Retries after the first attempt: attempts = n + 1. @default 3 */
+  retry(n: number): JobSpec<T, P>
+  /** Wait before a retry: a number is a fixed delay in ms. @default exponential from 1 s, max 5 min, jitter */
+  backoff(b: number | Backoff): JobSpec<T, P>
+  /**
+   * While a job with the same key was dispatched less than `ms` ago, dispatching returns that
+   * job's id with `duplicate: true` and writes nothing.
+   * @default key: the type and the canonical JSON of the payload
+   */
+  uniqueFor(ms: number, key?: string): JobSpec<T, P>
+  /** Higher runs first. @default 0 */
+  priority(n: number): JobSpec<T, P>
+  /** A caller-chosen id; dispatching an id that exists writes nothing. */
+  withId(id: string): JobSpec<T, P>
+}
+
+/** A spec for any job type of a job map, with the payload type that type requires. */
+export type SpecOf<J extends JobMap> = { [K in keyof J & string]: JobSpec<K, J[K]> }[keyof J & string]
+
+class Spec<T extends string, P> implements JobSpec<T, P> {
+  readonly #o: SpecOptions
+
+  constructor(o: SpecOptions) {
+    this.#o = Object.freeze(o)
+  }
+
+  static options(spec: unknown): SpecOptions | undefined {
+    return spec instanceof Spec ? spec.#o : undefined
+  }
+
+  get type(): T {
+    return this.#o.type as T
+  }
+  get payload(): P {
+    return this.#o.payload as P
+  }
+
+  #with(patch: Partial<SpecOptions>): Spec<T, P> {
+    return new Spec({ ...this.#o, ...patch })
+  }
+
+  onQueue(name: string): JobSpec<T, P> {
+    return this.#with({ queue: nonEmpty('queue name', name) })
+  }
+  delay(ms: number): JobSpec<T, P> {
+    const { runAt: _, ...rest } = this.#o
+    return new Spec({ ...rest, delayMs: nonNegative('delay', ms) })
+  }
+  runAt(at: Date | number): JobSpec<T, P> {
+    const t = at instanceof Date ? at.getTime() : at
+    if (!Number.isFinite(t)) throw new InvalidArgumentError(`runAt must be a valid date or a number of ms, got ${String(at)}`)
+    const { delayMs: _, ...rest } = this.#o
+    return new Spec({ ...rest, runAt: t })
+  }
+  timeout(ms: number): JobSpec<T, P> {
+    if (!(ms > 0) || !Number.isFinite(ms)) throw new InvalidArgumentError(`timeout must be a positive number of ms, got ${ms}`)
+    return this.#with({ timeoutMs: ms })
+  }
+  retry(n: number): JobSpec<T, P> {
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`retry must be a whole number >= 0, got ${n}`)
+    return this.#with({ retry: n })
+  }
+  backoff(b: number | Backoff): JobSpec<T, P> {
+    return this.#with({ backoff: checkBackoff(b) })
+  }
+  uniqueFor(ms: number, key?: string): JobSpec<T, P> {
+    if (!(ms > 0) || !Number.isFinite(ms)) throw new InvalidArgumentError(`uniqueFor must be a positive number of ms, got ${ms}`)
+    return this.#with(key === undefined ? { uniqueForMs: ms } : { uniqueForMs: ms, uniqueKey: nonEmpty('unique key', key) })
+  }
+  priority(n: number): JobSpec<T, P> {
+    if (!Number.isFinite(n)) throw new InvalidArgumentError(`priority must be a finite number, got ${n}`)
+    return this.#with({ priority: n })
+  }
+  withId(id: string): JobSpec<T, P> {
+    return this.#with({ id: nonEmpty('job id', id) })
+  }
+}
+
+/**
+ * A spec for one job.
+ * @example queue.dispatch(job('email:send', { to: 'a@b.c' }).retry(5).delay(1000))
+ */
+export function job<T extends string, P>(type: T, payload: P): JobSpec<T, P> {
+  return new Spec<T, P>({ type: nonEmpty('job type', type), payload })
+}
+
+/** The options of a spec made by `job()`; an `InvalidArgumentError` for anything else. */
+export function specOptions(spec: unknown): SpecOptions {
+  const o = Spec.options(spec)
+  if (!o) throw new InvalidArgumentError('expected a job spec made by job(type, payload)')
+  return o
+}
+
+export function checkBackoff(b: number | Backoff): number | Backoff {
+  if (typeof b === 'number') return nonNegative('backoff', b)
+  if (b?.type === 'fixed') {
+    nonNegative('backoff delay', b.delay)
+    return { ...b }
+  }
+  if (b?.type === 'exponential') {
+    if (!(b.base > 0)) throw new InvalidArgumentError(`exponential backoff needs a base > 0, got ${b.base}`)
+    if (b.max !== undefined) nonNegative('backoff max', b.max)
+    return { ...b }
+  }
+  throw new InvalidArgumentError(`backoff must be a number of ms, { type: 'fixed' } or { type: 'exponential' }`)
+}
+
+function nonNegative(what: string, n: number): number {
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${what} must be a number of ms >= 0, got ${n}`)
+  return n
+}
+
+function nonEmpty(what: string, s: string): string {
+  if (typeof s !== 'string' || s.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`)
+  return s
+}

@@ -1,0 +1,91 @@
+/**
+ * Middleware wraps each attempt: `(ctx, next) => Promise<unknown>`. The first in the list is
+ * the outermost. The ones here are kept by the engine that runs them (not shared across tabs
+ * or processes).
+ *
+ * @module
+ */
+import { JobDeferredError, JobSkippedError, UnrecoverableError } from './errors.js'
+import type { Clock, JobContext, Middleware } from './types.js'
+import { systemClock } from './clock.js'
+
+export function compose(middleware: readonly Middleware[], ctx: JobContext, last: () => Promise<unknown>): Promise<unknown> {
+  const call = (i: number): Promise<unknown> => {
+    const m = middleware[i]
+    if (!m) return last()
+    let called = false
+    return m(ctx, () => {
+      if (called) return Promise.reject(new Error('next() called more than once in a middleware'))
+      called = true
+      return call(i + 1)
+    })
+  }
+  return call(0)
+}
+
+/**
+ * At most `limit` attempts start per `intervalMs` (per key, default: per job type). A job over
+ * the limit goes back to the queue until the window has room, without spending an attempt.
+ * @example rateLimit({ limit: 10, intervalMs: 1000 })
+ */
+export function rateLimit(o: { limit: number; intervalMs: number; key?: (ctx: JobContext) => string; clock?: Clock }): Middleware {
+  const clock = o.clock ?? systemClock
+  const starts = new Map<string, number[]>()
+  return async (ctx, next) => {
+    const key = o.key ? o.key(ctx) : ctx.type
+    const now = clock.now()
+    const recent = (starts.get(key) ?? []).filter((t) => t > now - o.intervalMs)
+    if (recent.length >= o.limit) {
+      starts.set(key, recent)
+      throw new JobDeferredError((recent[0] as number) + o.intervalMs - now, `rate limit of ${o.limit} per ${o.intervalMs} ms reached for ${key}`)
+    }
+    recent.push(now)
+    starts.set(key, recent)
+    return next()
+  }
+}
+
+/** Finishes the job without running it when the predicate holds (`job:skipped`). */
+export function skipWhen(predicate: (ctx: JobContext) => boolean | Promise<boolean>): Middleware {
+  return async (ctx, next) => {
+    if (await predicate(ctx)) throw new JobSkippedError(`job ${ctx.id} skipped`)
+    return next()
+  }
+}
+
+/** Errors matching `when` (default: every error) fail the job at once, without retries. */
+export function failOnError(when: (err: unknown) => boolean = () => true): Middleware {
+  return async (_ctx, next) => {
+    try {
+      return await next()
+    } catch (err) {
+      if (err instanceof UnrecoverableError || err instanceof JobDeferredError || err instanceof JobSkippedError || !when(err)) throw err
+      const message = err instanceof Error ? err.message : String(err)
+      const e = new UnrecoverableError(message, { cause: err })
+      if (err instanceof Error) e.stack = err.stack ?? e.stack
+      throw e
+    }
+  }
+}
+
+/**
+ * Jobs with the same key do not run at the same time: one that would overlap goes back to the
+ * queue for `retryAfterMs` without spending an attempt. `ttlMs` bounds how long a key is held
+ * if an attempt never settles.
+ */
+export function withoutOverlapping(o: { key: (ctx: JobContext) => string; ttlMs?: number; retryAfterMs?: number; clock?: Clock }): Middleware {
+  const clock = o.clock ?? systemClock
+  const held = new Map<string, number>()
+  return async (ctx, next) => {
+    const key = o.key(ctx)
+    const now = clock.now()
+    const until = held.get(key)
+    if (until !== undefined && until > now) throw new JobDeferredError(o.retryAfterMs ?? 1000, `another job holds ${key}`)
+    held.set(key, o.ttlMs === undefined ? Number.POSITIVE_INFINITY : now + o.ttlMs)
+    try {
+      return await next()
+    } finally {
+      held.delete(key)
+    }
+  }
+}

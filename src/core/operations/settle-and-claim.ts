@@ -1,0 +1,75 @@
+/**
+ * `Store.settleAndClaim`: the engine's one transaction per turn of its loop.
+ *
+ * @module
+ */
+import type { QueueScope, StoreTx } from '../store-backend.js'
+import type { ClaimRequest, SettleAndClaimInput, SettleAndClaimOutcome, Settlement, StoredJob } from '../store.js'
+import { Changes, endAttempt, lease, type Outcome } from '../transitions.js'
+import { finishInGroups } from './groups.js'
+import { writeChanges } from './write.js'
+
+/** Due delayed jobs promoted per claim; the rest are promoted by the next one. */
+const PROMOTE_LIMIT = 1000
+
+export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> {
+  const c = new Changes(input.now)
+  const lost: string[] = []
+  for (const s of input.settle) {
+    if (!(await settleOne(tx, s, c))) lost.push(s.id)
+  }
+  const out: SettleAndClaimOutcome = { lost, claimed: [], events: c.events }
+  if (input.claim && input.claim.limit > 0) {
+    out.claimed = await claim(tx, input.claim, c)
+    const wake = await nextWake(tx, input.claim, input.now)
+    if (wake !== undefined) out.nextWakeAt = wake
+  }
+  return out
+}
+
+async function settleOne(tx: StoreTx, s: Settlement, c: Changes): Promise<boolean> {
+  const job = await tx.getJob(s.id)
+  if (!job || job.state !== 'active' || job.lease?.token !== s.token) return false
+  // A job cancelled while it ran is cancelled, unless it managed to succeed.
+  const outcome: Outcome = job.cancelRequested && s.outcome.kind !== 'succeeded' ? { kind: 'cancelled' } : s.outcome
+  const next = endAttempt(job, outcome, s.random ?? 0.5, c)
+  await finishInGroups(tx, next, c)
+  await writeChanges(tx, c)
+  return true
+}
+
+async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<StoredJob[]> {
+  const scope: QueueScope = { queues: req.queues, types: req.types }
+  for (const j of await tx.due(req.queues, c.now, PROMOTE_LIMIT)) await tx.putJob({ ...j, state: 'waiting' })
+
+  const claimed: StoredJob[] = []
+  for (const j of await tx.expired(scope, c.now, req.limit)) {
+    c.emit({ kind: 'job:stalled', jobId: j.id, type: j.type })
+    if (j.attempt < j.maxAttempts) {
+      claimed.push(lease(j, req.owner, req.token, req.leaseUntil, c))
+      continue
+    }
+    const error = {
+      name: 'LeaseLostError',
+      code: 'LEASE_LOST',
+      message: `the lease on job ${j.id} expired during its last attempt (${j.attempt} of ${j.maxAttempts})`,
+    }
+    const failed = endAttempt(j, { kind: 'failed', error, unrecoverable: true }, 0, c)
+    await finishInGroups(tx, failed, c)
+  }
+  // Written before the ready query, so a chain step released by a failed stall is seen by it.
+  await writeChanges(tx, c)
+  const room = req.limit - claimed.length
+  if (room > 0) {
+    for (const j of await tx.ready(scope, room)) claimed.push(lease(j, req.owner, req.token, req.leaseUntil, c))
+  }
+  await writeChanges(tx, c)
+  return claimed
+}
+
+async function nextWake(tx: StoreTx, req: ClaimRequest, now: number): Promise<number | undefined> {
+  const due = await tx.nextDue(req.queues)
+  const expiry = await tx.nextExpiry({ queues: req.queues, types: req.types }, now)
+  if (due === undefined) return expiry
+  return expiry === undefined ? due : Math.min(due, expiry)
+}

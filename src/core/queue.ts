@@ -1,0 +1,309 @@
+/**
+ * `createQueue()`: the producer, admin and engine API over one store.
+ *
+ * @module
+ */
+import { batchBuilder, chainBuilder, type BatchBuilder, type BuilderHost, type ChainBuilder } from './builders.js'
+import { systemClock } from './clock.js'
+import { present } from './define-store.js'
+import { Emitter } from './emitter.js'
+import { InvalidArgumentError, NotFoundError, QueueClosedError, serializeError } from './errors.js'
+import type { SpecOf } from './job-spec.js'
+import { memoryStore } from './memory-store.js'
+import { checkDefaults, resolveSpec, type JobDefaults } from './resolve-spec.js'
+import { Runner } from './runner.js'
+import type { NewBatch, NewChain, Store, StoredJob } from './store.js'
+import type {
+  BatchState,
+  ChainState,
+  Clock,
+  Counts,
+  DispatchResult,
+  Handler,
+  JobFilter,
+  JobMap,
+  JobRecord,
+  Middleware,
+  QueueEvent,
+  Subscribable,
+} from './types.js'
+
+export interface QueueOptions {
+  /** Where jobs live. @default memoryStore() */
+  store?: Store
+  /** The queues this engine works. @default ['default'] */
+  queues?: string[]
+  /** Attempts run at the same time. @default 1 */
+  concurrency?: number
+  /** How long a claim holds a job; renewed while the handler runs. @default 30_000 */
+  leaseMs?: number
+  /** Defaults for jobs whose spec does not say. */
+  defaults?: JobDefaults
+  /** Wraps every attempt, the first outermost. */
+  middleware?: Middleware[]
+  /** Time and timers. @default the system clock */
+  clock?: Clock
+}
+
+export interface Queue<J extends JobMap = JobMap> {
+  /** The handler for a job type. Its return value is the job's result. */
+  register<T extends keyof J & string>(type: T, handler: Handler<J[T]>): void
+  /** Resolves once the job is committed. A known id or a held unique key writes nothing. */
+  dispatch(spec: SpecOf<J>, opts?: { tx?: unknown }): Promise<DispatchResult>
+  /** Dispatches all in one transaction: all are written or none. */
+  dispatchMany(specs: SpecOf<J>[], opts?: { tx?: unknown }): Promise<DispatchResult[]>
+  chain(...specs: SpecOf<J>[]): ChainBuilder
+  batch(...specs: SpecOf<J>[]): BatchBuilder
+
+  /** Starts claiming and running jobs. */
+  start(): Promise<void>
+  /** Stops claiming; waits for running attempts up to `timeoutMs` (default 10 s), then aborts them and releases their jobs. */
+  stop(opts?: { timeoutMs?: number }): Promise<void>
+  /** Stops, then closes the store. Later calls reject with `QueueClosedError`. */
+  close(opts?: { timeoutMs?: number }): Promise<void>
+  /** Stops claiming from one queue, or from all of this engine's queues. */
+  pause(queue?: string): void
+  resume(queue?: string): void
+
+  getJob(id: string): Promise<JobRecord | undefined>
+  listJobs(filter?: JobFilter): Promise<JobRecord[]>
+  counts(): Promise<Counts>
+  /** Cancels a job that has not started; a running one is aborted. False when already finished or unknown. */
+  cancel(id: string): Promise<boolean>
+  /** A failed or cancelled job goes back to waiting with its attempts reset. */
+  replay(id: string): Promise<boolean>
+  findBatch(id: string): Promise<BatchState>
+  findChain(id: string): Promise<ChainState>
+  cancelBatch(id: string): Promise<void>
+  /** Deletes jobs, chains and batches finished before `olderThan`. Returns the jobs deleted. */
+  prune(olderThan: Date | number): Promise<number>
+
+  readonly events: Subscribable<QueueEvent>
+}
+
+/**
+ * A queue over a store, typed by its job map.
+ * @example
+ * const queue = createQueue<{ 'email:send': { to: string } }>({ concurrency: 4 })
+ * queue.register('email:send', async ({ to }) => send(to))
+ * await queue.start()
+ * await queue.dispatch(job('email:send', { to: 'a@b.c' }))
+ */
+export function createQueue<J extends JobMap = JobMap>(options: QueueOptions = {}): Queue<J> {
+  return new QueueImpl<J>(options)
+}
+
+class QueueImpl<J extends JobMap> implements Queue<J> {
+  readonly #store: Store
+  readonly #clock: Clock
+  readonly #queues: string[]
+  readonly #defaults: JobDefaults
+  readonly #handlers = new Map<string, Handler<unknown>>()
+  readonly #paused = new Set<string>()
+  readonly #emitter: Emitter<QueueEvent>
+  readonly #runner: Runner
+  #closed = false
+
+  constructor(o: QueueOptions) {
+    const concurrency = o.concurrency ?? 1
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new InvalidArgumentError(`concurrency must be a whole number >= 1, got ${concurrency}`)
+    }
+    const leaseMs = o.leaseMs ?? 30_000
+    if (!(leaseMs > 0)) throw new InvalidArgumentError(`leaseMs must be > 0, got ${leaseMs}`)
+    this.#queues = [...(o.queues ?? ['default'])]
+    if (this.#queues.length === 0) throw new InvalidArgumentError('queues must name at least one queue')
+    this.#store = o.store ?? memoryStore()
+    this.#clock = o.clock ?? systemClock
+    this.#defaults = checkDefaults(o.defaults)
+    this.#emitter = new Emitter<QueueEvent>((err, event) => {
+      // A listener that throws must not break the engine; others hear of it, once.
+      if (event.kind !== 'queue:error') this.#emitter.emit({ kind: 'queue:error', at: this.#clock.now(), error: serializeError(err) })
+    })
+    this.#runner = new Runner({
+      store: this.#store,
+      clock: this.#clock,
+      queues: this.#queues,
+      concurrency,
+      leaseMs,
+      middleware: [...(o.middleware ?? [])],
+      handlers: this.#handlers,
+      paused: this.#paused,
+      emit: (events) => this.#emit(events),
+      reportError: (error) => this.#emit([{ kind: 'queue:error', at: this.#clock.now(), error: serializeError(error) }]),
+    })
+  }
+
+  get events(): Subscribable<QueueEvent> {
+    return this.#emitter
+  }
+
+  #emit(events: QueueEvent[]): void {
+    for (const e of events) this.#emitter.emit(e)
+  }
+
+  #open(): void {
+    if (this.#closed) throw new QueueClosedError('the queue is closed')
+  }
+
+  register<T extends keyof J & string>(type: T, handler: Handler<J[T]>): void {
+    if (typeof handler !== 'function') throw new InvalidArgumentError(`the handler for ${type} must be a function`)
+    this.#handlers.set(type, handler as Handler<unknown>)
+    if (this.#runner.running) this.#runner.kick()
+  }
+
+  async dispatch(spec: SpecOf<J>, opts?: { tx?: unknown }): Promise<DispatchResult> {
+    const [result] = await this.dispatchMany([spec], opts)
+    return result as DispatchResult
+  }
+
+  async dispatchMany(specs: SpecOf<J>[], opts?: { tx?: unknown }): Promise<DispatchResult[]> {
+    this.#open()
+    if (specs.length === 0) return []
+    const now = this.#clock.now()
+    const jobs = specs.map((s) => resolveSpec(s, now, this.#defaults))
+    const out = await this.#store.insert({ now, jobs }, opts)
+    this.#afterWrite(out.events)
+    return out.results
+  }
+
+  chain(...specs: SpecOf<J>[]): ChainBuilder {
+    return chainBuilder(this.#builderHost(), { specs })
+  }
+
+  batch(...specs: SpecOf<J>[]): BatchBuilder {
+    return batchBuilder(this.#builderHost(), { specs })
+  }
+
+  #builderHost(): BuilderHost {
+    return {
+      now: () => this.#clock.now(),
+      defaults: this.#defaults,
+      insertChain: async (chain: NewChain, opts?: { tx?: unknown }) => {
+        this.#open()
+        const now = this.#clock.now()
+        this.#afterWrite((await this.#store.insert({ now, jobs: [], chains: [chain] }, opts)).events)
+      },
+      insertBatch: async (batch: NewBatch, opts?: { tx?: unknown }) => {
+        this.#open()
+        const now = this.#clock.now()
+        this.#afterWrite((await this.#store.insert({ now, jobs: [], batches: [batch] }, opts)).events)
+      },
+    }
+  }
+
+  #afterWrite(events: QueueEvent[]): void {
+    this.#emit(events)
+    if (this.#runner.running && events.length > 0) this.#runner.kick()
+  }
+
+  async start(): Promise<void> {
+    this.#open()
+    this.#runner.start()
+  }
+
+  async stop(opts?: { timeoutMs?: number }): Promise<void> {
+    await this.#runner.stop(opts?.timeoutMs ?? 10_000)
+  }
+
+  async close(opts?: { timeoutMs?: number }): Promise<void> {
+    if (this.#closed) return
+    await this.stop(opts)
+    this.#closed = true
+    await this.#store.close()
+  }
+
+  pause(queue?: string): void {
+    for (const q of queue === undefined ? this.#queues : [queue]) {
+      if (this.#paused.has(q)) continue
+      this.#paused.add(q)
+      this.#emit([{ kind: 'queue:paused', at: this.#clock.now(), queue: q }])
+    }
+  }
+
+  resume(queue?: string): void {
+    for (const q of queue === undefined ? this.#queues : [queue]) {
+      if (!this.#paused.delete(q)) continue
+      this.#emit([{ kind: 'queue:resumed', at: this.#clock.now(), queue: q }])
+    }
+    if (this.#runner.running) this.#runner.kick()
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    this.#open()
+    const j = await this.#store.getJob(id)
+    return j && this.#record(j)
+  }
+
+  async listJobs(filter: JobFilter = {}): Promise<JobRecord[]> {
+    this.#open()
+    const now = this.#clock.now()
+    return (await this.#store.listJobs(filter, now)).map((j) => this.#record(j, now))
+  }
+
+  async counts(): Promise<Counts> {
+    this.#open()
+    return this.#store.counts(this.#clock.now())
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    this.#open()
+    const out = await this.#store.cancel({ now: this.#clock.now(), jobIds: [id] })
+    this.#emit(out.events)
+    if (out.requested.includes(id)) this.#runner.cancelled(id)
+    return out.cancelled.includes(id) || out.requested.includes(id)
+  }
+
+  async replay(id: string): Promise<boolean> {
+    this.#open()
+    const out = await this.#store.replay({ now: this.#clock.now(), id })
+    this.#afterWrite(out.events)
+    return out.replayed
+  }
+
+  async findBatch(id: string): Promise<BatchState> {
+    this.#open()
+    const b = await this.#store.getBatch(id)
+    if (!b) throw new NotFoundError(`no batch with id ${id}`)
+    return b
+  }
+
+  async findChain(id: string): Promise<ChainState> {
+    this.#open()
+    const c = await this.#store.getChain(id)
+    if (!c) throw new NotFoundError(`no chain with id ${id}`)
+    return c
+  }
+
+  async cancelBatch(id: string): Promise<void> {
+    this.#open()
+    if (!(await this.#store.getBatch(id))) throw new NotFoundError(`no batch with id ${id}`)
+    const out = await this.#store.cancel({ now: this.#clock.now(), batchId: id })
+    this.#afterWrite(out.events)
+  }
+
+  async prune(olderThan: Date | number): Promise<number> {
+    this.#open()
+    const before = olderThan instanceof Date ? olderThan.getTime() : olderThan
+    if (!Number.isFinite(before)) throw new InvalidArgumentError('prune needs a date or a time in ms')
+    return this.#store.prune({ before })
+  }
+
+  #record(j: StoredJob, now = this.#clock.now()): JobRecord {
+    const r: JobRecord = {
+      id: j.id,
+      type: j.type,
+      queue: j.queue,
+      payload: j.payload,
+      state: present(j, now),
+      priority: j.priority,
+      attempt: j.attempt,
+      maxAttempts: j.maxAttempts,
+      runAt: j.runAt,
+      createdAt: j.createdAt,
+    }
+    const optional = ['startedAt', 'finishedAt', 'result', 'error', 'progress', 'chainId', 'batchId', 'uniqueKey'] as const
+    for (const k of optional) if (j[k] !== undefined) (r as unknown as Record<string, unknown>)[k] = j[k]
+    return r
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * From a spec to the job the store writes: the queue's defaults applied, the id drawn, the
+ * unique key computed.
+ *
+ * @module
+ */
+import { nanoid } from 'nanoid'
+import { DEFAULT_BACKOFF, DEFAULT_RETRY } from './backoff.js'
+import { canonicalJson } from './canonical-json.js'
+import { checkBackoff, specOptions } from './job-spec.js'
+import type { CallbackDraft, NewJob } from './store.js'
+import type { Backoff } from './types.js'
+
+export interface JobDefaults {
+  /** @default 3 */
+  retry?: number
+  /** @default exponential from 1 s, max 5 min, with jitter */
+  backoff?: number | Backoff
+  /** Per-attempt timeout in ms. @default none */
+  timeout?: number
+}
+
+export function resolveSpec(spec: unknown, now: number, defaults: JobDefaults, queue = 'default'): NewJob {
+  const o = specOptions(spec)
+  const n: NewJob = {
+    id: o.id ?? nanoid(),
+    type: o.type,
+    queue: o.queue ?? queue,
+    payload: o.payload,
+    priority: o.priority ?? 0,
+    maxAttempts: (o.retry ?? defaults.retry ?? DEFAULT_RETRY) + 1,
+    backoff: o.backoff ?? defaults.backoff ?? DEFAULT_BACKOFF,
+    runAt: o.runAt ?? now,
+  }
+  const timeout = o.timeoutMs ?? defaults.timeout
+  if (timeout !== undefined) n.timeoutMs = timeout
+  if (o.delayMs !== undefined) n.delayMs = o.delayMs
+  if (o.uniqueForMs !== undefined) {
+    n.uniqueKey = o.uniqueKey ?? `${o.type}:${canonicalJson(o.payload)}`
+    n.uniqueUntil = now + o.uniqueForMs
+  }
+  return n
+}
+
+/** A callback spec, kept in its chain or batch until a transition enqueues it. */
+export function resolveCallback(spec: unknown, defaults: JobDefaults, queue?: string): CallbackDraft {
+  const { id: _id, runAt: _r, uniqueKey: _k, uniqueUntil: _u, ...draft } = resolveSpec(spec, 0, defaults, queue)
+  return draft
+}
+
+export function checkDefaults(d: JobDefaults | undefined): JobDefaults {
+  if (!d) return {}
+  if (d.backoff !== undefined) checkBackoff(d.backoff)
+  return d
+}

@@ -1,0 +1,328 @@
+/**
+ * The worker loop of one engine.
+ *
+ * The loop makes one store call per turn, `settleAndClaim`: it hands back the attempts that
+ * finished since the last turn and, while the engine runs and has free slots, leases as many
+ * ready jobs as there are free slots. A turn runs when something happens (a local dispatch, an
+ * attempt finishing, a resume, the wake timer for the next delayed job or lease expiry), never
+ * on a fixed poll. Attempts that finish while a turn is in flight wait for the next one, so
+ * under load many settlements and claims share one transaction (group commit).
+ *
+ * An attempt occupies a slot from its claim until its outcome is known: it returns, throws,
+ * times out (the slot frees at once; a late result is discarded), or loses its lease. While
+ * attempts run, their leases are renewed in one store call every third of the lease.
+ *
+ * Stopping: no more claims; running attempts get `timeoutMs` to finish, then their signals are
+ * aborted and their jobs released to the queue without spending the attempt.
+ *
+ * @module
+ */
+import { nanoid } from 'nanoid'
+import { MAX_TIMER_MS } from './clock.js'
+import { compose } from './middleware.js'
+import {
+  JobCancelledError,
+  JobDeferredError,
+  JobSkippedError,
+  JobTimeoutError,
+  LeaseLostError,
+  QueueClosedError,
+  SerializationError,
+  UnrecoverableError,
+  serializeError,
+} from './errors.js'
+import type { AttemptOutcome, Settlement, Store, StoredJob } from './store.js'
+import type { Clock, Handler, JobContext, Middleware, QueueEvent } from './types.js'
+
+interface Attempt {
+  job: StoredJob
+  token: string
+  controller: AbortController
+  timer?: unknown
+  /** Cancel was requested while it ran. */
+  cancelled: boolean
+}
+
+export interface RunnerHost {
+  store: Store
+  clock: Clock
+  queues: readonly string[]
+  concurrency: number
+  leaseMs: number
+  middleware: readonly Middleware[]
+  handlers: ReadonlyMap<string, Handler<unknown>>
+  paused: ReadonlySet<string>
+  emit(events: QueueEvent[]): void
+  reportError(error: unknown): void
+}
+
+const RETRY_STORE_MS = [100, 500, 2000, 5000]
+
+export class Runner {
+  readonly #h: RunnerHost
+  readonly #owner = nanoid()
+  readonly #attempts = new Map<string, Attempt>()
+  #settlements: Settlement[] = []
+  #running = false
+  #busy = false
+  #again = false
+  #kicked = false
+  #wake: { at: number; handle: unknown } | undefined
+  #renewHandle: unknown
+  #storeFailures = 0
+  #drained: (() => void)[] = []
+
+  constructor(host: RunnerHost) {
+    this.#h = host
+  }
+
+  get running(): boolean {
+    return this.#running
+  }
+
+  start(): void {
+    this.#running = true
+    this.kick()
+  }
+
+  /** Runs a turn soon: attempts finishing in the same tick share it. */
+  kick(): void {
+    if (this.#kicked) return
+    this.#kicked = true
+    queueMicrotask(() => {
+      this.#kicked = false
+      void this.#turn()
+    })
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    this.#running = false
+    this.#clearWake()
+    if (this.#attempts.size > 0) {
+      let timer: unknown
+      const timedOut = new Promise<void>((resolve) => (timer = this.#h.clock.setTimeout(resolve, timeoutMs)))
+      await Promise.race([this.#whenDrained(), timedOut])
+      this.#h.clock.clearTimeout(timer)
+      const now = this.#h.clock.now()
+      for (const a of [...this.#attempts.values()]) {
+        a.controller.abort(new QueueClosedError('the queue stopped before this attempt finished'))
+        this.#finish(a, { kind: 'deferred', runAt: now })
+      }
+    }
+    await this.#whenDrained()
+    this.#h.clock.clearTimeout(this.#renewHandle)
+    this.#renewHandle = undefined
+  }
+
+  /** Aborts a running attempt whose job was cancelled. */
+  cancelled(id: string): void {
+    const a = this.#attempts.get(id)
+    if (!a) return
+    a.cancelled = true
+    a.controller.abort(new JobCancelledError(`job ${id} was cancelled`))
+  }
+
+  #whenDrained(): Promise<void> {
+    if (this.#idle()) return Promise.resolve()
+    return new Promise((resolve) => this.#drained.push(resolve))
+  }
+
+  #idle(): boolean {
+    return this.#attempts.size === 0 && this.#settlements.length === 0 && !this.#busy
+  }
+
+  async #turn(): Promise<void> {
+    if (this.#busy) {
+      this.#again = true
+      return
+    }
+    this.#busy = true
+    try {
+      do {
+        this.#again = false
+        await this.#step()
+      } while (this.#again)
+    } finally {
+      this.#busy = false
+      if (this.#idle()) for (const resolve of this.#drained.splice(0)) resolve()
+    }
+  }
+
+  async #step(): Promise<void> {
+    const h = this.#h
+    const settle = this.#settlements.splice(0)
+    const free = this.#running ? h.concurrency - this.#attempts.size : 0
+    const queues = h.queues.filter((q) => !h.paused.has(q))
+    const types = [...h.handlers.keys()]
+    const now = h.clock.now()
+    const claim =
+      free > 0 && queues.length > 0 && types.length > 0
+        ? { owner: this.#owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs }
+        : undefined
+    if (settle.length === 0 && !claim) return
+    let out
+    try {
+      out = await h.store.settleAndClaim(claim ? { now, settle, claim } : { now, settle })
+      this.#storeFailures = 0
+    } catch (err) {
+      if (err instanceof SerializationError && settle.length > 0) {
+        // One result the store cannot hold must not hold up the others: settle each alone.
+        this.#settlements.unshift(...(await this.#isolate(settle, now)))
+        this.#again = true
+        return
+      }
+      h.reportError(err)
+      this.#settlements.unshift(...settle)
+      const delay = RETRY_STORE_MS[Math.min(this.#storeFailures++, RETRY_STORE_MS.length - 1)] as number
+      this.#armWake(h.clock.now() + delay)
+      return
+    }
+    h.emit(out.events)
+    const lost = out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId }))
+    if (lost.length > 0) h.emit(lost)
+    for (const job of out.claimed) this.#run(job, claim?.token ?? '')
+    if (claim) {
+      if (out.claimed.length === claim.limit) this.#again = true
+      else if (out.nextWakeAt !== undefined) this.#armWake(out.nextWakeAt)
+      else this.#clearWake()
+    }
+    if (this.#settlements.length > 0) this.#again = true
+    if (!this.#running) this.#clearWake()
+  }
+
+  /** Settles one by one; a settlement whose result cannot be stored fails its job instead. */
+  async #isolate(settle: Settlement[], now: number): Promise<Settlement[]> {
+    const retry: Settlement[] = []
+    for (const s of settle) {
+      try {
+        const out = await this.#h.store.settleAndClaim({ now, settle: [s] })
+        this.#h.emit(out.events)
+      } catch (err) {
+        if (!(err instanceof SerializationError)) {
+          retry.push(s)
+          continue
+        }
+        retry.push({ ...s, outcome: { kind: 'failed', error: serializeError(err), unrecoverable: true } })
+      }
+    }
+    return retry
+  }
+
+  #armWake(at: number): void {
+    if (this.#wake && this.#wake.at <= at) return
+    this.#clearWake()
+    const delay = Math.min(Math.max(0, at - this.#h.clock.now()), MAX_TIMER_MS)
+    const handle = this.#h.clock.setTimeout(() => {
+      this.#wake = undefined
+      this.kick()
+    }, delay)
+    this.#wake = { at, handle }
+  }
+
+  #clearWake(): void {
+    if (this.#wake) this.#h.clock.clearTimeout(this.#wake.handle)
+    this.#wake = undefined
+  }
+
+  #run(job: StoredJob, token: string): void {
+    const h = this.#h
+    const a: Attempt = { job, token, controller: new AbortController(), cancelled: false }
+    this.#attempts.set(job.id, a)
+    this.#armRenew()
+    if (job.timeoutMs !== undefined) {
+      const ms = job.timeoutMs
+      a.timer = h.clock.setTimeout(() => {
+        const err = new JobTimeoutError(`job ${job.id} timed out after ${ms} ms`)
+        a.controller.abort(err)
+        this.#finish(a, { kind: 'failed', error: serializeError(err) })
+      }, ms)
+    }
+    void this.#attempt(a).then(
+      (result) => this.#finish(a, { kind: 'succeeded', ...(result === undefined ? {} : { result }) }),
+      (err: unknown) => this.#finish(a, this.#outcomeOf(a, err)),
+    )
+  }
+
+  async #attempt(a: Attempt): Promise<unknown> {
+    const h = this.#h
+    const { job } = a
+    const handler = h.handlers.get(job.type)
+    if (!handler) throw new UnrecoverableError(`no handler for job type ${job.type}`)
+    const ctx: JobContext = {
+      id: job.id,
+      type: job.type,
+      queue: job.queue,
+      attempt: job.attempt,
+      maxAttempts: job.maxAttempts,
+      signal: a.controller.signal,
+      progress: async (value) => {
+        if (!(await h.store.progress({ id: job.id, token: a.token, progress: value }))) {
+          throw new LeaseLostError(`job ${job.id} is no longer leased to this engine`)
+        }
+        h.emit([{ kind: 'job:progress', at: h.clock.now(), jobId: job.id, progress: value }])
+      },
+    }
+    if (job.chainId !== undefined) ctx.chainId = job.chainId
+    if (job.batchId !== undefined) ctx.batchId = job.batchId
+    if ('previousResult' in job) ctx.previousResult = job.previousResult
+    if (job.groupError !== undefined) ctx.error = job.groupError
+    const of = job.callbackOf
+    if (of?.group === 'batch') {
+      const b = await h.store.getBatch(of.id)
+      if (b) ctx.batch = b
+    } else if (of?.group === 'chain') {
+      const c = await h.store.getChain(of.id)
+      if (c) ctx.chain = c
+    }
+    return compose(h.middleware, ctx, async () => handler(job.payload, ctx))
+  }
+
+  #outcomeOf(a: Attempt, err: unknown): AttemptOutcome {
+    if (err instanceof JobDeferredError) return { kind: 'deferred', runAt: this.#h.clock.now() + err.delayMs }
+    if (err instanceof JobSkippedError) return { kind: 'skipped' }
+    if (a.cancelled) return { kind: 'cancelled' }
+    return { kind: 'failed', error: serializeError(err), unrecoverable: err instanceof UnrecoverableError }
+  }
+
+  /** The attempt is over: its slot frees and its outcome goes to the next turn. Once only. */
+  #finish(a: Attempt, outcome: AttemptOutcome | null): void {
+    if (this.#attempts.get(a.job.id) !== a) return
+    this.#attempts.delete(a.job.id)
+    if (a.timer !== undefined) this.#h.clock.clearTimeout(a.timer)
+    if (outcome) this.#settlements.push({ id: a.job.id, token: a.token, outcome, random: Math.random() })
+    this.kick()
+  }
+
+  #armRenew(): void {
+    if (this.#renewHandle !== undefined) return
+    const every = Math.max(1, Math.floor(this.#h.leaseMs / 3))
+    this.#renewHandle = this.#h.clock.setTimeout(() => {
+      void this.#renew().finally(() => {
+        this.#renewHandle = undefined
+        if (this.#attempts.size > 0) this.#armRenew()
+      })
+    }, every)
+  }
+
+  async #renew(): Promise<void> {
+    const h = this.#h
+    const attempts = [...this.#attempts.values()]
+    if (attempts.length === 0) return
+    const now = h.clock.now()
+    let out
+    try {
+      out = await h.store.renew({ now, until: now + h.leaseMs, leases: attempts.map((a) => ({ id: a.job.id, token: a.token })) })
+    } catch (err) {
+      h.reportError(err)
+      return
+    }
+    const held = new Set(out.held)
+    for (const a of attempts) {
+      if (held.has(a.job.id)) continue
+      a.controller.abort(new LeaseLostError(`job ${a.job.id} is no longer leased to this engine`))
+      if (this.#attempts.get(a.job.id) === a) h.emit([{ kind: 'lease:lost', at: now, jobId: a.job.id }])
+      this.#finish(a, null)
+    }
+    for (const id of out.cancelRequested) this.cancelled(id)
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * What a storage backend provides so that `defineStore` can make a full `Store` of it: a way to
+ * run one transaction, and the reads, index queries and writes allowed inside one. All the
+ * rules live in `operations/`, shared by every backend.
+ *
+ * Inside a transaction a backend must show its own writes to later reads (a job put and then
+ * queried is found in its new state), and must await nothing but its own requests: IndexedDB
+ * commits a transaction as soon as no request is pending.
+ *
+ * @module
+ */
+import type { Counts, JobFilter } from './types.js'
+import type { StoredBatch, StoredChain, StoredJob } from './store.js'
+
+export interface QueueScope {
+  queues: string[]
+  types: string[]
+}
+
+export interface StoreReadTx {
+  getJob(id: string): Promise<StoredJob | undefined>
+  getChain(id: string): Promise<StoredChain | undefined>
+  getBatch(id: string): Promise<StoredBatch | undefined>
+  /** A job with this unique key whose `uniqueUntil` is later than `now`, if any. */
+  findUnique(key: string, now: number): Promise<StoredJob | undefined>
+  /** `waiting` jobs of the scope in claim order (priority desc, runAt, seq), at most `limit`. */
+  ready(scope: QueueScope, limit: number): Promise<StoredJob[]>
+  /** `delayed` jobs of these queues with `runAt <= now`, earliest first, at most `limit`. */
+  due(queues: string[], now: number, limit: number): Promise<StoredJob[]>
+  /** `active` jobs of the scope whose lease ended at or before `now`, at most `limit`. */
+  expired(scope: QueueScope, now: number, limit: number): Promise<StoredJob[]>
+  /** The earliest `runAt` of a delayed job of these queues, if any. */
+  nextDue(queues: string[]): Promise<number | undefined>
+  /** The earliest lease end, later than `now`, of an active job of the scope. */
+  nextExpiry(scope: QueueScope, now: number): Promise<number | undefined>
+  /** Jobs matching the filter in dispatch order (state matched as stored). */
+  listJobs(filter: JobFilter): Promise<StoredJob[]>
+  /** Jobs per stored state, with delayed jobs past `now` moved to waiting. */
+  counts(now: number): Promise<Counts>
+  /** Finished jobs with `finishedAt < before`, at most `limit`. */
+  finishedBefore(before: number, limit: number): Promise<StoredJob[]>
+  /** Chains and batches finished before `before`, at most `limit` of each. */
+  groupsFinishedBefore(before: number, limit: number): Promise<{ chains: StoredChain[]; batches: StoredBatch[] }>
+}
+
+export interface StoreTx extends StoreReadTx {
+  /** The next dispatch sequence number: larger than every one handed out before. */
+  nextSeq(): Promise<number>
+  putJob(job: StoredJob): Promise<void>
+  putChain(chain: StoredChain): Promise<void>
+  putBatch(batch: StoredBatch): Promise<void>
+  deleteJob(id: string): Promise<void>
+  deleteChain(id: string): Promise<void>
+  deleteBatch(id: string): Promise<void>
+}
+
+export interface StoreBackend {
+  /**
+   * Runs `fn` in one read-write transaction: commits when it resolves, leaves nothing behind
+   * when it throws. `opts.tx` is the caller's own transaction to join, where supported.
+   */
+  write<T>(fn: (tx: StoreTx) => Promise<T>, opts?: { tx?: unknown }): Promise<T>
+  /** Runs `fn` in one read-only transaction. */
+  read<T>(fn: (tx: StoreReadTx) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}

@@ -1,0 +1,259 @@
+/**
+ * The Store contract: the one seam between the engine and storage.
+ *
+ * Every method is one atomic transaction: it happens completely or not at all, and concurrent
+ * calls (from this engine, another tab, another worker) behave as if they ran one after
+ * another. The engine passes the time, ids and lease tokens in, so a store makes no policy of
+ * its own: what a transition does is decided by the shared functions in `operations/`, which
+ * stores built with `defineStore` call inside their transactions. A third-party store proves
+ * itself against `storeContract` from `ferry/testing`.
+ *
+ * @module
+ */
+import type {
+  Backoff,
+  BatchState,
+  ChainState,
+  Counts,
+  DispatchResult,
+  GroupState,
+  JobFilter,
+  JobRecord,
+  QueueEvent,
+  SerializedError,
+} from './types.js'
+
+/** A lease on an active job: who holds it, the fencing token, and until when. */
+export interface Lease {
+  owner: string
+  token: string
+  until: number
+}
+
+/** Which chain or batch a callback job was enqueued for, and on what. */
+export interface CallbackOf {
+  group: 'chain' | 'batch'
+  id: string
+  on: 'success' | 'error' | 'settled' | 'progress'
+}
+
+/** A job as the store keeps it: the public record plus what the engine needs to run it. */
+export interface StoredJob extends JobRecord {
+  /** Dispatch order, assigned by the store; breaks ties in claim order. */
+  seq: number
+  backoff: number | Backoff
+  timeoutMs?: number
+  /** A chain step waits this long after it is released. */
+  delayMs?: number
+  /** The unique key holds until this time. */
+  uniqueUntil?: number
+  lease?: Lease
+  /** `cancel` was called while the job was active; the engine aborts it on its next renewal. */
+  cancelRequested?: boolean
+  /** A chain step's index. */
+  step?: number
+  /** In a chain, the result of the step before (set when this step is released). */
+  previousResult?: unknown
+  callbackOf?: CallbackOf
+  /** For a callback job of `onError`: the error that failed its chain or batch. */
+  groupError?: SerializedError
+}
+
+/** What a job will be once it is written: everything but what the store assigns. */
+export interface NewJob {
+  id: string
+  type: string
+  queue: string
+  payload: unknown
+  priority: number
+  maxAttempts: number
+  backoff: number | Backoff
+  timeoutMs?: number
+  runAt: number
+  delayMs?: number
+  uniqueKey?: string
+  uniqueUntil?: number
+}
+
+/** A job spec kept in a chain or batch record until a transition enqueues it as a callback. */
+export type CallbackDraft = Omit<NewJob, 'id' | 'runAt' | 'uniqueKey' | 'uniqueUntil'>
+
+export interface StoredChain {
+  id: string
+  state: GroupState
+  jobIds: string[]
+  current: number
+  createdAt: number
+  finishedAt?: number
+  error?: SerializedError
+  callbacks: { success?: CallbackDraft; error?: CallbackDraft; settled?: CallbackDraft }
+}
+
+export interface StoredBatch extends Omit<BatchState, 'jobIds'> {
+  jobIds: string[]
+  allowFailures: boolean
+  error?: SerializedError
+  callbacks: { progress?: CallbackDraft; success?: CallbackDraft; error?: CallbackDraft; settled?: CallbackDraft }
+  /** How many progress callbacks were enqueued; names the next one. */
+  progressCount: number
+  /** The progress callback that may still be waiting: at most one waits at a time. */
+  progressJobId?: string
+}
+
+export interface NewChain {
+  id: string
+  /** The steps in order; the first is released at once, the others wait `blocked`. */
+  steps: NewJob[]
+  callbacks: StoredChain['callbacks']
+}
+
+export interface NewBatch {
+  id: string
+  name?: string
+  jobs: NewJob[]
+  allowFailures: boolean
+  callbacks: StoredBatch['callbacks']
+}
+
+export interface InsertInput {
+  now: number
+  /** Single jobs: an id that exists, or a unique key still held, is a duplicate and not written. */
+  jobs: NewJob[]
+  chains?: NewChain[]
+  batches?: NewBatch[]
+}
+
+export interface InsertOutcome {
+  /** One per input job, in order. */
+  results: DispatchResult[]
+  events: QueueEvent[]
+}
+
+/** The outcome of one attempt, as the engine reports it. */
+export type AttemptOutcome =
+  | { kind: 'succeeded'; result?: unknown }
+  /** Retried with backoff while attempts are left, unless `unrecoverable`. */
+  | { kind: 'failed'; error: SerializedError; unrecoverable?: boolean }
+  /** Back to the queue at `runAt` without spending the attempt (rate limit, overlap, stop). */
+  | { kind: 'deferred'; runAt: number }
+  /** Finished without running the handler: `succeeded` with no result, `job:skipped`. */
+  | { kind: 'skipped' }
+  /** Cancelled while it ran. */
+  | { kind: 'cancelled' }
+
+export interface Settlement {
+  id: string
+  /** The token of the claim that leased the job; a stale token changes nothing. */
+  token: string
+  outcome: AttemptOutcome
+  /** A number in [0, 1) for backoff jitter, drawn by the engine so stores stay deterministic. */
+  random?: number
+}
+
+export interface ClaimRequest {
+  owner: string
+  /** Written into each claimed job's lease. A new token per claim call. */
+  token: string
+  queues: string[]
+  /** Only jobs of these types are claimed: the engine has handlers for them. */
+  types: string[]
+  limit: number
+  leaseUntil: number
+}
+
+export interface SettleAndClaimInput {
+  now: number
+  settle: Settlement[]
+  claim?: ClaimRequest
+}
+
+export interface SettleAndClaimOutcome {
+  /** Settlements whose token no longer held the job: nothing was written for them. */
+  lost: string[]
+  /** Jobs now leased to the caller, `active`, attempt counted, in claim order. */
+  claimed: StoredJob[]
+  /** The earliest later time a job of the claim's queues and types may become claimable. */
+  nextWakeAt?: number
+  events: QueueEvent[]
+}
+
+export interface RenewInput {
+  now: number
+  leases: { id: string; token: string }[]
+  until: number
+}
+
+export interface RenewOutcome {
+  /** Ids whose lease was extended. The others are lost to the caller. */
+  held: string[]
+  /** Held ids whose job was cancelled while it ran. */
+  cancelRequested: string[]
+}
+
+export interface CancelInput {
+  now: number
+  jobIds?: string[]
+  /** Cancel the batch: its jobs that have not started are cancelled. */
+  batchId?: string
+}
+
+export interface CancelOutcome {
+  /** Jobs that were waiting, delayed or blocked and are now cancelled. */
+  cancelled: string[]
+  /** Active jobs marked for cancellation: their engine aborts them. */
+  requested: string[]
+  events: QueueEvent[]
+}
+
+export interface ReplayOutcome {
+  replayed: boolean
+  events: QueueEvent[]
+}
+
+export interface Store {
+  /**
+   * Writes new jobs, chains and batches, all or nothing. A single job whose id exists, or whose
+   * unique key is held by a job with `uniqueUntil > now`, is not written and comes back as
+   * `duplicate`. A payload the store cannot hold rejects with `SerializationError` and writes
+   * nothing. `opts.tx` is the caller's own transaction where the store supports that.
+   */
+  insert(input: InsertInput, opts?: { tx?: unknown }): Promise<InsertOutcome>
+
+  /**
+   * Settles finished attempts and claims new jobs in one transaction. Each settlement applies
+   * only if the job is active with that token; the job's chain or batch moves in the same
+   * transaction. The claim then promotes due delayed jobs, takes over expired leases (counted
+   * as an attempt; failed when none are left) and leases ready jobs in order: priority
+   * (higher first), runAt, seq.
+   */
+  settleAndClaim(input: SettleAndClaimInput): Promise<SettleAndClaimOutcome>
+
+  /** Extends the leases still held with these tokens to `until`. */
+  renew(input: RenewInput): Promise<RenewOutcome>
+
+  /** Stores a progress value if the lease is held. Returns false when it is not. */
+  progress(input: { id: string; token: string; progress: unknown }): Promise<boolean>
+
+  /** Cancels jobs that have not started, marks active ones, and cancels a batch. */
+  cancel(input: CancelInput): Promise<CancelOutcome>
+
+  /** Puts a failed or cancelled single job back to `waiting` with its attempts reset. */
+  replay(input: { now: number; id: string }): Promise<ReplayOutcome>
+
+  /**
+   * Deletes jobs finished before `before` that belong to no unfinished chain or batch, and
+   * chains and batches finished before it with all their jobs. Returns the jobs deleted.
+   */
+  prune(input: { before: number }): Promise<number>
+
+  getJob(id: string): Promise<StoredJob | undefined>
+  /** Jobs matching the filter in dispatch order. A delayed job past its runAt counts as waiting. */
+  listJobs(filter: JobFilter, now: number): Promise<StoredJob[]>
+  /** Jobs per state; a delayed job past its runAt counts as waiting. */
+  counts(now: number): Promise<Counts>
+  getChain(id: string): Promise<ChainState | undefined>
+  getBatch(id: string): Promise<BatchState | undefined>
+
+  /** Releases the store's resources. Calls after close reject with `QueueClosedError`. */
+  close(): Promise<void>
+}

@@ -1,0 +1,281 @@
+/**
+ * The rules of every state change, as functions from the records read inside a transaction to
+ * the records to write and the events to emit. Stores never decide any of this: the shared
+ * operations read, call these, and write what they return.
+ *
+ * A job's life: `blocked` (a chain step not yet released) -> `waiting` / `delayed` (runAt in the
+ * future) -> `active` (leased) -> `succeeded` | `failed` | `cancelled`. A failed attempt with
+ * attempts left goes back to `delayed` with the backoff; a deferred attempt goes back without
+ * spending the attempt.
+ *
+ * @module
+ */
+import { backoffDelay } from './backoff.js'
+import type { CallbackDraft, CallbackOf, NewJob, StoredBatch, StoredChain, StoredJob } from './store.js'
+import type { BatchState, FinishedState, JobState, QueueEvent, SerializedError } from './types.js'
+
+/** What one transition writes: records to put, jobs to create, events to emit after commit. */
+export class Changes {
+  readonly jobs = new Map<string, StoredJob>()
+  readonly chains = new Map<string, StoredChain>()
+  readonly batches = new Map<string, StoredBatch>()
+  /** Callback jobs to create; the operation assigns their seq. */
+  readonly created: StoredJob[] = []
+  readonly events: QueueEvent[] = []
+
+  constructor(readonly now: number) {}
+
+  job(j: StoredJob): StoredJob {
+    this.jobs.set(j.id, j)
+    return j
+  }
+  emit(e: DistributiveOmit<QueueEvent, 'at'>): void {
+    this.events.push({ ...e, at: this.now } as QueueEvent)
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+export function isFinished(s: JobState): s is FinishedState {
+  return s === 'succeeded' || s === 'failed' || s === 'cancelled'
+}
+
+/** When a job released now may run: its absolute runAt or its delay from now, whichever is later. */
+export function releaseTime(j: { runAt: number; delayMs?: number }, now: number): number {
+  return Math.max(j.runAt, now + (j.delayMs ?? 0))
+}
+
+/** A new job record in `waiting` or `delayed` (or `blocked`, for later chain steps). */
+export function newJob(n: NewJob, seq: number, now: number, extra?: Partial<StoredJob>): StoredJob {
+  const runAt = releaseTime(n, now)
+  const j: StoredJob = {
+    ...n,
+    runAt,
+    seq,
+    state: runAt > now ? 'delayed' : 'waiting',
+    attempt: 0,
+    createdAt: now,
+    ...extra,
+  }
+  return j
+}
+
+export function dispatched(c: Changes, j: StoredJob): void {
+  c.emit({
+    kind: 'job:dispatched',
+    jobId: j.id,
+    type: j.type,
+    queue: j.queue,
+    ...(j.chainId === undefined ? {} : { chainId: j.chainId }),
+    ...(j.batchId === undefined ? {} : { batchId: j.batchId }),
+  })
+}
+
+/** Leases a waiting (or stalled) job to a claim: the attempt counts from here. */
+export function lease(j: StoredJob, owner: string, token: string, until: number, c: Changes): StoredJob {
+  const { cancelRequested: _, ...rest } = j
+  const next = c.job({ ...rest, state: 'active', attempt: j.attempt + 1, startedAt: c.now, lease: { owner, token, until } })
+  c.emit({ kind: 'job:started', jobId: j.id, type: j.type, queue: j.queue, attempt: next.attempt })
+  return next
+}
+
+export type Outcome =
+  | { kind: 'succeeded'; result?: unknown }
+  | { kind: 'failed'; error: SerializedError; unrecoverable?: boolean }
+  | { kind: 'deferred'; runAt: number }
+  | { kind: 'skipped' }
+  | { kind: 'cancelled' }
+
+/** The end of an attempt on an active job. Returns the job as it is now. */
+export function endAttempt(j: StoredJob, o: Outcome, random: number, c: Changes): StoredJob {
+  const { lease: _, cancelRequested: __, ...base } = j
+  const now = c.now
+  switch (o.kind) {
+    case 'succeeded': {
+      const next = c.job({ ...base, state: 'succeeded', finishedAt: now, ...(o.result === undefined ? {} : { result: o.result }) })
+      c.emit({ kind: 'job:succeeded', jobId: j.id, type: j.type, ...(o.result === undefined ? {} : { result: o.result }) })
+      return next
+    }
+    case 'skipped': {
+      c.emit({ kind: 'job:skipped', jobId: j.id, type: j.type })
+      return c.job({ ...base, state: 'succeeded', finishedAt: now })
+    }
+    case 'deferred': {
+      c.emit({ kind: 'job:deferred', jobId: j.id, type: j.type, runAt: o.runAt })
+      return c.job({ ...base, attempt: Math.max(0, j.attempt - 1), runAt: o.runAt, state: o.runAt > now ? 'delayed' : 'waiting' })
+    }
+    case 'cancelled': {
+      c.emit({ kind: 'job:cancelled', jobId: j.id, type: j.type })
+      return c.job({ ...base, state: 'cancelled', finishedAt: now })
+    }
+    case 'failed': {
+      if (!o.unrecoverable && j.attempt < j.maxAttempts) {
+        const retryAt = now + backoffDelay(j.backoff, j.attempt, random)
+        c.emit({ kind: 'job:retrying', jobId: j.id, type: j.type, attempt: j.attempt, error: o.error, retryAt })
+        return c.job({ ...base, state: retryAt > now ? 'delayed' : 'waiting', runAt: retryAt, error: o.error })
+      }
+      c.emit({ kind: 'job:failed', jobId: j.id, type: j.type, attempt: j.attempt, error: o.error })
+      return c.job({ ...base, state: 'failed', finishedAt: now, error: o.error })
+    }
+  }
+}
+
+/** A job that has not started is cancelled (waiting, delayed or blocked). */
+export function cancelQueued(j: StoredJob, c: Changes): StoredJob {
+  c.emit({ kind: 'job:cancelled', jobId: j.id, type: j.type })
+  return c.job({ ...j, state: 'cancelled', finishedAt: c.now })
+}
+
+export function notStarted(j: StoredJob): boolean {
+  return j.state === 'waiting' || j.state === 'delayed' || j.state === 'blocked'
+}
+
+function enqueueCallback(
+  draft: CallbackDraft | undefined,
+  of: CallbackOf,
+  id: string,
+  c: Changes,
+  groupError?: SerializedError,
+): void {
+  if (!draft) return
+  const runAt = c.now + (draft.delayMs ?? 0)
+  c.created.push({
+    ...draft,
+    id,
+    runAt,
+    seq: 0,
+    state: runAt > c.now ? 'delayed' : 'waiting',
+    attempt: 0,
+    createdAt: c.now,
+    callbackOf: of,
+    ...(groupError === undefined ? {} : { groupError }),
+  })
+}
+
+/**
+ * A chain step finished. `rest` are the steps after it, in order. Success releases the next
+ * step with the result as its `previousResult`, or completes the chain. Failure or
+ * cancellation cancels the rest and finishes the chain.
+ */
+export function chainStepFinished(chain: StoredChain, step: StoredJob, rest: StoredJob[], c: Changes): void {
+  if (chain.state !== 'running') return
+  const cb = (on: CallbackOf['on']): CallbackOf => ({ group: 'chain', id: chain.id, on })
+  if (step.state === 'succeeded') {
+    const next = rest[0]
+    if (next && next.state === 'blocked') {
+      const runAt = releaseTime(next, c.now)
+      c.job({
+        ...next,
+        state: runAt > c.now ? 'delayed' : 'waiting',
+        runAt,
+        ...(step.result === undefined ? {} : { previousResult: step.result }),
+      })
+      c.chains.set(chain.id, { ...chain, current: (step.step ?? 0) + 1 })
+      c.emit({ kind: 'chain:advanced', chainId: chain.id, jobId: next.id })
+      return
+    }
+    c.chains.set(chain.id, { ...chain, state: 'succeeded', finishedAt: c.now })
+    c.emit({ kind: 'chain:completed', chainId: chain.id, jobId: step.id })
+    enqueueCallback(chain.callbacks.success, cb('success'), `${chain.id}:success`, c)
+    enqueueCallback(chain.callbacks.settled, cb('settled'), `${chain.id}:settled`, c)
+    return
+  }
+  for (const r of rest) if (notStarted(r)) cancelQueued(r, c)
+  const failed = step.state === 'failed'
+  const error = failed ? step.error : undefined
+  c.chains.set(chain.id, {
+    ...chain,
+    state: failed ? 'failed' : 'cancelled',
+    finishedAt: c.now,
+    ...(error === undefined ? {} : { error }),
+  })
+  c.emit({ kind: failed ? 'chain:failed' : 'chain:cancelled', chainId: chain.id, jobId: step.id })
+  if (failed) enqueueCallback(chain.callbacks.error, cb('error'), `${chain.id}:error`, c, error)
+  enqueueCallback(chain.callbacks.settled, cb('settled'), `${chain.id}:settled`, c, error)
+}
+
+export function batchView(b: StoredBatch): BatchState {
+  const v: BatchState = {
+    id: b.id,
+    state: b.state,
+    total: b.total,
+    pending: b.pending,
+    succeeded: b.succeeded,
+    failed: b.failed,
+    cancelled: b.cancelled,
+    jobIds: [...b.jobIds],
+    createdAt: b.createdAt,
+  }
+  if (b.name !== undefined) v.name = b.name
+  if (b.finishedAt !== undefined) v.finishedAt = b.finishedAt
+  return v
+}
+
+/**
+ * Batch members finished. Counters move; the first failure (without `allowFailures`) fails the
+ * batch and cancels the members that have not started (`members` must then hold every member;
+ * otherwise it may be empty). `progressJob` is the progress callback that may still be waiting.
+ */
+export function batchMemberFinished(
+  batch: StoredBatch,
+  member: StoredJob,
+  members: StoredJob[],
+  progressJob: StoredJob | undefined,
+  c: Changes,
+): void {
+  let b = count({ ...batch }, member.state)
+  const cb = (on: CallbackOf['on']): CallbackOf => ({ group: 'batch', id: b.id, on })
+  if (member.state === 'failed' && b.error === undefined) {
+    const error = member.error ?? { name: 'Error', message: 'job failed' }
+    b.error = error
+    enqueueCallback(b.callbacks.error, cb('error'), `${b.id}:error`, c, error)
+    if (!b.allowFailures && b.state === 'running') {
+      b.state = 'failed'
+      for (const m of members) if (m.id !== member.id && notStarted(m)) b = count(b, cancelQueued(m, c).state)
+      c.emit({ kind: 'batch:failed', batchId: b.id, state: batchView(b) })
+    }
+  }
+  const progressWaiting = progressJob !== undefined && (progressJob.state === 'waiting' || progressJob.state === 'delayed')
+  if (b.callbacks.progress && !progressWaiting) {
+    const id = `${b.id}:progress:${b.progressCount + 1}`
+    enqueueCallback(b.callbacks.progress, cb('progress'), id, c)
+    b.progressCount += 1
+    b.progressJobId = id
+  }
+  if (b.pending === 0) b = finishBatch(b, c)
+  c.batches.set(b.id, b)
+  c.emit({ kind: 'batch:progressed', batchId: b.id, state: batchView(b) })
+}
+
+/** `cancelBatch`: members that have not started are cancelled; running ones finish. */
+export function cancelBatch(batch: StoredBatch, members: StoredJob[], c: Changes): void {
+  if (batch.state !== 'running') return
+  let b: StoredBatch = { ...batch, state: 'cancelled' }
+  for (const m of members) if (notStarted(m)) b = count(b, cancelQueued(m, c).state)
+  c.emit({ kind: 'batch:cancelled', batchId: b.id, state: batchView(b) })
+  if (b.pending === 0) b = finishBatch(b, c)
+  c.batches.set(b.id, b)
+}
+
+function count(b: StoredBatch, state: JobState): StoredBatch {
+  if (state === 'succeeded') b.succeeded += 1
+  else if (state === 'failed') b.failed += 1
+  else if (state === 'cancelled') b.cancelled += 1
+  else return b
+  b.pending -= 1
+  return b
+}
+
+function finishBatch(b: StoredBatch, c: Changes): StoredBatch {
+  const cb = (on: CallbackOf['on']): CallbackOf => ({ group: 'batch', id: b.id, on })
+  const wasRunning = b.state === 'running'
+  const state = !wasRunning ? b.state : b.failed > 0 ? 'failed' : b.cancelled > 0 ? 'cancelled' : 'succeeded'
+  const done: StoredBatch = { ...b, state, finishedAt: c.now }
+  if (wasRunning) {
+    const kind = state === 'succeeded' ? 'batch:completed' : state === 'failed' ? 'batch:failed' : 'batch:cancelled'
+    c.emit({ kind, batchId: b.id, state: batchView(done) })
+  }
+  if (state === 'succeeded') enqueueCallback(b.callbacks.success, cb('success'), `${b.id}:success`, c)
+  enqueueCallback(b.callbacks.settled, cb('settled'), `${b.id}:settled`, c, b.error)
+  return done
+}

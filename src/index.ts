@@ -1,0 +1,83 @@
+/**
+ * ferry: a durable job queue that runs inside the application.
+ *
+ * This entry holds the engine and the in-memory store. Storage, workers, streams and testing
+ * live in their own entries (`ferry/idb`, `ferry/wasm-sqlite`, `ferry/workers`,
+ * `ferry/observable`, `ferry/testing`).
+ *
+ * @module
+ */
+export { createQueue } from './core/queue.js'
+export type { Queue, QueueOptions } from './core/queue.js'
+export { job } from './core/job-spec.js'
+export type { JobSpec, SpecOf } from './core/job-spec.js'
+export type { BatchBuilder, ChainBuilder } from './core/builders.js'
+export type { JobDefaults } from './core/resolve-spec.js'
+export { memoryStore } from './core/memory-store.js'
+export { defineStore } from './core/define-store.js'
+export { systemClock } from './core/clock.js'
+export { compose, failOnError, rateLimit, skipWhen, withoutOverlapping } from './core/middleware.js'
+export {
+  InvalidArgumentError,
+  JobCancelledError,
+  JobDeferredError,
+  JobSkippedError,
+  JobTimeoutError,
+  LeaseLostError,
+  NotFoundError,
+  QueueClosedError,
+  QueueError,
+  SerializationError,
+  StorageError,
+  StorageFullError,
+  StoreLockedError,
+  UnrecoverableError,
+  deserializeError,
+  serializeError,
+} from './core/errors.js'
+export type {
+  Backoff,
+  BatchState,
+  ChainState,
+  Clock,
+  Counts,
+  DispatchResult,
+  FinishedState,
+  GroupState,
+  Handler,
+  JobContext,
+  JobFilter,
+  JobMap,
+  JobRecord,
+  JobState,
+  Middleware,
+  QueueEvent,
+  QueueEventKind,
+  SerializedError,
+  Subscribable,
+} from './core/types.js'
+export type {
+  AttemptOutcome,
+  CallbackDraft,
+  CallbackOf,
+  CancelInput,
+  CancelOutcome,
+  ClaimRequest,
+  InsertInput,
+  InsertOutcome,
+  Lease,
+  NewBatch,
+  NewChain,
+  NewJob,
+  RenewInput,
+  RenewOutcome,
+  ReplayOutcome,
+  SettleAndClaimInput,
+  SettleAndClaimOutcome,
+  Settlement,
+  Store,
+  StoredBatch,
+  StoredChain,
+  StoredJob,
+} from './core/store.js'
+export type { QueueScope, StoreBackend, StoreReadTx, StoreTx } from './core/store-backend.js'
