@@ -40,9 +40,12 @@ export function isFinished(s: JobState): s is FinishedState {
   return s === 'succeeded' || s === 'failed' || s === 'cancelled'
 }
 
-/** When a job released now may run: its absolute runAt or its delay from now, whichever is later. */
+/**
+ * When a job released now may run: its runAt, or its delay from now when it has one and that
+ * is later. A runAt in the past is kept: it orders the job before later ones.
+ */
 export function releaseTime(j: { runAt: number; delayMs?: number }, now: number): number {
-  return Math.max(j.runAt, now + (j.delayMs ?? 0))
+  return j.delayMs === undefined ? j.runAt : Math.max(j.runAt, now + j.delayMs)
 }
 
 /** A new job record in `waiting` or `delayed` (or `blocked`, for later chain steps). */
