@@ -12,10 +12,26 @@ import { settleAndClaim } from './operations/settle-and-claim.js'
 import type { StoreBackend } from './store-backend.js'
 import type { Store, StoredJob } from './store.js'
 import { batchView } from './transitions.js'
-import type { ChainState } from './types.js'
+import type { ChainState, QueueEvent } from './types.js'
+
+/** Events after which other engines may have something to claim. */
+const WAKING: ReadonlySet<QueueEvent['kind']> = new Set(['job:dispatched', 'chain:advanced', 'job:retrying', 'job:deferred'])
 
 export function defineStore(backend: StoreBackend): Store {
   let closed = false
+  const watchers = new Set<(events: QueueEvent[]) => void>()
+  const notify = <T extends { events: QueueEvent[] }>(out: T): T => {
+    if (watchers.size > 0 && out.events.some((e) => WAKING.has(e.kind))) {
+      for (const w of [...watchers]) {
+        try {
+          w(out.events)
+        } catch {
+          // A watcher's failure is its own; the write has committed.
+        }
+      }
+    }
+    return out
+  }
   const open = (): void => {
     if (closed) throw new QueueClosedError('the store is closed')
   }
@@ -28,12 +44,12 @@ export function defineStore(backend: StoreBackend): Store {
     return backend.read(fn)
   }
   return {
-    insert: (input, opts) => write((tx) => insert(tx, input), opts),
-    settleAndClaim: (input) => write((tx) => settleAndClaim(tx, input)),
+    insert: async (input, opts) => notify(await write((tx) => insert(tx, input), opts)),
+    settleAndClaim: async (input) => notify(await write((tx) => settleAndClaim(tx, input))),
     renew: (input) => write((tx) => renew(tx, input)),
     progress: (input) => write((tx) => progress(tx, input)),
-    cancel: (input) => write((tx) => cancel(tx, input)),
-    replay: (input) => write((tx) => replay(tx, input)),
+    cancel: async (input) => notify(await write((tx) => cancel(tx, input))),
+    replay: async (input) => notify(await write((tx) => replay(tx, input))),
     async prune({ before }) {
       let total = 0
       for (;;) {
@@ -69,9 +85,15 @@ export function defineStore(backend: StoreBackend): Store {
       const b = await tx.getBatch(id)
       return b && batchView(b)
     }),
+    watch(listener) {
+      const l = (events: QueueEvent[]): void => listener(events)
+      watchers.add(l)
+      return () => void watchers.delete(l)
+    },
     async close() {
       if (closed) return
       closed = true
+      watchers.clear()
       await backend.close()
     },
   }

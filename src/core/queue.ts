@@ -194,7 +194,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
 
   #afterWrite(events: QueueEvent[]): void {
     this.#emit(events)
-    if (this.#runner.running && events.length > 0) this.#runner.kick()
+    // A store that can be watched has woken the runner already.
+    if (this.#runner.running && events.length > 0 && !this.#store.watch) this.#runner.kick()
   }
 
   async start(): Promise<void> {

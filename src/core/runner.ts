@@ -71,6 +71,7 @@ export class Runner {
   #renewHandle: unknown
   #storeFailures = 0
   #drained: (() => void)[] = []
+  #unwatch: (() => void) | undefined
 
   constructor(host: RunnerHost) {
     this.#h = host
@@ -82,6 +83,8 @@ export class Runner {
 
   start(): void {
     this.#running = true
+    // Work committed by other engines on the same store wakes this one.
+    this.#unwatch ??= this.#h.store.watch?.(() => this.kick())
     this.kick()
   }
 
@@ -97,6 +100,8 @@ export class Runner {
 
   async stop(timeoutMs: number): Promise<void> {
     this.#running = false
+    this.#unwatch?.()
+    this.#unwatch = undefined
     this.#clearWake()
     if (this.#attempts.size > 0) {
       let timer: unknown
@@ -290,18 +295,25 @@ export class Runner {
     this.#attempts.delete(a.job.id)
     if (a.timer !== undefined) this.#h.clock.clearTimeout(a.timer)
     if (outcome) this.#settlements.push({ id: a.job.id, token: a.token, outcome, random: Math.random() })
+    if (this.#attempts.size === 0) {
+      this.#h.clock.clearTimeout(this.#renewHandle)
+      this.#renewHandle = undefined
+    }
     this.kick()
   }
 
   #armRenew(): void {
     if (this.#renewHandle !== undefined) return
     const every = Math.max(1, Math.floor(this.#h.leaseMs / 3))
-    this.#renewHandle = this.#h.clock.setTimeout(() => {
+    const handle = this.#h.clock.setTimeout(() => {
       void this.#renew().finally(() => {
+        // Cleared or replaced while renewing: the current timer is someone else's.
+        if (this.#renewHandle !== handle) return
         this.#renewHandle = undefined
         if (this.#attempts.size > 0) this.#armRenew()
       })
     }, every)
+    this.#renewHandle = handle
   }
 
   async #renew(): Promise<void> {

@@ -254,6 +254,15 @@ export interface Store {
   getChain(id: string): Promise<ChainState | undefined>
   getBatch(id: string): Promise<BatchState | undefined>
 
+  /**
+   * Optional. Calls `listener` after any caller's transaction on this store committed work
+   * that other engines may claim (new jobs, released chain steps, retries, deferrals), with
+   * that transaction's events. Engines sharing the store use it to wake up instead of polling.
+   * Stores that span contexts (tabs, workers) forward it between them. Returns the function
+   * that stops listening.
+   */
+  watch?(listener: (events: QueueEvent[]) => void): () => void
+
   /** Releases the store's resources. Calls after close reject with `QueueClosedError`. */
   close(): Promise<void>
 }

@@ -41,6 +41,20 @@ describe('dispatch and run', () => {
     expect(ran).toEqual([id])
   })
 
+  it('wakes an idle engine when another queue object on the same store dispatches', async () => {
+    const { queue: worker, store, clock } = harness()
+    const ran: unknown[] = []
+    worker.register('t', (p) => void ran.push(p))
+    await worker.start()
+    await settle()
+    const { queue: producer } = harness({ store, clock })
+    await producer.dispatch(job('t', 'from elsewhere'))
+    await producer.chain(job('t', 'c1'), job('t', 'c2')).dispatch()
+    await settle()
+    expect(ran).toEqual(['from elsewhere', 'c1', 'c2'])
+    expect(clock.pending).toBe(0)
+  })
+
   it('runs jobs by priority, then runAt, then dispatch order', async () => {
     const { queue, clock } = harness()
     const order: string[] = []

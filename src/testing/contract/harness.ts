@@ -152,3 +152,16 @@ export async function run(store: Store, now: number, type: string, outcome: Atte
 export function kinds(events: QueueEvent[]): string[] {
   return events.map((e) => ('jobId' in e && e.jobId !== undefined ? `${e.kind} ${e.jobId}` : e.kind))
 }
+
+/** What a call rejected with; fails the test when it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p
+  } catch (err) {
+    return err
+  }
+  throw new Error('storeContract: expected the call to reject, it resolved')
+}
+
+/** A value no store can hold: structured clone and JSON both lose a function. */
+export const uncloneable = (): number => 42
