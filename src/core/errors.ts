@@ -14,7 +14,7 @@ export class QueueError extends Error {
   readonly code: string
   constructor(message: string, options?: { cause?: unknown; code?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
-    this.code = options?.code ?? (new.target as typeof QueueError).code
+    this.code = options?.code ?? (new.target).code
   }
 }
 

@@ -15,7 +15,7 @@ import { InvalidArgumentError, SerializationError } from './errors.js'
 import { SortedList } from './sorted-list.js'
 import type { QueueScope, StoreBackend, StoreTx } from './store-backend.js'
 import type { Store, StoredBatch, StoredChain, StoredJob } from './store.js'
-import type { Counts, JobState } from './types.js'
+import type { Counts } from './types.js'
 
 type Entry = { id: string; priority: number; runAt: number; seq: number }
 
@@ -241,7 +241,7 @@ class MemoryBackend implements StoreBackend {
   }
 
   #unindex(j: StoredJob): void {
-    this.#counts[j.state as JobState]--
+    this.#counts[j.state]--
     if (j.state === 'waiting') this.#waitingList(j).delete(entry(j))
     else if (j.state === 'delayed') this.#delayedList(j.queue).delete(entry(j))
     else if (j.state === 'active') this.#active.delete(j.id)
@@ -254,7 +254,7 @@ class MemoryBackend implements StoreBackend {
 
   #waitingList(j: StoredJob): SortedList<Entry> {
     let byType = this.#waiting.get(j.queue)
-    if (!byType) this.#waiting.set(j.queue, (byType = new Map()))
+    if (!byType) this.#waiting.set(j.queue, (byType = new Map<string, SortedList<Entry>>()))
     let list = byType.get(j.type)
     if (!list) byType.set(j.type, (list = new SortedList(byClaimOrder)))
     return list

@@ -30,7 +30,7 @@ export class Changes {
     return j
   }
   emit(e: DistributiveOmit<QueueEvent, 'at'>): void {
-    this.events.push({ ...e, at: this.now } as QueueEvent)
+    this.events.push({ ...e, at: this.now })
   }
 }
 

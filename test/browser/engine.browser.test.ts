@@ -27,7 +27,7 @@ describe('the engine in Chromium, on the memory store and the real clock', () =>
       if (++flakyCalls < 2) throw new Error('network down')
       return 'synced'
     })
-    q.register('step', (s, ctx) => `${String(ctx.previousResult ?? '')}${s}`)
+    q.register('step', (s, ctx) => `${typeof ctx.previousResult === 'string' ? ctx.previousResult : ''}${s}`)
     await q.start()
 
     const add = await q.dispatch(job('add', { a: 20, b: 22 }))
