@@ -223,7 +223,8 @@ export interface Store {
    * Settles finished attempts and claims new jobs in one transaction. Each settlement applies
    * only if the job is active with that token; the job's chain or batch moves in the same
    * transaction. The claim then promotes due delayed jobs, takes over expired leases (counted
-   * as an attempt; failed when none are left) and leases ready jobs in order: priority
+   * as an attempt; failed when none are left; cancelled when a cancel was requested while it
+   * ran) and leases ready jobs in order: priority
    * (higher first), runAt, seq.
    */
   settleAndClaim(input: SettleAndClaimInput): Promise<SettleAndClaimOutcome>
@@ -237,7 +238,11 @@ export interface Store {
   /** Cancels jobs that have not started, marks active ones, and cancels a batch. */
   cancel(input: CancelInput): Promise<CancelOutcome>
 
-  /** Puts a failed or cancelled single job back to `waiting` with its attempts reset. */
+  /**
+   * Puts a failed or cancelled single job back to `waiting` with its attempts reset. A job of a
+   * chain or batch cannot be replayed alone: that rejects with a `QueueError` of code
+   * `INVALID_STATE` and changes nothing.
+   */
   replay(input: { now: number; id: string }): Promise<ReplayOutcome>
 
   /**

@@ -45,6 +45,11 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   const claimed: StoredJob[] = []
   for (const j of await tx.expired(scope, c.now, req.limit)) {
     c.emit({ kind: 'job:stalled', jobId: j.id, type: j.type })
+    if (j.cancelRequested) {
+      // Cancelled while it ran, then its engine died: the cancel still holds.
+      await finishInGroups(tx, endAttempt(j, { kind: 'cancelled' }, 0, c), c)
+      continue
+    }
     if (j.attempt < j.maxAttempts) {
       claimed.push(lease(j, req.owner, req.token, req.leaseUntil, c))
       continue

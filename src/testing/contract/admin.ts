@@ -88,6 +88,16 @@ export function adminContract(makeStore: MakeStore): void {
       expect(await mustGet(s.store, waiting.id)).toMatchObject({ state: 'waiting', runAt: T0 })
       expect(await mustGet(s.store, done.id)).toMatchObject({ state: 'succeeded', finishedAt: T0 })
     })
+
+    it('refuses to replay a chain step alone with INVALID_STATE, changing nothing', async () => {
+      const first = newJob({ maxAttempts: 1 })
+      await s.store.insert({ now: T0, jobs: [], chains: [newChain([first, newJob()])] })
+      const failed = await run(s.store, T0, 't', { kind: 'failed', error: boom })
+      expect(failed.state).toBe('failed')
+      const err = await rejection(s.store.replay({ now: 2000, id: first.id }))
+      expect(err).toMatchObject({ code: 'INVALID_STATE' })
+      expect(await mustGet(s.store, first.id)).toEqual(failed)
+    })
   })
 
   describe('counts and listJobs', () => {

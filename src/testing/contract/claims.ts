@@ -66,10 +66,12 @@ export function claimContract(makeStore: MakeStore): void {
     it('reports the next wake time: the earliest delayed runAt or lease end later than now', async () => {
       expect((await claim(s.store, T0)).nextWakeAt).toBeUndefined()
       const w = newJob()
-      await insertJobs(s.store, [w, newJob({ runAt: 5000 }), newJob({ runAt: 3000 }), newJob({ queue: 'q2', runAt: 1500 })])
+      await insertJobs(s.store, [w])
       const first = await claim(s.store, T0, { leaseUntil: 2000 })
       expect(first.claimed.map((j) => j.id)).toEqual([w.id])
       expect(first.nextWakeAt).toBe(2000)
+      await insertJobs(s.store, [newJob({ runAt: 5000 }), newJob({ runAt: 3000 }), newJob({ queue: 'q2', runAt: 1500 })])
+      expect((await claim(s.store, 1100)).nextWakeAt).toBe(2000)
       await settle(s.store, await mustGet(s.store, w.id), 1600, { kind: 'succeeded' })
       expect((await claim(s.store, 1600)).nextWakeAt).toBe(3000)
       const atThree = await claim(s.store, 3000)
@@ -115,6 +117,17 @@ export function claimContract(makeStore: MakeStore): void {
       expect(j).toMatchObject({ state: 'failed', attempt: 1, finishedAt: 2000, error: { code: 'LEASE_LOST' } })
       expect(j.lease).toBeUndefined()
       expect(kinds(out.events)).toEqual([`job:stalled ${held.id}`, `job:failed ${held.id}`])
+    })
+
+    it('cancels a job whose lease ended after a cancel was requested, instead of running it again', async () => {
+      await insertJobs(s.store, [newJob()])
+      const held = await claimOne(s.store, T0, { owner: 'engine-a', leaseUntil: 2000 })
+      const asked = await s.store.cancel({ now: 1500, jobIds: [held.id] })
+      expect(asked.requested).toEqual([held.id])
+      const out = await claim(s.store, 2000, { owner: 'engine-b' })
+      expect(out.claimed).toEqual([])
+      expect(await mustGet(s.store, held.id)).toMatchObject({ state: 'cancelled', finishedAt: 2000 })
+      expect(kinds(out.events)).toEqual([`job:stalled ${held.id}`, `job:cancelled ${held.id}`])
     })
 
     it('ignores the settlement and renewal of the engine whose lease ended', async () => {

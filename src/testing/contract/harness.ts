@@ -7,6 +7,7 @@
 import { afterEach, beforeEach } from 'vitest'
 import type {
   AttemptOutcome,
+  CallbackDraft,
   ClaimRequest,
   NewBatch,
   NewChain,
@@ -55,7 +56,7 @@ export function newBatch(jobs: NewJob[], o: Partial<Omit<NewBatch, 'jobs'>> = {}
 }
 
 /** A callback spec kept by a chain or batch until it is enqueued. */
-export function draft(type: string): NewChain['callbacks']['success'] & object {
+export function draft(type: string): CallbackDraft {
   return { type, queue: 'default', payload: { callback: type }, priority: 0, maxAttempts: 3, backoff: 1000 }
 }
 

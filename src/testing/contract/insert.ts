@@ -113,6 +113,16 @@ export function insertContract(makeStore: MakeStore): void {
       expect((await s.store.counts(T0)).waiting).toBe(1)
     })
 
+    it('writes one job when two concurrent inserts share an id or a unique key', async () => {
+      const same = newJob()
+      const [x, y] = [newJob({ uniqueKey: 'k', uniqueUntil: T0 + 1000 }), newJob({ uniqueKey: 'k', uniqueUntil: T0 + 1000 })]
+      const outs = await Promise.all([s.store.insert({ now: T0, jobs: [same, x] }), s.store.insert({ now: T0, jobs: [{ ...same }, y] })])
+      const results = outs.flatMap((o) => o.results)
+      expect(results.filter((r) => r.duplicate)).toHaveLength(2)
+      expect(new Set(results.map((r) => r.id)).size).toBe(2)
+      expect((await s.store.counts(T0)).waiting).toBe(2)
+    })
+
     it('writes none of the jobs when one payload cannot be stored', async () => {
       const kept = newJob()
       await s.store.insert({ now: T0, jobs: [kept] })

@@ -1,0 +1,40 @@
+/**
+ * `storeContract`: the conformance suite every Store passes. It registers Vitest tests that talk
+ * to the Store directly, with explicit times, ids and tokens, and check each guarantee of the
+ * contract in `core/store.ts`. Each test gets a fresh store from `makeStore` and closes it after.
+ *
+ * Run it against your own store from any Vitest test file:
+ *
+ * ```ts
+ * import { storeContract } from 'ferry/testing'
+ * storeContract('my store', () => myStore())
+ * ```
+ *
+ * `makeStore` must return a new, empty store each time (a durable store: a fresh database name
+ * or file per call). The suite uses only the public contract, so it holds for stores built with
+ * `defineStore` and for stores written from scratch alike. `watch` is optional: its tests skip
+ * when a store has none.
+ *
+ * @module
+ */
+import { describe } from 'vitest'
+import type { Store } from '../core/store.js'
+import { adminContract } from './contract/admin.js'
+import { batchContract } from './contract/batches.js'
+import { chainContract } from './contract/chains.js'
+import { claimContract } from './contract/claims.js'
+import { insertContract } from './contract/insert.js'
+import { settleContract } from './contract/settle.js'
+import { watchContract } from './contract/watch.js'
+
+export function storeContract(name: string, makeStore: () => Store | Promise<Store>): void {
+  describe(`storeContract: ${name}`, () => {
+    insertContract(makeStore)
+    claimContract(makeStore)
+    settleContract(makeStore)
+    adminContract(makeStore)
+    chainContract(makeStore)
+    batchContract(makeStore)
+    watchContract(makeStore)
+  })
+}
