@@ -8,7 +8,7 @@
  * @module
  */
 export { createQueue } from './core/queue.js'
-export type { Queue, QueueOptions } from './core/queue.js'
+export type { Queue, QueueOptions, ScheduleInfo, ScheduleOptions } from './core/queue.js'
 export { job } from './core/job-spec.js'
 export type { JobSpec, SpecOf } from './core/job-spec.js'
 export type { BatchBuilder, ChainBuilder } from './core/builders.js'
@@ -79,5 +79,6 @@ export type {
   StoredBatch,
   StoredChain,
   StoredJob,
+  StoredSchedule,
 } from './core/store.js'
 export type { QueueScope, StoreBackend, StoreReadTx, StoreTx } from './core/store-backend.js'

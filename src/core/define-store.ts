@@ -9,6 +9,7 @@ import { cancel, prunePage, replay } from './operations/admin.js'
 import { insert } from './operations/insert.js'
 import { progress, renew } from './operations/leases.js'
 import { settleAndClaim } from './operations/settle-and-claim.js'
+import { deleteSchedule, putSchedule } from './operations/schedules.js'
 import type { StoreBackend } from './store-backend.js'
 import type { Store, StoredJob } from './store.js'
 import { batchView } from './transitions.js'
@@ -20,8 +21,8 @@ const WAKING: ReadonlySet<QueueEvent['kind']> = new Set(['job:dispatched', 'chai
 export function defineStore(backend: StoreBackend): Store {
   let closed = false
   const watchers = new Set<(events: QueueEvent[]) => void>()
-  const notify = <T extends { events: QueueEvent[] }>(out: T): T => {
-    if (watchers.size > 0 && out.events.some((e) => WAKING.has(e.kind))) {
+  const notify = <T extends { events: QueueEvent[] }>(out: T, always = false): T => {
+    if (watchers.size > 0 && (always || out.events.some((e) => WAKING.has(e.kind)))) {
       for (const w of [...watchers]) {
         try {
           w(out.events)
@@ -58,6 +59,13 @@ export function defineStore(backend: StoreBackend): Store {
         if (!more) return total
       }
     },
+    async putSchedule(input) {
+      await write((tx) => putSchedule(tx, input))
+      // Engines recompute when to wake up.
+      notify({ events: [] }, true)
+    },
+    deleteSchedule: (name) => write((tx) => deleteSchedule(tx, name)),
+    listSchedules: () => read((tx) => tx.listSchedules()),
     getJob: (id) => read((tx) => tx.getJob(id)),
     listJobs: (filter, now) => read(async (tx) => {
       const states = filter.state === undefined ? undefined : [filter.state].flat()

@@ -14,7 +14,7 @@ import { defineStore } from './define-store.js'
 import { InvalidArgumentError, SerializationError } from './errors.js'
 import { SortedList } from './sorted-list.js'
 import type { QueueScope, StoreBackend, StoreTx } from './store-backend.js'
-import type { Store, StoredBatch, StoredChain, StoredJob } from './store.js'
+import type { Store, StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
 import type { Counts } from './types.js'
 
 type Entry = { id: string; priority: number; runAt: number; seq: number }
@@ -34,6 +34,7 @@ class MemoryBackend implements StoreBackend {
   readonly #jobs = new Map<string, StoredJob>()
   readonly #chains = new Map<string, StoredChain>()
   readonly #batches = new Map<string, StoredBatch>()
+  readonly #schedules = new Map<string, StoredSchedule>()
   /** waiting jobs: queue -> type -> claim order */
   readonly #waiting = new Map<string, Map<string, SortedList<Entry>>>()
   /** delayed jobs: queue -> runAt order */
@@ -177,6 +178,18 @@ class MemoryBackend implements StoreBackend {
           batches: [...this.#batches.values()].filter(done).slice(0, limit),
         }
       },
+      getSchedule: async (name) => this.#schedules.get(name),
+      listSchedules: async () => [...this.#schedules.values()].sort((a, b) => cmp(a.name, b.name)),
+      dueSchedules: async (now, limit) =>
+        [...this.#schedules.values()]
+          .filter((sc) => sc.nextRunAt <= now)
+          .sort((a, b) => a.nextRunAt - b.nextRunAt)
+          .slice(0, limit),
+      nextScheduleAt: async () => {
+        let min: number | undefined
+        for (const sc of this.#schedules.values()) if (min === undefined || sc.nextRunAt < min) min = sc.nextRunAt
+        return min
+      },
       nextSeq: async () => {
         const prev = this.#seq
         undo?.push(() => (this.#seq = prev))
@@ -188,6 +201,8 @@ class MemoryBackend implements StoreBackend {
       deleteChain: writable((id: string) => putIn(this.#chains, id, undefined)),
       putBatch: writable((b: StoredBatch) => putIn(this.#batches, b.id, clone(b))),
       deleteBatch: writable((id: string) => putIn(this.#batches, id, undefined)),
+      putSchedule: writable((sc: StoredSchedule) => putIn(this.#schedules, sc.name, clone(sc))),
+      deleteSchedule: writable((name: string) => putIn(this.#schedules, name, undefined)),
     }
   }
 

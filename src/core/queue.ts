@@ -10,9 +10,10 @@ import { Emitter } from './emitter.js'
 import { InvalidArgumentError, NotFoundError, QueueClosedError, serializeError } from './errors.js'
 import type { SpecOf } from './job-spec.js'
 import { memoryStore } from './memory-store.js'
-import { checkDefaults, resolveSpec, type JobDefaults } from './resolve-spec.js'
+import { checkDefaults, resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
+import { checkWhen, intervalOf, nextOccurrence } from './recurrence.js'
 import { Runner } from './runner.js'
-import type { NewBatch, NewChain, Store, StoredJob } from './store.js'
+import type { NewBatch, NewChain, Store, StoredJob, StoredSchedule } from './store.js'
 import type {
   BatchState,
   ChainState,
@@ -55,6 +56,17 @@ export interface Queue<J extends JobMap = JobMap> {
   chain(...specs: SpecOf<J>[]): ChainBuilder
   batch(...specs: SpecOf<J>[]): BatchBuilder
 
+  /**
+   * Enqueues `spec` at every occurrence of `when`: a cron expression (`'0 3 * * *'`,
+   * `'@daily'`, `'@every 5m'`) or `{ every: ms }`. Kept in the store; calling it again with the
+   * same name updates the schedule (and keeps its next run if the timing is unchanged).
+   */
+  schedule(name: string, when: string | { every: number }, spec: SpecOf<J>, opts?: ScheduleOptions): Promise<void>
+  /** Removes a schedule. Jobs it already enqueued stay. */
+  unschedule(name: string): Promise<void>
+  /** Every schedule with its next run, by name. */
+  listSchedules(): Promise<ScheduleInfo[]>
+
   /** Starts claiming and running jobs. */
   start(): Promise<void>
   /** Stops claiming; waits for running attempts up to `timeoutMs` (default 10 s), then aborts them and releases their jobs. */
@@ -79,6 +91,29 @@ export interface Queue<J extends JobMap = JobMap> {
   prune(olderThan: Date | number): Promise<number>
 
   readonly events: Subscribable<QueueEvent>
+}
+
+export interface ScheduleOptions {
+  /** IANA time zone of a cron expression; daylight-saving changes follow `croner`. @default local time */
+  timezone?: string
+  /**
+   * Occurrences missed while no engine ran (the app closed, the laptop asleep): `'once'`
+   * enqueues one on wake, `'skip'` drops those more than a minute late.
+   * @default 'once'
+   */
+  catchUp?: 'once' | 'skip'
+}
+
+export interface ScheduleInfo {
+  name: string
+  when: string | { every: number }
+  timezone?: string
+  catchUp: 'once' | 'skip'
+  type: string
+  queue: string
+  payload: unknown
+  nextRunAt: number
+  lastRunAt?: number
 }
 
 /**
@@ -196,6 +231,51 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     this.#emit(events)
     // A store that can be watched has woken the runner already.
     if (this.#runner.running && events.length > 0 && !this.#store.watch) this.#runner.kick()
+  }
+
+  async schedule(name: string, when: string | { every: number }, spec: SpecOf<J>, opts: ScheduleOptions = {}): Promise<void> {
+    this.#open()
+    if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('a schedule needs a name')
+    const catchUp = opts.catchUp ?? 'once'
+    if (catchUp !== 'once' && catchUp !== 'skip') throw new InvalidArgumentError(`catchUp must be 'once' or 'skip', got ${String(catchUp)}`)
+    checkWhen(when, opts.timezone)
+    const now = this.#clock.now()
+    const every = intervalOf(when)
+    const schedule: StoredSchedule = {
+      name,
+      when: typeof when === 'string' ? when : { every: when.every },
+      catchUp,
+      job: resolveCallback(spec, this.#defaults),
+      nextRunAt: every === undefined ? nextOccurrence(when, opts.timezone, now) : now + every,
+      createdAt: now,
+      updatedAt: now,
+    }
+    if (opts.timezone !== undefined) schedule.timezone = opts.timezone
+    await this.#store.putSchedule({ now, schedule })
+    if (this.#runner.running) this.#runner.kick()
+  }
+
+  async unschedule(name: string): Promise<void> {
+    this.#open()
+    await this.#store.deleteSchedule(name)
+  }
+
+  async listSchedules(): Promise<ScheduleInfo[]> {
+    this.#open()
+    return (await this.#store.listSchedules()).map((sc) => {
+      const info: ScheduleInfo = {
+        name: sc.name,
+        when: sc.when,
+        catchUp: sc.catchUp,
+        type: sc.job.type,
+        queue: sc.job.queue,
+        payload: sc.job.payload,
+        nextRunAt: sc.nextRunAt,
+      }
+      if (sc.timezone !== undefined) info.timezone = sc.timezone
+      if (sc.lastRunAt !== undefined) info.lastRunAt = sc.lastRunAt
+      return info
+    })
   }
 
   async start(): Promise<void> {

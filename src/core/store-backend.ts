@@ -10,7 +10,7 @@
  * @module
  */
 import type { Counts, JobFilter } from './types.js'
-import type { StoredBatch, StoredChain, StoredJob } from './store.js'
+import type { StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
 
 export interface QueueScope {
   queues: string[]
@@ -41,6 +41,13 @@ export interface StoreReadTx {
   finishedBefore(before: number, limit: number): Promise<StoredJob[]>
   /** Chains and batches finished before `before`, at most `limit` of each. */
   groupsFinishedBefore(before: number, limit: number): Promise<{ chains: StoredChain[]; batches: StoredBatch[] }>
+  getSchedule(name: string): Promise<StoredSchedule | undefined>
+  /** Every schedule, by name. */
+  listSchedules(): Promise<StoredSchedule[]>
+  /** Schedules with `nextRunAt <= now`, earliest first, at most `limit`. */
+  dueSchedules(now: number, limit: number): Promise<StoredSchedule[]>
+  /** The earliest `nextRunAt` of any schedule. */
+  nextScheduleAt(): Promise<number | undefined>
 }
 
 export interface StoreTx extends StoreReadTx {
@@ -52,6 +59,8 @@ export interface StoreTx extends StoreReadTx {
   deleteJob(id: string): Promise<void>
   deleteChain(id: string): Promise<void>
   deleteBatch(id: string): Promise<void>
+  putSchedule(schedule: StoredSchedule): Promise<void>
+  deleteSchedule(name: string): Promise<void>
 }
 
 export interface StoreBackend {

@@ -100,6 +100,24 @@ export interface StoredBatch extends Omit<BatchState, 'jobIds'> {
   progressJobId?: string
 }
 
+/** A recurring job: what `queue.schedule` keeps in the store. */
+export interface StoredSchedule {
+  name: string
+  /** A cron expression (five or six fields, or `@hourly`, `@daily`, ...) or an interval. */
+  when: string | { every: number }
+  /** IANA time zone for cron expressions. @default the engine's local time zone */
+  timezone?: string
+  /** Occurrences missed while nothing ran: `'once'` enqueues one on wake, `'skip'` none. */
+  catchUp: 'once' | 'skip'
+  /** The job each occurrence enqueues. */
+  job: CallbackDraft
+  /** The next occurrence not yet enqueued. */
+  nextRunAt: number
+  lastRunAt?: number
+  createdAt: number
+  updatedAt: number
+}
+
 export interface NewChain {
   id: string
   /** The steps in order; the first is released at once, the others wait `blocked`. */
@@ -224,7 +242,8 @@ export interface Store {
    * only if the job is active with that token; the job's chain or batch moves in the same
    * transaction. The claim then promotes due delayed jobs, takes over expired leases (counted
    * as an attempt; failed when none are left; cancelled when a cancel was requested while it
-   * ran) and leases ready jobs in order: priority
+   * ran), enqueues the due occurrences of schedules (each once: its job id derives from the
+   * schedule and the occurrence time) and leases ready jobs in order: priority
    * (higher first), runAt, seq.
    */
   settleAndClaim(input: SettleAndClaimInput): Promise<SettleAndClaimOutcome>
@@ -250,6 +269,13 @@ export interface Store {
    * chains and batches finished before it with all their jobs. Returns the jobs deleted.
    */
   prune(input: { before: number }): Promise<number>
+
+  /** Creates or replaces the schedule of that name. */
+  putSchedule(input: { now: number; schedule: StoredSchedule }): Promise<void>
+  /** Removes a schedule; false when there was none. Jobs it enqueued stay. */
+  deleteSchedule(name: string): Promise<boolean>
+  /** Every schedule, by name. */
+  listSchedules(): Promise<StoredSchedule[]>
 
   getJob(id: string): Promise<StoredJob | undefined>
   /** Jobs matching the filter in dispatch order. A delayed job past its runAt counts as waiting. */

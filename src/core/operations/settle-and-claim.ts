@@ -7,6 +7,7 @@ import type { QueueScope, StoreTx } from '../store-backend.js'
 import type { ClaimRequest, SettleAndClaimInput, SettleAndClaimOutcome, Settlement, StoredJob } from '../store.js'
 import { Changes, endAttempt, lease, type Outcome } from '../transitions.js'
 import { finishInGroups } from './groups.js'
+import { fireSchedules } from './schedules.js'
 import { writeChanges } from './write.js'
 
 /** Due delayed jobs promoted per claim; the rest are promoted by the next one. */
@@ -40,6 +41,7 @@ async function settleOne(tx: StoreTx, s: Settlement, c: Changes): Promise<boolea
 
 async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<StoredJob[]> {
   const scope: QueueScope = { queues: req.queues, types: req.types }
+  await fireSchedules(tx, c)
   for (const j of await tx.due(req.queues, c.now, PROMOTE_LIMIT)) await tx.putJob({ ...j, state: 'waiting' })
 
   const claimed: StoredJob[] = []
@@ -73,8 +75,10 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
 }
 
 async function nextWake(tx: StoreTx, req: ClaimRequest, now: number): Promise<number | undefined> {
-  const due = await tx.nextDue(req.queues)
-  const expiry = await tx.nextExpiry({ queues: req.queues, types: req.types }, now)
-  if (due === undefined) return expiry
-  return expiry === undefined ? due : Math.min(due, expiry)
+  const times = [
+    await tx.nextDue(req.queues),
+    await tx.nextExpiry({ queues: req.queues, types: req.types }, now),
+    await tx.nextScheduleAt(),
+  ].filter((t): t is number => t !== undefined)
+  return times.length === 0 ? undefined : Math.min(...times)
 }

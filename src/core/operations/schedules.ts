@@ -1,0 +1,55 @@
+/**
+ * Schedules: kept in the store, their due occurrences enqueued by whichever engine claims first.
+ *
+ * An occurrence becomes a job whose id is `schedule:<name>:<occurrence time>`, and the
+ * schedule's `nextRunAt` moves past it in the same transaction, so each occurrence is enqueued
+ * once however many engines, tabs or processes share the store. Occurrences missed while
+ * nothing ran are folded into one (`catchUp: 'once'`) or dropped (`'skip'`).
+ *
+ * @module
+ */
+import { nextOccurrence } from '../recurrence.js'
+import type { StoreTx } from '../store-backend.js'
+import type { StoredSchedule } from '../store.js'
+import { dispatched, newJob, type Changes } from '../transitions.js'
+
+/** Schedules fired per claim; the rest fire on the next one. */
+const FIRE_LIMIT = 100
+
+/** How late an occurrence may be and still count as on time for `catchUp: 'skip'`. */
+export const SKIP_GRACE_MS = 60_000
+
+/** Creates or replaces a schedule. One whose timing did not change keeps its next run. */
+export async function putSchedule(tx: StoreTx, input: { now: number; schedule: StoredSchedule }): Promise<void> {
+  const old = await tx.getSchedule(input.schedule.name)
+  const same = old && JSON.stringify([old.when, old.timezone]) === JSON.stringify([input.schedule.when, input.schedule.timezone])
+  await tx.putSchedule(
+    old && same
+      ? { ...input.schedule, nextRunAt: old.nextRunAt, createdAt: old.createdAt, ...(old.lastRunAt === undefined ? {} : { lastRunAt: old.lastRunAt }) }
+      : { ...input.schedule, ...(old ? { createdAt: old.createdAt } : {}) },
+  )
+}
+
+export async function deleteSchedule(tx: StoreTx, name: string): Promise<boolean> {
+  if (!(await tx.getSchedule(name))) return false
+  await tx.deleteSchedule(name)
+  return true
+}
+
+/** Enqueues the due occurrences of every schedule and moves each past `now`. */
+export async function fireSchedules(tx: StoreTx, c: Changes): Promise<void> {
+  for (const sc of await tx.dueSchedules(c.now, FIRE_LIMIT)) {
+    const occurrence = sc.nextRunAt
+    const late = c.now - occurrence
+    if (sc.catchUp === 'once' || late <= SKIP_GRACE_MS) {
+      const id = `schedule:${sc.name}:${occurrence}`
+      if (!(await tx.getJob(id))) {
+        const j = newJob({ ...sc.job, id, runAt: c.now }, await tx.nextSeq(), c.now)
+        await tx.putJob(j)
+        dispatched(c, j)
+      }
+    }
+    const nextRunAt = nextOccurrence(sc.when, sc.timezone, c.now, occurrence)
+    await tx.putSchedule({ ...sc, nextRunAt, lastRunAt: occurrence })
+  }
+}
