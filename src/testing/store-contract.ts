@@ -24,6 +24,7 @@ import { batchContract } from './contract/batches.js'
 import { chainContract } from './contract/chains.js'
 import { claimContract } from './contract/claims.js'
 import { insertContract } from './contract/insert.js'
+import { scheduleContract } from './contract/schedules.js'
 import { settleContract } from './contract/settle.js'
 import { watchContract } from './contract/watch.js'
 
@@ -35,6 +36,7 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
     adminContract(makeStore)
     chainContract(makeStore)
     batchContract(makeStore)
+    scheduleContract(makeStore)
     watchContract(makeStore)
   })
 }
