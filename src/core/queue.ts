@@ -128,6 +128,15 @@ export function createQueue<J extends JobMap = JobMap>(options: QueueOptions = {
   return new QueueImpl<J>(options)
 }
 
+const runners = new WeakMap<object, Runner>()
+
+/** The activity of a queue's loop, for `ferry/testing`; not part of the public API. */
+export function engineActivity(queue: object): ReturnType<Runner['activity']> {
+  const r = runners.get(queue)
+  if (!r) throw new InvalidArgumentError('not a queue made by createQueue')
+  return r.activity()
+}
+
 class QueueImpl<J extends JobMap> implements Queue<J> {
   readonly #store: Store
   readonly #clock: Clock
@@ -167,6 +176,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       emit: (events) => this.#emit(events),
       reportError: (error) => this.#emit([{ kind: 'queue:error', at: this.#clock.now(), error: serializeError(error) }]),
     })
+    runners.set(this, this.#runner)
   }
 
   get events(): Subscribable<QueueEvent> {

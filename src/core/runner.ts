@@ -72,6 +72,8 @@ export class Runner {
   #storeFailures = 0
   #drained: (() => void)[] = []
   #unwatch: (() => void) | undefined
+  /** Counts turns and finished attempts: lets a test tell whether anything moved. */
+  #progress = 0
 
   constructor(host: RunnerHost) {
     this.#h = host
@@ -79,6 +81,11 @@ export class Runner {
 
   get running(): boolean {
     return this.#running
+  }
+
+  /** What the loop is doing now, for test kits that wait for it to go quiet. */
+  activity(): { busy: boolean; settling: number; running: number; progress: number } {
+    return { busy: this.#busy || this.#kicked, settling: this.#settlements.length, running: this.#attempts.size, progress: this.#progress }
   }
 
   start(): void {
@@ -149,6 +156,7 @@ export class Runner {
       } while (this.#again)
     } finally {
       this.#busy = false
+      this.#progress++
       if (this.#idle()) for (const resolve of this.#drained.splice(0)) resolve()
     }
   }
@@ -293,6 +301,7 @@ export class Runner {
   #finish(a: Attempt, outcome: AttemptOutcome | null): void {
     if (this.#attempts.get(a.job.id) !== a) return
     this.#attempts.delete(a.job.id)
+    this.#progress++
     if (a.timer !== undefined) this.#h.clock.clearTimeout(a.timer)
     if (outcome) this.#settlements.push({ id: a.job.id, token: a.token, outcome, random: Math.random() })
     if (this.#attempts.size === 0) {

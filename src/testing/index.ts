@@ -1,7 +1,12 @@
 /**
- * ferry/testing: helpers for testing code that uses ferry, and the conformance suite for stores.
+ * ferry/testing: a fake queue with assertions and a test queue with a manual clock, for
+ * testing code that uses ferry; and the conformance suite for stores.
  *
  * @module
  */
+export { createFakeQueue, AssertionError } from './fake-queue.js'
+export type { FakeQueue, RecordedBatch, RecordedChain, RecordedJob, RecordedSchedule } from './fake-queue.js'
+export { createTestQueue } from './test-queue.js'
+export type { TestQueue, TestQueueOptions } from './test-queue.js'
 export { storeContract } from './store-contract.js'
 export { ManualClock } from './manual-clock.js'

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { describe } from 'vitest'
+import { describe } from './contract/test-api.js'
 import type { Store } from '../core/store.js'
 import { adminContract } from './contract/admin.js'
 import { batchContract } from './contract/batches.js'

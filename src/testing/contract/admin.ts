@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it } from './test-api.js'
 import { QueueClosedError } from '../../core/errors.js'
 import type { Store } from '../../core/store.js'
 import {

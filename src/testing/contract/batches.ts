@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it } from './test-api.js'
 import { SerializationError } from '../../core/errors.js'
 import type { NewBatch, Store, StoredJob } from '../../core/store.js'
 import type { BatchState } from '../../core/types.js'

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it } from './test-api.js'
 import { SerializationError } from '../../core/errors.js'
 import type { NewChain } from '../../core/store.js'
 import { T0, boom, claim, claimOne, draft, mustGet, newChain, newJob, rejection, run, uncloneable, useStore, type MakeStore } from './harness.js'

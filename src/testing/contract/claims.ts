@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it } from './test-api.js'
 import { LEASE, T0, claim, claimOne, insertJobs, kinds, mustGet, newJob, settle, useStore, type MakeStore } from './harness.js'
 
 export function claimContract(makeStore: MakeStore): void {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { afterEach, beforeEach } from 'vitest'
+import { afterEach, beforeEach } from './test-api.js'
 import type {
   AttemptOutcome,
   CallbackDraft,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it } from './test-api.js'
 import { QueueError, SerializationError } from '../../core/errors.js'
 import { T0, claimOne, insertJobs, kinds, mustGet, newJob, rejection, settle, uncloneable, useStore, type MakeStore } from './harness.js'
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it } from './test-api.js'
 import type { StoredSchedule } from '../../core/store.js'
 import { T0, claim, draft, mustGet, useStore, type MakeStore } from './harness.js'
 

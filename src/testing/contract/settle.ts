@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it } from './test-api.js'
 import { SerializationError } from '../../core/errors.js'
 import type { Backoff } from '../../core/types.js'
 import { T0, boom, claim, claimOne, insertJobs, kinds, mustGet, newJob, rejection, settle, uncloneable, useStore, type MakeStore } from './harness.js'

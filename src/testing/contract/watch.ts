@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from './test-api.js'
 import type { QueueEvent } from '../../core/types.js'
 import { T0, boom, claimOne, insertJobs, newJob, rejection, settle, uncloneable, useStore, type MakeStore } from './harness.js'
 

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { JobTimeoutError, job } from '../../src/index.js'
+import { createTestQueue } from '../../src/testing/index.js'
+
+describe('createTestQueue', () => {
+  it('runs what is ready with runUntilIdle, and what comes due with advance', async () => {
+    const q = createTestQueue<{ t: string }>({ startAt: 0 })
+    const ran: string[] = []
+    q.register('t', (p) => void ran.push(`${p}@${q.clock.now()}`))
+    await q.dispatch(job('t', 'now'))
+    await q.dispatch(job('t', 'later').delay(5000))
+    await q.runUntilIdle()
+    expect(ran).toEqual(['now@0'])
+    await q.advance(4999)
+    expect(ran).toEqual(['now@0'])
+    await q.advance(1)
+    expect(ran).toEqual(['now@0', 'later@5000'])
+  })
+
+  it('retries with backoff at the exact times', async () => {
+    const q = createTestQueue({ startAt: 0 })
+    const attempts: number[] = []
+    q.register('flaky', () => {
+      attempts.push(q.clock.now())
+      if (attempts.length < 4) throw new Error('again')
+    })
+    const { id } = await q.dispatch(job('flaky', {}).retry(5).backoff({ type: 'exponential', base: 1000 }))
+    await q.advance(60_000)
+    expect(attempts).toEqual([0, 1000, 3000, 7000])
+    expect((await q.getJob(id))?.state).toBe('succeeded')
+  })
+
+  it('times out a hanging attempt when time passes its timeout', async () => {
+    const q = createTestQueue({ startAt: 0 })
+    q.register('hang', () => new Promise(() => {}))
+    const { id } = await q.dispatch(job('hang', {}).timeout(30_000).retry(0))
+    await q.runUntilIdle()
+    expect((await q.getJob(id))?.state).toBe('active')
+    await q.advance(30_000)
+    expect(await q.getJob(id)).toMatchObject({ state: 'failed', error: { name: JobTimeoutError.name } })
+  })
+
+  it('runs chains and batches to the end', async () => {
+    const q = createTestQueue({ startAt: 0 })
+    q.register('step', (n, ctx) => `${typeof ctx.previousResult === 'string' ? ctx.previousResult : ''}${String(n)}`)
+    q.register('upload', () => 'ok')
+    const done: unknown[] = []
+    q.register('done', (_p, ctx) => void done.push(ctx.batch?.succeeded))
+    const chainId = await q.chain(job('step', 1), job('step', 2).delay(1000), job('step', 3)).dispatch()
+    const batchId = await q.batch(job('upload', 1), job('upload', 2), job('upload', 3)).onSuccess(job('done', {})).dispatch()
+    await q.advance(1000)
+    const chain = await q.findChain(chainId)
+    expect(chain.state).toBe('succeeded')
+    expect((await q.getJob(chain.steps[2]?.jobId ?? ''))?.result).toBe('123')
+    expect((await q.findBatch(batchId)).state).toBe('succeeded')
+    expect(done).toEqual([3])
+  })
+
+  it('runs schedules as time passes', async () => {
+    const q = createTestQueue({ startAt: Date.UTC(2026, 0, 1) })
+    const at: string[] = []
+    q.register('nightly', () => void at.push(new Date(q.clock.now()).toISOString()))
+    await q.schedule('nightly', '0 3 * * *', job('nightly', {}), { timezone: 'UTC' })
+    await q.advance(3 * 86_400_000)
+    expect(at).toEqual(['2026-01-01T03:00:00.000Z', '2026-01-02T03:00:00.000Z', '2026-01-03T03:00:00.000Z'])
+  })
+
+  it('takes the options of a real queue, except the clock', async () => {
+    const q = createTestQueue({ startAt: 0, concurrency: 2, defaults: { retry: 0 } })
+    q.register('t', () => {
+      throw new Error('no retries by default here')
+    })
+    const { id } = await q.dispatch(job('t', {}))
+    await q.runUntilIdle()
+    expect(await q.getJob(id)).toMatchObject({ state: 'failed', attempt: 1, maxAttempts: 1 })
+  })
+})
