@@ -53,6 +53,7 @@ export type {
   Middleware,
   QueueEvent,
   QueueEventKind,
+  QueueLike,
   SerializedError,
   Subscribable,
 } from './core/types.js'

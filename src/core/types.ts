@@ -188,3 +188,15 @@ export type QueueEvent =
   | EventOf<'queue:error', { queue?: string; error: SerializedError }>
 
 export type QueueEventKind = QueueEvent['kind']
+
+/**
+ * What watching a queue needs: its events and its read side. A `Queue` is one, and so is a
+ * `QueueClient` of a queue hosted in a worker; `ferry/observable` works on either.
+ */
+export interface QueueLike {
+  readonly events: Subscribable<QueueEvent>
+  getJob(id: string): Promise<JobRecord | undefined>
+  findBatch(id: string): Promise<BatchState>
+  findChain(id: string): Promise<ChainState>
+  counts(): Promise<Counts>
+}
