@@ -1,7 +1,7 @@
 /**
  * The ferry/observable behaviour, run on any store: the memory store, and durable ones.
  */
-import { config, firstValueFrom, lastValueFrom, toArray, type Subscription } from 'rxjs'
+import { config, firstValueFrom, lastValueFrom, toArray, type Observable, type Subscription } from 'rxjs'
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
 import { NotFoundError, job, type Counts, type QueueEvent, type QueueLike, type Store } from '../../src/index.js'
 import { batch$, chain$, counts$, events$, job$, ofKind } from '../../src/observable/index.js'
@@ -60,7 +60,7 @@ export function observableSuite(name: string, makeStore: () => Store | Promise<S
       const { queue } = await setup()
       const failed: string[] = []
       const e$ = events$(queue).pipe(ofKind('job:failed', 'job:retrying'))
-      expectTypeOf(e$).toEqualTypeOf<import('rxjs').Observable<Extract<QueueEvent, { kind: 'job:failed' | 'job:retrying' }>>>()
+      expectTypeOf(e$).toEqualTypeOf<Observable<Extract<QueueEvent, { kind: 'job:failed' | 'job:retrying' }>>>()
       subs.push(e$.subscribe((e) => failed.push(`${e.kind}:${e.error.message}`)))
       queue.register('bad', () => {
         throw new Error('nope')
@@ -160,9 +160,8 @@ export function observableSuite(name: string, makeStore: () => Store | Promise<S
       const batchId = await queue.batch(job('t', 1)).dispatch()
       const chainId = await queue.chain(job('t', 1)).dispatch()
       for (let i = 0; i < 200; i++) {
-        const round = [events$(w.like), job$(w.like, id), batch$(w.like, batchId), chain$(w.like, chainId), counts$(w.like)].map((o) =>
-          o.subscribe({ error: () => {} }),
-        )
+        const streams: Observable<unknown>[] = [events$(w.like), job$(w.like, id), batch$(w.like, batchId), chain$(w.like, chainId), counts$(w.like)]
+        const round = streams.map((o) => o.subscribe({ error: () => {} }))
         for (const s of round) s.unsubscribe()
       }
       await settle()
