@@ -1,0 +1,86 @@
+/**
+ * `StoreBackend` over IndexedDB: one transaction per call, over all of ferry's stores.
+ *
+ * A call's operation runs inside its transaction and awaits only IndexedDB requests, so the
+ * transaction commits as soon as the operation is done; the call resolves once the commit is
+ * reported. If the operation throws, the transaction is aborted and nothing it wrote remains.
+ * Overlapping read-write transactions are serialised by IndexedDB itself, also across tabs and
+ * workers on the same origin, so a claim is atomic wherever the competing engine runs.
+ *
+ * With `{ tx }` (transactional enqueue) the operation runs in the caller's transaction and the
+ * call resolves without waiting for it to commit: the caller commits it, or aborts it. If
+ * ferry's part fails, the caller's transaction is aborted, since what ferry wrote before the
+ * failure could not be taken back otherwise.
+ *
+ * @module
+ */
+import type { StoreBackend, StoreReadTx, StoreTx } from '../../core/store-backend.js'
+import { joinTransaction } from './app-database.js'
+import type { Connection } from './connection.js'
+import { closedError, isConnectionLoss, toStoreError } from './errors.js'
+import { storeTx, type FerryTx } from './store-tx.js'
+
+export class IdbBackend implements StoreBackend {
+  readonly #conn: Connection
+
+  constructor(conn: Connection) {
+    this.#conn = conn
+  }
+
+  async write<T>(fn: (tx: StoreTx) => Promise<T>, opts?: { tx?: unknown }): Promise<T> {
+    if (opts?.tx !== undefined) return this.#joined(fn, opts.tx)
+    return this.#run('readwrite', fn)
+  }
+
+  read<T>(fn: (tx: StoreReadTx) => Promise<T>): Promise<T> {
+    return this.#run('readonly', fn)
+  }
+
+  close(): Promise<void> {
+    return this.#conn.close()
+  }
+
+  async #run<T>(mode: IDBTransactionMode, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const { tx, db } = await this.#conn.transaction(mode)
+    const done = tx.done
+    // Heard below; without this an abort while `fn` runs would be an unhandled rejection.
+    done.catch(() => undefined)
+    const failure = (err: unknown): unknown =>
+      this.#conn.lost(db) && isConnectionLoss(err) ? closedError(db.name, err) : toStoreError(err, db.name)
+    let result: T
+    try {
+      result = await fn(storeTx(tx))
+    } catch (err) {
+      abort(tx)
+      await done.catch(() => undefined)
+      // The failed request's own error says more than the transaction's AbortError.
+      throw failure(err)
+    }
+    try {
+      await done
+    } catch (err) {
+      // A commit that failed (the quota) or a transaction aborted by a closing connection.
+      throw failure(err)
+    }
+    return result
+  }
+
+  async #joined<T>(fn: (tx: StoreTx) => Promise<T>, given: unknown): Promise<T> {
+    const db = await this.#conn.database()
+    const tx = joinTransaction(given, db.name)
+    try {
+      return await fn(storeTx(tx))
+    } catch (err) {
+      abort(tx)
+      throw toStoreError(err, db.name)
+    }
+  }
+}
+
+function abort(tx: FerryTx): void {
+  try {
+    tx.abort()
+  } catch {
+    // Finished already (aborted by the failed request, or committed).
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The engine's index queries over the jobs store, inside one transaction.
+ *
+ * Each asks an index for a key range and a count (`getAll(range, count)`), one request per
+ * queue (and type) of the scope, all in flight together, then merges the short answers. None
+ * walks records the query does not want: see the indexes in `rows.ts`.
+ *
+ * @module
+ */
+import type { IDBPIndex, IDBPObjectStore, IndexNames } from 'idb'
+import type { QueueScope } from '../../core/store-backend.js'
+import type { Counts, JobFilter, JobState } from '../../core/types.js'
+import { byClaimOrder, byRunAt, bySeq, type JobRow } from './rows.js'
+import type { FerryDB, FerryStoreName } from './schema.js'
+
+export type JobStore = IDBPObjectStore<FerryDB, FerryStoreName[], 'ferry.jobs', IDBTransactionMode>
+type JobIndex = IDBPIndex<FerryDB, FerryStoreName[], 'ferry.jobs', IndexNames<FerryDB, 'ferry.jobs'>, IDBTransactionMode>
+
+/** Sorts above every number and string: the open end of a key prefix. */
+const HIGH: IDBValidKey = []
+const STATES: JobState[] = ['blocked', 'waiting', 'delayed', 'active', 'succeeded', 'failed', 'cancelled']
+/** The most records one paged request of a filtered listing reads. */
+const PAGE = 500
+
+const range = (lower: IDBValidKey, upper: IDBValidKey, lowerOpen = false, upperOpen = false): IDBKeyRange =>
+  IDBKeyRange.bound(lower, upper, lowerOpen, upperOpen)
+
+const pairs = (scope: QueueScope): [string, string][] => scope.queues.flatMap((q) => scope.types.map((t): [string, string] => [q, t]))
+
+async function gather(requests: Promise<JobRow[]>[], order: (a: JobRow, b: JobRow) => number, limit: number): Promise<JobRow[]> {
+  const lists = await Promise.all(requests)
+  if (lists.length === 1) return lists[0] as JobRow[]
+  return lists.flat().sort(order).slice(0, limit)
+}
+
+/** Waiting jobs of the scope in claim order. */
+export function ready(jobs: JobStore, scope: QueueScope, limit: number): Promise<JobRow[]> {
+  if (limit <= 0) return Promise.resolve([])
+  const index = jobs.index('ready')
+  return gather(pairs(scope).map(([q, t]) => index.getAll(range([q, t], [q, t, HIGH]), limit)), byClaimOrder, limit)
+}
+
+/** Delayed jobs of these queues due at `now`, earliest first. */
+export function due(jobs: JobStore, queues: string[], now: number, limit: number): Promise<JobRow[]> {
+  if (limit <= 0) return Promise.resolve([])
+  const index = jobs.index('due')
+  return gather(queues.map((q) => index.getAll(range([q], [q, now, HIGH]), limit)), byRunAt, limit)
+}
+
+/** Active jobs of the scope whose lease ended at or before `now`. */
+export function expired(jobs: JobStore, scope: QueueScope, now: number, limit: number): Promise<JobRow[]> {
+  if (limit <= 0) return Promise.resolve([])
+  const index = jobs.index('lease')
+  const byUntil = (a: JobRow, b: JobRow): number => (a.lease?.until ?? 0) - (b.lease?.until ?? 0) || a.seq - b.seq
+  return gather(pairs(scope).map(([q, t]) => index.getAll(range([q, t], [q, t, now]), limit)), byUntil, limit)
+}
+
+export async function nextDue(jobs: JobStore, queues: string[]): Promise<number | undefined> {
+  const index = jobs.index('due')
+  const firsts = await Promise.all(queues.map((q) => index.getAll(range([q], [q, HIGH]), 1)))
+  return min(firsts.flat().map((j) => j.runAt))
+}
+
+export async function nextExpiry(jobs: JobStore, scope: QueueScope, now: number): Promise<number | undefined> {
+  const index = jobs.index('lease')
+  const firsts = await Promise.all(pairs(scope).map(([q, t]) => index.getAll(range([q, t, now], [q, t, HIGH], true), 1)))
+  return min(firsts.flat().map((j) => j.lease?.until ?? 0))
+}
+
+function min(values: number[]): number | undefined {
+  return values.length === 0 ? undefined : Math.min(...values)
+}
+
+export async function counts(jobs: JobStore, now: number): Promise<Counts> {
+  const index = jobs.index('state')
+  const [perState, due] = await Promise.all([
+    Promise.all(STATES.map((s) => index.count(range([s], [s, HIGH])))),
+    jobs.index('delayed').count(IDBKeyRange.upperBound(now)),
+  ])
+  const out = Object.fromEntries(STATES.map((s, i) => [s, perState[i] ?? 0])) as unknown as Counts
+  out.waiting += due
+  out.delayed -= due
+  return out
+}
+
+/**
+ * Jobs matching the filter in dispatch order, states as stored. Reads from the most selective
+ * index the filter allows (batch, chain, state, else dispatch order) and pages through it until
+ * `offset + limit` jobs matched.
+ */
+export async function listJobs(jobs: JobStore, f: JobFilter): Promise<JobRow[]> {
+  const want = (f.offset ?? 0) + (f.limit ?? 100)
+  const oneOf = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? undefined : [v].flat() as T[])
+  const states = oneOf(f.state)
+  const types = oneOf(f.type)
+  const queues = oneOf(f.queue)
+  const match = (j: JobRow): boolean =>
+    (states === undefined || states.includes(j.state)) &&
+    (types === undefined || types.includes(j.type)) &&
+    (queues === undefined || queues.includes(j.queue)) &&
+    (f.batchId === undefined || j.batchId === f.batchId) &&
+    (f.chainId === undefined || j.chainId === f.chainId)
+  let sources: Promise<JobRow[]>[]
+  if (f.batchId !== undefined) sources = [scanPrefix(jobs.index('batch'), f.batchId, match, want)]
+  else if (f.chainId !== undefined) sources = [scanPrefix(jobs.index('chain'), f.chainId, match, want)]
+  else if (states !== undefined) sources = [...new Set(states)].map((s) => scanPrefix(jobs.index('state'), s, match, want))
+  else sources = [scan(jobs.index('seq'), (after) => (after === undefined ? null : IDBKeyRange.lowerBound(after, true)), (j) => j.seq, match, want)]
+  const all = (await Promise.all(sources)).flat().sort(bySeq)
+  return all.slice(f.offset ?? 0, want)
+}
+
+/** Rows of an index keyed `[prefix, seq]`, in seq order. */
+function scanPrefix(index: JobIndex, prefix: string, match: (j: JobRow) => boolean, want: number): Promise<JobRow[]> {
+  return scan(index, (after) => range(after ?? [prefix], [prefix, HIGH], after !== undefined), (j) => [prefix, j.seq], match, want)
+}
+
+/** Pages through an index from the start of `rangeAfter(undefined)`, keeping matching rows. */
+async function scan(
+  index: JobIndex,
+  rangeAfter: (after: IDBValidKey | undefined) => IDBKeyRange | null,
+  keyOf: (j: JobRow) => IDBValidKey,
+  match: (j: JobRow) => boolean,
+  want: number,
+): Promise<JobRow[]> {
+  const out: JobRow[] = []
+  let after: IDBValidKey | undefined
+  while (out.length < want) {
+    const page = Math.min(Math.max(want - out.length, 1), PAGE)
+    const rows = await index.getAll(rangeAfter(after), page)
+    for (const r of rows) if (match(r) && out.length < want) out.push(r)
+    const last = rows[rows.length - 1]
+    if (rows.length < page || !last) break
+    after = keyOf(last)
+  }
+  return out
+}

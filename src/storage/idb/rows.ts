@@ -1,0 +1,72 @@
+/**
+ * Jobs as they are kept in IndexedDB: the stored job plus `_ix`, the keys of the indexes that
+ * serve the engine's queries.
+ *
+ * IndexedDB leaves a record out of an index when the index's key path yields no valid key. Each
+ * `_ix` field is set only while the job is in the state its index serves, so every index holds
+ * just the jobs its query wants: a claim reads waiting jobs and never steps over the delayed,
+ * active or finished ones, however many there are. `_ix` is internal: `fromRow` strips it.
+ *
+ * @module
+ */
+import type { StoredJob } from '../../core/store.js'
+
+export interface JobIndexKeys {
+  /** Waiting jobs in claim order per queue and type: priority (higher first), runAt, seq. */
+  ready?: [queue: string, type: string, negPriority: number, runAt: number, seq: number]
+  /** Delayed jobs per queue, earliest first. */
+  due?: [queue: string, runAt: number, seq: number]
+  /** Delayed jobs across queues, for counting those whose time has come. */
+  delayed?: number
+  /** Active jobs per queue and type by lease end. */
+  lease?: [queue: string, type: string, until: number]
+  /** Finished jobs outside chains and batches, by finishedAt: what prune deletes on its own. */
+  finished?: number
+}
+
+export interface JobRow extends StoredJob {
+  _ix?: JobIndexKeys
+}
+
+export function toRow(j: StoredJob): JobRow {
+  const ix: JobIndexKeys = {}
+  switch (j.state) {
+    case 'waiting':
+      // `0 - p` rather than `-p`: no negative zero in keys.
+      ix.ready = [j.queue, j.type, 0 - j.priority, j.runAt, j.seq]
+      break
+    case 'delayed':
+      ix.due = [j.queue, j.runAt, j.seq]
+      ix.delayed = j.runAt
+      break
+    case 'active':
+      ix.lease = [j.queue, j.type, j.lease?.until ?? 0]
+      break
+    case 'succeeded':
+    case 'failed':
+    case 'cancelled':
+      if (j.finishedAt !== undefined && j.chainId === undefined && j.batchId === undefined) ix.finished = j.finishedAt
+      break
+    case 'blocked':
+      break
+  }
+  return { ...j, _ix: ix }
+}
+
+export function fromRow(row: JobRow): StoredJob {
+  const { _ix, ...job } = row
+  return job
+}
+
+/** Claim order of two waiting rows of any queue and type: their `ready` keys after the queue and type. */
+export function byClaimOrder(a: JobRow, b: JobRow): number {
+  return b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq
+}
+
+export function byRunAt(a: JobRow, b: JobRow): number {
+  return a.runAt - b.runAt || a.seq - b.seq
+}
+
+export function bySeq(a: JobRow, b: JobRow): number {
+  return a.seq - b.seq
+}

@@ -1,0 +1,125 @@
+/**
+ * ferry's object stores and indexes in IndexedDB, versioned.
+ *
+ * The schema version is ferry's own, kept in the `ferry.meta` store under `'schema'`, because
+ * the database may belong to the application (transactional enqueue): its IndexedDB version
+ * number is then the application's, not ferry's. In a database ferry owns, the two agree.
+ *
+ * `MIGRATIONS[v]` takes ferry's stores from schema `v` to `v + 1`; a new schema version is one
+ * more entry. A migration runs inside the upgrade transaction and may read and rewrite records
+ * there (requests only: nothing else may be awaited in it). A database written by a newer ferry
+ * is refused with a `StorageError` of code `SCHEMA_TOO_NEW` and left as it is.
+ *
+ * @module
+ */
+import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb'
+import { StorageError } from '../../core/errors.js'
+import type { StoredBatch, StoredChain, StoredSchedule } from '../../core/store.js'
+import type { JobRow } from './rows.js'
+
+/** ferry's object stores, prefixed so that they can live beside an application's own. */
+export const STORES = {
+  jobs: 'ferry.jobs',
+  chains: 'ferry.chains',
+  batches: 'ferry.batches',
+  schedules: 'ferry.schedules',
+  meta: 'ferry.meta',
+} as const
+
+/**
+ * The names of ferry's object stores: a transaction the application opens for transactional
+ * enqueue must include all of them, in `readwrite` mode.
+ * @example db.transaction(['photos', ...ferryStoreNames], 'readwrite')
+ */
+export const ferryStoreNames: readonly FerryStoreName[] = Object.values(STORES)
+
+export interface FerryDB extends DBSchema {
+  'ferry.jobs': {
+    key: string
+    value: JobRow
+    indexes: {
+      seq: number
+      state: [string, number]
+      ready: [string, string, number, number, number]
+      due: [string, number, number]
+      delayed: number
+      lease: [string, string, number]
+      finished: number
+      unique: [string, number]
+      batch: [string, number]
+      chain: [string, number]
+    }
+  }
+  'ferry.chains': { key: string; value: StoredChain; indexes: { finished: number } }
+  'ferry.batches': { key: string; value: StoredBatch; indexes: { finished: number } }
+  'ferry.schedules': { key: string; value: StoredSchedule; indexes: { next: number } }
+  /** `'seq'`: the last dispatch sequence number handed out; `'schema'`: ferry's schema version. */
+  'ferry.meta': { key: string; value: number }
+}
+
+export type FerryStoreName = StoreNames<FerryDB>
+export type FerryDatabase = IDBPDatabase<FerryDB>
+export type UpgradeTx = IDBPTransaction<FerryDB, FerryStoreName[], 'versionchange'>
+export type Migration = (db: FerryDatabase, tx: UpgradeTx) => void | Promise<void>
+
+/**
+ * Schema 1. Derived index fields live under `_ix` and exist only while a job is in the state
+ * the index serves, so a claim reads waiting jobs only and never walks finished or delayed ones
+ * (see `rows.ts`).
+ */
+const v1: Migration = (db) => {
+  const jobs = db.createObjectStore(STORES.jobs, { keyPath: 'id' })
+  jobs.createIndex('seq', 'seq', { unique: true })
+  jobs.createIndex('state', ['state', 'seq'])
+  jobs.createIndex('ready', '_ix.ready')
+  jobs.createIndex('due', '_ix.due')
+  jobs.createIndex('delayed', '_ix.delayed')
+  jobs.createIndex('lease', '_ix.lease')
+  jobs.createIndex('finished', '_ix.finished')
+  jobs.createIndex('unique', ['uniqueKey', 'uniqueUntil'])
+  jobs.createIndex('batch', ['batchId', 'seq'])
+  jobs.createIndex('chain', ['chainId', 'seq'])
+  db.createObjectStore(STORES.chains, { keyPath: 'id' }).createIndex('finished', 'finishedAt')
+  db.createObjectStore(STORES.batches, { keyPath: 'id' }).createIndex('finished', 'finishedAt')
+  db.createObjectStore(STORES.schedules, { keyPath: 'name' }).createIndex('next', 'nextRunAt')
+  db.createObjectStore(STORES.meta)
+}
+
+/** Every schema version in order: `MIGRATIONS[v]` upgrades from `v` to `v + 1`. */
+export const MIGRATIONS: readonly Migration[] = [v1]
+
+/** The schema version this ferry reads and writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/** ferry's schema version in this database: 0 when its stores are not there. */
+export async function schemaVersion(db: FerryDatabase, tx: IDBPTransaction<FerryDB, FerryStoreName[], IDBTransactionMode>): Promise<number> {
+  if (!db.objectStoreNames.contains(STORES.meta)) return 0
+  return (await tx.objectStore(STORES.meta).get('schema')) ?? 0
+}
+
+/**
+ * Brings ferry's stores to the latest schema inside an upgrade transaction. Refuses a schema
+ * newer than `migrations` knows. On any failure it aborts the upgrade, so nothing changes.
+ */
+export async function migrate(db: FerryDatabase, tx: UpgradeTx, migrations: readonly Migration[]): Promise<void> {
+  try {
+    const from = await schemaVersion(db, tx)
+    if (from > migrations.length) throw tooNew(db.name, from, migrations.length)
+    for (let v = from; v < migrations.length; v++) await (migrations[v] as Migration)(db, tx)
+    if (from < migrations.length) await tx.objectStore(STORES.meta).put(migrations.length, 'schema')
+  } catch (err) {
+    try {
+      tx.abort()
+    } catch {
+      // Finished already: the error below says why.
+    }
+    throw err
+  }
+}
+
+export function tooNew(name: string, found: number, known: number): StorageError {
+  return new StorageError(
+    `IndexedDB database "${name}" holds ferry schema ${found}, written by a newer ferry; this one knows schema ${known} and leaves it untouched`,
+    { code: 'SCHEMA_TOO_NEW' },
+  )
+}

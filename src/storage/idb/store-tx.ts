@@ -1,0 +1,73 @@
+/**
+ * `StoreTx` over one IndexedDB transaction: the reads, index queries and writes the core's
+ * operations run inside it.
+ *
+ * Every method awaits IndexedDB requests and nothing else, so the transaction stays active from
+ * the first call to the last and commits when the operation is done. IndexedDB shows a
+ * transaction its own writes, so a job put and then queried is found in its new state.
+ *
+ * @module
+ */
+import type { IDBPTransaction } from 'idb'
+import type { StoreTx } from '../../core/store-backend.js'
+import { counts, due, expired, listJobs, nextDue, nextExpiry, ready } from './queries.js'
+import { fromRow, toRow } from './rows.js'
+import { STORES, type FerryDB, type FerryStoreName } from './schema.js'
+
+export type FerryTx = IDBPTransaction<FerryDB, FerryStoreName[], 'readwrite'>
+
+const HIGH: IDBValidKey = []
+
+export function storeTx(tx: FerryTx): StoreTx {
+  const jobs = tx.objectStore(STORES.jobs)
+  const chains = tx.objectStore(STORES.chains)
+  const batches = tx.objectStore(STORES.batches)
+  const schedules = tx.objectStore(STORES.schedules)
+  const meta = tx.objectStore(STORES.meta)
+  /** The last sequence number of this transaction, once read. */
+  let seq: number | undefined
+  const rows = async (p: Promise<Parameters<typeof fromRow>[0][]>) => (await p).map(fromRow)
+  return {
+    getJob: async (id) => {
+      const row = await jobs.get(id)
+      return row && fromRow(row)
+    },
+    getChain: (id) => chains.get(id),
+    getBatch: (id) => batches.get(id),
+    findUnique: async (key, now) => {
+      const [holder] = await jobs.index('unique').getAll(IDBKeyRange.bound([key, now], [key, HIGH], true), 1)
+      return holder && fromRow(holder)
+    },
+    ready: (scope, limit) => rows(ready(jobs, scope, limit)),
+    due: (queues, now, limit) => rows(due(jobs, queues, now, limit)),
+    expired: (scope, now, limit) => rows(expired(jobs, scope, now, limit)),
+    nextDue: (queues) => nextDue(jobs, queues),
+    nextExpiry: (scope, now) => nextExpiry(jobs, scope, now),
+    listJobs: (filter) => rows(listJobs(jobs, filter)),
+    counts: (now) => counts(jobs, now),
+    finishedBefore: (before, limit) => rows(jobs.index('finished').getAll(IDBKeyRange.upperBound(before, true), limit)),
+    groupsFinishedBefore: async (before, limit) => {
+      const finished = IDBKeyRange.upperBound(before, true)
+      const [c, b] = await Promise.all([chains.index('finished').getAll(finished, limit), batches.index('finished').getAll(finished, limit)])
+      return { chains: c, batches: b }
+    },
+    getSchedule: (name) => schedules.get(name),
+    listSchedules: () => schedules.getAll(),
+    dueSchedules: (now, limit) => schedules.index('next').getAll(IDBKeyRange.upperBound(now), limit),
+    nextScheduleAt: async () => (await schedules.index('next').getAll(null, 1))[0]?.nextRunAt,
+
+    nextSeq: async () => {
+      seq = (seq ?? (await meta.get('seq')) ?? 0) + 1
+      await meta.put(seq, 'seq')
+      return seq
+    },
+    putJob: async (j) => void (await jobs.put(toRow(j))),
+    deleteJob: (id) => jobs.delete(id),
+    putChain: async (c) => void (await chains.put(c)),
+    deleteChain: (id) => chains.delete(id),
+    putBatch: async (b) => void (await batches.put(b)),
+    deleteBatch: (id) => batches.delete(id),
+    putSchedule: async (s) => void (await schedules.put(s)),
+    deleteSchedule: (name) => schedules.delete(name),
+  }
+}
