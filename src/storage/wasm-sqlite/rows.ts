@@ -1,0 +1,134 @@
+/**
+ * Records to rows and back. Each record keeps the fields that queries filter or order on in
+ * columns and the rest as JSON; every value a user gave (payloads, results, progress, callback
+ * specs) goes through `strictJson`, so what cannot be stored faithfully is a
+ * `SerializationError` before anything is written.
+ *
+ * @module
+ */
+import type { SqlValue } from '@sqlite.org/sqlite-wasm'
+import type { StoredBatch, StoredChain, StoredJob, StoredSchedule } from '../../core/store.js'
+import { strictJson } from './strict-json.js'
+
+/** The columns of `ferry_jobs` in the order `jobToRow` writes and `jobFromRow` reads them. */
+export const JOB_COLUMNS = [
+  'seq',
+  'id',
+  'queue',
+  'type',
+  'state',
+  'priority',
+  'run_at',
+  'created_at',
+  'finished_at',
+  'lease_owner',
+  'lease_token',
+  'lease_until',
+  'unique_key',
+  'unique_until',
+  'chain_id',
+  'batch_id',
+  'payload',
+  'data',
+] as const
+
+export const JOB_SELECT = JOB_COLUMNS.join(', ')
+
+export function jobToRow(j: StoredJob): SqlValue[] {
+  const {
+    seq,
+    id,
+    queue,
+    type,
+    state,
+    priority,
+    runAt,
+    createdAt,
+    finishedAt,
+    lease,
+    uniqueKey,
+    uniqueUntil,
+    chainId,
+    batchId,
+    payload,
+    ...rest
+  } = j
+  return [
+    seq,
+    id,
+    queue,
+    type,
+    state,
+    priority,
+    runAt,
+    createdAt,
+    finishedAt ?? null,
+    lease?.owner ?? null,
+    lease?.token ?? null,
+    lease?.until ?? null,
+    uniqueKey ?? null,
+    uniqueUntil ?? null,
+    chainId ?? null,
+    batchId ?? null,
+    strictJson(payload, `the payload of job ${id}`) ?? null,
+    strictJson(rest, `job ${id}`) ?? '{}',
+  ]
+}
+
+export function jobFromRow(r: SqlValue[]): StoredJob {
+  const j = JSON.parse(r[17] as string) as StoredJob
+  j.seq = r[0] as number
+  j.id = r[1] as string
+  j.queue = r[2] as string
+  j.type = r[3] as string
+  j.state = r[4] as StoredJob['state']
+  j.priority = r[5] as number
+  j.runAt = r[6] as number
+  j.createdAt = r[7] as number
+  if (r[8] !== null) j.finishedAt = r[8] as number
+  if (r[9] !== null) j.lease = { owner: r[9] as string, token: r[10] as string, until: r[11] as number }
+  if (r[12] !== null) j.uniqueKey = r[12] as string
+  if (r[13] !== null) j.uniqueUntil = r[13] as number
+  if (r[14] !== null) j.chainId = r[14] as string
+  if (r[15] !== null) j.batchId = r[15] as string
+  j.payload = r[16] === null ? undefined : JSON.parse(r[16] as string)
+  return j
+}
+
+export function chainToRow(c: StoredChain): SqlValue[] {
+  const { id, state, finishedAt, ...rest } = c
+  return [id, state, finishedAt ?? null, strictJson(rest, `chain ${id}`) ?? '{}']
+}
+
+export function chainFromRow(r: SqlValue[]): StoredChain {
+  return groupFromRow(r)
+}
+
+export function batchToRow(b: StoredBatch): SqlValue[] {
+  const { id, state, finishedAt, ...rest } = b
+  return [id, state, finishedAt ?? null, strictJson(rest, `batch ${id}`) ?? '{}']
+}
+
+export function batchFromRow(r: SqlValue[]): StoredBatch {
+  return groupFromRow(r)
+}
+
+function groupFromRow<G extends { id: string; state: string; finishedAt?: number }>(r: SqlValue[]): G {
+  const g = JSON.parse(r[3] as string) as G
+  g.id = r[0] as string
+  g.state = r[1] as string
+  if (r[2] !== null) g.finishedAt = r[2] as number
+  return g
+}
+
+export function scheduleToRow(s: StoredSchedule): SqlValue[] {
+  const { name, nextRunAt, ...rest } = s
+  return [name, nextRunAt, strictJson(rest, `schedule ${name}`) ?? '{}']
+}
+
+export function scheduleFromRow(r: SqlValue[]): StoredSchedule {
+  const s = JSON.parse(r[2] as string) as StoredSchedule
+  s.name = r[0] as string
+  s.nextRunAt = r[1] as number
+  return s
+}

@@ -1,0 +1,105 @@
+/**
+ * The schema, as numbered migrations. `PRAGMA user_version` records how many have run; opening
+ * a database runs the missing ones in one transaction, and refuses a database written by a
+ * newer ferry (a higher version than this code knows) before changing anything in it.
+ *
+ * Every table is prefixed `ferry_`: applications may keep their own tables in the same file
+ * (see transactional enqueue), but must leave `user_version` to ferry.
+ *
+ * Jobs are rows with a column for each field a query filters or orders on, the payload as JSON,
+ * and the rest of the record as JSON in `data`. `seq`, the dispatch order, is the rowid, so
+ * every index ends in it and "then dispatch order" costs nothing. Partial indexes keep each
+ * hot query away from rows it never wants: a claim reads the waiting index only, never
+ * finished or delayed jobs.
+ *
+ * @module
+ */
+import type { Database } from '@sqlite.org/sqlite-wasm'
+import { StorageError } from '../../core/errors.js'
+
+/** Migration n (1-based) brings a database from user_version n - 1 to n. Never edit one. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE ferry_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO ferry_meta (key, value) VALUES ('seq', 0);
+
+  CREATE TABLE ferry_jobs (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    queue TEXT NOT NULL,
+    type TEXT NOT NULL,
+    state TEXT NOT NULL,
+    priority NUMERIC NOT NULL,
+    run_at NUMERIC NOT NULL,
+    created_at NUMERIC NOT NULL,
+    finished_at NUMERIC,
+    lease_owner TEXT,
+    lease_token TEXT,
+    lease_until NUMERIC,
+    unique_key TEXT,
+    unique_until NUMERIC,
+    chain_id TEXT,
+    batch_id TEXT,
+    payload TEXT,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX ferry_jobs_waiting ON ferry_jobs (queue, type, priority DESC, run_at, seq) WHERE state = 'waiting';
+  CREATE INDEX ferry_jobs_delayed ON ferry_jobs (queue, run_at, seq) WHERE state = 'delayed';
+  CREATE INDEX ferry_jobs_active ON ferry_jobs (lease_until) WHERE state = 'active';
+  CREATE INDEX ferry_jobs_finished ON ferry_jobs (finished_at)
+    WHERE finished_at IS NOT NULL AND chain_id IS NULL AND batch_id IS NULL;
+  CREATE INDEX ferry_jobs_unique ON ferry_jobs (unique_key, unique_until) WHERE unique_key IS NOT NULL;
+  CREATE INDEX ferry_jobs_chain ON ferry_jobs (chain_id) WHERE chain_id IS NOT NULL;
+  CREATE INDEX ferry_jobs_batch ON ferry_jobs (batch_id) WHERE batch_id IS NOT NULL;
+  CREATE INDEX ferry_jobs_state ON ferry_jobs (state);
+
+  CREATE TABLE ferry_chains (id TEXT PRIMARY KEY, state TEXT NOT NULL, finished_at NUMERIC, data TEXT NOT NULL);
+  CREATE INDEX ferry_chains_finished ON ferry_chains (finished_at) WHERE finished_at IS NOT NULL;
+  CREATE TABLE ferry_batches (id TEXT PRIMARY KEY, state TEXT NOT NULL, finished_at NUMERIC, data TEXT NOT NULL);
+  CREATE INDEX ferry_batches_finished ON ferry_batches (finished_at) WHERE finished_at IS NOT NULL;
+
+  CREATE TABLE ferry_schedules (name TEXT PRIMARY KEY, next_run_at NUMERIC NOT NULL, data TEXT NOT NULL);
+  CREATE INDEX ferry_schedules_next ON ferry_schedules (next_run_at);
+  `,
+]
+
+/** The error of a database written by a newer version of ferry. */
+export const SCHEMA_TOO_NEW = 'SCHEMA_TOO_NEW'
+
+export function schemaVersion(db: Database): number {
+  return Number(db.selectValue('PRAGMA user_version') ?? 0)
+}
+
+/** Throws, changing nothing, when the database is newer than this code. */
+export function assertKnownVersion(db: Database, where: string): void {
+  const version = schemaVersion(db)
+  if (version > MIGRATIONS.length) {
+    throw new StorageError(
+      `${where} has schema version ${version}, newer than this version of ferry knows (${MIGRATIONS.length}): ` +
+        'upgrade ferry to open it',
+      { code: SCHEMA_TOO_NEW },
+    )
+  }
+}
+
+/** Runs the migrations the database has not had, all in one transaction. */
+export function migrate(db: Database, where: string): void {
+  assertKnownVersion(db, where)
+  if (schemaVersion(db) === MIGRATIONS.length) return
+  db.exec('BEGIN IMMEDIATE')
+  try {
+    // Read again inside the transaction: the version is what this transaction will change.
+    for (let v = schemaVersion(db); v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v] as string)
+      db.exec(`PRAGMA user_version = ${v + 1}`)
+    }
+    db.exec('COMMIT')
+  } catch (err) {
+    try {
+      db.exec('ROLLBACK')
+    } catch {
+      // SQLite rolled back already (a full disk, an I/O error).
+    }
+    throw err
+  }
+}
