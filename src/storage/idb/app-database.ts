@@ -67,16 +67,16 @@ function isDatabase(x: unknown): x is AppDatabase {
 }
 
 /**
- * The caller's transaction for `dispatch(spec, { tx })`, checked: a `readwrite` transaction of
- * the store's database that covers every ferry store.
+ * The caller's transaction for `dispatch(spec, { tx })`, checked synchronously: a `readwrite`
+ * transaction that covers every ferry store, of the store's database when its name is known.
  */
-export function joinTransaction(tx: unknown, dbName: string): FerryTx {
+export function joinTransaction(tx: unknown, dbName: string | undefined): FerryTx {
   if (typeof IDBTransaction === 'undefined' || !(tx instanceof IDBTransaction)) {
     throw new InvalidArgumentError('{ tx } must be an IndexedDB transaction (IDBTransaction, or one from idb)')
   }
   const wrapped = asWrapped(tx as AppTransaction)
   if (wrapped.mode !== 'readwrite') throw new InvalidArgumentError(`{ tx } must be a readwrite transaction, not ${wrapped.mode}`)
-  if (wrapped.db.name !== dbName) {
+  if (dbName !== undefined && wrapped.db.name !== dbName) {
     throw new InvalidArgumentError(`{ tx } belongs to database "${wrapped.db.name}", but this store keeps its jobs in "${dbName}"`)
   }
   const missing = ferryStoreNames.filter((n) => !wrapped.objectStoreNames.contains(n))

@@ -16,8 +16,9 @@
  */
 import type { StoreBackend, StoreReadTx, StoreTx } from '../../core/store-backend.js'
 import { joinTransaction } from './app-database.js'
+import { checkSchema } from './connection.js'
 import type { Connection } from './connection.js'
-import { closedError, isConnectionLoss, toStoreError } from './errors.js'
+import { closedError, inactive, isConnectionLoss, toStoreError } from './errors.js'
 import { storeTx, type FerryTx } from './store-tx.js'
 
 export class IdbBackend implements StoreBackend {
@@ -66,13 +67,23 @@ export class IdbBackend implements StoreBackend {
   }
 
   async #joined<T>(fn: (tx: StoreTx) => Promise<T>, given: unknown): Promise<T> {
-    const db = await this.#conn.database()
-    const tx = joinTransaction(given, db.name)
+    // Nothing but the caller's own requests may be awaited before ferry's first request, or
+    // the caller's transaction commits under it: no connecting here, the checks are synchronous
+    // and the schema is read inside the transaction.
+    const tx = joinTransaction(given, this.#conn.knownName)
+    const name = tx.db.name
     try {
-      return await fn(storeTx(tx))
+      let stx: StoreTx
+      try {
+        stx = storeTx(tx)
+      } catch (err) {
+        throw isConnectionLoss(err) ? inactive(name, err) : err
+      }
+      await checkSchema(tx)
+      return await fn(stx)
     } catch (err) {
       abort(tx)
-      throw toStoreError(err, db.name)
+      throw toStoreError(err, name)
     }
   }
 }

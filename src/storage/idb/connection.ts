@@ -14,11 +14,11 @@
  *
  * @module
  */
-import { openDB } from 'idb'
+import { openDB, type IDBPTransaction } from 'idb'
 import { StorageError } from '../../core/errors.js'
 import { asFerryDatabase, type AppDatabase } from './app-database.js'
 import { closedError, isClosedConnection, toStoreError } from './errors.js'
-import { SCHEMA_VERSION, STORES, ferryStoreNames, migrate, tooNew, type FerryDB, type FerryDatabase, type Migration } from './schema.js'
+import { SCHEMA_VERSION, STORES, ferryStoreNames, migrate, tooNew, type FerryDB, type FerryDatabase, type FerryStoreName, type Migration } from './schema.js'
 import type { FerryTx } from './store-tx.js'
 
 export type DatabaseSource =
@@ -39,6 +39,11 @@ export class Connection {
   /** The database's name, once known. */
   get name(): string {
     return this.#name
+  }
+
+  /** The database's name if it is known without connecting. */
+  get knownName(): string | undefined {
+    return 'name' in this.#source || this.#current ? this.#name : undefined
   }
 
   database(): Promise<FerryDatabase> {
@@ -143,15 +148,19 @@ async function openApp(open: () => AppDatabase | Promise<AppDatabase>): Promise<
   const db = asFerryDatabase(await open())
   const missing = ferryStoreNames.filter((n) => !db.objectStoreNames.contains(n))
   if (missing.length > 0) throw notReady(db.name, `lacks ferry's stores (${missing.join(', ')})`)
-  let version: number
   try {
-    version = (await db.get(STORES.meta, 'schema')) ?? 0
+    await checkSchema(db.transaction([STORES.meta], 'readonly'))
   } catch (err) {
     throw toStoreError(err, db.name)
   }
-  if (version > SCHEMA_VERSION) throw tooNew(db.name, version, SCHEMA_VERSION)
-  if (version < SCHEMA_VERSION) throw notReady(db.name, `holds ferry schema ${version}, this ferry needs ${SCHEMA_VERSION}`)
   return db
+}
+
+/** Throws unless ferry's stores in the transaction's database are at this ferry's schema. */
+export async function checkSchema(tx: IDBPTransaction<FerryDB, FerryStoreName[], IDBTransactionMode>): Promise<void> {
+  const version = (await tx.objectStore(STORES.meta).get('schema')) ?? 0
+  if (version > SCHEMA_VERSION) throw tooNew(tx.db.name, version, SCHEMA_VERSION)
+  if (version < SCHEMA_VERSION) throw notReady(tx.db.name, `holds ferry schema ${version}, this ferry needs ${SCHEMA_VERSION}`)
 }
 
 function notReady(name: string, what: string): StorageError {

@@ -66,12 +66,7 @@ export function toStoreError(err: unknown, dbName?: string): unknown {
   if (name === 'QuotaExceededError') {
     return new StorageFullError(`${where} is full (the origin's storage quota is exceeded); nothing was written`, { cause: err })
   }
-  if (name === 'TransactionInactiveError') {
-    return new StorageError(`${where}: the transaction finished before ferry's writes (a transaction given in { tx } must still be active)`, {
-      cause: err,
-      code: 'TRANSACTION_INACTIVE',
-    })
-  }
+  if (name === 'TransactionInactiveError') return inactive(dbName, err)
   if (name !== undefined && IDB_EXCEPTIONS.has(name)) {
     return new StorageError(`${where} failed: ${name}: ${detail}`, { cause: err })
   }
@@ -82,5 +77,13 @@ export function closedError(dbName: string, cause?: unknown): StorageError {
   return new StorageError(
     `IndexedDB database "${dbName}" was closed from outside (another connection upgraded or deleted it, or the browser cleared storage); the store reconnects on its next call`,
     { code: 'DATABASE_CLOSED', cause },
+  )
+}
+
+export function inactive(dbName: string | undefined, cause: unknown): StorageError {
+  const where = dbName === undefined ? 'IndexedDB' : `IndexedDB database "${dbName}"`
+  return new StorageError(
+    `${where}: the transaction had finished before ferry's writes; a transaction given in { tx } must still be active (await nothing but its own requests before dispatching)`,
+    { code: 'TRANSACTION_INACTIVE', cause },
   )
 }

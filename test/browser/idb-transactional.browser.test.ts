@@ -1,0 +1,3 @@
+import { transactionalScenarios } from '../storage/idb/transactional-scenarios.js'
+
+transactionalScenarios('Chromium')

@@ -1,0 +1,161 @@
+/**
+ * Transactional enqueue: ferry's stores in the application's database, a job written in the
+ * application's own transaction. Shared by the Node and Chromium test files.
+ */
+import { deleteDB, openDB, unwrap, type IDBPDatabase } from 'idb'
+import { afterEach, describe, expect, it } from 'vitest'
+import { InvalidArgumentError, SerializationError, StorageError, createQueue, job, type Queue } from '../../../src/index.js'
+import { ferryStoreNames, idbStore, upgradeFerryStores } from '../../../src/storage/idb/index.js'
+import { queueOn } from './engine-scenarios.js'
+
+interface Photo {
+  id: string
+  name: string
+}
+
+export function transactionalScenarios(label: string): void {
+  describe(`transactional enqueue (${label})`, () => {
+    const run = Date.now().toString(36)
+    let n = 0
+    const cleanup: (() => Promise<void>)[] = []
+    afterEach(async () => {
+      for (const c of cleanup.splice(0).reverse()) await c()
+    })
+
+    /** The application's database: its own 'photos' store and ferry's, at version `version`. */
+    async function appDb(name = `app-${run}-${++n}`, version = 1): Promise<IDBPDatabase> {
+      const db = await openDB(name, version, {
+        upgrade(db, oldVersion, _newVersion, tx) {
+          if (oldVersion < 1) db.createObjectStore('photos', { keyPath: 'id' })
+          if (oldVersion < 2 && version >= 2) tx.objectStore('photos').createIndex('name', 'name')
+          void upgradeFerryStores(db, tx)
+        },
+      })
+      cleanup.push(async () => {
+        db.close()
+        await deleteDB(name)
+      })
+      return db
+    }
+
+    function queueFor(db: IDBPDatabase): Queue {
+      const queue = createQueue({ store: idbStore({ open: () => db }) })
+      cleanup.push(() => queue.close({ timeoutMs: 100 }))
+      return queue
+    }
+
+    it('commits the application\'s record and the job together', async () => {
+      const db = await appDb()
+      const queue = queueFor(db)
+      const tx = db.transaction(['photos', ...ferryStoreNames], 'readwrite')
+      await tx.objectStore('photos').put({ id: 'p1', name: 'cat.jpg' } satisfies Photo)
+      const { id } = await queue.dispatch(job('photo:upload', { photo: 'p1' }), { tx })
+      await tx.done
+      expect(await db.get('photos', 'p1')).toEqual({ id: 'p1', name: 'cat.jpg' })
+      expect(await queue.getJob(id)).toMatchObject({ state: 'waiting', payload: { photo: 'p1' } })
+    })
+
+    it('writes neither when the application aborts its transaction', async () => {
+      const db = await appDb()
+      const queue = queueFor(db)
+      const tx = db.transaction(['photos', ...ferryStoreNames], 'readwrite')
+      await tx.objectStore('photos').put({ id: 'p2', name: 'dog.jpg' } satisfies Photo)
+      const { id } = await queue.dispatch(job('photo:upload', { photo: 'p2' }), { tx })
+      tx.abort()
+      await expect(tx.done).rejects.toMatchObject({ name: 'AbortError' })
+      expect(await db.get('photos', 'p2')).toBeUndefined()
+      expect(await queue.getJob(id)).toBeUndefined()
+      expect((await queue.counts()).waiting).toBe(0)
+    })
+
+    it('accepts a raw IDBTransaction, and chains and batches in the transaction', async () => {
+      const db = await appDb()
+      const queue = queueFor(db)
+      const raw = unwrap(db).transaction(['photos', ...ferryStoreNames], 'readwrite')
+      raw.objectStore('photos').put({ id: 'p3', name: 'album' } satisfies Photo)
+      const chainId = await queue.chain(job('a', 1), job('b', 2)).dispatch({ tx: raw })
+      const batchId = await queue.batch(job('c', 1), job('c', 2)).dispatch({ tx: raw })
+      await new Promise<void>((resolve, reject) => {
+        raw.oncomplete = () => resolve()
+        raw.onabort = () => reject(raw.error ?? new Error('aborted'))
+      })
+      expect(await db.get('photos', 'p3')).toMatchObject({ name: 'album' })
+      expect((await queue.findChain(chainId)).steps.map((s) => s.state)).toEqual(['waiting', 'blocked'])
+      expect(await queue.findBatch(batchId)).toMatchObject({ total: 2, pending: 2 })
+    })
+
+    it('runs the job once the application commits, on an engine already started', async () => {
+      const db = await appDb()
+      const store = idbStore({ open: () => db })
+      const { queue, until } = queueOn(store, {}, cleanup)
+      queue.register('photo:upload', (p) => `uploaded ${(p as { photo: string }).photo}`)
+      await queue.start()
+      const tx = db.transaction(['photos', ...ferryStoreNames], 'readwrite')
+      await tx.objectStore('photos').put({ id: 'p4', name: 'bird.jpg' } satisfies Photo)
+      const { id } = await queue.dispatch(job('photo:upload', { photo: 'p4' }), { tx })
+      await tx.done
+      await until((e) => e.kind === 'job:succeeded' && e.jobId === id)
+      expect(await queue.getJob(id)).toMatchObject({ result: 'uploaded p4' })
+    })
+
+    it('aborts the application\'s transaction when ferry\'s part fails, so nothing is half-written', async () => {
+      const db = await appDb()
+      const queue = queueFor(db)
+      const tx = db.transaction(['photos', ...ferryStoreNames], 'readwrite')
+      await tx.objectStore('photos').put({ id: 'p5', name: 'bad.jpg' } satisfies Photo)
+      const err = await queue.dispatchMany([job('ok', 1), job('bad', { fn: () => 1 })], { tx }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(SerializationError)
+      await expect(tx.done).rejects.toBeDefined()
+      expect(await db.get('photos', 'p5')).toBeUndefined()
+      expect(await queue.listJobs()).toEqual([])
+    })
+
+    it('refuses a transaction that is read-only, lacks ferry\'s stores, or is not a transaction', async () => {
+      const db = await appDb()
+      const queue = queueFor(db)
+      const readonly = db.transaction(['photos', ...ferryStoreNames], 'readonly')
+      await expect(queue.dispatch(job('t', 1), { tx: readonly })).rejects.toBeInstanceOf(InvalidArgumentError)
+      const partial = db.transaction(['photos'], 'readwrite')
+      await expect(queue.dispatch(job('t', 1), { tx: partial })).rejects.toThrow(/ferry\.jobs/)
+      await expect(queue.dispatch(job('t', 1), { tx: {} })).rejects.toBeInstanceOf(InvalidArgumentError)
+      await partial.done
+    })
+
+    it('rejects a transaction that already finished with TRANSACTION_INACTIVE', async () => {
+      const db = await appDb()
+      const queue = queueFor(db)
+      const tx = db.transaction(['photos', ...ferryStoreNames], 'readwrite')
+      await tx.done
+      await expect(queue.dispatch(job('t', 1), { tx })).rejects.toMatchObject({ code: 'TRANSACTION_INACTIVE' })
+    })
+
+    it('says what to do when the application\'s database has no ferry stores', async () => {
+      const name = `plain-${run}-${++n}`
+      const db = await openDB(name, 1, { upgrade: (d) => void d.createObjectStore('photos') })
+      cleanup.push(async () => {
+        db.close()
+        await deleteDB(name)
+      })
+      const err = await idbStore({ open: () => db }).counts(0).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(StorageError)
+      expect(err).toMatchObject({ code: 'SCHEMA_MISSING', message: expect.stringMatching(/upgradeFerryStores/) })
+    })
+
+    it('keeps ferry\'s jobs when the application upgrades its database', async () => {
+      const name = `app-${run}-${++n}`
+      const v1 = await openDB(name, 1, {
+        upgrade(db, _o, _n, tx) {
+          db.createObjectStore('photos', { keyPath: 'id' })
+          void upgradeFerryStores(db, tx)
+        },
+      })
+      const before = createQueue({ store: idbStore({ open: () => v1 }) })
+      const { id } = await before.dispatch(job('t', 'kept'))
+      await before.close()
+      v1.close()
+      const v2 = await appDb(name, 2)
+      expect(v2.objectStoreNames.contains('photos')).toBe(true)
+      expect(await queueFor(v2).getJob(id)).toMatchObject({ state: 'waiting', payload: 'kept' })
+    })
+  })
+}

@@ -1,0 +1,4 @@
+import 'fake-indexeddb/auto'
+import { transactionalScenarios } from './transactional-scenarios.js'
+
+transactionalScenarios('fake-indexeddb')
