@@ -119,6 +119,24 @@ export function job<T extends string, P>(type: T, payload: P): JobSpec<T, P> {
   return new Spec<T, P>({ type: nonEmpty('job type', type), payload })
 }
 
+/**
+ * A spec from its options, as read back on the far side of a thread boundary. Every option is
+ * checked as the builder methods check it.
+ */
+export function specFromOptions(o: SpecOptions): JobSpec<string, unknown> {
+  let s = job(o.type, o.payload)
+  if (o.queue !== undefined) s = s.onQueue(o.queue)
+  if (o.delayMs !== undefined) s = s.delay(o.delayMs)
+  if (o.runAt !== undefined) s = s.runAt(o.runAt)
+  if (o.timeoutMs !== undefined) s = s.timeout(o.timeoutMs)
+  if (o.retry !== undefined) s = s.retry(o.retry)
+  if (o.backoff !== undefined) s = s.backoff(o.backoff)
+  if (o.uniqueForMs !== undefined) s = s.uniqueFor(o.uniqueForMs, o.uniqueKey)
+  if (o.priority !== undefined) s = s.priority(o.priority)
+  if (o.id !== undefined) s = s.withId(o.id)
+  return s
+}
+
 /** The options of a spec made by `job()`; an `InvalidArgumentError` for anything else. */
 export function specOptions(spec: unknown): SpecOptions {
   const o = Spec.options(spec)

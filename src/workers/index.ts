@@ -1,0 +1,9 @@
+/**
+ * ferry/workers: run a queue in a dedicated Worker or a Node worker_thread and drive it from
+ * the page or main thread. Built on comlink; errors keep their class and code across.
+ *
+ * @module
+ */
+export { exposeQueue } from './expose.js'
+export { connectQueue } from './client.js'
+export type { ClientBatchBuilder, ClientChainBuilder, QueueClient } from './client.js'

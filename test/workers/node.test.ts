@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { Worker } from 'node:worker_threads'
+import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs'
+import { afterEach, describe, expect, it } from 'vitest'
+import { InvalidArgumentError, NotFoundError, QueueClosedError, QueueError, job } from '../../src/index.js'
+import { batch$, chain$, counts$, events$, job$, ofKind } from '../../src/observable/index.js'
+import { connectQueue, type QueueClient } from '../../src/workers/index.js'
+import type { Jobs } from './fixtures/jobs.js'
+import { tsWorker } from './fixtures/spawn.js'
+
+const host = new URL('./fixtures/node-host.ts', import.meta.url)
+
+describe('a queue hosted in a Node worker_thread', () => {
+  let worker: Worker | undefined
+  let client: QueueClient<Jobs> | undefined
+  afterEach(async () => {
+    await client?.close()
+    await worker?.terminate()
+    client = undefined
+    worker = undefined
+  })
+
+  const open = () => {
+    worker = tsWorker(host)
+    client = connectQueue<Jobs>(worker)
+    return client
+  }
+
+  it('dispatches from the main thread, runs in the worker, and shows the result', async () => {
+    const q = open()
+    const { id, duplicate } = await q.dispatch(job('add', { a: 20, b: 22 }))
+    expect(duplicate).toBe(false)
+    const final = await lastValueFrom(job$(q, id))
+    expect(final).toMatchObject({ state: 'succeeded', result: 42 })
+    expect(await q.counts()).toMatchObject({ succeeded: 1 })
+  })
+
+  it('streams the worker’s events to events$ on the main thread', async () => {
+    const q = open()
+    const kinds = firstValueFrom(events$(q).pipe(take(3), toArray()))
+    await q.dispatch(job('add', { a: 1, b: 1 }))
+    expect((await kinds).map((e) => e.kind)).toEqual(['job:dispatched', 'job:started', 'job:succeeded'])
+    const failed = firstValueFrom(events$(q).pipe(ofKind('job:failed')))
+    await q.dispatch(job('fail', { message: 'bad input' }))
+    expect((await failed).error).toMatchObject({ name: 'UnrecoverableError', message: 'bad input', code: 'UNRECOVERABLE' })
+  })
+
+  it('keeps the class and code of errors across the boundary', async () => {
+    const q = open()
+    const err = await q.findBatch('nope').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(NotFoundError)
+    expect(err).toBeInstanceOf(QueueError)
+    expect(err).toMatchObject({ name: 'NotFoundError', code: 'NOT_FOUND' })
+    const bad = await q.dispatch(job('add', { a: 1, b: 2 }).withId('x')).then(() => q.chain().dispatch()).catch((e: unknown) => e)
+    expect(bad).toBeInstanceOf(InvalidArgumentError)
+  })
+
+  it('runs chains and batches built on the main thread', async () => {
+    const q = open()
+    const chainId = await q.chain(job('add', { a: 1, b: 1 }), job('add', { a: 2, b: 2 })).dispatch()
+    const batchId = await q.batch(job('add', { a: 1, b: 2 }), job('add', { a: 3, b: 4 })).name('sums').dispatch()
+    expect(await lastValueFrom(chain$(q, chainId))).toMatchObject({ state: 'succeeded' })
+    expect(await lastValueFrom(batch$(q, batchId))).toMatchObject({ name: 'sums', state: 'succeeded', succeeded: 2 })
+  })
+
+  it('keeps counts$ right from the main thread', async () => {
+    const q = open()
+    await q.pause()
+    await q.dispatchMany(Array.from({ length: 50 }, (_, i) => job('add', { a: i, b: i })))
+    const settled = firstValueFrom(counts$(q).pipe(filter((c) => c.succeeded === 50)))
+    await q.resume()
+    expect(await settled).toMatchObject({ waiting: 0, active: 0, succeeded: 50 })
+  })
+
+  it('rejects calls after close with QueueClosedError and releases the event channel', async () => {
+    const q = open()
+    const off = q.events.subscribe(() => {})
+    off()
+    await q.close()
+    await expect(q.counts()).rejects.toBeInstanceOf(QueueClosedError)
+  })
+
+  it('lets the Node process exit by itself after close() and terminate()', () => {
+    const main = fileURLToPath(new URL('./fixtures/node-main.ts', import.meta.url))
+    const out = spawnSync(process.execPath, ['--import', 'tsx', main], { encoding: 'utf8', timeout: 20_000 })
+    expect(out.error).toBeUndefined()
+    expect(out.status).toBe(0)
+    expect(out.stdout).toContain('{"result":true}')
+  })
+})
