@@ -18,6 +18,8 @@ export default defineConfig({
         },
       },
       {
+        // SQLite WASM finds its .wasm file next to its module: Vite must serve the package as is.
+        optimizeDeps: { exclude: ['@sqlite.org/sqlite-wasm'] },
         test: {
           name: 'browser',
           include: ['test/**/*.browser.test.ts'],

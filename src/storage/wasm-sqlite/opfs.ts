@@ -18,7 +18,8 @@ export const OPFS_VFS = 'ferry-opfs'
 
 let pool: Promise<SAHPoolUtil> | undefined
 
-function sahPool(sqlite3: Sqlite3Static): Promise<SAHPoolUtil> {
+/** The pool of this worker, installed once. Exported for tests that clean up after themselves. */
+export function sahPool(sqlite3: Sqlite3Static): Promise<SAHPoolUtil> {
   pool ??= sqlite3.installOpfsSAHPoolVfs({ name: OPFS_VFS, directory: `.${OPFS_VFS}` }).catch((err: unknown) => {
     pool = undefined
     throw err

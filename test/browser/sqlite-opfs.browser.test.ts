@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SerializationError, deserializeError, type BatchState, type ChainState, type Counts, type SerializedError, type Store } from '../../src/index.js'
+import { storeContract } from '../../src/testing/index.js'
+
+/** The worker that hosts the OPFS stores, and a way to call it. */
+let worker: Worker
+let next = 0
+const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
+
+function call(msg: Record<string, unknown>): Promise<unknown> {
+  const id = ++next
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject })
+    try {
+      worker.postMessage({ ...msg, id })
+    } catch (err) {
+      pending.delete(id)
+      // A function or a symbol cannot even reach the worker: what a store would say of it.
+      reject(new SerializationError(`cannot send this value to the worker: ${(err as Error).message}`, { cause: err }))
+    }
+  })
+}
+
+beforeAll(async () => {
+  worker = new Worker(new URL('./sqlite-opfs.worker.ts', import.meta.url), { type: 'module' })
+  await new Promise<void>((resolve, reject) => {
+    worker.onerror = (e) => reject(new Error(`worker failed: ${e.message}`))
+    worker.onmessage = (e: MessageEvent<{ ready?: boolean; id?: number; ok?: boolean; result?: unknown; error?: SerializedError }>) => {
+      if (e.data.ready) return resolve()
+      const p = pending.get(e.data.id ?? -1)
+      if (!p) return
+      pending.delete(e.data.id ?? -1)
+      if (e.data.ok) p.resolve(e.data.result)
+      else p.reject(deserializeError(e.data.error as SerializedError))
+    }
+  })
+})
+
+afterAll(() => worker.terminate())
+
+interface ScenarioOut {
+  inWorker: boolean
+  ran: number
+  single: string
+  delayed: string
+  chain: ChainState
+  batch: BatchState
+  lastStep: unknown
+  counts: Counts
+}
+
+let stores = 0
+/** A Store whose every call runs on a fresh OPFS database in the worker. */
+async function opfsStoreProxy(): Promise<Store> {
+  const path = `contract-${Date.now()}-${++stores}.db`
+  await call({ kind: 'open', path })
+  const methods = ['insert', 'settleAndClaim', 'renew', 'progress', 'cancel', 'replay', 'prune', 'putSchedule', 'deleteSchedule',
+    'listSchedules', 'getJob', 'listJobs', 'counts', 'getChain', 'getBatch', 'close'] as const
+  const proxy: Record<string, (...args: unknown[]) => Promise<unknown>> = {}
+  for (const m of methods) proxy[m] = (...args: unknown[]) => call({ kind: 'call', store: path, method: m, args })
+  return proxy as unknown as Store
+}
+
+describe('sqliteStore on OPFS in a dedicated Worker (Chromium)', () => {
+  it('runs jobs, a chain and a batch, and finds them all again after reopening the file', async () => {
+    const out = (await call({ kind: 'scenario', path: `scenario-${Date.now()}.db` })) as ScenarioOut
+    expect(out.inWorker).toBe(true)
+    expect(out.ran).toBe(8)
+    expect(out.single).toBe('succeeded')
+    expect(out.delayed).toBe('succeeded')
+    expect(out.chain).toMatchObject({ state: 'succeeded', current: 2 })
+    expect(out.chain.steps.map((s) => s.state)).toEqual(['succeeded', 'succeeded', 'succeeded'])
+    expect(out.batch).toMatchObject({ state: 'succeeded', total: 2, succeeded: 2, pending: 0 })
+    expect(out.lastStep).toEqual({ type: 'step', previous: { type: 'step', previous: { type: 'step', previous: null } } })
+    expect(out.counts).toMatchObject({ succeeded: 8, waiting: 0, active: 0, failed: 0 })
+  })
+})
+
+storeContract('sqliteStore on OPFS in a dedicated Worker (Chromium)', opfsStoreProxy)
