@@ -90,7 +90,7 @@ export default defineConfig(
   {
     // Tests poke at untyped results (JSON, worker messages, deliberately bad input), and
     // destructure helpers and pass methods to `expect` / `vi.spyOn`.
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'test/**/*.mjs'],
     rules: {
       '@typescript-eslint/unbound-method': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
