@@ -32,12 +32,16 @@ export function toEndpoint(x: unknown): Endpoint {
  * scope, or Node's `parentPort`. Read when called, never at import time.
  */
 export function currentWorkerEndpoint(): Endpoint {
-  const g = globalThis as { window?: unknown; process?: { getBuiltinModule?: (id: string) => unknown } }
+  const g = globalThis as { window?: unknown; process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }
   if (g.window !== undefined) throw new InvalidArgumentError('exposeQueue runs inside a worker: host the queue in a dedicated Worker, not on the page')
   const wt = g.process?.getBuiltinModule?.('node:worker_threads') as { parentPort?: unknown } | undefined
   if (wt) {
     if (!wt.parentPort) throw new InvalidArgumentError('exposeQueue runs inside a worker_thread: call it in the worker, or pass an endpoint')
     return toEndpoint(wt.parentPort)
+  }
+  if (g.process?.versions?.node !== undefined) {
+    // Node before 20.16 cannot look worker_threads up synchronously.
+    throw new InvalidArgumentError("in a worker_thread, pass parentPort: exposeQueue(queue, parentPort)")
   }
   return toEndpoint(globalThis)
 }
