@@ -108,6 +108,8 @@ export async function migrate(db: FerryDatabase, tx: UpgradeTx, migrations: read
     for (let v = from; v < migrations.length; v++) await (migrations[v] as Migration)(db, tx)
     if (from < migrations.length) await tx.objectStore(STORES.meta).put(migrations.length, 'schema')
   } catch (err) {
+    // The error is reported by the caller: the transaction's own rejection is not news.
+    tx.done.catch(() => undefined)
     try {
       tx.abort()
     } catch {

@@ -1,0 +1,3 @@
+import { lifecycleScenarios } from '../storage/idb/lifecycle-scenarios.js'
+
+lifecycleScenarios('Chromium')

@@ -1,0 +1,4 @@
+import 'fake-indexeddb/auto'
+import { lifecycleScenarios } from './lifecycle-scenarios.js'
+
+lifecycleScenarios('fake-indexeddb')
