@@ -14,9 +14,27 @@ let loading: Promise<Sqlite3Static> | undefined
 
 /** The initialised module. A failed load is retried by the next call. */
 export function loadSqlite(): Promise<Sqlite3Static> {
-  loading ??= sqlite3InitModule().catch((err: unknown) => {
-    loading = undefined
-    throw err
-  })
+  loading ??= sqlite3InitModule().then(
+    (sqlite3) => {
+      quietStepErrors(sqlite3)
+      return sqlite3
+    },
+    (err: unknown) => {
+      loading = undefined
+      throw err
+    },
+  )
   return loading
+}
+
+/**
+ * The library logs every failed statement step as a warning before it throws; ferry turns the
+ * throw into a `StorageError` with the same text, so the warning is only noise in the console.
+ */
+function quietStepErrors(sqlite3: Sqlite3Static): void {
+  const warn = sqlite3.config.warn
+  sqlite3.config.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('sqlite3_step() rc=')) return
+    warn(...args)
+  }
 }
