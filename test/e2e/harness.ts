@@ -1,0 +1,91 @@
+/**
+ * End-to-end harness: a Vite dev server for pages under test/e2e/pages (they import ferry from
+ * src/ as TypeScript) and the system Chromium driven by Playwright. What Vitest browser mode
+ * cannot do (reload its own page, open several tabs on one origin) is done here.
+ *
+ * @example
+ * const e2e = await startE2E()
+ * const page = await e2e.open('/test/e2e/pages/idb-reload.html')
+ * await e2e.close()
+ */
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
+import { createServer, type ViteDevServer } from 'vite'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+/** The flags of the browser project in vitest.config.ts: headless, offline, no sandbox. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+]
+
+export interface E2E {
+  /** The server's origin, e.g. http://127.0.0.1:41234 */
+  readonly origin: string
+  /** One browser context (one profile: tabs in it share IndexedDB, like tabs of one origin). */
+  readonly context: BrowserContext
+  /** Opens `path` in a new tab and waits until the page sets `window.e2eReady`. */
+  open(path: string): Promise<Page>
+  /** Uncaught errors of every page opened so far. */
+  readonly pageErrors: Error[]
+  /** Closes the browser and the server; safe to call twice. */
+  close(): Promise<void>
+}
+
+export async function startE2E(): Promise<E2E> {
+  let server: ViteDevServer | undefined
+  let browser: Browser | undefined
+  const close = async (): Promise<void> => {
+    await browser?.close().catch(() => undefined)
+    await server?.close().catch(() => undefined)
+    browser = undefined
+    server = undefined
+  }
+  try {
+    server = await createServer({
+      root,
+      configFile: false,
+      logLevel: 'error',
+      // Its own cache, apart from Vitest's; packages are ESM and served as they are, so no
+      // optimisation pass reloads a page in the middle of a test.
+      cacheDir: 'node_modules/.vite-e2e',
+      optimizeDeps: { noDiscovery: true, include: [] },
+      server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
+    })
+    await server.listen()
+    const { port } = server.httpServer?.address() as AddressInfo
+    const origin = `http://127.0.0.1:${port}`
+    browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    const context = await browser.newContext()
+    const pageErrors: Error[] = []
+    return {
+      origin,
+      context,
+      pageErrors,
+      async open(path) {
+        const page = await context.newPage()
+        page.on('pageerror', (err) => pageErrors.push(err))
+        await page.goto(`${origin}${path}`)
+        await page.waitForFunction(() => (window as { e2eReady?: boolean }).e2eReady === true)
+        return page
+      },
+      close,
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}
+
+/** Reloads a page and waits until it is ready again. */
+export async function reload(page: Page): Promise<void> {
+  await page.reload()
+  await page.waitForFunction(() => (window as { e2eReady?: boolean }).e2eReady === true)
+}
