@@ -4,9 +4,10 @@
  *
  * Transactions run one at a time. Writes apply at once, so later reads in the same
  * transaction see them, and each write records how to undo itself: a transaction that throws
- * is rolled back completely. Records are structured-cloned on the way in and out, so a caller
- * holding one cannot change what is stored, and a value that cannot be cloned is a
- * `SerializationError` with nothing written.
+ * is rolled back completely. Application values (payloads, results) are structured-cloned on
+ * the way in and whatever a call returns is cloned on the way out, so a caller holding one
+ * cannot change what is stored, and a value that cannot be cloned is a `SerializationError`
+ * with nothing written.
  *
  * @module
  */
@@ -23,6 +24,9 @@ const byClaimOrder = (a: Entry, b: Entry): number =>
   b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq || cmp(a.id, b.id)
 const byRunAt = (a: Entry, b: Entry): number => a.runAt - b.runAt || a.seq - b.seq || cmp(a.id, b.id)
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** The fields of a job that hold the application's values, which the store must copy. */
+const VALUE_FIELDS = ['payload', 'result', 'progress', 'error', 'previousResult', 'groupError'] as const
 
 const entry = (j: StoredJob): Entry => ({ id: j.id, priority: j.priority, runAt: j.runAt, seq: j.seq })
 
@@ -195,7 +199,7 @@ class MemoryBackend implements StoreBackend {
         undo?.push(() => (this.#seq = prev))
         return ++this.#seq
       },
-      putJob: writable((j: StoredJob) => setJob(j.id, clone(j))),
+      putJob: writable((j: StoredJob) => setJob(j.id, this.#own(j))),
       deleteJob: writable((id: string) => setJob(id, undefined)),
       putChain: writable((c: StoredChain) => putIn(this.#chains, c.id, clone(c))),
       deleteChain: writable((id: string) => putIn(this.#chains, id, undefined)),
@@ -204,6 +208,21 @@ class MemoryBackend implements StoreBackend {
       putSchedule: writable((sc: StoredSchedule) => putIn(this.#schedules, sc.name, clone(sc))),
       deleteSchedule: writable((name: string) => putIn(this.#schedules, name, undefined)),
     }
+  }
+
+  /**
+   * The record to keep for `j`: a copy whose values from outside (a new payload, a result) are
+   * cloned. Values the stored record holds already are shared, not cloned again: records are
+   * never changed in place, only replaced.
+   */
+  #own(j: StoredJob): StoredJob {
+    const prev = this.#jobs.get(j.id)
+    const rec: StoredJob = { ...j }
+    for (const f of VALUE_FIELDS) {
+      const v = rec[f]
+      if (v !== undefined && v !== prev?.[f]) (rec as unknown as Record<string, unknown>)[f] = clone(v)
+    }
+    return rec
   }
 
   #ready(scope: QueueScope, limit: number): StoredJob[] {

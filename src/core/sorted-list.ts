@@ -1,11 +1,14 @@
 /**
- * A list kept in order by binary insertion: the memory store's indexes. Reads of the first
- * entries are free; inserts and removals move memory but find their place in log n.
+ * A list kept in order by binary insertion: the memory store's indexes. A queue mostly takes
+ * from the front, so the list keeps a moving start: removing the first entry, or adding one
+ * before it, costs nothing; other inserts and removals move memory but find their place in
+ * log n.
  *
  * @module
  */
 export class SortedList<T> {
-  readonly #items: T[] = []
+  #items: (T | undefined)[] = []
+  #start = 0
   readonly #compare: (a: T, b: T) => number
 
   constructor(compare: (a: T, b: T) => number) {
@@ -13,11 +16,11 @@ export class SortedList<T> {
   }
 
   get size(): number {
-    return this.#items.length
+    return this.#items.length - this.#start
   }
 
   #lowerBound(item: T): number {
-    let lo = 0
+    let lo = this.#start
     let hi = this.#items.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
@@ -28,23 +31,33 @@ export class SortedList<T> {
   }
 
   add(item: T): void {
-    this.#items.splice(this.#lowerBound(item), 0, item)
+    const i = this.#lowerBound(item)
+    if (i === this.#start && this.#start > 0) this.#items[--this.#start] = item
+    else this.#items.splice(i, 0, item)
   }
 
   /** Removes the entry that compares equal to `item` (the comparator must break every tie). */
   delete(item: T): boolean {
     const i = this.#lowerBound(item)
     const found = this.#items[i]
-    if (found === undefined || this.#compare(found, item) !== 0) return false
-    this.#items.splice(i, 1)
+    if (i >= this.#items.length || this.#compare(found as T, item) !== 0) return false
+    if (i === this.#start) {
+      this.#items[this.#start++] = undefined
+      // Give the space of taken entries back now and then, not on every take.
+      if (this.#start > 1024 && this.#start * 2 > this.#items.length) {
+        this.#items = this.#items.slice(this.#start)
+        this.#start = 0
+      }
+    } else this.#items.splice(i, 1)
     return true
   }
 
+  /** The entries in order. */
   *values(): IterableIterator<T> {
-    yield* this.#items
+    for (let i = this.#start; i < this.#items.length; i++) yield this.#items[i] as T
   }
 
   first(): T | undefined {
-    return this.#items[0]
+    return this.#items[this.#start]
   }
 }
