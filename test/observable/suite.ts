@@ -2,7 +2,7 @@
  * The ferry/observable behaviour, run on any store: the memory store, and durable ones.
  */
 import { config, firstValueFrom, lastValueFrom, toArray, type Observable, type Subscription } from 'rxjs'
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { NotFoundError, job, type Counts, type QueueEvent, type QueueLike, type Store } from '../../src/index.js'
 import { batch$, chain$, counts$, events$, job$, ofKind } from '../../src/observable/index.js'
 import { deferred, harness, settle } from '../helpers.js'
@@ -52,8 +52,7 @@ export function observableSuite(name: string, makeStore: () => Store | Promise<S
       queue.register('t', () => 'ok')
       await queue.start()
       await queue.dispatch(job('t', {}))
-      await settle()
-      expect(seen).toEqual(['job:dispatched', 'job:started', 'job:succeeded'])
+      await vi.waitFor(() => expect(seen).toEqual(['job:dispatched', 'job:started', 'job:succeeded']))
     })
 
     it('ofKind keeps the kinds asked for and narrows the type', async () => {
@@ -67,8 +66,7 @@ export function observableSuite(name: string, makeStore: () => Store | Promise<S
       })
       await queue.start()
       await queue.dispatch(job('bad', {}).retry(0))
-      await settle()
-      expect(failed).toEqual(['job:failed:nope'])
+      await vi.waitFor(() => expect(failed).toEqual(['job:failed:nope']))
     })
 
     it('job$ gives the record now, then each change, and completes when the job is finished', async () => {
@@ -97,7 +95,7 @@ export function observableSuite(name: string, makeStore: () => Store | Promise<S
       queue.register('t', () => 42)
       await queue.start()
       const { id } = await queue.dispatch(job('t', {}))
-      await settle()
+      await vi.waitFor(async () => expect((await queue.getJob(id))?.state).toBe('succeeded'))
       const records = await lastValueFrom(job$(queue, id).pipe(toArray()))
       expect(records).toEqual([expect.objectContaining({ id, state: 'succeeded', result: 42 })])
     })
@@ -141,13 +139,11 @@ export function observableSuite(name: string, makeStore: () => Store | Promise<S
       const w = watched(queue)
       const seen: Counts[] = []
       subs.push(counts$(w.like).subscribe((c) => seen.push(c)))
-      await settle()
-      expect(seen).toEqual([{ blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 }])
+      await vi.waitFor(() => expect(seen).toEqual([{ blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 }]))
       queue.register('t', () => 'ok')
       await queue.dispatchMany(Array.from({ length: 1000 }, (_, i) => job('t', i)))
       await queue.start()
-      await settle(20)
-      expect(seen.at(-1)).toMatchObject({ waiting: 0, active: 0, succeeded: 1000 })
+      await vi.waitFor(() => expect(seen.at(-1)).toMatchObject({ waiting: 0, active: 0, succeeded: 1000 }), { timeout: 20_000 })
       // 1000 jobs emit about 3000 events; the stream reads a few hundred times at most.
       expect(w.countReads()).toBeLessThan(400)
     })
@@ -175,22 +171,23 @@ export function observableSuite(name: string, makeStore: () => Store | Promise<S
       const before = config.onUnhandledError
       config.onUnhandledError = (err) => reported.push(err)
       try {
-        subs.push(
-          events$(queue).subscribe(() => {
-            throw new Error('subscriber bug')
-          }),
-        )
+        const bad = events$(queue).subscribe(() => {
+          throw new Error('subscriber bug')
+        })
+        subs.push(bad)
         const kinds: string[] = []
         subs.push(events$(queue).subscribe((e) => kinds.push(e.kind)))
         queue.register('t', () => 'ok')
         await queue.start()
         const a = await queue.dispatch(job('t', 1))
         const b = await queue.dispatch(job('t', 2))
-        await settle(5)
+        await vi.waitFor(() => expect(kinds.filter((k) => k === 'job:succeeded')).toHaveLength(2))
         expect((await queue.getJob(a.id))?.state).toBe('succeeded')
         expect((await queue.getJob(b.id))?.state).toBe('succeeded')
-        expect(kinds.filter((k) => k === 'job:succeeded')).toHaveLength(2)
         expect(reported.length).toBeGreaterThan(0)
+        // RxJS reports on a timer: let the last reports land before the handler is restored.
+        bad.unsubscribe()
+        await new Promise((resolve) => setTimeout(resolve, 20))
       } finally {
         config.onUnhandledError = before
       }
