@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Worker } from 'node:worker_threads'
 import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs'
@@ -7,9 +9,11 @@ import { InvalidArgumentError, NotFoundError, QueueClosedError, QueueError, job 
 import { batch$, chain$, counts$, events$, job$, ofKind } from '../../src/observable/index.js'
 import { connectQueue, type QueueClient } from '../../src/workers/index.js'
 import type { Jobs } from './fixtures/jobs.js'
+import { tempDirs } from '../storage/wasm-sqlite/temp-dir.js'
 import { tsWorker } from './fixtures/spawn.js'
 
 const host = new URL('./fixtures/node-host.ts', import.meta.url)
+const dir = tempDirs('ferry-workers-')
 
 describe('a queue hosted in a Node worker_thread', () => {
   let worker: Worker | undefined
@@ -21,8 +25,8 @@ describe('a queue hosted in a Node worker_thread', () => {
     worker = undefined
   })
 
-  const open = () => {
-    worker = tsWorker(host)
+  const open = (data: { path?: string } = {}) => {
+    worker = tsWorker(host, data)
     client = connectQueue<Jobs>(worker)
     return client
   }
@@ -34,6 +38,20 @@ describe('a queue hosted in a Node worker_thread', () => {
     const final = await lastValueFrom(job$(q, id))
     expect(final).toMatchObject({ state: 'succeeded', result: 42 })
     expect(await q.counts()).toMatchObject({ succeeded: 1 })
+  })
+
+  it('hosts a queue on the durable file store and runs what the main thread dispatches', async () => {
+    const path = join(dir(), 'jobs.db')
+    const q = open({ path })
+    const ids = (await q.dispatchMany(Array.from({ length: 200 }, (_, i) => job('add', { a: i, b: 1 })))).map((r) => r.id)
+    const done = firstValueFrom(counts$(q).pipe(filter((c) => c.succeeded === 200)))
+    expect(await done).toMatchObject({ waiting: 0, active: 0, succeeded: 200 })
+    expect(await q.getJob(ids[199] ?? '')).toMatchObject({ state: 'succeeded', result: 200 })
+    const err = await q.findBatch('nope').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(NotFoundError)
+    expect(err).toBeInstanceOf(QueueError)
+    const header = readFileSync(path).subarray(0, 16).toString('latin1')
+    expect(header).toBe('SQLite format 3\u0000')
   })
 
   it('streams the worker’s events to events$ on the main thread', async () => {
