@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SerializationError, deserializeError, type BatchState, type ChainState, type Counts, type SerializedError, type Store } from '../../src/index.js'
+import { StoreLockedError } from '../../src/core/errors.js'
 import { storeContract } from '../../src/testing/index.js'
 
 /** The worker that hosts the OPFS stores, and a way to call it. */
@@ -73,6 +74,30 @@ describe('sqliteStore on OPFS in a dedicated Worker (Chromium)', () => {
     expect(out.batch).toMatchObject({ state: 'succeeded', total: 2, succeeded: 2, pending: 0 })
     expect(out.lastStep).toEqual({ type: 'step', previous: { type: 'step', previous: { type: 'step', previous: null } } })
     expect(out.counts).toMatchObject({ succeeded: 8, waiting: 0, active: 0, failed: 0 })
+  })
+})
+
+describe('a second worker of the same origin', () => {
+  it('is refused with StoreLockedError while the first one holds the OPFS pool', async () => {
+    // The first worker has the pool open (the scenario and the contract installed it).
+    const held = `held-${Date.now()}.db`
+    await call({ kind: 'open', path: held })
+    const second = new Worker(new URL('./sqlite-opfs.worker.ts', import.meta.url), { type: 'module' })
+    try {
+      const reply = await new Promise<{ ok: boolean; error?: SerializedError }>((resolve) => {
+        second.onmessage = (e: MessageEvent<{ ready?: boolean; ok: boolean; error?: SerializedError }>) => {
+          if (e.data.ready) second.postMessage({ id: 1, kind: 'open', path: 'other.db' })
+          else resolve(e.data)
+        }
+      })
+      expect(reply.ok).toBe(false)
+      const err = deserializeError(reply.error as SerializedError)
+      expect(err).toBeInstanceOf(StoreLockedError)
+      expect(err.message).toMatch(/in use by another tab or worker/)
+    } finally {
+      second.terminate()
+      await call({ kind: 'call', store: held, method: 'close', args: [] })
+    }
   })
 })
 
