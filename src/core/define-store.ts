@@ -15,21 +15,24 @@ import type { Store, StoredJob } from './store.js'
 import { batchView } from './transitions.js'
 import type { ChainState, QueueEvent } from './types.js'
 
-/** Events after which other engines may have something to claim. */
-const WAKING: ReadonlySet<QueueEvent['kind']> = new Set(['job:dispatched', 'chain:advanced', 'job:retrying', 'job:deferred'])
-
 export function defineStore(backend: StoreBackend): Store {
   let closed = false
   const watchers = new Set<(events: QueueEvent[]) => void>()
-  const notify = <T extends { events: QueueEvent[] }>(out: T, always = false): T => {
-    if (watchers.size > 0 && (always || out.events.some((e) => WAKING.has(e.kind)))) {
-      for (const w of [...watchers]) {
-        try {
-          w(out.events)
-        } catch {
-          // A watcher's failure is its own; the write has committed.
-        }
+  let unshare: (() => void) | undefined
+  const deliver = (events: QueueEvent[]): void => {
+    for (const w of [...watchers]) {
+      try {
+        w(events)
+      } catch {
+        // A watcher's failure is its own; the write has committed.
       }
+    }
+  }
+  /** After a write of this context commits: watchers here, then the other contexts. */
+  const notify = <T extends { events: QueueEvent[] }>(out: T, always = false): T => {
+    if (out.events.length > 0 || always) {
+      deliver(out.events)
+      backend.share?.publish(out.events)
     }
     return out
   }
@@ -48,7 +51,11 @@ export function defineStore(backend: StoreBackend): Store {
     insert: async (input, opts) => notify(await write((tx) => insert(tx, input), opts)),
     settleAndClaim: async (input) => notify(await write((tx) => settleAndClaim(tx, input))),
     renew: (input) => write((tx) => renew(tx, input)),
-    progress: (input) => write((tx) => progress(tx, input)),
+    async progress(input) {
+      const held = await write((tx) => progress(tx, input))
+      if (held) notify({ events: [{ kind: 'job:progress', at: input.now ?? Date.now(), jobId: input.id, progress: input.progress }] })
+      return held
+    },
     cancel: async (input) => notify(await write((tx) => cancel(tx, input))),
     replay: async (input) => notify(await write((tx) => replay(tx, input))),
     async prune({ before }) {
@@ -96,12 +103,21 @@ export function defineStore(backend: StoreBackend): Store {
     watch(listener) {
       const l = (events: QueueEvent[]): void => listener(events)
       watchers.add(l)
-      return () => void watchers.delete(l)
+      unshare ??= backend.share?.subscribe(deliver)
+      return () => {
+        watchers.delete(l)
+        if (watchers.size === 0) {
+          unshare?.()
+          unshare = undefined
+        }
+      }
     },
     async close() {
       if (closed) return
       closed = true
       watchers.clear()
+      unshare?.()
+      unshare = undefined
       await backend.close()
     },
   }

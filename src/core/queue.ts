@@ -130,6 +130,9 @@ export function createQueue<J extends JobMap = JobMap>(options: QueueOptions = {
 
 const runners = new WeakMap<object, Runner>()
 
+/** Events after which an engine may have something new to claim. */
+const WAKING: ReadonlySet<QueueEvent['kind']> = new Set(['job:dispatched', 'chain:advanced', 'job:retrying', 'job:deferred'])
+
 /** The activity of a queue's loop, for `ferry/testing`; not part of the public API. */
 export function engineActivity(queue: object): ReturnType<Runner['activity']> {
   const r = runners.get(queue)
@@ -146,6 +149,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   readonly #paused = new Set<string>()
   readonly #emitter: Emitter<QueueEvent>
   readonly #runner: Runner
+  readonly #unwatch: (() => void) | undefined
   #closed = false
 
   constructor(o: QueueOptions) {
@@ -174,9 +178,15 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       handlers: this.#handlers,
       paused: this.#paused,
       emit: (events) => this.#emit(events),
+      emitCommitted: (events) => this.#emitCommitted(events),
       reportError: (error) => this.#emit([{ kind: 'queue:error', at: this.#clock.now(), error: serializeError(error) }]),
     })
     runners.set(this, this.#runner)
+    // A store that can be watched tells of every commit on it, this queue's and others'.
+    this.#unwatch = this.#store.watch?.((events) => {
+      this.#emit(events)
+      if (this.#runner.running && (events.length === 0 || events.some((e) => WAKING.has(e.kind)))) this.#runner.kick()
+    })
   }
 
   get events(): Subscribable<QueueEvent> {
@@ -185,6 +195,11 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
 
   #emit(events: QueueEvent[]): void {
     for (const e of events) this.#emitter.emit(e)
+  }
+
+  /** The events of a write this queue made: the store's watch has emitted them, if it has one. */
+  #emitCommitted(events: QueueEvent[]): void {
+    if (!this.#unwatch) this.#emit(events)
   }
 
   #open(): void {
@@ -238,9 +253,9 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   }
 
   #afterWrite(events: QueueEvent[]): void {
-    this.#emit(events)
+    this.#emitCommitted(events)
     // A store that can be watched has woken the runner already.
-    if (this.#runner.running && events.length > 0 && !this.#store.watch) this.#runner.kick()
+    if (this.#runner.running && events.length > 0 && !this.#unwatch) this.#runner.kick()
   }
 
   async schedule(name: string, when: string | { every: number }, spec: SpecOf<J>, opts: ScheduleOptions = {}): Promise<void> {
@@ -301,6 +316,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     if (this.#closed) return
     await this.stop(opts)
     this.#closed = true
+    this.#unwatch?.()
     await this.#store.close()
   }
 
@@ -340,7 +356,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   async cancel(id: string): Promise<boolean> {
     this.#open()
     const out = await this.#store.cancel({ now: this.#clock.now(), jobIds: [id] })
-    this.#emit(out.events)
+    this.#emitCommitted(out.events)
     if (out.requested.includes(id)) this.#runner.cancelled(id)
     return out.cancelled.includes(id) || out.requested.includes(id)
   }

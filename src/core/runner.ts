@@ -53,6 +53,8 @@ export interface RunnerHost {
   handlers: ReadonlyMap<string, Handler<unknown>>
   paused: ReadonlySet<string>
   emit(events: QueueEvent[]): void
+  /** Emits the events of a write the runner made, unless the store's watch emits them. */
+  emitCommitted(events: QueueEvent[]): void
   reportError(error: unknown): void
 }
 
@@ -71,7 +73,6 @@ export class Runner {
   #renewHandle: unknown
   #storeFailures = 0
   #drained: (() => void)[] = []
-  #unwatch: (() => void) | undefined
   /** Counts turns and finished attempts: lets a test tell whether anything moved. */
   #progress = 0
 
@@ -90,8 +91,6 @@ export class Runner {
 
   start(): void {
     this.#running = true
-    // Work committed by other engines on the same store wakes this one.
-    this.#unwatch ??= this.#h.store.watch?.(() => this.kick())
     this.kick()
   }
 
@@ -107,8 +106,6 @@ export class Runner {
 
   async stop(timeoutMs: number): Promise<void> {
     this.#running = false
-    this.#unwatch?.()
-    this.#unwatch = undefined
     this.#clearWake()
     if (this.#attempts.size > 0) {
       let timer: unknown
@@ -190,7 +187,7 @@ export class Runner {
       this.#armWake(h.clock.now() + delay)
       return
     }
-    h.emit(out.events)
+    h.emitCommitted(out.events)
     const lost = out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId }))
     if (lost.length > 0) h.emit(lost)
     for (const job of out.claimed) this.#run(job, claim?.token ?? '')
@@ -209,7 +206,7 @@ export class Runner {
     for (const s of settle) {
       try {
         const out = await this.#h.store.settleAndClaim({ now, settle: [s] })
-        this.#h.emit(out.events)
+        this.#h.emitCommitted(out.events)
       } catch (err) {
         if (!(err instanceof SerializationError)) {
           retry.push(s)
@@ -269,10 +266,11 @@ export class Runner {
       maxAttempts: job.maxAttempts,
       signal: a.controller.signal,
       progress: async (value) => {
-        if (!(await h.store.progress({ id: job.id, token: a.token, progress: value }))) {
+        const now = h.clock.now()
+        if (!(await h.store.progress({ id: job.id, token: a.token, progress: value, now }))) {
           throw new LeaseLostError(`job ${job.id} is no longer leased to this engine`)
         }
-        h.emit([{ kind: 'job:progress', at: h.clock.now(), jobId: job.id, progress: value }])
+        h.emitCommitted([{ kind: 'job:progress', at: now, jobId: job.id, progress: value }])
       },
     }
     if (job.chainId !== undefined) ctx.chainId = job.chainId

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Counts, JobFilter } from './types.js'
+import type { Counts, JobFilter, QueueEvent } from './types.js'
 import type { StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
 
 export interface QueueScope {
@@ -72,4 +72,13 @@ export interface StoreBackend {
   /** Runs `fn` in one read-only transaction. */
   read<T>(fn: (tx: StoreReadTx) => Promise<T>): Promise<T>
   close(): Promise<void>
+  /**
+   * Optional: the other contexts (tabs, workers) that use the same storage. `publish` sends
+   * the events of a transaction this context committed; `subscribe` hears theirs. The store's
+   * `watch` listeners hear both, so engines wake and pages stay current across contexts.
+   */
+  share?: {
+    publish(events: QueueEvent[]): void
+    subscribe(listener: (events: QueueEvent[]) => void): () => void
+  }
 }

@@ -252,7 +252,7 @@ export interface Store {
   renew(input: RenewInput): Promise<RenewOutcome>
 
   /** Stores a progress value if the lease is held. Returns false when it is not. */
-  progress(input: { id: string; token: string; progress: unknown }): Promise<boolean>
+  progress(input: { id: string; token: string; progress: unknown; now?: number }): Promise<boolean>
 
   /** Cancels jobs that have not started, marks active ones, and cancels a batch. */
   cancel(input: CancelInput): Promise<CancelOutcome>
@@ -286,11 +286,11 @@ export interface Store {
   getBatch(id: string): Promise<BatchState | undefined>
 
   /**
-   * Optional. Calls `listener` after any caller's transaction on this store committed work
-   * that other engines may claim (new jobs, released chain steps, retries, deferrals), with
-   * that transaction's events. Engines sharing the store use it to wake up instead of polling.
-   * Stores that span contexts (tabs, workers) forward it between them. Returns the function
-   * that stops listening.
+   * Optional. Calls `listener` with the events of every transaction committed on this store,
+   * after it commits: those made through this object and, for a store that spans contexts
+   * (tabs, workers), those made elsewhere. A queue on such a store emits what it hears here,
+   * so its `events` show all work on the store, and its engine wakes for work committed by
+   * others instead of polling. Returns the function that stops listening.
    */
   watch?(listener: (events: QueueEvent[]) => void): () => void
 
