@@ -55,6 +55,20 @@ describe('dispatch and run', () => {
     expect(clock.pending).toBe(0)
   })
 
+  it('shows on one queue the events of work another queue on the same store does', async () => {
+    const { queue: worker, store, clock } = harness()
+    worker.register('t', () => 'ok')
+    await worker.start()
+    const producer = harness({ store, clock })
+    const { id } = await producer.queue.dispatch(job('t', {}))
+    await settle()
+    expect(producer.events.filter((e) => 'jobId' in e && e.jobId === id).map((e) => e.kind)).toEqual([
+      'job:dispatched',
+      'job:started',
+      'job:succeeded',
+    ])
+  })
+
   it('runs jobs by priority, then runAt, then dispatch order', async () => {
     const { queue, clock } = harness()
     const order: string[] = []
