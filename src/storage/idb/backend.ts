@@ -19,7 +19,7 @@ import { joinTransaction } from './app-database.js'
 import { checkSchema } from './connection.js'
 import type { Connection } from './connection.js'
 import { closedError, inactive, isConnectionLoss, toStoreError } from './errors.js'
-import { storeTx, type FerryTx } from './store-tx.js'
+import { storeTx, type FerryTx, type IdbStoreTx } from './store-tx.js'
 
 export class IdbBackend implements StoreBackend {
   readonly #conn: Connection
@@ -46,11 +46,17 @@ export class IdbBackend implements StoreBackend {
     const done = tx.done
     // Heard below; without this an abort while `fn` runs would be an unhandled rejection.
     done.catch(() => undefined)
-    const failure = (err: unknown): unknown =>
-      this.#conn.lost(db) && isConnectionLoss(err) ? closedError(db.name, err) : toStoreError(err, db.name)
+    const failure = (err: unknown): unknown => {
+      if (!isConnectionLoss(err)) return toStoreError(err, db.name)
+      if (this.#conn.lost(db)) return closedError(db.name, err)
+      // A queued write failed and aborted the transaction: its error is the news.
+      return toStoreError(tx.error ?? err, db.name)
+    }
     let result: T
     try {
-      result = await fn(storeTx(tx))
+      const stx = storeTx(tx)
+      result = await fn(stx)
+      await stx.flush()
     } catch (err) {
       abort(tx)
       await done.catch(() => undefined)
@@ -73,17 +79,19 @@ export class IdbBackend implements StoreBackend {
     const tx = joinTransaction(given, this.#conn.knownName)
     const name = tx.db.name
     try {
-      let stx: StoreTx
+      let stx: IdbStoreTx
       try {
         stx = storeTx(tx)
       } catch (err) {
         throw isConnectionLoss(err) ? inactive(name, err) : err
       }
       await checkSchema(tx)
-      return await fn(stx)
+      const result = await fn(stx)
+      await stx.flush()
+      return result
     } catch (err) {
       abort(tx)
-      throw toStoreError(err, name)
+      throw toStoreError(isConnectionLoss(err) && tx.error ? tx.error : err, name)
     }
   }
 }

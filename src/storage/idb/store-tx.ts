@@ -3,8 +3,11 @@
  * operations run inside it.
  *
  * Every method awaits IndexedDB requests and nothing else, so the transaction stays active from
- * the first call to the last and commits when the operation is done. IndexedDB shows a
- * transaction its own writes, so a job put and then queried is found in its new state.
+ * the first call to the last and commits when the operation is done. IndexedDB runs a
+ * transaction's requests in the order they were made and shows it its own writes, so writes
+ * are not waited for one by one: a put is queued and the next read, made after it, sees it.
+ * `flush` waits for the queued writes; a value that cannot be cloned still fails its `put` at
+ * once, before anything else is queued.
  *
  * @module
  */
@@ -18,7 +21,12 @@ export type FerryTx = IDBPTransaction<FerryDB, FerryStoreName[], 'readwrite'>
 
 const HIGH: IDBValidKey = []
 
-export function storeTx(tx: FerryTx): StoreTx {
+export interface IdbStoreTx extends StoreTx {
+  /** Resolves once every queued write succeeded; rejects with the first that failed. */
+  flush(): Promise<void>
+}
+
+export function storeTx(tx: FerryTx): IdbStoreTx {
   const jobs = tx.objectStore(STORES.jobs)
   const chains = tx.objectStore(STORES.chains)
   const batches = tx.objectStore(STORES.batches)
@@ -26,6 +34,13 @@ export function storeTx(tx: FerryTx): StoreTx {
   const meta = tx.objectStore(STORES.meta)
   /** The last sequence number of this transaction, once read. */
   let seq: number | undefined
+  const writes: Promise<unknown>[] = []
+  const queue = (request: Promise<unknown>): Promise<void> => {
+    // Heard by flush, or by the transaction's own failure.
+    request.catch(() => undefined)
+    writes.push(request)
+    return Promise.resolve()
+  }
   const rows = async (p: Promise<Parameters<typeof fromRow>[0][]>) => (await p).map(fromRow)
   return {
     getJob: async (id) => {
@@ -58,16 +73,16 @@ export function storeTx(tx: FerryTx): StoreTx {
 
     nextSeq: async () => {
       seq = (seq ?? (await meta.get('seq')) ?? 0) + 1
-      await meta.put(seq, 'seq')
-      return seq
+      return queue(meta.put(seq, 'seq')).then(() => seq as number)
     },
-    putJob: async (j) => void (await jobs.put(toRow(j))),
-    deleteJob: (id) => jobs.delete(id),
-    putChain: async (c) => void (await chains.put(c)),
-    deleteChain: (id) => chains.delete(id),
-    putBatch: async (b) => void (await batches.put(b)),
-    deleteBatch: (id) => batches.delete(id),
-    putSchedule: async (s) => void (await schedules.put(s)),
-    deleteSchedule: (name) => schedules.delete(name),
+    putJob: async (j) => queue(jobs.put(toRow(j))),
+    deleteJob: async (id) => queue(jobs.delete(id)),
+    putChain: async (c) => queue(chains.put(c)),
+    deleteChain: async (id) => queue(chains.delete(id)),
+    putBatch: async (b) => queue(batches.put(b)),
+    deleteBatch: async (id) => queue(batches.delete(id)),
+    putSchedule: async (sc) => queue(schedules.put(sc)),
+    deleteSchedule: async (name) => queue(schedules.delete(name)),
+    flush: async () => void (await Promise.all(writes.splice(0))),
   }
 }
