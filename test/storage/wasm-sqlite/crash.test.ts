@@ -63,7 +63,11 @@ describe('kill -9 of a process working a file store', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const child = runFixture('crash-child.ts', [path, String(round)])
       await child.line('started')
-      await new Promise((r) => setTimeout(r, 50 + Math.random() * 400))
+      // Kill at a random moment once some work is under way, however slow the machine is.
+      const target = 3 + Math.floor(Math.random() * 30)
+      const deadline = Date.now() + 15_000
+      while (child.lines.length <= target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2))
+      await new Promise((r) => setTimeout(r, Math.random() * 20))
       child.child.kill('SIGKILL')
       await child.exited
       const acks = child.lines.filter((l) => / /.test(l) && l !== 'started').map((l) => l.split(' ') as [string, string])
@@ -104,7 +108,7 @@ describe('kill -9 of a process working a file store', () => {
       await reopened.close()
     }
     // The kills did land mid-work: dispatches of every kind acknowledged, jobs running.
-    expect(acknowledged).toBeGreaterThan(ROUNDS * 5)
+    expect(acknowledged).toBeGreaterThanOrEqual(ROUNDS * 3)
     expect([...kinds].sort()).toEqual(['batch', 'chain', 'job'])
     expect(takenOver).toBeGreaterThan(0)
     console.info(`crash test: ${ROUNDS} kills, ${acknowledged} acknowledged dispatches, ${takenOver} running jobs taken over`)
