@@ -33,7 +33,9 @@ export async function openNodeFile(file: string, synchronous: 'normal' | 'full')
     assertKnownVersion(db, where)
     const mode = db.selectValue('PRAGMA journal_mode = WAL', undefined, sqlite3.capi.SQLITE_TEXT)
     if (mode !== 'wal') throw new StorageError(`${where}: journal_mode=WAL did not take (SQLite kept ${mode ?? 'nothing'})`)
-    db.exec(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA temp_store = MEMORY`)
+    // journal_size_limit: after a checkpoint the WAL is cut back to 64 MiB instead of keeping
+    // the largest size it ever reached.
+    db.exec(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864`)
     migrate(db, where)
   } catch (err) {
     db?.close()
