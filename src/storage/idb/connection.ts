@@ -125,8 +125,9 @@ async function openOwn(name: string, migrations: readonly Migration[]): Promise<
       )
     },
   })
+  let db: FerryDatabase
   try {
-    return await Promise.race([opening, whenBlocked])
+    db = await Promise.race([opening, whenBlocked])
   } catch (err) {
     // Given up on: a connection that opens later is closed at once.
     opening.then((db) => db.close(), () => undefined)
@@ -134,14 +135,29 @@ async function openOwn(name: string, migrations: readonly Migration[]): Promise<
     if ((err as { name?: unknown }).name === 'VersionError') throw tooNew(name, await versionOf(name), migrations.length)
     throw toStoreError(err, name)
   }
+  const missing = ferryStoreNames.filter((n) => !db.objectStoreNames.contains(n))
+  if (missing.length > 0) {
+    db.close()
+    throw new StorageError(`IndexedDB database "${name}" is at version ${db.version} but has no ferry stores: it is not ferry's; give idbStore another name`, {
+      code: 'SCHEMA_MISSING',
+    })
+  }
+  return db
 }
 
-/** The version of a database as it is, without upgrading it. */
-async function versionOf(name: string): Promise<number> {
-  const db = await openDB(name)
-  const v = db.version
-  db.close()
-  return v
+/** The version of a database as it is, without creating or upgrading it; undefined if it is gone. */
+async function versionOf(name: string): Promise<number | undefined> {
+  try {
+    const db = await openDB(name, undefined, {
+      // Deleted since: create nothing.
+      upgrade: (_db, _old, _new, tx) => tx.abort(),
+    })
+    const v = db.version
+    db.close()
+    return v
+  } catch {
+    return undefined
+  }
 }
 
 async function openApp(open: () => AppDatabase | Promise<AppDatabase>): Promise<FerryDatabase> {

@@ -119,9 +119,9 @@ export async function migrate(db: FerryDatabase, tx: UpgradeTx, migrations: read
   }
 }
 
-export function tooNew(name: string, found: number, known: number): StorageError {
+export function tooNew(name: string, found: number | undefined, known: number): StorageError {
   return new StorageError(
-    `IndexedDB database "${name}" holds ferry schema ${found}, written by a newer ferry; this one knows schema ${known} and leaves it untouched`,
+    `IndexedDB database "${name}" holds ferry schema ${found ?? 'newer'}, written by a newer ferry; this one knows schema ${known} and leaves it untouched`,
     { code: 'SCHEMA_TOO_NEW' },
   )
 }

@@ -119,6 +119,13 @@ export function lifecycleScenarios(label: string): void {
       await expect(idbStore({ name }).getJob('kept')).rejects.toMatchObject({ code: 'SCHEMA_TOO_NEW' })
     })
 
+    it('refuses a database of that name that is not ferry\'s, with SCHEMA_MISSING', async () => {
+      const name = fresh()
+      const other = await openDB(name, 1, { upgrade: (db) => void db.createObjectStore('notes') })
+      other.close()
+      await expect(store(name).counts(0)).rejects.toMatchObject({ name: 'StorageError', code: 'SCHEMA_MISSING' })
+    })
+
     it('aborts an application\'s upgrade when its ferry stores are newer than this ferry', async () => {
       const name = fresh()
       const db = await openDB(name, 1, {
