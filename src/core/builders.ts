@@ -25,6 +25,8 @@ type Callback = JobSpec<string, unknown>
 export interface ChainBuilder {
   /** Default queue for steps (and callbacks) that set none. */
   onQueue(name: string): ChainBuilder
+  /** A caller-chosen chain id: dispatching a chain whose id exists writes nothing, so a retry is safe. */
+  withId(id: string): ChainBuilder
   /** Enqueued once when every step succeeded. */
   onSuccess(spec: Callback): ChainBuilder
   /** Enqueued once when a step fails for good; its `ctx.error` is that step's error. */
@@ -37,6 +39,8 @@ export interface ChainBuilder {
 
 export interface BatchBuilder {
   name(name: string): BatchBuilder
+  /** A caller-chosen batch id: dispatching a batch whose id exists writes nothing, so a retry is safe. */
+  withId(id: string): BatchBuilder
   /** Default queue for jobs (and callbacks) that set none. */
   onQueue(name: string): BatchBuilder
   /** Keep going when jobs fail. */
@@ -55,6 +59,7 @@ export interface BatchBuilder {
 
 interface ChainPlan {
   specs: readonly unknown[]
+  id?: string
   queue?: string
   success?: Callback
   error?: Callback
@@ -65,6 +70,7 @@ export function chainBuilder(host: BuilderHost, plan: ChainPlan): ChainBuilder {
   const next = (p: Partial<ChainPlan>): ChainBuilder => chainBuilder(host, { ...plan, ...p })
   return {
     onQueue: (queue) => next({ queue }),
+    withId: (id) => next({ id: nonEmptyId(id) }),
     onSuccess: (success) => next({ success }),
     onError: (error) => next({ error }),
     onSettled: (settled) => next({ settled }),
@@ -73,7 +79,7 @@ export function chainBuilder(host: BuilderHost, plan: ChainPlan): ChainBuilder {
       const now = host.now()
       const cb = (s: Callback | undefined) => (s === undefined ? undefined : resolveCallback(s, host.defaults, plan.queue))
       const chain: NewChain = {
-        id: nanoid(),
+        id: plan.id ?? nanoid(),
         steps: plan.specs.map((s) => resolveSpec(s, now, host.defaults, plan.queue)),
         callbacks: withoutUndefined({ success: cb(plan.success), error: cb(plan.error), settled: cb(plan.settled) }),
       }
@@ -85,6 +91,7 @@ export function chainBuilder(host: BuilderHost, plan: ChainPlan): ChainBuilder {
 
 interface BatchPlan {
   specs: readonly unknown[]
+  id?: string
   name?: string
   queue?: string
   allowFailures?: boolean
@@ -98,6 +105,7 @@ export function batchBuilder(host: BuilderHost, plan: BatchPlan): BatchBuilder {
   const next = (p: Partial<BatchPlan>): BatchBuilder => batchBuilder(host, { ...plan, ...p })
   return {
     name: (name) => next({ name }),
+    withId: (id) => next({ id: nonEmptyId(id) }),
     onQueue: (queue) => next({ queue }),
     allowFailures: () => next({ allowFailures: true }),
     onProgress: (progress) => next({ progress }),
@@ -109,7 +117,7 @@ export function batchBuilder(host: BuilderHost, plan: BatchPlan): BatchBuilder {
       const now = host.now()
       const cb = (s: Callback | undefined) => (s === undefined ? undefined : resolveCallback(s, host.defaults, plan.queue))
       const batch: NewBatch = {
-        id: nanoid(),
+        id: plan.id ?? nanoid(),
         jobs: plan.specs.map((s) => resolveSpec(s, now, host.defaults, plan.queue)),
         allowFailures: plan.allowFailures ?? false,
         callbacks: withoutUndefined({
@@ -124,6 +132,11 @@ export function batchBuilder(host: BuilderHost, plan: BatchPlan): BatchBuilder {
       return batch.id
     },
   }
+}
+
+function nonEmptyId(id: string): string {
+  if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('an id must be a non-empty string')
+  return id
 }
 
 function withoutUndefined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {

@@ -129,16 +129,18 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
   const matching = (type: string, where?: (payload: never, job: RecordedJob) => boolean, queue?: string): RecordedJob[] =>
     jobs.filter((j) => j.type === type && (queue === undefined || j.queue === queue) && (!where || where(j.payload as never, j)))
 
-  const chainBuilder = (specs: readonly unknown[], plan: Omit<RecordedChain, 'id' | 'jobs'> & { specs?: never }): ChainBuilder => {
+  const chainBuilder = (specs: readonly unknown[], plan: Omit<RecordedChain, 'id' | 'jobs'> & { id?: string }): ChainBuilder => {
     const next = (p: Partial<RecordedChain>): ChainBuilder => chainBuilder(specs, { ...plan, ...p })
     return {
       onQueue: (queue) => next({ queue }),
+      withId: (id) => next({ id }),
       onSuccess: (s) => next({ onSuccess: record(s, plan) }),
       onError: (s) => next({ onError: record(s, plan) }),
       onSettled: (s) => next({ onSettled: record(s, plan) }),
       async dispatch() {
         if (specs.length === 0) throw new InvalidArgumentError('a chain needs at least one job')
-        const id = nanoid()
+        const id = plan.id ?? nanoid()
+        if (chains.some((c) => c.id === id)) return id
         const members = specs.map((s) => record(s, { ...plan, chainId: id }))
         jobs.push(...members)
         chains.push({ ...plan, id, jobs: members })
@@ -146,10 +148,11 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
       },
     }
   }
-  const batchBuilder = (specs: readonly unknown[], plan: Omit<RecordedBatch, 'id' | 'jobs'>): BatchBuilder => {
+  const batchBuilder = (specs: readonly unknown[], plan: Omit<RecordedBatch, 'id' | 'jobs'> & { id?: string }): BatchBuilder => {
     const next = (p: Partial<RecordedBatch>): BatchBuilder => batchBuilder(specs, { ...plan, ...p })
     return {
       name: (name) => next({ name }),
+      withId: (id) => next({ id }),
       onQueue: (queue) => next({ queue }),
       allowFailures: () => next({ allowFailures: true }),
       onProgress: (s) => next({ onProgress: record(s, plan) }),
@@ -158,7 +161,8 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
       onSettled: (s) => next({ onSettled: record(s, plan) }),
       async dispatch() {
         if (specs.length === 0) throw new InvalidArgumentError('a batch needs at least one job')
-        const id = nanoid()
+        const id = plan.id ?? nanoid()
+        if (batches.some((b) => b.id === id)) return id
         const members = specs.map((s) => record(s, { ...plan, batchId: id }))
         jobs.push(...members)
         batches.push({ ...plan, id, jobs: members })

@@ -1,11 +1,11 @@
 /**
- * `connectQueue`: the page's or main thread's handle on a queue hosted in a worker. It has the
- * producer and admin API of a queue, and its `events`, so `ferry/observable` works on it.
+ * `QueueClient`: the producer and admin API of a queue that runs elsewhere, over a transport
+ * (a worker of this page, or whichever tab hosts the queue). Specs and builders are turned
+ * into plain data here and checked again where the queue runs.
  *
  * @module
  */
-import * as Comlink from 'comlink'
-import { Emitter } from '../core/emitter.js'
+import { nanoid } from 'nanoid'
 import { InvalidArgumentError, QueueClosedError } from '../core/errors.js'
 import { specOptions, type JobSpec, type SpecOf, type SpecOptions } from '../core/job-spec.js'
 import type { ScheduleInfo, ScheduleOptions } from '../core/queue.js'
@@ -21,14 +21,13 @@ import type {
   QueueLike,
   Subscribable,
 } from '../core/types.js'
-import { toEndpoint } from './endpoint.js'
-import { installErrorTransfer } from './errors.js'
-import type { BatchPlan, ChainPlan, HostApi } from './protocol.js'
+import type { BatchPlan, ChainPlan, QueueApi } from './protocol.js'
 
 type Callback = JobSpec<string, unknown>
 
 export interface ClientChainBuilder {
   onQueue(name: string): ClientChainBuilder
+  withId(id: string): ClientChainBuilder
   onSuccess(spec: Callback): ClientChainBuilder
   onError(spec: Callback): ClientChainBuilder
   onSettled(spec: Callback): ClientChainBuilder
@@ -37,6 +36,7 @@ export interface ClientChainBuilder {
 
 export interface ClientBatchBuilder {
   name(name: string): ClientBatchBuilder
+  withId(id: string): ClientBatchBuilder
   onQueue(name: string): ClientBatchBuilder
   allowFailures(): ClientBatchBuilder
   onProgress(spec: Callback): ClientBatchBuilder
@@ -46,7 +46,7 @@ export interface ClientBatchBuilder {
   dispatch(): Promise<string>
 }
 
-/** A queue hosted in a worker: the API of a queue but `register`, `start` and `stop`. */
+/** A queue that runs elsewhere: the API of a queue but `register`, `start` and `stop`. */
 export interface QueueClient<J extends JobMap = JobMap> extends QueueLike {
   dispatch(spec: SpecOf<J>): Promise<DispatchResult>
   dispatchMany(specs: SpecOf<J>[]): Promise<DispatchResult[]>
@@ -66,115 +66,84 @@ export interface QueueClient<J extends JobMap = JobMap> extends QueueLike {
   prune(olderThan: Date | number): Promise<number>
   pause(queue?: string): Promise<void>
   resume(queue?: string): Promise<void>
-  /** The hosted queue's events. The first subscriber opens the channel, the last closes it. */
+  /** The hosted queue's events. */
   readonly events: Subscribable<QueueEvent>
-  /**
-   * Releases everything this client holds: the event channel and the connection. Calls after
-   * it reject with `QueueClosedError`. The worker itself is the caller's to terminate.
-   */
+  /** Releases what this client holds. Calls after it reject with `QueueClosedError`. */
+  close(): Promise<void>
+}
+
+/** How a client reaches its queue. */
+export interface Transport {
+  call<K extends keyof QueueApi>(method: K, args: Parameters<QueueApi[K]>): Promise<Awaited<ReturnType<QueueApi[K]>>>
+  readonly events: Subscribable<QueueEvent>
   close(): Promise<void>
 }
 
 /**
- * A client of the queue that a worker serves with `exposeQueue`.
- * @example
- * const worker = new Worker(new URL('./queue.worker.ts', import.meta.url), { type: 'module' })
- * const queue = connectQueue<Jobs>(worker)
- * await queue.dispatch(job('photo:upload', { name }))
+ * A client over a transport. With `ids`, every job, chain and batch gets its id here, so the
+ * transport may send a call again (to a new host) without doubling anything.
  */
-export function connectQueue<J extends JobMap = JobMap>(worker: unknown): QueueClient<J> {
-  installErrorTransfer()
-  const remote = Comlink.wrap<HostApi>(toEndpoint(worker))
+export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } = {}): QueueClient<J> {
   let closed = false
-  let events: { port: MessagePort; id: Promise<number> } | undefined
-
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (closed) throw new QueueClosedError('the queue client is closed')
-    return fn()
+  const call = <K extends keyof QueueApi>(method: K, ...args: Parameters<QueueApi[K]>): Promise<Awaited<ReturnType<QueueApi[K]>>> =>
+    closed ? Promise.reject(new QueueClosedError('the queue client is closed')) : t.call(method, args)
+  const opts = (spec: unknown): SpecOptions => {
+    const so = { ...specOptions(spec) }
+    return o.ids && so.id === undefined ? { ...so, id: nanoid() } : so
   }
-  const opts = (spec: unknown): SpecOptions => ({ ...specOptions(spec) })
-
-  const emitter = new Emitter<QueueEvent>()
-  const openEvents = (): void => {
-    if (events || closed) return
-    const { port1, port2 } = new MessageChannel()
-    port1.onmessage = (m: MessageEvent<QueueEvent[]>) => {
-      for (const e of m.data) emitter.emit(e)
-    }
-    events = { port: port1, id: remote.attachEvents(Comlink.transfer(port2, [port2])) }
-  }
-  const closeEvents = async (): Promise<void> => {
-    const e = events
-    if (!e) return
-    events = undefined
-    e.port.onmessage = null
-    e.port.close()
-    await remote.detachEvents(await e.id)
-  }
-  const eventsView: Subscribable<QueueEvent> = {
-    subscribe(listener) {
-      const off = emitter.subscribe(listener)
-      openEvents()
-      return () => {
-        off()
-        if (emitter.listenerCount === 0) void closeEvents().catch(() => {})
-      }
-    },
-  }
+  const groupId = <P extends { id?: string }>(p: P): P => (o.ids && p.id === undefined ? { ...p, id: nanoid() } : p)
 
   const chain = (plan: ChainPlan): ClientChainBuilder => ({
     onQueue: (queue) => chain({ ...plan, queue }),
+    withId: (id) => chain({ ...plan, id }),
     onSuccess: (s) => chain({ ...plan, onSuccess: opts(s) }),
     onError: (s) => chain({ ...plan, onError: opts(s) }),
     onSettled: (s) => chain({ ...plan, onSettled: opts(s) }),
-    dispatch: () => call(() => remote.chain(plan)),
+    dispatch: () => call('chain', groupId(plan)),
   })
   const batch = (plan: BatchPlan): ClientBatchBuilder => ({
     name: (name) => batch({ ...plan, name }),
+    withId: (id) => batch({ ...plan, id }),
     onQueue: (queue) => batch({ ...plan, queue }),
     allowFailures: () => batch({ ...plan, allowFailures: true }),
     onProgress: (s) => batch({ ...plan, onProgress: opts(s) }),
     onSuccess: (s) => batch({ ...plan, onSuccess: opts(s) }),
     onError: (s) => batch({ ...plan, onError: opts(s) }),
     onSettled: (s) => batch({ ...plan, onSettled: opts(s) }),
-    dispatch: () => call(() => remote.batch(plan)),
+    dispatch: () => call('batch', groupId(plan)),
   })
 
   return {
     dispatch: async (spec) => {
-      const [r] = await call(() => remote.dispatchMany([opts(spec)]))
+      const [r] = await call('dispatchMany', [opts(spec)])
       return r as DispatchResult
     },
-    dispatchMany: (specs) => call(() => remote.dispatchMany(specs.map(opts))),
+    dispatchMany: (specs) => call('dispatchMany', specs.map(opts)),
     chain: (...specs) => chain({ specs: specs.map(opts) }),
     batch: (...specs) => batch({ specs: specs.map(opts) }),
-    schedule: (name, when, spec, o) => call(() => remote.schedule(name, when, opts(spec), o)),
-    unschedule: (name) => call(() => remote.unschedule(name)),
-    listSchedules: () => call(() => remote.listSchedules()),
-    getJob: (id) => call(() => remote.getJob(id)),
-    listJobs: (filter) => call(() => remote.listJobs(filter)),
-    counts: () => call(() => remote.counts()),
-    cancel: (id) => call(() => remote.cancel(id)),
-    replay: (id) => call(() => remote.replay(id)),
-    findBatch: (id) => call(() => remote.findBatch(id)),
-    findChain: (id) => call(() => remote.findChain(id)),
-    cancelBatch: (id) => call(() => remote.cancelBatch(id)),
+    schedule: (name, when, spec, so) => call('schedule', name, when, opts(spec), so),
+    unschedule: (name) => call('unschedule', name),
+    listSchedules: () => call('listSchedules'),
+    getJob: (id) => call('getJob', id),
+    listJobs: (filter) => call('listJobs', filter),
+    counts: () => call('counts'),
+    cancel: (id) => call('cancel', id),
+    replay: (id) => call('replay', id),
+    findBatch: (id) => call('findBatch', id),
+    findChain: (id) => call('findChain', id),
+    cancelBatch: (id) => call('cancelBatch', id),
     prune: (olderThan) => {
-      const t = olderThan instanceof Date ? olderThan.getTime() : olderThan
-      if (!Number.isFinite(t)) return Promise.reject(new InvalidArgumentError('prune needs a date or a time in ms'))
-      return call(() => remote.prune(t))
+      const ms = olderThan instanceof Date ? olderThan.getTime() : olderThan
+      if (!Number.isFinite(ms)) return Promise.reject(new InvalidArgumentError('prune needs a date or a time in ms'))
+      return call('prune', ms)
     },
-    pause: (name) => call(() => remote.pause(name)),
-    resume: (name) => call(() => remote.resume(name)),
-    events: eventsView,
+    pause: (name) => call('pause', name),
+    resume: (name) => call('resume', name),
+    events: t.events,
     async close() {
       if (closed) return
-      try {
-        await closeEvents()
-      } finally {
-        closed = true
-        remote[Comlink.releaseProxy]()
-      }
+      closed = true
+      await t.close()
     },
   }
 }

@@ -41,11 +41,13 @@ export function exposeQueue(queue: Queue<any>, endpoint?: unknown): void {
     dispatchMany: (specs) => q.dispatchMany(specs.map(spec)),
     chain: (p: ChainPlan) => {
       let b = q.chain(...p.specs.map(spec))
+      if (p.id !== undefined) b = b.withId(p.id)
       if (p.queue !== undefined) b = b.onQueue(p.queue)
       return withCallbacks(b, p).dispatch()
     },
     batch: (p: BatchPlan) => {
       let b = q.batch(...p.specs.map(spec))
+      if (p.id !== undefined) b = b.withId(p.id)
       if (p.name !== undefined) b = b.name(p.name)
       if (p.queue !== undefined) b = b.onQueue(p.queue)
       if (p.allowFailures) b = b.allowFailures()

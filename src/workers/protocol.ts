@@ -10,6 +10,7 @@ import type { BatchState, ChainState, Counts, DispatchResult, JobFilter, JobReco
 
 export interface ChainPlan {
   specs: SpecOptions[]
+  id?: string
   queue?: string
   onSuccess?: SpecOptions
   onError?: SpecOptions
@@ -18,6 +19,7 @@ export interface ChainPlan {
 
 export interface BatchPlan {
   specs: SpecOptions[]
+  id?: string
   name?: string
   queue?: string
   allowFailures?: boolean
@@ -27,8 +29,8 @@ export interface BatchPlan {
   onSettled?: SpecOptions
 }
 
-/** The API `exposeQueue` serves. */
-export interface HostApi {
+/** The producer and admin API of a hosted queue, in plain data. */
+export interface QueueApi {
   dispatchMany(specs: SpecOptions[]): Promise<DispatchResult[]>
   chain(plan: ChainPlan): Promise<string>
   batch(plan: BatchPlan): Promise<string>
@@ -46,6 +48,10 @@ export interface HostApi {
   prune(olderThan: number): Promise<number>
   pause(queue?: string): void
   resume(queue?: string): void
+}
+
+/** What `exposeQueue` serves: the queue's API, and its events on a port of the caller's. */
+export interface HostApi extends QueueApi {
   /** Starts sending the queue's events, in batches, on `port`. Returns the subscription's id. */
   attachEvents(port: MessagePort): number
   detachEvents(id: number): void

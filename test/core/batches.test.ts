@@ -123,6 +123,14 @@ describe('batches', () => {
     expect(kinds()).toContain('batch:cancelled')
   })
 
+  it('writes nothing when a batch with a known id is dispatched again, so a retry is safe', async () => {
+    const { queue } = harness()
+    const a = await queue.batch(job('t', 1), job('t', 2)).withId('album-3').dispatch()
+    const b = await queue.batch(job('t', 1), job('t', 2)).withId('album-3').dispatch()
+    expect([a, b]).toEqual(['album-3', 'album-3'])
+    expect(await queue.listJobs({ batchId: 'album-3' })).toHaveLength(2)
+  })
+
   it('rejects an empty batch with a clear error', async () => {
     const { queue } = harness()
     await expect(queue.batch().dispatch()).rejects.toThrow(InvalidArgumentError)

@@ -132,6 +132,14 @@ describe('chains', () => {
     expect(at).toEqual([t0, t0 + 1000])
   })
 
+  it('writes nothing when a chain with a known id is dispatched again, so a retry is safe', async () => {
+    const { queue } = harness()
+    const a = await queue.chain(job('t', 1), job('t', 2)).withId('import-7').dispatch()
+    const b = await queue.chain(job('t', 1), job('t', 2)).withId('import-7').dispatch()
+    expect([a, b]).toEqual(['import-7', 'import-7'])
+    expect(await queue.listJobs({ chainId: 'import-7' })).toHaveLength(2)
+  })
+
   it('rejects an empty chain', async () => {
     const { queue } = harness()
     await expect(queue.chain().dispatch()).rejects.toBeInstanceOf(InvalidArgumentError)
