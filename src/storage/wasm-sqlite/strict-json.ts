@@ -11,7 +11,8 @@
  * `undefined`, and plain objects (prototype `Object.prototype` or `null`) with string keys.
  * An object property whose value is `undefined` is left out, as `JSON.stringify` does: reading
  * it back gives a missing property, which reads as `undefined` again. Dates are refused rather
- * than turned into strings: pass `date.toISOString()` or `date.getTime()` instead.
+ * than turned into strings: pass `date.toISOString()` or `date.getTime()` instead. `-0` reads
+ * back as `0`, the one difference kept, since arithmetic produces it so easily.
  *
  * @module
  */
