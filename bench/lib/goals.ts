@@ -1,0 +1,48 @@
+/**
+ * The issue's goals, checked against a run's rows and printed as a table. They are a report,
+ * not assertions: a missed goal is a finding.
+ *
+ * @module
+ */
+import { ms, ratio } from './format.js'
+import type { Row, ScenarioId } from './result.js'
+import { jobsPerSecond } from './table.js'
+
+export type Goal =
+  | { label: string; kind: 'ratio'; scenario: ScenarioId; a: string; aScenario?: ScenarioId; b: string; min: number }
+  | { label: string; kind: 'p50'; scenario: ScenarioId; a: string; max: number }
+  | { label: string; kind: 'rate'; scenario: ScenarioId; a: string; min: number }
+
+function find(rows: readonly Row[], scenario: ScenarioId, subject: string): Row | undefined {
+  return rows.find((r) => r.scenario === scenario && r.subject === subject && r.unavailable === undefined)
+}
+
+export function goalsTable(goals: readonly Goal[], rows: readonly Row[]): string {
+  const out = ['| goal | measured | target | met |', '|---|--:|--:|:-:|']
+  for (const g of goals) {
+    let measured: string
+    let target: string
+    let met: boolean | undefined
+    if (g.kind === 'ratio') {
+      const a = find(rows, g.aScenario ?? g.scenario, g.a)
+      const b = find(rows, g.scenario, g.b)
+      const x = a && b ? (jobsPerSecond(a) ?? 0) / (jobsPerSecond(b) ?? 1) : undefined
+      measured = x === undefined ? 'not measured' : ratio(x)
+      target = `≥ ${g.min}×`
+      met = x === undefined ? undefined : x >= g.min
+    } else if (g.kind === 'p50') {
+      const p = find(rows, g.scenario, g.a)?.p50
+      measured = p === undefined ? 'not measured' : `${ms(p)} ms`
+      target = `≤ ${g.max} ms`
+      met = p === undefined ? undefined : p <= g.max
+    } else {
+      const r = find(rows, g.scenario, g.a)
+      const x = r && jobsPerSecond(r)
+      measured = x === undefined ? 'not measured' : `${Math.round(x).toLocaleString('en-US')} jobs/s`
+      target = `≥ ${g.min.toLocaleString('en-US')} jobs/s`
+      met = x === undefined ? undefined : x >= g.min
+    }
+    out.push(`| ${g.label} | ${measured} | ${target} | ${met === undefined ? '–' : met ? 'yes' : '**no**'} |`)
+  }
+  return out.join('\n')
+}

@@ -1,0 +1,43 @@
+/**
+ * What one measurement reports: the row of a results table, the same in Node and Chromium.
+ *
+ * @module
+ */
+
+/** The scenarios of issue 10 (and the worker measurements of issue 6), in table order. */
+export const SCENARIOS = {
+  'dispatch-one': 'S1 · dispatch one at a time',
+  'dispatch-many': 'S1 · dispatchMany of 1,000',
+  'process-c1': 'S2 · process pre-loaded jobs, concurrency 1',
+  'process-c8': 'S2 · process pre-loaded jobs, concurrency 8',
+  latency: 'S3 · latency from dispatch to handler start, light load',
+  chains: 'S4 · 1,000 chains of 10 steps, concurrency 8',
+  batch: 'S4 · a batch of 10,000 jobs with callbacks, concurrency 8',
+  'scale-1k': 'S5 · claim throughput with 1,000 waiting (concurrency 8)',
+  'scale-1m': 'S5 · claim throughput with 1,000,000 waiting (concurrency 8)',
+  'worker-dispatch': 'Workers · one dispatch: local vs through a worker_thread',
+  'worker-eld': 'Workers · main-thread event-loop delay while jobs are processed',
+} as const
+
+export type ScenarioId = keyof typeof SCENARIOS
+
+export interface Row {
+  scenario: ScenarioId
+  /** Who ran it: `ferry · sqlite file (normal)`, `plainjob (normal)`, `raw · …`. */
+  subject: string
+  /** ferry, the raw storage ceiling, or a peer library. */
+  kind: 'ferry' | 'raw' | 'peer'
+  /** The ferry row this one is compared with (its subject). */
+  compareTo?: string
+  /** Jobs done and the time they took; jobs/s is derived. */
+  jobs?: number
+  ms?: number
+  /** Latency quantiles in ms (per job, or per call where the note says so). */
+  p50?: number
+  p99?: number
+  /** Peak resident set size of the process that ran the subject, in MB. */
+  rssMB?: number
+  note?: string
+  /** Set instead of numbers when the subject could not run here: the reason. */
+  unavailable?: string
+}

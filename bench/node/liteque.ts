@@ -1,0 +1,51 @@
+/**
+ * liteque: a SQLite job queue on better-sqlite3 and drizzle. WAL with the same `synchronous`
+ * as the ferry store it is compared with. It has no batch enqueue: `dispatchMany` is 1,000
+ * `enqueue` calls.
+ *
+ * @module
+ */
+import { join as joinPath } from 'node:path'
+import { importPeer } from '../lib/peer.js'
+import type { Adapter, AdapterFactory, Handler } from './adapter.js'
+import type { LitequeModule, LitequeRunner } from './peer-types.js'
+import { POLL_MS } from './plainjob.js'
+
+let files = 0
+
+export function liteque(synchronous: 'normal' | 'full', dir: string): AdapterFactory {
+  return async ({ concurrency }) => {
+    const lq = await importPeer<LitequeModule>('liteque')
+    const db = lq.buildDBClient(joinPath(dir, `liteque-${process.pid}-${files++}.db`), { runMigrations: true, walEnabled: true })
+    db.session.client.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+    const queue = new lq.SqliteQueue('bench', db, { defaultJobArgs: { numRetries: 0 }, keepFailedJobs: false })
+    let handler: Handler = () => undefined
+    let runner: LitequeRunner | undefined
+    let loop: Promise<void> = Promise.resolve()
+    const adapter: Adapter = {
+      dispatch: (i) => queue.enqueue({ i }),
+      dispatchMany: (n, offset) => Promise.all(Array.from({ length: n }, (_, k) => queue.enqueue({ i: offset + k }))),
+      start: async (h) => {
+        handler = h
+        runner = new lq.Runner(queue, { run: async () => handler() }, { pollIntervalMs: POLL_MS, timeoutSecs: 60, concurrency })
+        loop = runner.run()
+      },
+      stop: async () => {
+        runner?.stop()
+        await loop
+      },
+      close: async () => db.session.client.close(),
+      manyNote: 'no batch enqueue: 1,000 enqueue calls',
+      cannotProcess: async () => {
+        try {
+          await queue.enqueue({ probe: true })
+          await queue.attemptDequeue({ timeoutSecs: 60 })
+          return undefined
+        } catch (err) {
+          return `liteque cannot dequeue on better-sqlite3 12: ${err instanceof Error ? err.message : String(err)} (its dequeue runs an async function inside a better-sqlite3 transaction, which every 12.x release rejects)`
+        }
+      },
+    }
+    return adapter
+  }
+}

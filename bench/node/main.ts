@@ -1,0 +1,67 @@
+/**
+ * `npm run bench`: every Node subject in a process of its own, one after another, then the
+ * tables. `npm run bench -- ferry:memory p-queue` runs only those subjects and writes nothing.
+ *
+ * @module
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { goalsTable } from '../lib/goals.js'
+import { ensureBenchDeps } from '../lib/install.js'
+import { machineHeader } from '../lib/machine.js'
+import { startRedis } from '../lib/redis.js'
+import type { Row } from '../lib/result.js'
+import { now } from '../lib/stats.js'
+import { allTables } from '../lib/table.js'
+import { NODE_GOALS } from './goals.js'
+import { METHOD } from './method.js'
+import { SUBJECTS } from './subjects.js'
+
+const only = process.argv.slice(2)
+const names = only.length > 0 ? only : Object.keys(SUBJECTS)
+for (const n of names) if (!(n in SUBJECTS)) throw new Error(`no subject ${n}; known: ${Object.keys(SUBJECTS).join(', ')}`)
+
+ensureBenchDeps()
+const redis = names.includes('bullmq') ? await startRedis() : { unavailable: 'not run' }
+const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'))
+const rows: Row[] = []
+const t0 = now()
+try {
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  if ('port' in redis) env['BENCH_REDIS_PORT'] = String(redis.port)
+  else env['BENCH_REDIS_UNAVAILABLE'] = redis.unavailable
+  const entry = fileURLToPath(new URL('./subject.ts', import.meta.url))
+  for (const name of names) {
+    const started = now()
+    const out = join(dir, `${name.replace(/\W/g, '_')}.json`)
+    const r = spawnSync(process.execPath, ['--import', 'tsx', entry, name, out, dir], { env, stdio: ['ignore', 'inherit', 'inherit'] })
+    let got: Row[]
+    try {
+      got = JSON.parse(readFileSync(out, 'utf8')) as Row[]
+    } catch {
+      got = [{ scenario: 'dispatch-one', subject: name, kind: 'peer', unavailable: `the subject's process failed (exit ${r.status ?? r.signal ?? '?'})` }]
+    }
+    rows.push(...got)
+    console.error(`bench: ${name} done in ${((now() - started) / 1000).toFixed(1)} s`)
+  }
+} finally {
+  if ('stop' in redis) await redis.stop()
+  rmSync(dir, { recursive: true, force: true })
+}
+
+const extra = ['port' in redis ? `redis-server ${redis.version} on 127.0.0.1 (AOF, appendfsync everysec)` : `Redis: ${redis.unavailable}`]
+const command = only.length > 0 ? `npm run bench -- ${only.join(' ')}` : 'npm run bench'
+const report = [
+  machineHeader('ferry benchmarks: Node', command, [...extra, `Full run took ${Math.round((now() - t0) / 1000)} s`]),
+  '## Goals of issue 10',
+  goalsTable(NODE_GOALS, rows),
+  '## Results',
+  allTables(rows),
+  '## Method',
+  METHOD,
+].join('\n\n')
+console.log(report)
+if (only.length === 0) writeFileSync(new URL('../results/node.md', import.meta.url), `${report}\n`)
