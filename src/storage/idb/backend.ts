@@ -16,8 +16,7 @@
  */
 import type { StoreBackend, StoreReadTx, StoreTx } from '../../core/store-backend.js'
 import { joinTransaction } from './app-database.js'
-import { checkSchema } from './connection.js'
-import type { Connection } from './connection.js'
+import { checkSchema, type Connection } from './connection.js'
 import { closedError, inactive, isConnectionLoss, toStoreError } from './errors.js'
 import { storeTx, type FerryTx, type IdbStoreTx } from './store-tx.js'
 
