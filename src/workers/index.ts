@@ -8,3 +8,5 @@
 export { exposeQueue } from './expose.js'
 export { connectQueue } from './connect.js'
 export type { ClientBatchBuilder, ClientChainBuilder, QueueClient } from './client.js'
+export { shareQueue } from './tabs.js'
+export type { SharedQueue, ShareQueueOptions } from './tabs.js'

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../../core/errors.js'
 import type { Store } from '../../core/store.js'
 import type { AppDatabase } from './app-database.js'
 import { IdbBackend } from './backend.js'
+import { broadcastShare } from './broadcast.js'
 import { Connection } from './connection.js'
 import { MIGRATIONS } from './schema.js'
 
@@ -40,5 +41,15 @@ export function idbStore(o: IdbStoreOptions = {}): Store {
   }
   if (o.open !== undefined && typeof o.open !== 'function') throw new InvalidArgumentError('idbStore: open must be a function')
   const conn = new Connection(o.open ? { open: o.open } : { name: o.name ?? 'ferry', migrations: MIGRATIONS })
-  return defineStore(new IdbBackend(conn))
+  const backend = new IdbBackend(conn)
+  const share = broadcastShare(`ferry:idb:${o.open ? 'app' : (o.name ?? 'ferry')}`)
+  return defineStore({
+    write: (fn, opts) => backend.write(fn, opts),
+    read: (fn) => backend.read(fn),
+    close: async () => {
+      share.close()
+      await backend.close()
+    },
+    share,
+  })
 }
