@@ -54,22 +54,23 @@ export class SqliteBackend implements StoreBackend {
 
   /** The open database; opens it on first use. A failed open is tried again by the next call. */
   ready(): Promise<Open> {
-    this.#open ??= this.#opener().then(
-      (conn) => {
-        try {
-          const statements = new Statements(conn.db)
-          return { conn, statements, tx: storeTx(statements) }
-        } catch (err) {
-          conn.close()
-          throw err
-        }
-      },
-      (err: unknown) => {
-        this.#open = undefined
-        throw storageError(err, 'opening the SQLite store')
-      },
-    )
+    if (this.#closed) return Promise.reject(new QueueClosedError('the store is closed'))
+    this.#open ??= this.#connect().catch((err: unknown) => {
+      this.#open = undefined
+      throw storageError(err, 'opening the SQLite store')
+    })
     return this.#open
+  }
+
+  async #connect(): Promise<Open> {
+    const conn = await this.#opener()
+    try {
+      const statements = new Statements(conn.db)
+      return { conn, statements, tx: storeTx(statements) }
+    } catch (err) {
+      conn.close()
+      throw err
+    }
   }
 
   async write<T>(fn: (tx: StoreTx) => Promise<T>, opts?: { tx?: unknown }): Promise<T> {

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { StorageError, StoreLockedError } from '../../../src/core/errors.js'
+import { QueueClosedError, StorageError, StoreLockedError } from '../../../src/core/errors.js'
 import { SCHEMA_TOO_NEW, sqliteStore } from '../../../src/storage/wasm-sqlite/index.js'
 import { MIGRATIONS } from '../../../src/storage/wasm-sqlite/schema.js'
 import { SQL } from '../../../src/storage/wasm-sqlite/statements.js'
@@ -146,5 +146,16 @@ describe('query plans', () => {
     for (const [sql, bind] of [[SQL.due, ['q', 1, 10]], [SQL.expired, [1, '["q"]', '["t"]', 10]], [SQL.finishedBefore, [1, 10]]] as const) {
       expect(await plan(sql, [...bind])).not.toMatch(/TEMP B-TREE|SCAN ferry_jobs/)
     }
+  })
+})
+
+describe('closing', () => {
+  it('rejects open() and transaction() after close with QueueClosedError, and leaves the file unlocked', async () => {
+    const path = join(dir(), 'jobs.db')
+    const store = sqliteStore({ path })
+    await store.close()
+    await expect(store.open()).rejects.toBeInstanceOf(QueueClosedError)
+    await expect(store.transaction(() => 1)).rejects.toBeInstanceOf(QueueClosedError)
+    expect(existsSync(`${path}.lock`)).toBe(false)
   })
 })
