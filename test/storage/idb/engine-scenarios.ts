@@ -22,7 +22,7 @@ export function queueOn(store: Store, o: Omit<QueueOptions, 'store'> = {}, clean
   return {
     queue,
     events,
-    until: (predicate, ms = 5000) =>
+    until: (predicate, ms = 10_000) =>
       new Promise((resolve, reject) => {
         const hit = events.find(predicate)
         if (hit) return resolve(hit)

@@ -188,7 +188,7 @@ export function lifecycleScenarios(label: string): void {
       const s2 = store(name, [...MIGRATIONS, v2])
       await expect(s2.counts(0)).rejects.toMatchObject({ code: 'DATABASE_BLOCKED' })
       stubborn.close()
-      await expect.poll(() => s2.counts(0).then(() => 'open', (e: { code?: string }) => e.code ?? 'error'), { timeout: 2000 }).toBe('open')
+      await expect.poll(() => s2.counts(0).then(() => 'open', (e: { code?: string }) => e.code ?? 'error'), { timeout: 5000 }).toBe('open')
     })
 
     it('keeps an engine running when another connection deletes the database under it', async () => {
