@@ -91,17 +91,15 @@ export class SqliteBackend implements StoreBackend {
   /** Runs `fn` in one transaction the application shares: see `SqliteStore.transaction`. */
   transaction<T>(fn: (tx: SqliteTransaction) => Promise<T> | T): Promise<T> {
     return this.#exclusive(async (o) => {
-      const handle = new SqliteTransaction(o.conn.db, o.conn.where)
-      try {
-        return await this.#atomically(o, async () => {
-          const out = await fn(handle)
-          // Writes still queued on the handle belong to this transaction.
-          await handle.serial(async () => undefined)
-          return out
-        })
-      } finally {
-        handle.end()
-      }
+      const handle = new SqliteTransaction(o.conn.db, o.conn.where, o.tx, this)
+      return this.#atomically(o, async () => {
+        try {
+          return await fn(handle)
+        } finally {
+          // Dispatches the callback did not await still belong to this transaction.
+          await handle.finish()
+        }
+      })
     })
   }
 
@@ -152,16 +150,15 @@ export class SqliteBackend implements StoreBackend {
     }
   }
 
-  async #joined<T>(tx: unknown, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    const o = await this.#open
-    if (!(tx instanceof SqliteTransaction) || !o || !tx.active) {
-      throw new InvalidArgumentError('{ tx } must be the SqliteTransaction given by store.transaction() of this store, inside its callback')
+  #joined<T>(tx: unknown, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (!(tx instanceof SqliteTransaction) || tx.owner !== this || !tx.active) {
+      const why = '{ tx } must be the SqliteTransaction given by store.transaction() of this store, inside its callback'
+      return Promise.reject(new InvalidArgumentError(why))
     }
-    return tx.serial(async () => {
-      const { db, where } = o.conn
+    return tx.serial(async (db, storeTx) => {
       db.exec('SAVEPOINT ferry_write')
       try {
-        const out = await fn(o.tx)
+        const out = await fn(storeTx)
         db.exec('RELEASE ferry_write')
         return out
       } catch (err) {
@@ -170,7 +167,7 @@ export class SqliteBackend implements StoreBackend {
         } catch {
           // The whole transaction was rolled back; its commit will fail and say so.
         }
-        throw storageError(err, where)
+        throw storageError(err, 'the SQLite store')
       }
     })
   }

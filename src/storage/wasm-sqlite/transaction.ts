@@ -7,6 +7,7 @@
  */
 import type { Database, SqlValue } from '@sqlite.org/sqlite-wasm'
 import { InvalidArgumentError } from '../../core/errors.js'
+import type { StoreTx } from '../../core/store-backend.js'
 import { storageError } from './errors.js'
 
 export type { SqlValue }
@@ -14,13 +15,18 @@ export type { SqlValue }
 export class SqliteTransaction {
   readonly #db: Database
   readonly #where: string
+  readonly #storeTx: StoreTx
+  /** @internal the backend whose transaction this is */
+  readonly owner: object
   #active = true
   #tail: Promise<unknown> = Promise.resolve()
 
   /** @internal made by `SqliteStore.transaction` only */
-  constructor(db: Database, where: string) {
+  constructor(db: Database, where: string, storeTx: StoreTx, owner: object) {
     this.#db = db
     this.#where = where
+    this.#storeTx = storeTx
+    this.owner = owner
   }
 
   /** False once the transaction has committed or rolled back. */
@@ -56,16 +62,31 @@ export class SqliteTransaction {
     }
   }
 
-  /** @internal Runs ferry's writes in this transaction one after another. */
-  serial<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * @internal Runs ferry's writes in this transaction one after another. Queued at once, in the
+   * call that dispatches, so that `finish` knows of every write the callback started.
+   */
+  serial<T>(fn: (db: Database, tx: StoreTx) => Promise<T>): Promise<T> {
     this.#mustBeActive()
-    const run = this.#tail.then(fn, fn)
+    const step = (): Promise<T> => {
+      this.#mustBeActive()
+      return fn(this.#db, this.#storeTx)
+    }
+    const run = this.#tail.then(step, step)
     this.#tail = run.catch(() => undefined)
     return run
   }
 
-  /** @internal */
-  end(): void {
+  /**
+   * @internal Waits for ferry's writes still running in this transaction, then ends it, so that
+   * none of them runs on after the commit or rollback (outside any transaction).
+   */
+  async finish(): Promise<void> {
+    for (;;) {
+      const tail = this.#tail
+      await tail
+      if (tail === this.#tail) break
+    }
     this.#active = false
   }
 

@@ -112,3 +112,27 @@ describe('transactional enqueue on the SQLite store', () => {
     await queue.close()
   })
 })
+
+describe('dispatches a transaction callback does not await', () => {
+  it('are part of the transaction: committed with it, or rolled back with it', async () => {
+    const { store, queue } = await setup()
+    let kept: Promise<unknown> | undefined
+    await store.transaction((tx) => {
+      kept = queue.dispatch(job('order:confirm', { id: 'k' }).withId('kept'), { tx })
+    })
+    await kept
+    let dropped: Promise<unknown> | undefined
+    await store
+      .transaction((tx) => {
+        dropped = queue.dispatch(job('order:confirm', { id: 'd' }).withId('dropped'), { tx })
+        throw new Error('changed my mind')
+      })
+      .catch(() => undefined)
+    await dropped
+    expect((await queue.listJobs()).map((j) => j.id)).toEqual(['kept'])
+    await expect(queue.dispatch(job('order:confirm', { id: 'late' }), { tx: await store.transaction((tx) => tx) })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    )
+    await queue.close()
+  })
+})
