@@ -116,6 +116,24 @@ describe('the Node file store', () => {
     expect(existsSync(`${path}.lock`)).toBe(false)
   })
 
+  it('takes over a lock naming this pid that this process did not take (a restart that got the same pid)', async () => {
+    const path = join(dir(), 'jobs.db')
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.pid, token: 'from-an-earlier-life' }))
+    const store = sqliteStore({ path })
+    await store.open()
+    expect(JSON.parse(readFileSync(`${path}.lock`, 'utf8')).token).not.toBe('from-an-earlier-life')
+    await store.close()
+  })
+
+  it.runIf(existsSync('/proc/self/stat'))('takes over a lock whose pid now belongs to another process (Linux start times differ)', async () => {
+    const path = join(dir(), 'jobs.db')
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.ppid, token: 'reused', started: '1' }))
+    const store = sqliteStore({ path })
+    await store.open()
+    expect(JSON.parse(readFileSync(`${path}.lock`, 'utf8'))).toMatchObject({ pid: process.pid, started: expect.any(String) })
+    await store.close()
+  })
+
   it('takes over an empty or garbled lock file (a crash while writing it)', async () => {
     const path = join(dir(), 'jobs.db')
     writeFileSync(`${path}.lock`, '{"pi')
