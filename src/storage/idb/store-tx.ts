@@ -72,8 +72,10 @@ export function storeTx(tx: FerryTx): IdbStoreTx {
     nextScheduleAt: async () => (await schedules.index('next').getAll(null, 1))[0]?.nextRunAt,
 
     nextSeq: async () => {
-      seq = (seq ?? (await meta.get('seq')) ?? 0) + 1
-      return queue(meta.put(seq, 'seq')).then(() => seq as number)
+      const next = (seq ?? (await meta.get('seq')) ?? 0) + 1
+      seq = next
+      await queue(meta.put(next, 'seq'))
+      return next
     },
     putJob: async (j) => queue(jobs.put(toRow(j))),
     deleteJob: async (id) => queue(jobs.delete(id)),
