@@ -16,18 +16,22 @@ import type { BatchPlan, ChainPlan, HostApi } from './protocol.js'
  * Serves `queue` to whoever holds the other end of `endpoint` (by default, the worker's
  * parent: a dedicated worker's scope, or Node's `parentPort`). Handlers are registered, and the
  * engine started, here in the worker.
+ *
+ * Call it at the top of the worker module, before anything is awaited: a browser drops the
+ * messages that reach a worker before it listens. A queue that takes time to set up (a store
+ * to open) is given as a promise; calls wait for it.
  * @example
- * // worker.ts
- * const queue = createQueue<Jobs>({ store: sqliteStore({ path: 'jobs.db' }) })
- * queue.register('photo:upload', upload)
- * await queue.start()
- * exposeQueue(queue)
+ * // queue.worker.ts
+ * exposeQueue(openQueue()) // openQueue: async () => { const q = createQueue(...); ...; await q.start(); return q }
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any job map may be served
-export function exposeQueue(queue: Queue<any>, endpoint?: unknown): void {
+export function exposeQueue(queue: Queue<any> | Promise<Queue<any>>, endpoint?: unknown): void {
   installErrorTransfer()
-  const q = queue as Queue
-  const ports = new Map<number, { port: MessagePort; off: () => void }>()
+  const ep = endpoint === undefined ? currentWorkerEndpoint() : toEndpoint(endpoint)
+  const ready = Promise.resolve(queue as Queue | Promise<Queue>)
+  // A failed setup answers every call with its error instead of leaving callers waiting.
+  ready.catch(() => undefined)
+  const ports = new Map<number, { port: MessagePort; off?: () => void }>()
   let nextId = 1
   const spec = (o: SpecOptions) => specFromOptions(o)
   const withCallbacks = <B extends ChainBuilder | BatchBuilder>(b: B, p: { onSuccess?: SpecOptions; onError?: SpecOptions; onSettled?: SpecOptions }): B => {
@@ -38,15 +42,15 @@ export function exposeQueue(queue: Queue<any>, endpoint?: unknown): void {
     return out
   }
   const api: HostApi = {
-    dispatchMany: (specs) => q.dispatchMany(specs.map(spec)),
-    chain: (p: ChainPlan) => {
-      let b = q.chain(...p.specs.map(spec))
+    dispatchMany: async (specs) => (await ready).dispatchMany(specs.map(spec)),
+    chain: async (p: ChainPlan) => {
+      let b = (await ready).chain(...p.specs.map(spec))
       if (p.id !== undefined) b = b.withId(p.id)
       if (p.queue !== undefined) b = b.onQueue(p.queue)
       return withCallbacks(b, p).dispatch()
     },
-    batch: (p: BatchPlan) => {
-      let b = q.batch(...p.specs.map(spec))
+    batch: async (p: BatchPlan) => {
+      let b = (await ready).batch(...p.specs.map(spec))
       if (p.id !== undefined) b = b.withId(p.id)
       if (p.name !== undefined) b = b.name(p.name)
       if (p.queue !== undefined) b = b.onQueue(p.queue)
@@ -54,42 +58,46 @@ export function exposeQueue(queue: Queue<any>, endpoint?: unknown): void {
       if (p.onProgress) b = b.onProgress(spec(p.onProgress))
       return withCallbacks(b, p).dispatch()
     },
-    schedule: (name, when, s, opts) => q.schedule(name, when, spec(s), opts),
-    unschedule: (name) => q.unschedule(name),
-    listSchedules: () => q.listSchedules(),
-    getJob: (id) => q.getJob(id),
-    listJobs: (filter) => q.listJobs(filter),
-    counts: () => q.counts(),
-    cancel: (id) => q.cancel(id),
-    replay: (id) => q.replay(id),
-    findBatch: (id) => q.findBatch(id),
-    findChain: (id) => q.findChain(id),
-    cancelBatch: (id) => q.cancelBatch(id),
-    prune: (olderThan) => q.prune(olderThan),
-    pause: (name) => q.pause(name),
-    resume: (name) => q.resume(name),
+    schedule: async (name, when, s, opts) => (await ready).schedule(name, when, spec(s), opts),
+    unschedule: async (name) => (await ready).unschedule(name),
+    listSchedules: async () => (await ready).listSchedules(),
+    getJob: async (id) => (await ready).getJob(id),
+    listJobs: async (filter) => (await ready).listJobs(filter),
+    counts: async () => (await ready).counts(),
+    cancel: async (id) => (await ready).cancel(id),
+    replay: async (id) => (await ready).replay(id),
+    findBatch: async (id) => (await ready).findBatch(id),
+    findChain: async (id) => (await ready).findChain(id),
+    cancelBatch: async (id) => (await ready).cancelBatch(id),
+    prune: async (olderThan) => (await ready).prune(olderThan),
+    pause: async (name) => (await ready).pause(name),
+    resume: async (name) => (await ready).resume(name),
     attachEvents(port) {
       const id = nextId++
-      // Events of one tick travel as one message.
-      let pending: QueueEvent[] = []
-      const off = q.events.subscribe((e) => {
-        if (pending.push(e) > 1) return
-        queueMicrotask(() => {
-          const batch = pending
-          pending = []
-          port.postMessage(batch)
+      const entry: { port: MessagePort; off?: () => void } = { port }
+      ports.set(id, entry)
+      void ready.then((q) => {
+        if (!ports.has(id)) return
+        // Events of one tick travel as one message.
+        let pending: QueueEvent[] = []
+        entry.off = q.events.subscribe((e) => {
+          if (pending.push(e) > 1) return
+          queueMicrotask(() => {
+            const batch = pending
+            pending = []
+            port.postMessage(batch)
+          })
         })
-      })
-      ports.set(id, { port, off })
+      }, () => undefined)
       return id
     },
     detachEvents(id) {
       const p = ports.get(id)
       if (!p) return
       ports.delete(id)
-      p.off()
+      p.off?.()
       p.port.close()
     },
   }
-  Comlink.expose(api, endpoint === undefined ? currentWorkerEndpoint() : toEndpoint(endpoint))
+  Comlink.expose(api, ep)
 }

@@ -46,8 +46,8 @@ export interface QueueApi {
   findChain(id: string): Promise<ChainState>
   cancelBatch(id: string): Promise<void>
   prune(olderThan: number): Promise<number>
-  pause(queue?: string): void
-  resume(queue?: string): void
+  pause(queue?: string): Promise<void> | void
+  resume(queue?: string): Promise<void> | void
 }
 
 /** What `exposeQueue` serves: the queue's API, and its events on a port of the caller's. */
