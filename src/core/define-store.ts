@@ -48,7 +48,13 @@ export function defineStore(backend: StoreBackend): Store {
     return backend.read(fn)
   }
   return {
-    insert: async (input, opts) => notify(await write((tx) => insert(tx, input), opts)),
+    async insert(input, opts) {
+      const out = await write((tx) => insert(tx, input), opts)
+      // Joined to the caller's transaction: the jobs exist only once it commits.
+      if (opts?.tx !== undefined && backend.committed) void backend.committed(opts.tx).then((ok) => ok && notify(out), () => undefined)
+      else notify(out)
+      return out
+    },
     settleAndClaim: async (input) => notify(await write((tx) => settleAndClaim(tx, input))),
     renew: (input) => write((tx) => renew(tx, input)),
     async progress(input) {

@@ -69,6 +69,12 @@ export interface StoreBackend {
    * when it throws. `opts.tx` is the caller's own transaction to join, where supported.
    */
   write<T>(fn: (tx: StoreTx) => Promise<T>, opts?: { tx?: unknown }): Promise<T>
+  /**
+   * Optional, for backends that join the caller's transaction: resolves true once that
+   * transaction has committed, false if it was rolled back. Events of a joined write are told
+   * only after it commits, and never if it does not.
+   */
+  committed?(tx: unknown): Promise<boolean>
   /** Runs `fn` in one read-only transaction. */
   read<T>(fn: (tx: StoreReadTx) => Promise<T>): Promise<T>
   close(): Promise<void>

@@ -36,6 +36,17 @@ export class IdbBackend implements StoreBackend {
     return this.#run('readonly', fn)
   }
 
+  /** Whether the caller's transaction (from `idb` or raw) commits or aborts. */
+  committed(given: unknown): Promise<boolean> {
+    const wrapped = given as { done?: unknown }
+    if (wrapped.done instanceof Promise) return wrapped.done.then(() => true, () => false)
+    const raw = given as IDBTransaction
+    return new Promise((resolve) => {
+      raw.addEventListener('complete', () => resolve(true))
+      raw.addEventListener('abort', () => resolve(false))
+    })
+  }
+
   close(): Promise<void> {
     return this.#conn.close()
   }

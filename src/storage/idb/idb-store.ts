@@ -46,6 +46,7 @@ export function idbStore(o: IdbStoreOptions = {}): Store {
   return defineStore({
     write: (fn, opts) => backend.write(fn, opts),
     read: (fn) => backend.read(fn),
+    committed: (tx) => backend.committed(tx),
     close: async () => {
       share.close()
       await backend.close()

@@ -88,18 +88,30 @@ export class SqliteBackend implements StoreBackend {
     })
   }
 
+  /** Whether a transaction of `store.transaction()` committed. */
+  committed(tx: unknown): Promise<boolean> {
+    return tx instanceof SqliteTransaction ? tx.committed : Promise.resolve(false)
+  }
+
   /** Runs `fn` in one transaction the application shares: see `SqliteStore.transaction`. */
   transaction<T>(fn: (tx: SqliteTransaction) => Promise<T> | T): Promise<T> {
     return this.#exclusive(async (o) => {
       const handle = new SqliteTransaction(o.conn.db, o.conn.where, o.tx, this)
-      return this.#atomically(o, async () => {
-        try {
-          return await fn(handle)
-        } finally {
-          // Dispatches the callback did not await still belong to this transaction.
-          await handle.finish()
-        }
-      })
+      try {
+        const out = await this.#atomically(o, async () => {
+          try {
+            return await fn(handle)
+          } finally {
+            // Dispatches the callback did not await still belong to this transaction.
+            await handle.finish()
+          }
+        })
+        handle.ended(true)
+        return out
+      } catch (err) {
+        handle.ended(false)
+        throw err
+      }
     })
   }
 

@@ -20,6 +20,9 @@ export class SqliteTransaction {
   readonly owner: object
   #active = true
   #tail: Promise<unknown> = Promise.resolve()
+  #end!: (committed: boolean) => void
+  /** @internal resolves true once the transaction has committed, false once it rolled back */
+  readonly committed = new Promise<boolean>((resolve) => (this.#end = resolve))
 
   /** @internal made by `SqliteStore.transaction` only */
   constructor(db: Database, where: string, storeTx: StoreTx, owner: object) {
@@ -88,6 +91,11 @@ export class SqliteTransaction {
       if (tail === this.#tail) break
     }
     this.#active = false
+  }
+
+  /** @internal called by the backend once the transaction has committed or rolled back */
+  ended(committed: boolean): void {
+    this.#end(committed)
   }
 
   #mustBeActive(): void {
