@@ -42,6 +42,8 @@ export default defineConfig(
       'bench/node_modules/',
       '.vitest-attachments/',
       '**/__screenshots__/',
+      // Jest's fixtures import the built package (dist/), outside the type-aware project.
+      'test/**/*.jest-test.mjs',
     ],
   },
   js.configs.recommended,
