@@ -11,9 +11,9 @@ import { InvalidArgumentError, NotFoundError, QueueClosedError, serializeError }
 import type { SpecOf } from './job-spec.js'
 import { memoryStore } from './memory-store.js'
 import { checkDefaults, resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
-import { checkWhen, intervalOf, nextOccurrence } from './recurrence.js'
+import { newSchedule, scheduleInfo, type ScheduleInfo, type ScheduleOptions } from './schedule.js'
 import { Runner } from './runner.js'
-import type { NewBatch, NewChain, Store, StoredJob, StoredSchedule } from './store.js'
+import type { NewBatch, NewChain, Store, StoredJob } from './store.js'
 import type {
   BatchState,
   ChainState,
@@ -93,28 +93,7 @@ export interface Queue<J extends JobMap = JobMap> {
   readonly events: Subscribable<QueueEvent>
 }
 
-export interface ScheduleOptions {
-  /** IANA time zone of a cron expression; daylight-saving changes follow `croner`. @default local time */
-  timezone?: string
-  /**
-   * Occurrences missed while no engine ran (the app closed, the laptop asleep): `'once'`
-   * enqueues one on wake, `'skip'` drops those more than a minute late.
-   * @default 'once'
-   */
-  catchUp?: 'once' | 'skip'
-}
-
-export interface ScheduleInfo {
-  name: string
-  when: string | { every: number }
-  timezone?: string
-  catchUp: 'once' | 'skip'
-  type: string
-  queue: string
-  payload: unknown
-  nextRunAt: number
-  lastRunAt?: number
-}
+export type { ScheduleInfo, ScheduleOptions }
 
 /**
  * A queue over a store, typed by its job map.
@@ -260,23 +239,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
 
   async schedule(name: string, when: string | { every: number }, spec: SpecOf<J>, opts: ScheduleOptions = {}): Promise<void> {
     this.#open()
-    if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('a schedule needs a name')
-    const catchUp = opts.catchUp ?? 'once'
-    if (catchUp !== 'once' && catchUp !== 'skip') throw new InvalidArgumentError(`catchUp must be 'once' or 'skip', got ${String(catchUp)}`)
-    checkWhen(when, opts.timezone)
     const now = this.#clock.now()
-    const every = intervalOf(when)
-    const schedule: StoredSchedule = {
-      name,
-      when: typeof when === 'string' ? when : { every: when.every },
-      catchUp,
-      job: resolveCallback(spec, this.#defaults),
-      nextRunAt: every === undefined ? nextOccurrence(when, opts.timezone, now) : now + every,
-      createdAt: now,
-      updatedAt: now,
-    }
-    if (opts.timezone !== undefined) schedule.timezone = opts.timezone
-    await this.#store.putSchedule({ now, schedule })
+    await this.#store.putSchedule({ now, schedule: newSchedule(name, when, resolveCallback(spec, this.#defaults), opts, now) })
     if (this.#runner.running) this.#runner.kick()
   }
 
@@ -287,20 +251,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
 
   async listSchedules(): Promise<ScheduleInfo[]> {
     this.#open()
-    return (await this.#store.listSchedules()).map((sc) => {
-      const info: ScheduleInfo = {
-        name: sc.name,
-        when: sc.when,
-        catchUp: sc.catchUp,
-        type: sc.job.type,
-        queue: sc.job.queue,
-        payload: sc.job.payload,
-        nextRunAt: sc.nextRunAt,
-      }
-      if (sc.timezone !== undefined) info.timezone = sc.timezone
-      if (sc.lastRunAt !== undefined) info.lastRunAt = sc.lastRunAt
-      return info
-    })
+    return (await this.#store.listSchedules()).map(scheduleInfo)
   }
 
   async start(): Promise<void> {
