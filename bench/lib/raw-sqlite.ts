@@ -1,47 +1,26 @@
 /**
- * The SQLite ceiling: the very engine and VFS ferry's store uses (`@sqlite.org/sqlite-wasm`,
- * ferry's node:fs VFS, the same pragmas), writing the equivalent rows in their best batched
- * form with prepared statements and no queue logic: a dispatch is one INSERT in its own
- * transaction, `dispatchMany` 1,000 INSERTs in one, and processing at concurrency c is one
- * transaction per turn that marks the last c jobs done and leases the next c.
+ * The SQLite ceiling: the very engine and VFS ferry's store uses, opened by the caller with the
+ * same pragmas, writing the equivalent rows in their best batched form with prepared
+ * statements and no queue logic: a dispatch is one INSERT in its own transaction,
+ * `dispatchMany` 1,000 INSERTs in one, and processing at concurrency c is one transaction per
+ * turn that marks the last c jobs done and leases the next c.
  *
  * @module
  */
-import { join as joinPath } from 'node:path'
 import type { Database, PreparedStatement } from '@sqlite.org/sqlite-wasm'
-import { installNodeVfs } from '../../src/storage/wasm-sqlite/node-vfs.js'
-import { loadSqlite } from '../../src/storage/wasm-sqlite/sqlite.js'
 import type { Adapter, AdapterFactory, Handler } from './adapter.js'
 
-export type RawSqliteKind = 'memory' | 'file-normal' | 'file-full'
-
-const SCHEMA = `
+/** The table the raw ceiling writes: ferry's hot columns, the id unique, one claim index. */
+export const RAW_SCHEMA = `
   CREATE TABLE jobs (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, queue TEXT NOT NULL, type TEXT NOT NULL,
     state TEXT NOT NULL, priority INTEGER NOT NULL, run_at INTEGER NOT NULL, lease_token TEXT, payload TEXT, data TEXT);
   CREATE INDEX jobs_waiting ON jobs (queue, type, priority DESC, run_at, seq) WHERE state = 'waiting';
 `
 
-let files = 0
-
-async function open(kind: RawSqliteKind, dir: string): Promise<Database> {
-  const sqlite3 = await loadSqlite()
-  if (kind === 'memory') {
-    const db = new sqlite3.oo1.DB(':memory:', 'c')
-    db.exec(SCHEMA)
-    return db
-  }
-  const filename = joinPath(dir, `raw-${process.pid}-${files++}.db`)
-  const db = new sqlite3.oo1.DB({ filename, flags: 'c', vfs: installNodeVfs(sqlite3) })
-  db.exec('PRAGMA locking_mode = EXCLUSIVE')
-  db.exec('PRAGMA journal_mode = WAL')
-  db.exec(`PRAGMA synchronous = ${kind === 'file-full' ? 'FULL' : 'NORMAL'}; PRAGMA temp_store = MEMORY`)
-  db.exec(SCHEMA)
-  return db
-}
-
-export function rawSqlite(kind: RawSqliteKind, dir: string): AdapterFactory {
+/** `open` returns a fresh database with its pragmas set and RAW_SCHEMA created. */
+export function rawSqlite(open: () => Promise<Database>): AdapterFactory {
   return async ({ concurrency }) => {
-    const db = await open(kind, dir)
+    const db = await open()
     const insert = db.prepare(
       "INSERT INTO jobs (id, queue, type, state, priority, run_at, payload, data) VALUES (?, 'default', 'noop', 'waiting', 0, ?, ?, '{}')",
     )

@@ -1,12 +1,19 @@
 /**
- * Scenarios 1 to 3 of issue 10, the same for every system: each takes a factory, makes a fresh
- * system, measures, and closes it.
+ * Scenarios 1 to 3 of issue 10, the same for every system in Node and in Chromium: each takes a
+ * factory, makes a fresh system, measures, and closes it.
  *
  * @module
  */
-import { deferred, now, quantile, sleep } from '../lib/stats.js'
+import { deferred, now, quantile, sleep } from './stats.js'
 import type { AdapterFactory } from './adapter.js'
-import { SIZES } from './sizes.js'
+
+/** The sizes of scenarios 1 to 3: Node and Chromium each have theirs. */
+export interface CommonSizes {
+  dispatchOne: { jobs: number; seconds: number }
+  dispatchMany: { calls: number; size: number; seconds: number }
+  process: { jobs: number; seconds: number }
+  latency: { samples: number; gapMs: number }
+}
 
 export interface Measured {
   jobs: number
@@ -17,29 +24,29 @@ export interface Measured {
 }
 
 /** S1: sequential dispatches, each awaited; p50/p99 are per call. */
-export async function dispatchOne(make: AdapterFactory): Promise<Measured> {
+export async function dispatchOne(make: AdapterFactory, sizes: CommonSizes): Promise<Measured> {
   const a = await make({ concurrency: 1 })
   try {
     const lat: number[] = []
-    const deadline = now() + SIZES.dispatchOne.seconds * 1000
+    const deadline = now() + sizes.dispatchOne.seconds * 1000
     const t0 = now()
     let i = 0
-    for (; i < SIZES.dispatchOne.jobs && now() < deadline; i++) {
+    for (; i < sizes.dispatchOne.jobs && now() < deadline; i++) {
       const s = now()
       await a.dispatch(i)
       lat.push(now() - s)
     }
-    return { jobs: i, ms: now() - t0, ...quantiles(lat), note: capNote(i, SIZES.dispatchOne.jobs, SIZES.dispatchOne.seconds) }
+    return { jobs: i, ms: now() - t0, ...quantiles(lat), note: capNote(i, sizes.dispatchOne.jobs, sizes.dispatchOne.seconds) }
   } finally {
     await a.close()
   }
 }
 
 /** S1: dispatchMany of 1,000, repeated; p50/p99 are per call of 1,000. */
-export async function dispatchMany(make: AdapterFactory): Promise<Measured> {
+export async function dispatchMany(make: AdapterFactory, sizes: CommonSizes): Promise<Measured> {
   const a = await make({ concurrency: 1 })
   try {
-    const { calls, size, seconds } = SIZES.dispatchMany
+    const { calls, size, seconds } = sizes.dispatchMany
     const lat: number[] = []
     const deadline = now() + seconds * 1000
     const t0 = now()
@@ -57,55 +64,68 @@ export async function dispatchMany(make: AdapterFactory): Promise<Measured> {
 }
 
 /** S2: pre-loads jobs (not timed), then times running them all at the concurrency. */
-export async function processPreloaded(make: AdapterFactory, concurrency: number, jobs: number = SIZES.process.jobs): Promise<Measured> {
+export async function processPreloaded(make: AdapterFactory, sizes: CommonSizes, concurrency: number): Promise<Measured> {
   const a = await make({ concurrency })
   try {
-    for (let off = 0; off < jobs; off += 1000) await a.dispatchMany(Math.min(1000, jobs - off), off)
-    const { seen, handler, all } = counter(jobs)
+    // Loading stops at the time limit too: slow systems run what they loaded.
+    const until = now() + sizes.process.seconds * 1000
+    let jobs = 0
+    while (jobs < sizes.process.jobs && now() < until) {
+      const n = Math.min(1000, sizes.process.jobs - jobs)
+      await a.dispatchMany(n, jobs)
+      jobs += n
+    }
+    const { seen, handler, all } = counter(jobs, sizes.process.seconds)
     const t0 = now()
     await a.start(handler)
-    await Promise.race([all, sleep(SIZES.process.seconds * 1000)])
+    await all
     await a.stop()
     const ms = now() - t0
-    return { jobs: seen(), ms, note: capNote(seen(), jobs, SIZES.process.seconds) }
+    const loaded = jobs < sizes.process.jobs ? `loading stopped at the ${sizes.process.seconds} s limit: ${jobs.toLocaleString('en-US')} jobs` : undefined
+    return { jobs: seen(), ms, note: join(loaded, capNote(seen(), jobs, sizes.process.seconds)) }
   } finally {
     await a.close()
   }
 }
 
 /** S3: one job at a time with a pause between: the time from calling dispatch to the handler. */
-export async function latency(make: AdapterFactory): Promise<Measured> {
+export async function latency(make: AdapterFactory, sizes: CommonSizes): Promise<Measured> {
   const a = await make({ concurrency: 1 })
   try {
     let started = deferred<number>()
     await a.start(() => started.resolve(now()))
     const lat: number[] = []
     const t0 = now()
-    for (let i = 0; i < SIZES.latency.samples; i++) {
+    for (let i = 0; i < sizes.latency.samples; i++) {
       started = deferred<number>()
       const s = now()
       await a.dispatch(i)
       lat.push((await started.promise) - s)
-      await sleep(SIZES.latency.gapMs)
+      await sleep(sizes.latency.gapMs)
     }
     const ms = now() - t0
     await a.stop()
-    return { jobs: lat.length, ms, ...quantiles(lat), note: `one job at a time, ${SIZES.latency.gapMs} ms apart` }
+    return { jobs: lat.length, ms, ...quantiles(lat), note: `one job at a time, ${sizes.latency.gapMs} ms apart` }
   } finally {
     await a.close()
   }
 }
 
-/** A handler that counts, and a promise that resolves at the n-th job. */
-export function counter(n: number): { seen: () => number; handler: () => void; all: Promise<void> } {
+/**
+ * A handler that counts, and a promise that resolves at the n-th job, or at the first job after
+ * `seconds` have passed. The handler checks the time itself: an engine that never yields to
+ * the event loop starves timers, so a timer alone would not stop the run.
+ */
+export function counter(n: number, seconds = Infinity): { seen: () => number; handler: () => void; all: Promise<void> } {
   let count = 0
+  const deadline = now() + seconds * 1000
   const done = deferred()
   return {
     seen: () => count,
     handler: () => {
-      if (++count === n) done.resolve()
+      if (++count === n || now() > deadline) done.resolve()
     },
-    all: done.promise,
+    all: Number.isFinite(seconds) ? Promise.race([done.promise, sleep(seconds * 1000)]) : done.promise,
   }
 }
 

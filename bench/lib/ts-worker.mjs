@@ -3,7 +3,8 @@
 import { workerData } from 'node:worker_threads'
 import { register } from 'tsx/esm/api'
 
-/** @type {{ entry: string }} */
+/** @type {unknown} */
 const data = workerData
+if (typeof data !== 'object' || data === null || !('entry' in data)) throw new Error('workerData.entry names the module to run')
 register()
-await import(data.entry)
+await import(String(data.entry))

@@ -5,7 +5,7 @@
  * @module
  */
 import { importPeer } from '../lib/peer.js'
-import type { Adapter, AdapterFactory, Handler } from './adapter.js'
+import type { Adapter, AdapterFactory, Handler } from '../lib/adapter.js'
 import type { BullModule, BullWorker, IORedisModule, RedisClient } from './peer-types.js'
 
 export function bullmq(port: number): AdapterFactory {

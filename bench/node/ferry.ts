@@ -1,6 +1,5 @@
 /**
- * ferry under test: the adapter over each store, and the scenarios only ferry has (chains,
- * batches with callbacks, scale on the SQLite file store).
+ * ferry in Node: its stores, and the scale scenario on the SQLite file store.
  *
  * @module
  */
@@ -9,9 +8,10 @@ import { join as joinPath } from 'node:path'
 import { threadId } from 'node:worker_threads'
 import { createQueue, job, memoryStore, type Store } from '../../src/index.js'
 import { sqliteStore } from '../../src/storage/wasm-sqlite/index.js'
-import { deferred, now, sleep } from '../lib/stats.js'
-import type { AdapterFactory, Handler } from './adapter.js'
-import { capNote, counter, type Measured } from './scenarios.js'
+import type { AdapterFactory, Handler } from '../lib/adapter.js'
+import { batchScenario, chainsScenario, queueAdapter } from '../lib/ferry.js'
+import { counter, type Measured } from '../lib/scenarios.js'
+import { now } from '../lib/stats.js'
 import { SIZES } from './sizes.js'
 
 /** ferry's stores in Node, and how their rows are named. */
@@ -44,76 +44,15 @@ function dbPath(dir: string): string {
 }
 
 export function ferryAdapter(kind: FerryStore, dir: string): AdapterFactory {
-  return async ({ concurrency }) => {
-    const q = createQueue({ store: openStore(kind, dir), concurrency })
-    let handler: Handler = () => undefined
-    q.register('noop', () => handler())
-    return {
-      dispatch: (i) => q.dispatch(job('noop', { i })),
-      dispatchMany: (n, offset) => q.dispatchMany(Array.from({ length: n }, (_, k) => job('noop', { i: offset + k }))),
-      start: async (h) => {
-        handler = h
-        await q.start()
-      },
-      stop: () => q.stop(),
-      close: () => q.close(),
-    }
-  }
+  return queueAdapter(() => openStore(kind, dir))
 }
 
-/** S4: the engine runs at concurrency 8 while 1,000 chains of 10 steps are dispatched. */
-export async function chains(kind: FerryStore, dir: string): Promise<Measured> {
-  const { chains: n, steps, seconds } = SIZES.chains
-  const q = createQueue({ store: openStore(kind, dir), concurrency: 8 })
-  const { seen, handler, all } = counter(n * steps)
-  q.register('step', handler)
-  try {
-    await q.start()
-    const t0 = now()
-    const dispatched: Promise<string>[] = []
-    for (let c = 0; c < n; c++) {
-      dispatched.push(q.chain(...Array.from({ length: steps }, (_, s) => job('step', { c, s }))).dispatch())
-    }
-    await Promise.all(dispatched)
-    const dispatchMs = now() - t0
-    await Promise.race([all, sleep(seconds * 1000)])
-    const ms = now() - t0
-    const note = `steps/s, from the first dispatch (dispatching took ${Math.round(dispatchMs)} ms)`
-    return { jobs: seen(), ms, note: [note, capNote(seen(), n * steps, seconds)].filter(Boolean).join('; ') }
-  } finally {
-    await q.close()
-  }
+export function chains(kind: FerryStore, dir: string): Promise<Measured> {
+  return chainsScenario(() => openStore(kind, dir), SIZES.chains)
 }
 
-/** S4: one batch of 10,000 jobs with onProgress, onSuccess and onSettled callbacks. */
-export async function batch(kind: FerryStore, dir: string): Promise<Measured> {
-  const { jobs, seconds } = SIZES.batch
-  const q = createQueue({ store: openStore(kind, dir), concurrency: 8 })
-  const { seen, handler } = counter(jobs)
-  const succeeded = deferred()
-  const settled = deferred()
-  let progress = 0
-  q.register('item', handler)
-  q.register('progress', () => void progress++)
-  q.register('done', () => succeeded.resolve())
-  q.register('settled', () => settled.resolve())
-  try {
-    await q.start()
-    const t0 = now()
-    await q
-      .batch(...Array.from({ length: jobs }, (_, i) => job('item', { i })))
-      .onProgress(job('progress', {}))
-      .onSuccess(job('done', {}))
-      .onSettled(job('settled', {}))
-      .dispatch()
-    const dispatchMs = now() - t0
-    await Promise.race([Promise.all([succeeded.promise, settled.promise]), sleep(seconds * 1000)])
-    const ms = now() - t0
-    const note = `from dispatch to onSettled (dispatch ${Math.round(dispatchMs)} ms); ${progress} onProgress callbacks ran`
-    return { jobs: seen(), ms, note: [note, capNote(seen(), jobs, seconds)].filter(Boolean).join('; ') }
-  } finally {
-    await q.close()
-  }
+export function batch(kind: FerryStore, dir: string): Promise<Measured> {
+  return batchScenario(() => openStore(kind, dir), SIZES.batch)
 }
 
 export interface ScaleMeasured extends Measured {

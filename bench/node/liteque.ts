@@ -7,7 +7,7 @@
  */
 import { join as joinPath } from 'node:path'
 import { importPeer } from '../lib/peer.js'
-import type { Adapter, AdapterFactory, Handler } from './adapter.js'
+import type { Adapter, AdapterFactory, Handler } from '../lib/adapter.js'
 import type { LitequeModule, LitequeRunner } from './peer-types.js'
 import { POLL_MS } from './plainjob.js'
 

@@ -11,7 +11,7 @@ export const METHOD = [
   '- Every subject runs in a process of its own (`bench/node/subject.ts`); "peak RSS" is that process\'s maximum resident set, all its scenarios included.',
   '- Handlers are no-ops. Every scenario starts on a fresh queue and a fresh database file in a temp directory.',
   `- S1: sequential awaited dispatches, up to ${n(SIZES.dispatchOne.jobs)} or ${SIZES.dispatchOne.seconds} s; p50/p99 per call. dispatchMany: ${SIZES.dispatchMany.calls} calls of 1,000 (up to ${SIZES.dispatchMany.seconds} s).`,
-  `- S2: ${n(SIZES.process.jobs)} jobs loaded first (not timed), then timed from start() until the last handler ran and stop() settled it (limit ${SIZES.process.seconds} s).`,
+  `- S2: ${n(SIZES.process.jobs)} jobs loaded first (not timed; loading also stops at the time limit), then timed from start() until the last handler ran and stop() settled it (limit ${SIZES.process.seconds} s).`,
   `- S3: ${SIZES.latency.samples} jobs one at a time, ${SIZES.latency.gapMs} ms apart, engine running: time from calling dispatch to the handler starting. plainjob and liteque poll: both at 10 ms here (plainjob's default is 1,000 ms).`,
   `- S4: chains and the batch run at concurrency 8 with the engine started before dispatch (limits ${SIZES.chains.seconds} s and ${SIZES.batch.seconds} s).`,
   `- S5: SQLite file store, synchronous=normal, concurrency 8; ${n(SIZES.scale.large)} real jobs are dispatched with dispatchMany of 5,000, then the first ${n(SIZES.scale.processed)} processed; the 1,000 row is ${SIZES.scale.processed / SIZES.scale.small} rounds of 1,000 loaded and drained.`,

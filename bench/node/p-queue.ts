@@ -5,7 +5,7 @@
  * @module
  */
 import { importPeer } from '../lib/peer.js'
-import type { Adapter, AdapterFactory, Handler } from './adapter.js'
+import type { Adapter, AdapterFactory, Handler } from '../lib/adapter.js'
 import type { PQueueModule } from './peer-types.js'
 
 export const pQueue: AdapterFactory = async ({ concurrency }) => {

@@ -7,7 +7,7 @@
  */
 import { join as joinPath } from 'node:path'
 import { importPeer } from '../lib/peer.js'
-import type { Adapter, AdapterFactory, Handler } from './adapter.js'
+import type { Adapter, AdapterFactory, Handler } from '../lib/adapter.js'
 import type { BetterSqlite3, Logger, PlainjobModule, PlainjobWorker } from './peer-types.js'
 
 /** How often an idle worker looks for jobs (plainjob's default is 1,000 ms). */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Adapter, AdapterFactory, Handler } from './adapter.js'
+import type { Adapter, AdapterFactory, Handler } from '../lib/adapter.js'
 
 interface Job {
   id: number

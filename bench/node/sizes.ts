@@ -11,12 +11,12 @@ export const SIZES = {
   /** S1: calls of dispatchMany with 1,000 jobs each. */
   dispatchMany: { calls: 20, size: 1_000, seconds: 5 },
   /** S2: pre-loaded jobs processed, with a time limit per run. */
-  process: { jobs: 20_000, seconds: 25 },
+  process: { jobs: 20_000, seconds: 20 },
   /** S3: one job at a time, a pause between them: light load. */
   latency: { samples: 300, gapMs: 2 },
   /** S4: chains and steps; the batch's size. */
-  chains: { chains: 1_000, steps: 10, seconds: 40 },
-  batch: { jobs: 10_000, seconds: 40 },
+  chains: { chains: 1_000, steps: 10, seconds: 20 },
+  batch: { jobs: 10_000, seconds: 20 },
   /** S5: waiting jobs, and how many are processed to measure the claim rate. */
   scale: { small: 1_000, large: 1_000_000, processed: 10_000 },
   /** Workers: sequential dispatches; jobs processed while the event loop is watched. */

@@ -4,39 +4,23 @@
  * @module
  */
 import type { Row, ScenarioId } from '../lib/result.js'
-import type { AdapterFactory } from './adapter.js'
+import type { AdapterFactory } from '../lib/adapter.js'
 import { FERRY_STORES, batch, chains, ferryAdapter, scale, type FerryStore } from './ferry.js'
 import { bullmq } from './bullmq.js'
 import { liteque } from './liteque.js'
 import { pQueue } from './p-queue.js'
 import { plainjob } from './plainjob.js'
 import { rawMemory } from './raw-memory.js'
-import { rawSqlite } from './raw-sqlite.js'
-import { dispatchMany, dispatchOne, latency, processPreloaded, type Measured } from './scenarios.js'
+import { rawSqlite } from '../lib/raw-sqlite.js'
+import { openRawSqlite } from './raw-sqlite-file.js'
+import { runCommon, type Base } from '../lib/run-common.js'
 import { SIZES } from './sizes.js'
 import { workers } from './workers.js'
 
 export type Subject = (dir: string) => Promise<Row[]>
 
-type Base = Pick<Row, 'subject' | 'kind' | 'compareTo'>
-
-/** Runs scenarios 1 to 3 on an adapter. */
-async function common(base: Base, make: AdapterFactory): Promise<Row[]> {
-  const rows: Row[] = []
-  const add = (scenario: ScenarioId, m: Measured) => rows.push({ ...base, scenario, ...m })
-  add('dispatch-one', await dispatchOne(make))
-  add('dispatch-many', await dispatchMany(make))
-  const probe = await make({ concurrency: 1 })
-  const reason = await probe.cannotProcess?.()
-  await probe.close()
-  if (reason !== undefined) {
-    for (const scenario of ['process-c1', 'process-c8', 'latency'] as const) rows.push({ ...base, scenario, unavailable: reason })
-    return rows
-  }
-  add('process-c1', await processPreloaded(make, 1))
-  add('process-c8', await processPreloaded(make, 8))
-  add('latency', await latency(make))
-  return rows
+function common(base: Base, make: AdapterFactory): Promise<Row[]> {
+  return runCommon(base, make, SIZES)
 }
 
 function ferry(kind: FerryStore): Subject {
@@ -87,10 +71,10 @@ export const SUBJECTS: Record<string, Subject> = {
   'ferry:scale': ferryScale,
   'raw:memory': other({ subject: 'raw · Map + array', kind: 'raw', compareTo: FERRY_STORES.memory }, () => rawMemory),
   'raw:sqlite-memory': other({ subject: 'raw · SQLite WASM in memory', kind: 'raw', compareTo: FERRY_STORES['sqlite-memory'] }, (dir) =>
-    rawSqlite('memory', dir),
+    rawSqlite(openRawSqlite('memory', dir)),
   ),
-  'raw:file-normal': other({ subject: 'raw · SQLite WASM file (normal)', kind: 'raw', compareTo: NORMAL }, (dir) => rawSqlite('file-normal', dir)),
-  'raw:file-full': other({ subject: 'raw · SQLite WASM file (full)', kind: 'raw', compareTo: FULL }, (dir) => rawSqlite('file-full', dir)),
+  'raw:file-normal': other({ subject: 'raw · SQLite WASM file (normal)', kind: 'raw', compareTo: NORMAL }, (dir) => rawSqlite(openRawSqlite('file-normal', dir))),
+  'raw:file-full': other({ subject: 'raw · SQLite WASM file (full)', kind: 'raw', compareTo: FULL }, (dir) => rawSqlite(openRawSqlite('file-full', dir))),
   'p-queue': other({ subject: 'p-queue (memory, not durable)', kind: 'peer', compareTo: FERRY_STORES.memory }, () => pQueue),
   'plainjob:normal': other({ subject: 'plainjob (WAL, normal)', kind: 'peer', compareTo: NORMAL }, (dir) => plainjob('normal', dir)),
   'plainjob:full': other({ subject: 'plainjob (WAL, full)', kind: 'peer', compareTo: FULL }, (dir) => plainjob('full', dir)),

@@ -15,7 +15,7 @@ import { connectQueue, type QueueClient } from '../../src/workers/index.js'
 import type { Row } from '../lib/result.js'
 import { now, sleep } from '../lib/stats.js'
 import { FERRY_STORES, openStore, type FerryStore } from './ferry.js'
-import { counter, quantiles } from './scenarios.js'
+import { counter, quantiles } from '../lib/scenarios.js'
 import { SIZES } from './sizes.js'
 
 const STORE: FerryStore = 'file-normal'

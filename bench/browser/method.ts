@@ -1,0 +1,18 @@
+/**
+ * How the Chromium numbers were taken, printed under the tables.
+ *
+ * @module
+ */
+import { BROWSER_SIZES as S, OPFS_SIZES as O } from './sizes.js'
+
+const n = (x: number) => x.toLocaleString('en-US')
+
+export const BROWSER_METHOD = [
+  '- Each subject runs in a fresh browser context (its own IndexedDB and OPFS). IndexedDB subjects run on the page; OPFS subjects in a dedicated Worker (the only place opfs-sahpool runs), timed there.',
+  '- The memory column is the page\'s JS heap after the subject (`performance.memory`, coarse in Chromium); it is not measured for the OPFS worker.',
+  `- The scenarios and their sizes are Node's, with time limits: S1 up to ${n(S.dispatchOne.jobs)} dispatches or ${S.dispatchOne.seconds} s; S2 ${n(S.process.jobs)} pre-loaded jobs, limit ${S.process.seconds} s; S3 ${S.latency.samples} jobs ${S.latency.gapMs} ms apart; S4 ${n(S.chains.chains)} chains of ${S.chains.steps} (limit ${S.chains.seconds} s) and a batch of ${n(S.batch.jobs)} (limit ${S.batch.seconds} s). A row that hit its limit says how far it got. OPFS runs smaller: ${n(O.process.jobs)} pre-loaded jobs (limit ${O.process.seconds} s), ${O.latency.samples} latency samples, ${O.chains.chains} chains, a batch of ${n(O.batch.jobs)}.`,
+  '- IndexedDB durability is the browser default (relaxed in Chromium), for ferry, the raw ceiling and Workbox alike (Workbox asks for relaxed itself).',
+  '- Raw IndexedDB ceiling: one object store with a compound index for the claim; a dispatch is one put per transaction, dispatchMany 1,000 puts in one, processing one transaction per turn that marks c jobs done and leases the next c (getAll on the index).',
+  '- Raw OPFS ceiling: @sqlite.org/sqlite-wasm on the same opfs-sahpool pool and pragmas as ferry\'s store, the statements of the Node raw ceiling.',
+  '- Workbox: `new Queue(name, { forceSyncFallback: true })` on the page with a stand-in `self.registration` (the Queue is built for a service worker); a job is a POST Request; processing is c loops of `shiftRequest` with a no-op in place of fetch.',
+].join('\n')

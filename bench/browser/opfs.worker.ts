@@ -1,0 +1,66 @@
+/**
+ * A dedicated Worker running the OPFS subjects (the only place OPFS SQLite can run): ferry's
+ * `sqliteStore({ path })` on opfs-sahpool, and the raw SQLite ceiling on the same pool with
+ * the same pragmas. The page posts a subject's name and gets its rows back.
+ *
+ * @module
+ */
+import type { Database } from '@sqlite.org/sqlite-wasm'
+import { sqliteStore } from '../../src/storage/wasm-sqlite/index.js'
+import { sahPool } from '../../src/storage/wasm-sqlite/opfs.js'
+import { loadSqlite } from '../../src/storage/wasm-sqlite/sqlite.js'
+import { batchScenario, chainsScenario, queueAdapter } from '../lib/ferry.js'
+import { RAW_SCHEMA, rawSqlite } from '../lib/raw-sqlite.js'
+import type { Row } from '../lib/result.js'
+import { runCommon } from '../lib/run-common.js'
+import { OPFS_SIZES as SIZES } from './sizes.js'
+import { OPFS_FERRY, OPFS_RAW } from './names.js'
+
+let files = 0
+const made: string[] = []
+
+function path(prefix: string): string {
+  const p = `/${prefix}-${Date.now()}-${files++}.db`
+  made.push(p)
+  return p
+}
+
+/** Deletes the databases of the scenario that just ran: the pool has few slots. */
+async function cleanup(): Promise<void> {
+  console.info(`opfs worker: scenario done at ${Math.round(performance.now())} ms`)
+  const pool = await sahPool(await loadSqlite())
+  for (const p of made.splice(0)) pool.unlink(p)
+}
+
+const ferryStore = () => sqliteStore({ path: path('ferry'), synchronous: 'normal' })
+
+async function openRaw(): Promise<Database> {
+  const pool = await sahPool(await loadSqlite())
+  const db = new pool.OpfsSAHPoolDb(path('raw'))
+  // The pragmas ferry's OPFS store sets.
+  db.exec('PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY')
+  db.exec(RAW_SCHEMA)
+  return db
+}
+
+async function run(name: string): Promise<Row[]> {
+  await (await sahPool(await loadSqlite())).reserveMinimumCapacity(16)
+  if (name === 'ferry:opfs') {
+    const base = { subject: OPFS_FERRY, kind: 'ferry' as const }
+    const rows = await runCommon(base, queueAdapter(ferryStore), SIZES, cleanup)
+    rows.push({ ...base, scenario: 'chains', ...(await chainsScenario(ferryStore, SIZES.chains)) })
+    await cleanup()
+    rows.push({ ...base, scenario: 'batch', ...(await batchScenario(ferryStore, SIZES.batch)) })
+    await cleanup()
+    return rows
+  }
+  if (name === 'raw:opfs') return runCommon({ subject: OPFS_RAW, kind: 'raw', compareTo: OPFS_FERRY }, rawSqlite(openRaw), SIZES, cleanup)
+  throw new Error(`no OPFS subject ${name}`)
+}
+
+self.onmessage = (e: MessageEvent<{ name: string }>) => {
+  run(e.data.name).then(
+    (rows) => self.postMessage({ rows }),
+    (err: unknown) => self.postMessage({ error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
+  )
+}

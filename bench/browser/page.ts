@@ -1,0 +1,86 @@
+/**
+ * The bench page: runs one subject per call of `window.ferryBench.run(name)` and returns its
+ * rows. IndexedDB subjects run here on the page; OPFS subjects in a dedicated Worker.
+ *
+ * @module
+ */
+import { idbStore } from '../../src/storage/idb/index.js'
+import { batchScenario, chainsScenario, queueAdapter } from '../lib/ferry.js'
+import type { Row } from '../lib/result.js'
+import { runCommon } from '../lib/run-common.js'
+import { IDB_FERRY, IDB_RAW, WORKBOX } from './names.js'
+import { rawIdb } from './raw-idb.js'
+import { BROWSER_SIZES } from './sizes.js'
+import { workbox } from './workbox.js'
+
+let dbs = 0
+const made: string[] = []
+
+const ferryStore = () => {
+  const name = `ferry-bench-${Date.now()}-${dbs++}`
+  made.push(name)
+  return idbStore({ name })
+}
+
+/** Deletes the databases of the scenario that just ran. */
+async function cleanup(): Promise<void> {
+  for (const name of made.splice(0)) {
+    await new Promise<void>((resolve) => {
+      const r = indexedDB.deleteDatabase(name)
+      r.onsuccess = r.onerror = r.onblocked = () => resolve()
+    })
+  }
+}
+
+function inWorker(name: string): Promise<Row[]> {
+  const worker = new Worker(new URL('./opfs.worker.ts', import.meta.url), { type: 'module' })
+  return new Promise<Row[]>((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<{ rows?: Row[]; error?: string }>) => {
+      worker.terminate()
+      if (e.data.rows) resolve(e.data.rows)
+      else reject(new Error(e.data.error ?? 'the worker failed'))
+    }
+    worker.onerror = (e) => {
+      worker.terminate()
+      reject(new Error(e.message))
+    }
+    worker.postMessage({ name })
+  })
+}
+
+/** The page's JS heap in MB (Chromium only; coarse without --enable-precise-memory-info). */
+function heapMB(): number | undefined {
+  const m = (performance as { memory?: { usedJSHeapSize: number } }).memory
+  return m ? m.usedJSHeapSize / 2 ** 20 : undefined
+}
+
+async function run(name: string): Promise<Row[]> {
+  switch (name) {
+    case 'ferry:idb': {
+      const base = { subject: IDB_FERRY, kind: 'ferry' as const }
+      const rows = await runCommon(base, queueAdapter(ferryStore), BROWSER_SIZES, cleanup)
+      rows.push({ ...base, scenario: 'chains', ...(await chainsScenario(ferryStore, BROWSER_SIZES.chains)) })
+      await cleanup()
+      rows.push({ ...base, scenario: 'batch', ...(await batchScenario(ferryStore, BROWSER_SIZES.batch)) })
+      await cleanup()
+      return rows
+    }
+    case 'raw:idb':
+      return runCommon({ subject: IDB_RAW, kind: 'raw', compareTo: IDB_FERRY }, rawIdb, BROWSER_SIZES)
+    case 'workbox':
+      return runCommon({ subject: WORKBOX, kind: 'peer', compareTo: IDB_FERRY }, workbox, BROWSER_SIZES)
+    case 'ferry:opfs':
+    case 'raw:opfs':
+      return inWorker(name)
+    default:
+      throw new Error(`no browser subject ${name}`)
+  }
+}
+
+declare global {
+  interface Window {
+    ferryBench: { run(name: string): Promise<Row[]>; heapMB(): number | undefined }
+  }
+}
+
+window.ferryBench = { run, heapMB }

@@ -1,0 +1,84 @@
+/**
+ * ferry under test, on any store, in Node and in Chromium: the adapter the common scenarios
+ * drive, and the scenarios only ferry has (chains, a batch with callbacks).
+ *
+ * @module
+ */
+import { createQueue, job, type Store } from '../../src/index.js'
+import type { AdapterFactory, Handler } from './adapter.js'
+import { capNote, counter, type Measured } from './scenarios.js'
+import { deferred, now } from './stats.js'
+
+export function queueAdapter(makeStore: () => Store): AdapterFactory {
+  return async ({ concurrency }) => {
+    const q = createQueue({ store: makeStore(), concurrency })
+    let handler: Handler = () => undefined
+    q.register('noop', () => handler())
+    return {
+      dispatch: (i) => q.dispatch(job('noop', { i })),
+      dispatchMany: (n, offset) => q.dispatchMany(Array.from({ length: n }, (_, k) => job('noop', { i: offset + k }))),
+      start: async (h) => {
+        handler = h
+        await q.start()
+      },
+      stop: () => q.stop(),
+      close: () => q.close(),
+    }
+  }
+}
+
+/** S4: the engine runs at concurrency 8 while the chains are dispatched. */
+export async function chainsScenario(makeStore: () => Store, size: { chains: number; steps: number; seconds: number }): Promise<Measured> {
+  const { chains: n, steps, seconds } = size
+  const q = createQueue({ store: makeStore(), concurrency: 8 })
+  const { seen, handler, all } = counter(n * steps, seconds)
+  q.register('step', handler)
+  try {
+    await q.start()
+    const t0 = now()
+    const dispatched: Promise<string>[] = []
+    for (let c = 0; c < n; c++) {
+      dispatched.push(q.chain(...Array.from({ length: steps }, (_, s) => job('step', { c, s }))).dispatch())
+    }
+    await Promise.all(dispatched)
+    const dispatchMs = now() - t0
+    await all
+    const ms = now() - t0
+    const note = `steps/s, from the first dispatch (dispatching took ${Math.round(dispatchMs)} ms)`
+    return { jobs: seen(), ms, note: [note, capNote(seen(), n * steps, seconds)].filter(Boolean).join('; ') }
+  } finally {
+    await q.close()
+  }
+}
+
+/** S4: one batch of jobs with onProgress, onSuccess and onSettled callbacks. */
+export async function batchScenario(makeStore: () => Store, size: { jobs: number; seconds: number }): Promise<Measured> {
+  const { jobs, seconds } = size
+  const q = createQueue({ store: makeStore(), concurrency: 8 })
+  const { seen, handler, all: timeUp } = counter(Infinity, seconds)
+  const succeeded = deferred()
+  const settled = deferred()
+  let progress = 0
+  q.register('item', handler)
+  q.register('progress', () => void progress++)
+  q.register('done', () => succeeded.resolve())
+  q.register('settled', () => settled.resolve())
+  try {
+    await q.start()
+    const t0 = now()
+    await q
+      .batch(...Array.from({ length: jobs }, (_, i) => job('item', { i })))
+      .onProgress(job('progress', {}))
+      .onSuccess(job('done', {}))
+      .onSettled(job('settled', {}))
+      .dispatch()
+    const dispatchMs = now() - t0
+    await Promise.race([Promise.all([succeeded.promise, settled.promise]), timeUp])
+    const ms = now() - t0
+    const note = `from dispatch to onSettled (dispatch ${Math.round(dispatchMs)} ms); ${progress} onProgress callbacks ran`
+    return { jobs: seen(), ms, note: [note, capNote(seen(), jobs, seconds)].filter(Boolean).join('; ') }
+  } finally {
+    await q.close()
+  }
+}
+
