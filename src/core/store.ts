@@ -190,7 +190,10 @@ export interface SettleAndClaimOutcome {
   lost: string[]
   /** Jobs now leased to the caller, `active`, attempt counted, in claim order. */
   claimed: StoredJob[]
-  /** The earliest later time a job of the claim's queues and types may become claimable. */
+  /**
+   * The earliest later time a job of the claim's queues and types may become claimable (or a
+   * schedule falls due). Left out when the claim took as many jobs as its limit.
+   */
   nextWakeAt?: number
   events: QueueEvent[]
 }

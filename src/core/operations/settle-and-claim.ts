@@ -22,8 +22,11 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
   const out: SettleAndClaimOutcome = { lost, claimed: [], events: c.events }
   if (input.claim && input.claim.limit > 0) {
     out.claimed = await claim(tx, input.claim, c)
-    const wake = await nextWake(tx, input.claim, input.now)
-    if (wake !== undefined) out.nextWakeAt = wake
+    // A full claim means more may be ready: the engine comes back at once, without a timer.
+    if (out.claimed.length < input.claim.limit) {
+      const wake = await nextWake(tx, input.claim, input.now)
+      if (wake !== undefined) out.nextWakeAt = wake
+    }
   }
   return out
 }
