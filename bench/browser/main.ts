@@ -59,6 +59,12 @@ const browser = await chromium.launch({
 const rows: Row[] = []
 const t0 = now()
 try {
+  const warmup = await browser.newPage()
+  await warmup.goto(`${url}index.html`)
+  await warmup.waitForFunction(() => 'ferryBench' in window, undefined, { timeout: 60_000 })
+  await warmup.evaluate(() => window.ferryBench.warm())
+  await warmup.waitForTimeout(2000)
+  await warmup.close()
   for (const name of names) {
     const started = now()
     const context = await browser.newContext()
@@ -68,13 +74,16 @@ try {
     try {
       await page.goto(`${url}index.html`)
       await page.waitForFunction(() => 'ferryBench' in window, undefined, { timeout: 60_000 })
-      const got = await page.evaluate(async ([n, limitMs]) => {
+      const stuck = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no answer from the page within ${SUBJECT_LIMIT_MS / 1000 + 20} s`)), SUBJECT_LIMIT_MS + 20_000).unref(),
+      )
+      const evaluated = page.evaluate(async ([n, limitMs]) => {
         const late = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`did not finish within ${limitMs / 1000} s`)), limitMs))
         const out = await Promise.race([window.ferryBench.run(n), late])
         const heap = window.ferryBench.heapMB()
         return n.endsWith(':opfs') || heap === undefined ? out : out.map((r) => ({ rssMB: heap, ...r }))
       }, [name, SUBJECT_LIMIT_MS] as const)
-      rows.push(...got)
+      rows.push(...(await Promise.race([evaluated, stuck])))
     } catch (err) {
       rows.push({ scenario: 'dispatch-one', subject: name, kind: 'peer', unavailable: err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err) })
     } finally {

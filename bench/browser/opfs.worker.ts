@@ -44,6 +44,7 @@ async function openRaw(): Promise<Database> {
 }
 
 async function run(name: string): Promise<Row[]> {
+  if (name === 'warm') return []
   await (await sahPool(await loadSqlite())).reserveMinimumCapacity(16)
   if (name === 'ferry:opfs') {
     const base = { subject: OPFS_FERRY, kind: 'ferry' as const }

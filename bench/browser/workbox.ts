@@ -13,18 +13,12 @@
 import type { Adapter, AdapterFactory, Handler } from '../lib/adapter.js'
 import { sleep } from '../lib/stats.js'
 
-interface WorkboxQueue {
-  pushRequest(entry: { request: Request }): Promise<void>
-  shiftRequest(): Promise<{ request: Request } | undefined>
-}
-type WorkboxModule = { Queue: new (name: string, o: { forceSyncFallback: boolean; onSync: () => Promise<void> }) => WorkboxQueue }
-
 let queues = 0
 
 export const workbox: AdapterFactory = async ({ concurrency }) => {
   const scope = globalThis as { registration?: object }
   scope.registration ??= {}
-  const { Queue } = (await import('workbox-background-sync')) as WorkboxModule
+  const { Queue } = await import('workbox-background-sync')
   const q = new Queue(`bench-${Date.now()}-${queues++}`, { forceSyncFallback: true, onSync: async () => undefined })
   const request = (i: number) => new Request(`/jobs/${i}`, { method: 'POST', body: JSON.stringify({ i }), headers: { 'content-type': 'application/json' } })
   let handler: Handler = () => undefined

@@ -46,7 +46,7 @@ export function scenarioTable(id: ScenarioId, rows: readonly Row[]): string {
     '',
     `_${how}; a ferry row's ratio is itself ÷ the ferry setup it names._`,
     '',
-    '| subject | jobs | jobs/s | p50 ms | p99 ms | peak RSS MB | ratio | vs | note |',
+    '| subject | jobs | jobs/s | p50 ms | p99 ms | memory MB | ratio | vs | note |',
     '|---|--:|--:|--:|--:|--:|--:|---|---|',
   ]
   for (const r of mine) {
