@@ -8,7 +8,7 @@ import { SIZES } from './sizes.js'
 const n = (x: number) => x.toLocaleString('en-US')
 
 export const METHOD = [
-  '- Every subject runs in a process of its own (`bench/node/subject.ts`); "peak RSS" is that process\'s maximum resident set, all its scenarios included.',
+  '- Every subject runs in a process of its own (`bench/node/subject.ts`); the memory column is that process\'s peak resident set (RSS), all its scenarios included.',
   '- Handlers are no-ops. Every scenario starts on a fresh queue and a fresh database file in a temp directory.',
   `- S1: sequential awaited dispatches, up to ${n(SIZES.dispatchOne.jobs)} or ${SIZES.dispatchOne.seconds} s; p50/p99 per call. dispatchMany: ${SIZES.dispatchMany.calls} calls of 1,000 (up to ${SIZES.dispatchMany.seconds} s).`,
   `- S2: ${n(SIZES.process.jobs)} jobs loaded first (not timed; loading also stops at the time limit), then timed from start() until the last handler ran and stop() settled it (limit ${SIZES.process.seconds} s).`,
