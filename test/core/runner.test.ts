@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { JobTimeoutError, StorageError, job, memoryStore, type Store } from '../../src/index.js'
 import { advance, deferred, harness, settle } from '../helpers.js'
 
@@ -227,6 +227,22 @@ describe('stop', () => {
     expect(clock.pending).toBeGreaterThan(0)
     await queue.stop()
     expect(clock.pending).toBe(0)
+  })
+})
+
+describe('sharing the thread', () => {
+  it('lets the host run timers while a long run of ready jobs is processed', async () => {
+    const { queue } = harness({ concurrency: 8 })
+    let done = 0
+    queue.register('t', () => void done++)
+    const total = 5000
+    await queue.dispatchMany(Array.from({ length: total }, (_, i) => job('t', i)))
+    // Every store call of the memory store completes as a microtask: without yielding, this
+    // timer would fire only once all the jobs are done.
+    const seenByTimer = new Promise<number>((resolve) => setTimeout(() => resolve(done), 0))
+    await queue.start()
+    expect(await seenByTimer).toBeLessThan(total)
+    await vi.waitFor(() => expect(done).toBe(total), { timeout: 20_000 })
   })
 })
 

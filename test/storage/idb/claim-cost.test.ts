@@ -46,11 +46,11 @@ it('reads no finished or delayed job to claim, however many there are', async ()
   expect(await store.counts(now)).toMatchObject({ succeeded: 500, delayed: 500, waiting: 5 })
 
   const reads = countReads()
-  const claim = await store.settleAndClaim({ now, settle: [], claim: { owner: 'o', token: 'c', queues: ['default'], types: ['t', 'old'], limit: 3, leaseUntil: now + 60_000 } })
-  expect(claim.claimed.map((j) => j.id)).toEqual(['ready-4', 'ready-3', 'ready-2'])
-  // The 3 ready jobs it took; for the next wake-up time, the first delayed job and the first
-  // lease to end (of the jobs it just took).
-  expect(reads).toEqual({ records: 5, cursorSteps: 0 })
+  const claim = await store.settleAndClaim({ now, settle: [], claim: { owner: 'o', token: 'c', queues: ['default'], types: ['t', 'old'], limit: 10, leaseUntil: now + 60_000 } })
+  expect(claim.claimed.map((j) => j.id)).toEqual(['ready-4', 'ready-3', 'ready-2', 'ready-1', 'ready-0'])
+  // The 5 ready jobs it took; with room left, for the next wake-up time, the first delayed
+  // job and the first lease to end (of the jobs it just took).
+  expect(reads).toEqual({ records: 7, cursorSteps: 0 })
   expect(claim.nextWakeAt).toBe(now + 60_000)
   await store.close()
 })
