@@ -57,9 +57,21 @@ function movesCounts(e: QueueEvent): boolean {
 }
 
 /**
- * Jobs per state now, then after changes. Reads are coalesced: a burst of a thousand jobs
- * finishing causes a few reads, not a thousand.
+ * While events keep arriving, the counts are read at most once per this many milliseconds: a
+ * few frames, quick enough for a badge or a progress bar, and a burst of a thousand jobs costs
+ * a few dozen reads instead of one or two per job.
+ */
+const COUNTS_WINDOW_MS = 50
+
+/**
+ * Jobs per state now, then after changes. Reads are coalesced: at most one in flight, at most
+ * one per 50 ms while events keep arriving, and one after the last event, so the counts at
+ * rest are exact.
  */
 export function counts$(q: QueueLike): Observable<Counts> {
-  return refreshing(q, { read: () => q.counts(), relevant: (e) => movesCounts(e) || e.kind === 'chain:advanced' })
+  return refreshing(q, {
+    read: () => q.counts(),
+    relevant: (e) => movesCounts(e) || e.kind === 'chain:advanced',
+    windowMs: COUNTS_WINDOW_MS,
+  })
 }

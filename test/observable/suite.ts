@@ -35,6 +35,15 @@ function watched(q: QueueLike) {
   return { like, listeners: () => listeners, countReads: () => countReads }
 }
 
+/**
+ * counts$ reads at most once per 50 ms while events arrive, plus the first read and the one
+ * after the last event: on a slow store or a busy machine the work takes longer and may read
+ * more, but never one read per job.
+ */
+function expectFewReads(reads: number, elapsedMs: number): void {
+  expect(reads, `${reads} reads in ${Math.round(elapsedMs)} ms`).toBeLessThanOrEqual(3 + Math.ceil(elapsedMs / 50))
+}
+
 export function observableSuite(name: string, makeStore: () => Store | Promise<Store>): void {
   describe(`ferry/observable on ${name}`, () => {
     const subs: Subscription[] = []
@@ -134,19 +143,35 @@ export function observableSuite(name: string, makeStore: () => Store | Promise<S
       expect(seen.at(-1)?.state).toBe('succeeded')
     })
 
-    it('counts$ gives the counts now, then coalesced updates: a burst does not cause a read per job', async () => {
+    for (const concurrency of [1, 4]) {
+      it(`counts$ reads the counts a few times while a thousand jobs run at concurrency ${concurrency}, and ends on the counts at rest`, async () => {
+        const { queue } = harness({ store: await makeStore(), concurrency })
+        const w = watched(queue)
+        const seen: Counts[] = []
+        subs.push(counts$(w.like).subscribe((c) => seen.push(c)))
+        await vi.waitFor(() => expect(seen).toEqual([{ blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 }]))
+        queue.register('t', () => 'ok')
+        await queue.dispatchMany(Array.from({ length: 1000 }, (_, i) => job('t', i)))
+        const t0 = performance.now()
+        await queue.start()
+        await vi.waitFor(() => expect(seen.at(-1)).toMatchObject({ waiting: 0, active: 0, succeeded: 1000 }), { timeout: 30_000 })
+        expect(seen.at(-1)).toEqual(await queue.counts())
+        expectFewReads(w.countReads(), performance.now() - t0)
+      }, 60_000)
+    }
+
+    it('counts$ reads the counts a few times over a thousand awaited dispatches, and ends on the counts at rest', async () => {
       const { queue } = await setup()
       const w = watched(queue)
       const seen: Counts[] = []
       subs.push(counts$(w.like).subscribe((c) => seen.push(c)))
-      await vi.waitFor(() => expect(seen).toEqual([{ blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 }]))
-      queue.register('t', () => 'ok')
-      await queue.dispatchMany(Array.from({ length: 1000 }, (_, i) => job('t', i)))
-      await queue.start()
-      await vi.waitFor(() => expect(seen.at(-1)).toMatchObject({ waiting: 0, active: 0, succeeded: 1000 }), { timeout: 20_000 })
-      // 1000 jobs emit about 3000 events; the stream reads a few hundred times at most.
-      expect(w.countReads()).toBeLessThan(400)
-    })
+      await vi.waitFor(() => expect(seen).toHaveLength(1))
+      const t0 = performance.now()
+      for (let i = 0; i < 1000; i++) await queue.dispatch(job('t', i))
+      await vi.waitFor(() => expect(seen.at(-1)).toMatchObject({ waiting: 1000 }), { timeout: 30_000 })
+      expect(seen.at(-1)).toEqual(await queue.counts())
+      expectFewReads(w.countReads(), performance.now() - t0)
+    }, 60_000)
 
     it('leaves no listener behind after many subscribe/unsubscribe rounds', async () => {
       const { queue, clock } = await setup()
