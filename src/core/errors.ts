@@ -93,7 +93,9 @@ export class JobDeferredError extends QueueError {
   }
 }
 
-const classes: Record<string, new (message: string, o?: { code?: string }) => QueueError> = {
+/** How each class is rebuilt from its message; data such as `delayMs` is restored after. */
+const rebuild: Record<string, (message: string, code?: string) => QueueError> = {}
+for (const Ctor of [
   QueueError,
   UnrecoverableError,
   JobTimeoutError,
@@ -107,7 +109,17 @@ const classes: Record<string, new (message: string, o?: { code?: string }) => Qu
   InvalidArgumentError,
   JobCancelledError,
   JobSkippedError,
+]) {
+  rebuild[new Ctor('').name] = (message, code) => new Ctor(message, code === undefined ? undefined : { code })
 }
+rebuild['JobDeferredError'] = (message, code) => {
+  const err = new JobDeferredError(0, message)
+  if (code !== undefined) Object.defineProperty(err, 'code', { value: code })
+  return err
+}
+
+/** Own properties that the plain form carries in fields of their own, or never. */
+const RESERVED = new Set(['name', 'message', 'code', 'stack', 'cause', '__proto__', 'constructor'])
 
 /** The plain-object form of any thrown value, for storage and for crossing threads. */
 export function serializeError(err: unknown): SerializedError {
@@ -116,6 +128,8 @@ export function serializeError(err: unknown): SerializedError {
     const code = (err as { code?: unknown }).code
     if (typeof code === 'string') out.code = code
     if (err.stack !== undefined) out.stack = err.stack
+    const data = plainData(err)
+    if (data) out.data = data
     return out
   }
   return { name: 'Error', message: typeof err === 'string' ? err : safeString(err) }
@@ -123,14 +137,32 @@ export function serializeError(err: unknown): SerializedError {
 
 /** Rebuilds an error from its plain form, as the ferry class its name names when there is one. */
 export function deserializeError(e: SerializedError): Error {
-  const Ctor = classes[e.name]
-  const err = Ctor ? new Ctor(e.message, e.code === undefined ? undefined : { code: e.code }) : new Error(e.message)
-  if (!Ctor) {
+  const make = Object.hasOwn(rebuild, e.name) ? rebuild[e.name] : undefined
+  const err: Error = make ? make(e.message, e.code) : new Error(e.message)
+  if (!make) {
     err.name = e.name
     if (e.code !== undefined) (err as Error & { code?: string }).code = e.code
   }
+  for (const [key, value] of Object.entries(e.data ?? {})) {
+    // Defined rather than assigned: stored data must not reach a setter or the prototype.
+    if (!RESERVED.has(key)) Object.defineProperty(err, key, { value, writable: true, enumerable: true, configurable: true })
+  }
   if (e.stack !== undefined) err.stack = e.stack
   return err
+}
+
+function plainData(err: Error): SerializedError['data'] {
+  const data: NonNullable<SerializedError['data']> = {}
+  let any = false
+  for (const key of Object.keys(err)) {
+    if (RESERVED.has(key)) continue
+    const v: unknown = (err as unknown as Record<string, unknown>)[key]
+    if (typeof v === 'string' || typeof v === 'boolean' || v === null || (typeof v === 'number' && Number.isFinite(v))) {
+      data[key] = v
+      any = true
+    }
+  }
+  return any ? data : undefined
 }
 
 function safeString(v: unknown): string {

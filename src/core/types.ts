@@ -46,6 +46,12 @@ export interface SerializedError {
   message: string
   code?: string
   stack?: string
+  /**
+   * The error's other own properties whose values are plain (strings, booleans, finite numbers,
+   * null): the `delayMs` of a `JobDeferredError`, the `pid` of a `StoreLockedError`, an HTTP
+   * `status`. Objects are left out, so the form stays small and JSON.
+   */
+  data?: Record<string, string | number | boolean | null>
 }
 
 export interface JobRecord {
