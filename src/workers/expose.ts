@@ -4,13 +4,14 @@
  * @module
  */
 import * as Comlink from 'comlink'
+import { InvalidArgumentError } from '../core/errors.js'
 import { specFromOptions, type SpecOptions } from '../core/job-spec.js'
 import type { Queue } from '../core/queue.js'
 import type { BatchBuilder, ChainBuilder } from '../core/builders.js'
 import type { QueueEvent } from '../core/types.js'
 import { currentWorkerEndpoint, toEndpoint } from './endpoint.js'
 import { installErrorTransfer } from './errors.js'
-import type { BatchPlan, ChainPlan, HostApi } from './protocol.js'
+import { isQueueMethod, type BatchPlan, type ChainPlan, type HostApi } from './protocol.js'
 
 /**
  * Serves `queue` to whoever holds the other end of `endpoint` (by default, the worker's
@@ -99,5 +100,53 @@ export function exposeQueue(queue: Queue<any> | Promise<Queue<any>>, endpoint?: 
       p.port.close()
     },
   }
-  Comlink.expose(api, ep)
+  Comlink.expose({ ...api, [REFUSE]: refuse }, onlyHostApi(ep))
+}
+
+// What a message outside the API is turned into: a call that throws, so the caller is told.
+const REFUSE = 'ferry:refuse'
+const refuse = (): never => {
+  throw new InvalidArgumentError('a queue worker serves only the methods of the queue API')
+}
+const isHostMethod = (name: unknown): boolean => isQueueMethod(name) || name === 'attachEvents' || name === 'detachEvents'
+
+/**
+ * Comlink serves whatever property path and operation a message names: `GET`, `SET` (replace a
+ * method), `CONSTRUCT` on `counts.constructor` (Function: code evaluated in the worker). What
+ * `connectQueue` sends is only `APPLY` of a method of the API and `RELEASE`; every other
+ * message with an id becomes a call of `refuse`, and messages without one are dropped.
+ */
+function onlyHostApi(ep: Comlink.Endpoint): Comlink.Endpoint {
+  const filtered = new WeakMap<object, EventListener>()
+  const filter = (data: unknown): unknown => {
+    if (typeof data !== 'object' || data === null) return undefined
+    const m = data as { id?: unknown; type?: unknown; path?: unknown }
+    if (m.type === 'RELEASE' && Array.isArray(m.path) && m.path.length === 0) return data
+    if (m.type === 'APPLY' && Array.isArray(m.path) && m.path.length === 1 && isHostMethod(m.path[0])) return data
+    return typeof m.id === 'string' ? { id: m.id, type: 'APPLY', path: [REFUSE], argumentList: [] } : undefined
+  }
+  const wrap = (listener: EventListenerOrEventListenerObject): EventListener => {
+    let w = filtered.get(listener)
+    if (!w) {
+      w = (ev: Event) => {
+        const data = filter((ev as MessageEvent).data)
+        if (data === undefined) return
+        const out = { data, origin: (ev as MessageEvent).origin } as MessageEvent
+        if (typeof listener === 'function') listener(out)
+        else listener.handleEvent(out)
+      }
+      filtered.set(listener, w)
+    }
+    return w
+  }
+  const port = ep as Comlink.Endpoint & { close?: () => void }
+  return {
+    // Comlink closes an endpoint whose constructor is named MessagePort when a proxy is released.
+    constructor: ep.constructor,
+    close: () => port.close?.(),
+    postMessage: (message: unknown, transfer?: Transferable[]) => ep.postMessage(message, transfer),
+    addEventListener: (type: string, listener: EventListenerOrEventListenerObject, o?: object) => ep.addEventListener(type, wrap(listener), o),
+    removeEventListener: (type: string, listener: EventListenerOrEventListenerObject, o?: object) => ep.removeEventListener(type, wrap(listener), o),
+    ...(ep.start ? { start: () => ep.start?.() } : {}),
+  } as Comlink.Endpoint
 }

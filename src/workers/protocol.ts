@@ -50,6 +50,36 @@ export interface QueueApi {
   resume(queue?: string): Promise<void> | void
 }
 
+/**
+ * The methods of `QueueApi`: the only ones a hosted queue runs for a caller it cannot vouch
+ * for (another tab, a message on a shared channel). Typed as a record over the interface, so a
+ * method added to it and not here, or named here and not there, fails the build.
+ */
+const methods: { readonly [K in keyof QueueApi]: true } = {
+  dispatchMany: true,
+  chain: true,
+  batch: true,
+  schedule: true,
+  unschedule: true,
+  listSchedules: true,
+  getJob: true,
+  listJobs: true,
+  counts: true,
+  cancel: true,
+  replay: true,
+  findBatch: true,
+  findChain: true,
+  cancelBatch: true,
+  prune: true,
+  pause: true,
+  resume: true,
+}
+
+/** Whether `name` names a method of `QueueApi` (and nothing else an object has, such as `constructor`). */
+export function isQueueMethod(name: unknown): name is keyof QueueApi {
+  return typeof name === 'string' && Object.hasOwn(methods, name)
+}
+
 /** What `exposeQueue` serves: the queue's API, and its events on a port of the caller's. */
 export interface HostApi extends QueueApi {
   /** Starts sending the queue's events, in batches, on `port`. Returns the subscription's id. */

@@ -10,20 +10,24 @@
  * the calling tab, so a call sent twice (once to the old host, once to the new) writes once.
  *
  * Channel messages: `req` (a call, to the host), `res` (its answer, to the caller), `events`
- * (the host queue's events, to every tab), `host` (a tab became host).
+ * (the host queue's events, to every tab), `host` (a tab became host). Any context of the
+ * origin can post on the channel, so every message is checked field by field before it is
+ * read, and the host runs only the methods of the queue API: a request for anything else (the
+ * worker's `detachEvents`, `constructor`) is answered with `InvalidArgumentError`, and a
+ * message of any other shape is dropped.
  *
  * @module
  */
 import * as Comlink from 'comlink'
 import { nanoid } from 'nanoid'
 import { Emitter } from '../core/emitter.js'
-import { QueueClosedError, deserializeError, serializeError } from '../core/errors.js'
+import { InvalidArgumentError, QueueClosedError, deserializeError, serializeError } from '../core/errors.js'
 import type { JobMap, QueueEvent, SerializedError } from '../core/types.js'
 import { clientOver, type QueueClient, type Transport } from './client.js'
 import { comlinkTransport } from './connect.js'
 import { toEndpoint } from './endpoint.js'
 import { installErrorTransfer } from './errors.js'
-import type { HostApi, QueueApi } from './protocol.js'
+import { isQueueMethod, type HostApi, type QueueApi } from './protocol.js'
 
 export interface ShareQueueOptions {
   /** Names the shared queue: the Web Lock the tabs elect a host with, and their channel. */
@@ -43,6 +47,44 @@ type Msg =
   | { t: 'res'; rid: string; to: string; ok: false; error: SerializedError }
   | { t: 'events'; events: QueueEvent[] }
   | { t: 'host'; tab: string }
+
+const isString = (v: unknown): v is string => typeof v === 'string'
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isSerializedError = (v: unknown): v is SerializedError =>
+  isRecord(v) && isString(v['name']) && isString(v['message']) && (v['code'] === undefined || isString(v['code']))
+const isEvent = (v: unknown): v is QueueEvent => isRecord(v) && isString(v['kind'])
+
+/**
+ * The message `data` is, or why a request cannot be run (then the caller is told), or
+ * undefined for anything else.
+ */
+function parse(data: unknown): Msg | { t: 'bad-req'; rid: string; from: string; why: string } | undefined {
+  if (!isRecord(data)) return undefined
+  switch (data['t']) {
+    case 'req': {
+      const { rid, from, method, args } = data
+      if (!isString(rid) || !isString(from)) return undefined
+      if (!isQueueMethod(method)) return { t: 'bad-req', rid, from, why: 'the shared queue has no such method' }
+      if (!Array.isArray(args)) return { t: 'bad-req', rid, from, why: `the arguments of ${method} must be a list` }
+      return { t: 'req', rid, from, method, args: args as unknown[] }
+    }
+    case 'res': {
+      const { rid, to, ok } = data
+      if (!isString(rid) || !isString(to)) return undefined
+      if (ok === true) return { t: 'res', rid, to, ok, value: data['value'] }
+      if (ok === false && isSerializedError(data['error'])) return { t: 'res', rid, to, ok, error: data['error'] }
+      return undefined
+    }
+    case 'events': {
+      const { events } = data
+      return Array.isArray(events) && events.every(isEvent) ? { t: 'events', events } : undefined
+    }
+    case 'host':
+      return isString(data['tab']) ? { t: 'host', tab: data['tab'] } : undefined
+    default:
+      return undefined
+  }
+}
 
 interface Call {
   method: keyof QueueApi
@@ -90,9 +132,12 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
     } else post({ t: 'req', rid, from: tab, method: c.method, args: c.args })
   }
 
-  channel.onmessage = (m: MessageEvent<Msg>) => {
-    const msg = m.data
-    if (msg.t === 'req') {
+  channel.onmessage = (m: MessageEvent<unknown>) => {
+    const msg = parse(m.data)
+    if (!msg) return
+    if (msg.t === 'bad-req') {
+      if (host) post({ t: 'res', rid: msg.rid, to: msg.from, ok: false, error: serializeError(new InvalidArgumentError(msg.why)) })
+    } else if (msg.t === 'req') {
       if (!host) return
       run(msg.method, msg.args).then(
         (value) => post({ t: 'res', rid: msg.rid, to: msg.from, ok: true, value }),
@@ -102,7 +147,7 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
       if (msg.to === tab) answer(msg.rid, msg.ok, msg.ok ? msg.value : msg.error)
     } else if (msg.t === 'events') {
       if (!host) for (const e of msg.events) emitter.emit(e)
-    } else if (msg.t === 'host') {
+    } else {
       // A new host: whatever the old one did not answer goes to it.
       for (const [rid, c] of calls) send(rid, c)
     }

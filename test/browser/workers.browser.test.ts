@@ -2,7 +2,7 @@ import { filter, firstValueFrom, lastValueFrom } from 'rxjs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { NotFoundError, QueueError, job } from '../../src/index.js'
 import { counts$, events$, job$, ofKind } from '../../src/observable/index.js'
-import { connectQueue, exposeQueue, type QueueClient } from '../../src/workers/index.js'
+import { connectQueue, exposeQueue, shareQueue, type QueueClient, type SharedQueue } from '../../src/workers/index.js'
 import type { Jobs } from '../workers/fixtures/jobs.js'
 
 describe('a queue hosted in a dedicated Worker, driven from the page', () => {
@@ -45,5 +45,86 @@ describe('a queue hosted in a dedicated Worker, driven from the page', () => {
 
   it('refuses to expose a queue on the page itself', () => {
     expect(() => exposeQueue({} as never)).toThrow(/inside a worker/)
+  })
+})
+
+describe('a queue shared by the tabs of an origin, under forged channel messages', () => {
+  const opened: SharedQueue<Jobs>[] = []
+  afterEach(async () => {
+    for (const q of opened.splice(0)) await q.close()
+  })
+  const share = (name: string): SharedQueue<Jobs> => {
+    const q = shareQueue<Jobs>({ name, worker: () => new Worker(new URL('./fixtures/queue.worker.ts', import.meta.url), { type: 'module' }) })
+    opened.push(q)
+    return q
+  }
+
+  it('runs no method outside the queue API, ignores malformed messages, and keeps events flowing to every tab', async () => {
+    const name = `forged-${Date.now()}`
+    const host = share(name)
+    await expect.poll(() => host.isHost, { timeout: 10_000 }).toBe(true)
+    // A second client in this page stands for another tab: it hears the host over the channel.
+    const other = share(name)
+    expect(other.isHost).toBe(false)
+    const heard = { host: [] as string[], other: [] as string[] }
+    host.events.subscribe((e) => heard.host.push(e.kind))
+    other.events.subscribe((e) => heard.other.push(e.kind))
+    const uncaught: unknown[] = []
+    const onError = (e: ErrorEvent): void => void uncaught.push(e.error ?? e.message)
+    window.addEventListener('error', onError)
+
+    // Any same-origin context can post on the channel.
+    const forger = new BroadcastChannel(`ferry:tabs:${name}`)
+    const answers: { rid: string; ok: boolean; error?: { name: string; code?: string } }[] = []
+    forger.onmessage = (m: MessageEvent<{ t?: string; to?: string; rid: string; ok: boolean; error?: { name: string; code?: string } }>) => {
+      if (m.data.t === 'res' && m.data.to === 'forger') answers.push(m.data)
+    }
+    const forbidden = ['detachEvents', 'attachEvents', 'constructor', '__proto__', 'then', 'toString', 'hasOwnProperty']
+    for (const method of forbidden) {
+      for (const id of [0, 1, 2, 3]) forger.postMessage({ t: 'req', rid: `${method}-${id}`, from: 'forger', method, args: [id] })
+    }
+    const malformed: unknown[] = [
+      null,
+      42,
+      'req',
+      [],
+      {},
+      { t: 'nope' },
+      { t: 'req' },
+      { t: 'req', rid: 7, from: 'forger', method: 'counts', args: [] },
+      { t: 'req', rid: 'no-args', from: 'forger', method: 'counts', args: 'x' },
+      { t: 'req', rid: 'no-from', from: null, method: 'counts', args: [] },
+      { t: 'req', rid: 'bad-method', from: 'forger', method: { toString: null }, args: [] },
+      { t: 'events', events: 'x' },
+      { t: 'events', events: [null, 3, { kind: 7 }] },
+      { t: 'events' },
+      { t: 'res', rid: 'x', to: 5, ok: true },
+      { t: 'res', rid: 'x', to: 'y', ok: false, error: null },
+      { t: 'host', tab: 5 },
+      { t: 'host' },
+    ]
+    for (const m of malformed) forger.postMessage(m)
+    // A well-formed call of the queue API is answered: by then the host has seen everything above.
+    forger.postMessage({ t: 'req', rid: 'fine', from: 'forger', method: 'counts', args: [] })
+    await expect.poll(() => answers.some((a) => a.rid === 'fine'), { timeout: 10_000 }).toBe(true)
+    expect(answers.find((a) => a.rid === 'fine')).toMatchObject({ ok: true })
+
+    // The host still hosts, and its events still reach both tabs.
+    expect(host.isHost).toBe(true)
+    const { id } = await other.dispatch(job('add', { a: 1, b: 2 }))
+    await expect.poll(async () => (await host.getJob(id))?.state, { timeout: 10_000 }).toBe('succeeded')
+    await expect.poll(() => heard.host.includes('job:succeeded') && heard.other.includes('job:succeeded'), { timeout: 10_000 }).toBe(true)
+    expect(await other.counts()).toMatchObject({ succeeded: 1, waiting: 0, failed: 0 })
+    expect(heard.other.every((k) => typeof k === 'string')).toBe(true)
+
+    // Each request with a sender and an id but a method outside the API, or arguments that are
+    // not a list, got a typed refusal; the rest were dropped unanswered.
+    const refused = answers.filter((a) => a.rid !== 'fine')
+    const expected = [...forbidden.flatMap((m) => [0, 1, 2, 3].map((id) => `${m}-${id}`)), 'no-args', 'bad-method']
+    expect(refused.map((a) => a.rid).sort()).toEqual(expected.sort())
+    for (const a of refused) expect(a).toMatchObject({ ok: false, error: { name: 'InvalidArgumentError', code: 'INVALID_ARGUMENT' } })
+    forger.close()
+    window.removeEventListener('error', onError)
+    expect(uncaught).toEqual([])
   })
 })
