@@ -6,7 +6,7 @@
  * @module
  */
 import { nanoid } from 'nanoid'
-import { InvalidArgumentError, QueueClosedError } from '../core/errors.js'
+import { InvalidArgumentError, QueueClosedError, SerializationError } from '../core/errors.js'
 import { specOptions, type JobSpec, type SpecOf, type SpecOptions } from '../core/job-spec.js'
 import type { ScheduleInfo, ScheduleOptions } from '../core/queue.js'
 import type {
@@ -80,13 +80,26 @@ export interface Transport {
 }
 
 /**
+ * A payload that cannot be cloned (a function, a symbol, a DOM node) makes `postMessage` throw
+ * a `DataCloneError` before anything is sent: the caller gets the `SerializationError` a local
+ * queue gives for it. The name is checked, not the class: a host tab's failed post reaches the
+ * caller as a plain error of that name.
+ */
+function asQueueError(err: unknown): never {
+  if (err instanceof Error && err.name === 'DataCloneError') {
+    throw new SerializationError(`the payload cannot be sent to the queue: ${err.message}`, { cause: err })
+  }
+  throw err
+}
+
+/**
  * A client over a transport. With `ids`, every job, chain and batch gets its id here, so the
  * transport may send a call again (to a new host) without doubling anything.
  */
 export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } = {}): QueueClient<J> {
   let closed = false
   const call = <K extends keyof QueueApi>(method: K, ...args: Parameters<QueueApi[K]>): Promise<Awaited<ReturnType<QueueApi[K]>>> =>
-    closed ? Promise.reject(new QueueClosedError('the queue client is closed')) : t.call(method, args)
+    closed ? Promise.reject(new QueueClosedError('the queue client is closed')) : t.call(method, args).catch(asQueueError)
   const opts = (spec: unknown): SpecOptions => {
     const so = { ...specOptions(spec) }
     return o.ids && so.id === undefined ? { ...so, id: nanoid() } : so

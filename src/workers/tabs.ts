@@ -187,7 +187,13 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
         const rid = nanoid()
         const c: Call = { method, args, resolve: resolve, reject }
         calls.set(rid, c)
-        send(rid, c)
+        try {
+          send(rid, c)
+        } catch (err) {
+          // Not sent (its arguments cannot be cloned): nothing to send again to a new host.
+          calls.delete(rid)
+          reject(err)
+        }
       }),
     events: emitter,
     async close() {

@@ -1,6 +1,6 @@
 import { filter, firstValueFrom, lastValueFrom } from 'rxjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { NotFoundError, QueueError, job } from '../../src/index.js'
+import { NotFoundError, QueueError, SerializationError, job } from '../../src/index.js'
 import { counts$, events$, job$, ofKind } from '../../src/observable/index.js'
 import { connectQueue, exposeQueue, shareQueue, type QueueClient, type SharedQueue } from '../../src/workers/index.js'
 import type { Jobs } from '../workers/fixtures/jobs.js'
@@ -43,12 +43,25 @@ describe('a queue hosted in a dedicated Worker, driven from the page', () => {
     expect(err).toMatchObject({ code: 'NOT_FOUND' })
   })
 
+  it('refuses a payload that cannot cross with SerializationError, as a local queue does, and writes nothing', async () => {
+    const q = open()
+    for (const send of [
+      () => q.dispatch(job('add', (() => 1) as never)),
+      () => q.dispatchMany([job('add', { a: 1, b: 1 }), job('add', { a: 1, b: Symbol('b') as never })]),
+    ]) {
+      const err = await send().catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(SerializationError)
+      expect(err).toMatchObject({ code: 'SERIALIZATION' })
+    }
+    expect(await q.counts()).toMatchObject({ waiting: 0, succeeded: 0 })
+  })
+
   it('refuses to expose a queue on the page itself', () => {
     expect(() => exposeQueue({} as never)).toThrow(/inside a worker/)
   })
 })
 
-describe('a queue shared by the tabs of an origin, under forged channel messages', () => {
+describe('a queue shared by the tabs of an origin', () => {
   const opened: SharedQueue<Jobs>[] = []
   afterEach(async () => {
     for (const q of opened.splice(0)) await q.close()
@@ -58,6 +71,24 @@ describe('a queue shared by the tabs of an origin, under forged channel messages
     opened.push(q)
     return q
   }
+
+  it('refuses a payload that cannot cross with SerializationError in the host tab and in the others', async () => {
+    const name = `clone-${Date.now()}`
+    const host = share(name)
+    await expect.poll(() => host.isHost, { timeout: 10_000 }).toBe(true)
+    const other = share(name)
+    for (const q of [host, other]) {
+      const err = await q.dispatch(job('add', (() => 1) as never)).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(SerializationError)
+      expect(err).toMatchObject({ code: 'SERIALIZATION' })
+    }
+    // The refused calls left nothing behind to be sent again when the host changes.
+    await host.close()
+    await expect.poll(() => other.isHost, { timeout: 10_000 }).toBe(true)
+    const { id } = await other.dispatch(job('add', { a: 1, b: 1 }))
+    await expect.poll(async () => (await other.getJob(id))?.state, { timeout: 10_000 }).toBe('succeeded')
+    expect(await other.counts()).toMatchObject({ succeeded: 1, waiting: 0, failed: 0 })
+  })
 
   it('runs no method outside the queue API, ignores malformed messages, and keeps events flowing to every tab', async () => {
     const name = `forged-${Date.now()}`

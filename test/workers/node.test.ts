@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import type { Worker } from 'node:worker_threads'
 import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { InvalidArgumentError, NotFoundError, QueueClosedError, QueueError, job } from '../../src/index.js'
+import { InvalidArgumentError, NotFoundError, QueueClosedError, QueueError, SerializationError, createQueue, job, memoryStore } from '../../src/index.js'
 import { batch$, chain$, counts$, events$, job$, ofKind } from '../../src/observable/index.js'
 import { connectQueue, type QueueClient } from '../../src/workers/index.js'
 import type { Jobs } from './fixtures/jobs.js'
@@ -73,6 +73,25 @@ describe('a queue hosted in a Node worker_thread', { timeout: 60_000 }, () => {
     expect(err).toMatchObject({ name: 'NotFoundError', code: 'NOT_FOUND' })
     const bad = await q.dispatch(job('add', { a: 1, b: 2 }).withId('x')).then(() => q.chain().dispatch()).catch((e: unknown) => e)
     expect(bad).toBeInstanceOf(InvalidArgumentError)
+  })
+
+  it('refuses a payload that cannot cross with SerializationError, as a local queue does, and writes nothing', async () => {
+    const q = open()
+    const local = await createQueue({ store: memoryStore() }).dispatch(job('add', (() => 1) as never)).catch((e: unknown) => e)
+    expect(local).toBeInstanceOf(SerializationError)
+    for (const send of [
+      () => q.dispatch(job('add', (() => 1) as never)),
+      () => q.dispatchMany([job('add', { a: 1, b: 1 }), job('add', { a: 1, b: Symbol('b') as never })]),
+      () => q.chain(job('add', { a: 1, b: 1 })).onSuccess(job('fail', { message: (() => 'x') as never })).dispatch(),
+      () => q.batch(job('add', { a: 1, b: 1 })).onSettled(job('fail', { message: (() => 'x') as never })).dispatch(),
+      () => q.schedule('fn', { every: 1000 }, job('add', (() => 1) as never)),
+    ]) {
+      const err = await send().catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(SerializationError)
+      expect(err).toMatchObject({ name: 'SerializationError', code: 'SERIALIZATION' })
+    }
+    expect(await q.counts()).toMatchObject({ waiting: 0, active: 0, succeeded: 0, blocked: 0 })
+    expect(await q.listSchedules()).toEqual([])
   })
 
   it('runs chains and batches built on the main thread', async () => {
