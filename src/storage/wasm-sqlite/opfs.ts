@@ -17,15 +17,59 @@ import { loadSqlite, type Sqlite3Static } from './sqlite.js'
 /** The pool's name and its directory in OPFS. */
 export const OPFS_VFS = 'ferry-opfs'
 
+/**
+ * How long an open waits for the pool's files while another worker of the origin holds them.
+ * When the tab hosting the queue closes, the next host's worker starts at once, while the
+ * browser may still be tearing the old worker down: its handles go a moment later.
+ */
+export const OPFS_WAIT_MS = 10_000
+
+/**
+ * By default a failed install deletes the pool's directory, every database in it, and the
+ * worker remembers the failure for good. The usual failure is another worker still holding the
+ * files, so keep them and let a later install try again. (`forceReinitIfPreviouslyFailed` is
+ * read by sqlite-wasm 3.54 but missing from its types.)
+ */
+const POOL_OPTIONS: Parameters<Sqlite3Static['installOpfsSAHPoolVfs']>[0] & { forceReinitIfPreviouslyFailed: boolean } = {
+  name: OPFS_VFS,
+  directory: `.${OPFS_VFS}`,
+  preserveOnInitFailure: true,
+  forceReinitIfPreviouslyFailed: true,
+}
+
 let pool: Promise<SAHPoolUtil> | undefined
 
-/** The pool of this worker, installed once. Exported for tests that clean up after themselves. */
-export function sahPool(sqlite3: Sqlite3Static): Promise<SAHPoolUtil> {
-  pool ??= sqlite3.installOpfsSAHPoolVfs({ name: OPFS_VFS, directory: `.${OPFS_VFS}` }).catch((err: unknown) => {
+/**
+ * The pool of this worker, installed once. Exported for tests that clean up after themselves.
+ * Rejects with `StoreLockedError` when another worker still holds the pool after `waitMs`.
+ */
+export function sahPool(sqlite3: Sqlite3Static, waitMs = OPFS_WAIT_MS): Promise<SAHPoolUtil> {
+  pool ??= installPool(sqlite3, waitMs).catch((err: unknown) => {
     pool = undefined
     throw err
   })
   return pool
+}
+
+async function installPool(sqlite3: Sqlite3Static, waitMs: number): Promise<SAHPoolUtil> {
+  const deadline = Date.now() + waitMs
+  for (let pause = 20; ; pause = Math.min(pause * 2, 500)) {
+    try {
+      return await sqlite3.installOpfsSAHPoolVfs(POOL_OPTIONS)
+    } catch (err) {
+      // What `createSyncAccessHandle` throws while another handle is open on the file.
+      const held = (err as { name?: unknown } | null)?.name === 'NoModificationAllowedError'
+      if (!held) throw new StorageError(`the OPFS SQLite pool could not be opened: ${String(err)}`, { cause: err })
+      if (Date.now() + pause > deadline) {
+        throw new StoreLockedError(
+          `the OPFS storage of this origin is in use by another tab or worker (still after ${waitMs} ms): ` +
+            'one worker per origin hosts the queue (ferry/workers)',
+          { cause: err },
+        )
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause))
+    }
+  }
 }
 
 /** Throws unless this code runs in a dedicated Worker, the only place OPFS SQLite can. */
@@ -44,15 +88,7 @@ export function assertDedicatedWorker(file: string): void {
 export async function openOpfs(file: string, synchronous: 'normal' | 'full'): Promise<Connection> {
   assertDedicatedWorker(file)
   const sqlite3 = await loadSqlite()
-  let util: SAHPoolUtil
-  try {
-    util = await sahPool(sqlite3)
-  } catch (err) {
-    throw new StoreLockedError(
-      'the OPFS storage of this origin is in use by another tab or worker: one worker per origin hosts the queue (ferry/workers)',
-      { cause: err },
-    )
-  }
+  const util = await sahPool(sqlite3)
   const name = file.startsWith('/') ? file : `/${file}`
   const where = `the OPFS SQLite store ${name}`
   const db = new util.OpfsSAHPoolDb(name)
