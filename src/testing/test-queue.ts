@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { InvalidArgumentError } from '../core/errors.js'
 import { createQueue, engineActivity, type Queue, type QueueOptions } from '../core/queue.js'
 import { memoryStore } from '../core/memory-store.js'
 import type { JobMap } from '../core/types.js'
@@ -20,8 +21,11 @@ export interface TestQueue<J extends JobMap = JobMap> extends Queue<J> {
   advance(ms: number): Promise<void>
   /**
    * Resolves when nothing is left to run at the current time: every job that is ready has run
-   * and settled. Handlers that wait on real time or real I/O are not waited for beyond a
-   * moment; jobs due later wait for `advance`.
+   * and settled, and handlers still running (awaiting real I/O or real timers) have finished.
+   * A handler still running after `handlerWaitMs` of real time in which nothing else moved is
+   * left running (it may be waiting for the manual clock) and its job stays `active`; later
+   * calls do not wait for it again, only for handlers started since. Jobs due later wait for
+   * `advance`.
    */
   runUntilIdle(): Promise<void>
 }
@@ -29,6 +33,13 @@ export interface TestQueue<J extends JobMap = JobMap> extends Queue<J> {
 export interface TestQueueOptions extends Omit<QueueOptions, 'clock'> {
   /** Where the manual clock starts. @default Date.now() */
   startAt?: number
+  /**
+   * How long, in real time, `runUntilIdle` (and so `advance`, at each stop) waits for handlers
+   * that are still running. A handler that awaits the manual clock, or never settles, costs
+   * this much once.
+   * @default 1000
+   */
+  handlerWaitMs?: number
 }
 
 /** One turn of the host's event loop: everything queued as microtasks has run. */
@@ -37,7 +48,9 @@ function macrotask(): Promise<void> {
 }
 
 /**
- * A started queue on the memory store with a manual clock.
+ * A queue on the memory store with a manual clock, started as it is made: jobs run as soon as
+ * they are dispatched and their handlers registered, so a test may wait on events or on
+ * `job$` alone.
  * @example
  * const q = createTestQueue<Jobs>()
  * q.register('email:send', send)
@@ -46,22 +59,40 @@ function macrotask(): Promise<void> {
  * expect(send).toHaveBeenCalledOnce()
  */
 export function createTestQueue<J extends JobMap = JobMap>(options: TestQueueOptions = {}): TestQueue<J> {
-  const { startAt, ...rest } = options
+  const { startAt, handlerWaitMs = 1000, ...rest } = options
+  if (!(handlerWaitMs >= 0)) throw new InvalidArgumentError(`handlerWaitMs must be >= 0, got ${handlerWaitMs}`)
   const clock = new ManualClock(startAt ?? Date.now())
   const queue = createQueue<J>({ store: memoryStore(), ...rest, clock })
-  let started: Promise<void> | undefined
-  const start = (): Promise<void> => (started ??= queue.start())
+  // A fresh queue is open, so starting cannot fail. A test that stops the queue starts it
+  // again itself: nothing here restarts it behind the test's back.
+  void queue.start()
+  // Attempts started so far, and that count when runUntilIdle last gave up on running
+  // handlers: handlers it gave up on are not waited for again, new ones are.
+  let starts = 0
+  let gaveUpAt: number | undefined
+  queue.events.subscribe((e) => {
+    if (e.kind === 'job:started') starts++
+  })
 
   const runUntilIdle = async (): Promise<void> => {
-    await start()
     let last = -1
-    // Quiet means: no turn pending or running, nothing to settle, and nothing moved during a
-    // whole turn of the event loop (attempts still running wait on time or on the outside).
+    let movedAt = performance.now()
+    // Quiet means: no turn pending or running, nothing to settle, nothing moved during a whole
+    // turn of the event loop, and no handler running (or the running ones were given up on).
     for (let i = 0; i < 100_000; i++) {
       await macrotask()
       const a = engineActivity(queue)
-      if (!a.busy && a.settling === 0 && a.progress === last) return
-      last = a.progress
+      if (a.progress !== last) {
+        last = a.progress
+        movedAt = performance.now()
+        continue
+      }
+      if (a.busy || a.settling > 0) continue
+      if (a.running === 0 || starts === gaveUpAt) return
+      if (performance.now() - movedAt >= handlerWaitMs) {
+        gaveUpAt = starts
+        return
+      }
     }
     throw new Error('runUntilIdle: the queue never went quiet')
   }
@@ -79,7 +110,7 @@ export function createTestQueue<J extends JobMap = JobMap>(options: TestQueueOpt
     await runUntilIdle()
   }
 
-  const extras: Record<string | symbol, unknown> = { clock, advance, runUntilIdle, start }
+  const extras: Record<string | symbol, unknown> = { clock, advance, runUntilIdle }
   // The queue's methods use its private fields, so they are called on the queue itself.
   return new Proxy(queue, {
     get(target, prop) {

@@ -1,6 +1,11 @@
+import { lastValueFrom } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { JobTimeoutError, job } from '../../src/index.js'
+import { job$ } from '../../src/observable/index.js'
 import { createTestQueue } from '../../src/testing/index.js'
+
+/** Real time passing, as a handler's network call or file read would take. */
+const realDelay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('createTestQueue', () => {
   it('runs what is ready with runUntilIdle, and what comes due with advance', async () => {
@@ -73,5 +78,52 @@ describe('createTestQueue', () => {
     const { id } = await q.dispatch(job('t', {}))
     await q.runUntilIdle()
     expect(await q.getJob(id)).toMatchObject({ state: 'failed', attempt: 1, maxAttempts: 1 })
+  })
+
+  it('starts itself: a test can wait on its events or on job$ alone', async () => {
+    const q = createTestQueue<{ t: number }>({ startAt: 0 })
+    q.register('t', (n) => n * 2)
+    const succeeded = new Promise<string>((resolve) =>
+      q.events.subscribe((e) => {
+        if (e.kind === 'job:succeeded') resolve(e.jobId)
+      }),
+    )
+    const { id } = await q.dispatch(job('t', 21))
+    expect(await succeeded).toBe(id)
+    const second = await q.dispatch(job('t', 1))
+    expect(await lastValueFrom(job$(q, second.id))).toMatchObject({ state: 'succeeded', result: 2 })
+  })
+
+  it('runUntilIdle waits for a handler that awaits real time', async () => {
+    const q = createTestQueue({ startAt: 0 })
+    q.register('io', async () => {
+      await realDelay(20)
+      return 'read'
+    })
+    const { id } = await q.dispatch(job('io', {}))
+    await q.runUntilIdle()
+    expect(await q.getJob(id)).toMatchObject({ state: 'succeeded', result: 'read' })
+  })
+
+  it('advance lets a handler awaiting real time finish before time moves on', async () => {
+    const q = createTestQueue({ startAt: 0 })
+    const attempts: number[] = []
+    q.register('upload', async () => {
+      attempts.push(q.clock.now())
+      await realDelay(20)
+      if (attempts.length === 1) throw new Error('offline')
+    })
+    const { id } = await q.dispatch(job('upload', {}).retry(1).backoff(1000))
+    await q.advance(1000)
+    expect(attempts).toEqual([0, 1000])
+    expect((await q.getJob(id))?.state).toBe('succeeded')
+  })
+
+  it('runUntilIdle stops waiting for a handler still running after handlerWaitMs of real time', async () => {
+    const q = createTestQueue({ startAt: 0, handlerWaitMs: 50 })
+    q.register('hang', () => new Promise(() => {}))
+    const { id } = await q.dispatch(job('hang', {}))
+    await q.runUntilIdle()
+    expect((await q.getJob(id))?.state).toBe('active')
   })
 })
