@@ -9,6 +9,7 @@ import { cancel, prunePage, replay } from './operations/admin.js'
 import { insert } from './operations/insert.js'
 import { progress, renew } from './operations/leases.js'
 import { settleAndClaim } from './operations/settle-and-claim.js'
+import { checkStorable } from './storable.js'
 import { deleteSchedule, putSchedule } from './operations/schedules.js'
 import type { StoreBackend } from './store-backend.js'
 import type { Store, StoredJob } from './store.js'
@@ -55,9 +56,15 @@ export function defineStore(backend: StoreBackend): Store {
       else notify(out)
       return out
     },
-    settleAndClaim: async (input) => notify(await write((tx) => settleAndClaim(tx, input))),
+    settleAndClaim: async (input) => {
+      // A result that cannot be stored fails the whole call; the engine then settles each
+      // attempt alone and fails the one whose result it was.
+      for (const s of input.settle) if (s.outcome.kind === 'succeeded') checkStorable(s.outcome.result, 'result', `job ${s.id}`)
+      return notify(await write((tx) => settleAndClaim(tx, input)))
+    },
     renew: (input) => write((tx) => renew(tx, input)),
     async progress(input) {
+      checkStorable(input.progress, 'progress', `job ${input.id}`)
       const held = await write((tx) => progress(tx, input))
       if (held) notify({ events: [{ kind: 'job:progress', at: input.now ?? Date.now(), jobId: input.id, progress: input.progress }] })
       return held
@@ -73,6 +80,7 @@ export function defineStore(backend: StoreBackend): Store {
       }
     },
     async putSchedule(input) {
+      checkStorable(input.schedule.job.payload, 'payload', `schedule ${input.schedule.name} (${input.schedule.job.type})`)
       await write((tx) => putSchedule(tx, input))
       // Engines recompute when to wake up.
       notify({ events: [] }, true)

@@ -4,12 +4,16 @@
  * @module
  */
 import type { StoreTx } from '../store-backend.js'
-import type { InsertInput, InsertOutcome, StoredBatch, StoredChain } from '../store.js'
+import type { CallbackDraft, InsertInput, InsertOutcome, StoredBatch, StoredChain } from '../store.js'
 import { Changes, batchView, dispatched, newJob } from '../transitions.js'
 import { InvalidArgumentError } from '../errors.js'
+import { checkStorable } from '../storable.js'
 import type { DispatchResult } from '../types.js'
 
 export async function insert(tx: StoreTx, input: InsertInput): Promise<InsertOutcome> {
+  // Every payload first, callbacks too: one that cannot be stored must stop the call before
+  // its first write, on every store alike.
+  checkPayloads(input)
   const { now } = input
   const c = new Changes(now)
   const results: DispatchResult[] = []
@@ -78,6 +82,21 @@ export async function insert(tx: StoreTx, input: InsertInput): Promise<InsertOut
     }
   }
   return { results, events: c.events }
+}
+
+function checkPayloads(input: InsertInput): void {
+  const callbacks = (cbs: Partial<Record<string, CallbackDraft>>, of: string): void => {
+    for (const [name, cb] of Object.entries(cbs)) if (cb) checkStorable(cb.payload, 'payload', `the ${name} callback of ${of} (${cb.type})`)
+  }
+  for (const j of input.jobs) checkStorable(j.payload, 'payload', `job ${j.id} (${j.type})`)
+  for (const ch of input.chains ?? []) {
+    for (const s of ch.steps) checkStorable(s.payload, 'payload', `job ${s.id} (${s.type}) of chain ${ch.id}`)
+    callbacks(ch.callbacks, `chain ${ch.id}`)
+  }
+  for (const bt of input.batches ?? []) {
+    for (const j of bt.jobs) checkStorable(j.payload, 'payload', `job ${j.id} (${j.type}) of batch ${bt.id}`)
+    callbacks(bt.callbacks, `batch ${bt.id}`)
+  }
 }
 
 async function mustBeNew(tx: StoreTx, id: string): Promise<void> {

@@ -31,7 +31,8 @@ describe('payloads on the SQLite store', () => {
     await queue.dispatch(job('kept', { ok: true }))
     const err = await queue.dispatchMany([job('t', { fine: 1 }), job('t', payload)]).then(() => undefined, (e: unknown) => e)
     expect(err).toBeInstanceOf(SerializationError)
-    expect((err as Error).message).toMatch(/cannot store the payload of job .* as JSON/)
+    // Functions, symbols and cycles are refused by the core for every store, the rest by SQLite's JSON.
+    expect((err as Error).message).toMatch(/^cannot store (the payload of job .* as JSON|payload.* of job .*): /)
     expect((await queue.listJobs()).map((j) => j.type)).toEqual(['kept'])
     await queue.close()
   })

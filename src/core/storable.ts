@@ -1,0 +1,62 @@
+/**
+ * The values no store can keep: what every store refuses in a payload, a result or a progress
+ * value, before anything is written.
+ *
+ * A function or a symbol has no stored form anywhere. A cycle has none in JSON (the SQLite
+ * store) and IndexedDB's structured clone would keep it, so a queue that worked on one store
+ * would fail on another: refusing it everywhere keeps one rule whatever the store. Symbol keys
+ * are refused because every store drops them without a word. A value that appears twice
+ * without containing itself is fine.
+ *
+ * Stores may refuse more: the SQLite store keeps JSON, so it also refuses BigInt, NaN, Dates,
+ * Maps and class instances (see its `strict-json.ts`).
+ *
+ * @module
+ */
+import { SerializationError } from './errors.js'
+
+/**
+ * Throws a `SerializationError` that says where, if `value` holds a function, a symbol, a
+ * symbol key or a cycle. `what` names the value (`payload`), `of` whose it is (`job abc`).
+ */
+export function checkStorable(value: unknown, what: string, of: string): void {
+  walk(value, what, new Set(), of)
+}
+
+function walk(v: unknown, path: string, ancestors: Set<object>, of: string): void {
+  if (typeof v === 'function' || typeof v === 'symbol') fail(path, of, `a ${typeof v} cannot be stored`)
+  if (typeof v !== 'object' || v === null || opaque(v)) return
+  if (ancestors.has(v)) fail(path, of, 'it refers back to itself (a cycle)')
+  ancestors.add(v)
+  if (Array.isArray(v)) {
+    // Holes are skipped: forEach visits only the elements that exist.
+    v.forEach((item: unknown, i) => walk(item, `${path}[${i}]`, ancestors, of))
+  } else if (v instanceof Map) {
+    for (const [k, item] of v) {
+      walk(k, `${path}<key>`, ancestors, of)
+      walk(item, `${path}.get(${describeKey(k)})`, ancestors, of)
+    }
+  } else if (v instanceof Set) {
+    for (const item of v) walk(item, `${path}<item>`, ancestors, of)
+  } else {
+    if (Object.getOwnPropertySymbols(v).length > 0) fail(path, of, 'symbol keys cannot be stored')
+    for (const key of Object.keys(v)) walk((v as Record<string, unknown>)[key], `${path}.${key}`, ancestors, of)
+  }
+  ancestors.delete(v)
+}
+
+/** Objects kept as they are, whose contents need no walk (and a large buffer no slow one). */
+function opaque(v: object): boolean {
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp) return true
+  // Read when called: core touches no platform global at import time, and Node 20 has Blob.
+  const Blob = (globalThis as { Blob?: abstract new (...a: never[]) => object }).Blob
+  return Blob !== undefined && v instanceof Blob
+}
+
+function describeKey(k: unknown): string {
+  return typeof k === 'string' ? JSON.stringify(k) : typeof k === 'number' || typeof k === 'boolean' ? String(k) : '…'
+}
+
+function fail(path: string, of: string, why: string): never {
+  throw new SerializationError(`cannot store ${path} of ${of}: ${why}`)
+}
