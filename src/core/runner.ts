@@ -10,15 +10,22 @@
  *
  * An attempt occupies a slot from its claim until its outcome is known: it returns, throws,
  * times out (the slot frees at once; a late result is discarded), or loses its lease. While
- * attempts run, their leases are renewed in one store call every third of the lease.
+ * attempts run, and until their outcomes are committed, their leases are renewed in one store
+ * call every third of the lease: a slow or failing settle must not let another engine run a
+ * job that already finished here. A claim names the jobs this engine runs, so that an expired
+ * lease of its own (renewals failed for a while) is never handed back to it as a new attempt.
  *
- * Stopping: no more claims; running attempts get `timeoutMs` to finish, then their signals are
- * aborted and their jobs released to the queue without spending the attempt.
+ * Stopping: no more claims; jobs that a claim in flight brings back are released at once.
+ * Running attempts get `timeoutMs` to finish, then their signals are aborted and their jobs
+ * released to the queue without spending the attempt. Outcomes the store has not taken by then
+ * get as long again, but the first failing store call ends that wait: the store may never
+ * recover (a newer version of the application upgraded its schema). Outcomes given up on leave
+ * their jobs leased until the lease runs out; then any engine takes them over.
  *
  * @module
  */
 import { nanoid } from 'nanoid'
-import { MAX_TIMER_MS } from './clock.js'
+import { MAX_TIMER_MS, systemClock } from './clock.js'
 import { compose } from './middleware.js'
 import {
   JobCancelledError,
@@ -28,6 +35,7 @@ import {
   LeaseLostError,
   QueueClosedError,
   SerializationError,
+  StorageError,
   UnrecoverableError,
   serializeError,
 } from './errors.js'
@@ -72,6 +80,8 @@ export class Runner {
   readonly #owner = nanoid()
   readonly #attempts = new Map<string, Attempt>()
   #settlements: Settlement[] = []
+  /** Settlements in the store call in flight. */
+  #committing: Settlement[] = []
   #running = false
   #busy = false
   #again = false
@@ -79,6 +89,11 @@ export class Runner {
   #wake: { at: number; handle: unknown } | undefined
   #renewHandle: unknown
   #storeFailures = 0
+  /**
+   * A stop past its timeout: 'on-failure' while outcomes still get their chance to commit (a
+   * failing store call gives them up), 'given-up' once they were dropped.
+   */
+  #giveUp: 'no' | 'on-failure' | 'given-up' = 'no'
   #drained: (() => void)[] = []
   /** Counts turns and finished attempts: lets a test tell whether anything moved. */
   #progress = 0
@@ -100,6 +115,7 @@ export class Runner {
 
   start(): void {
     this.#running = true
+    this.#giveUp = 'no'
     this.kick()
   }
 
@@ -116,20 +132,60 @@ export class Runner {
   async stop(timeoutMs: number): Promise<void> {
     this.#running = false
     this.#clearWake()
-    if (this.#attempts.size > 0) {
-      let timer: unknown
-      const timedOut = new Promise<void>((resolve) => (timer = this.#h.clock.setTimeout(resolve, timeoutMs)))
-      await Promise.race([this.#whenDrained(), timedOut])
-      this.#h.clock.clearTimeout(timer)
+    if (!(await this.#within(timeoutMs, this.#whenDrained()))) {
+      if (this.#running) return // started again meanwhile: its attempts go on
       const now = this.#h.clock.now()
       for (const a of [...this.#attempts.values()]) {
         a.controller.abort(new QueueClosedError('the queue stopped before this attempt finished'))
         this.#finish(a, { kind: 'deferred', runAt: now })
       }
+      this.#giveUp = 'on-failure'
+      // Retry now rather than after the backoff of earlier failures.
+      this.#clearWake()
+      this.kick()
+      if (!(await this.#within(timeoutMs, this.#whenDrained())) && !this.#running) this.#abandon()
     }
-    await this.#whenDrained()
-    this.#h.clock.clearTimeout(this.#renewHandle)
-    this.#renewHandle = undefined
+    if (this.#running) return
+    this.#clearRenew()
+    this.#clearWake()
+  }
+
+  /**
+   * Whether `p` resolves within `ms`. Counted on the queue's clock and, whatever that clock
+   * does (a test's manual clock may never move), in real time too.
+   */
+  async #within(ms: number, p: Promise<void>): Promise<boolean> {
+    if (this.#idle()) return true
+    const clock = this.#h.clock
+    let handle: unknown
+    let real: unknown
+    const late = new Promise<boolean>((resolve) => {
+      handle = clock.setTimeout(() => resolve(false), ms)
+      if (clock !== systemClock) real = systemClock.setTimeout(() => resolve(false), ms)
+    })
+    try {
+      return await Promise.race([p.then(() => true), late])
+    } finally {
+      clock.clearTimeout(handle)
+      if (real !== undefined) systemClock.clearTimeout(real)
+    }
+  }
+
+  /** Drops the outcomes the store did not take, and says so: stop must end. */
+  #abandon(): void {
+    const ids = new Set([...this.#settlements, ...this.#committing].map((s) => s.id))
+    this.#giveUp = 'given-up'
+    this.#settlements = []
+    this.#committing = []
+    this.#clearWake()
+    this.#clearRenew()
+    if (ids.size > 0) {
+      const n = ids.size === 1 ? 'one job' : `${ids.size} jobs`
+      this.#h.reportError(
+        new StorageError(`stop gave up on storing the outcome of ${n}; they are claimed again once their leases run out`),
+      )
+    }
+    for (const resolve of this.#drained.splice(0)) resolve()
   }
 
   /** Aborts a running attempt whose job was cancelled. */
@@ -164,6 +220,7 @@ export class Runner {
     } finally {
       this.#busy = false
       this.#progress++
+      if (!this.#holdsLeases()) this.#clearRenew()
       if (this.#idle()) for (const resolve of this.#drained.splice(0)) resolve()
     }
   }
@@ -192,22 +249,32 @@ export class Runner {
     const now = h.clock.now()
     const claim =
       free > 0 && queues.length > 0 && types.length > 0
-        ? { owner: this.#owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs }
+        ? { owner: this.#owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs, ...this.#runningIds() }
         : undefined
     if (settle.length === 0 && !claim) return
     let out
+    this.#committing = settle
     try {
       out = await h.store.settleAndClaim(claim ? { now, settle, claim } : { now, settle })
+      this.#committing = []
       this.#storeFailures = 0
     } catch (err) {
+      if (this.#giveUp === 'given-up') {
+        this.#committing = []
+        return
+      }
       if (err instanceof SerializationError && settle.length > 0) {
         // One result the store cannot hold must not hold up the others: settle each alone.
-        this.#settlements.unshift(...(await this.#isolate(settle, now)))
+        const retry = await this.#isolate(settle, now)
+        this.#committing = []
+        this.#settlements.unshift(...retry)
         this.#again = true
         return
       }
       h.reportError(err)
+      this.#committing = []
       this.#settlements.unshift(...settle)
+      if (this.#giveUp === 'on-failure' && !this.#running) return this.#abandon()
       const delay = RETRY_STORE_MS[Math.min(this.#storeFailures++, RETRY_STORE_MS.length - 1)] as number
       this.#armWake(h.clock.now() + delay)
       return
@@ -215,7 +282,11 @@ export class Runner {
     h.emitCommitted(out.events)
     const lost = out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId }))
     if (lost.length > 0) h.emit(lost)
-    for (const job of out.claimed) this.#run(job, claim?.token ?? '')
+    for (const job of out.claimed) {
+      if (this.#running) this.#run(job, claim?.token ?? '')
+      // Claimed while stop was under way: back to the queue at once, the attempt not spent.
+      else this.#settlements.push({ id: job.id, token: claim?.token ?? '', outcome: { kind: 'deferred', runAt: h.clock.now() } })
+    }
     if (claim) {
       if (out.claimed.length === claim.limit) this.#again = true
       else if (out.nextWakeAt !== undefined) this.#armWake(out.nextWakeAt)
@@ -223,6 +294,11 @@ export class Runner {
     }
     if (this.#settlements.length > 0) this.#again = true
     if (!this.#running) this.#clearWake()
+  }
+
+  /** The jobs this engine runs, which a claim must never hand back to it. */
+  #runningIds(): { running?: string[] } {
+    return this.#attempts.size > 0 ? { running: [...this.#attempts.keys()] } : {}
   }
 
   /** Settles one by one; a settlement whose result cannot be stored fails its job instead. */
@@ -273,7 +349,8 @@ export class Runner {
       }, ms)
     }
     void this.#attempt(a).then(
-      (result) => this.#finish(a, { kind: 'succeeded', ...(result === undefined ? {} : { result }) }),
+      // A cancelled job ends cancelled even when its handler ignores the signal and returns.
+      (result) => this.#finish(a, a.cancelled ? { kind: 'cancelled' } : { kind: 'succeeded', ...(result === undefined ? {} : { result }) }),
       (err: unknown) => this.#finish(a, this.#outcomeOf(a, err)),
     )
   }
@@ -327,11 +404,18 @@ export class Runner {
     this.#progress++
     if (a.timer !== undefined) this.#h.clock.clearTimeout(a.timer)
     if (outcome) this.#settlements.push({ id: a.job.id, token: a.token, outcome, random: Math.random() })
-    if (this.#attempts.size === 0) {
-      this.#h.clock.clearTimeout(this.#renewHandle)
-      this.#renewHandle = undefined
-    }
+    if (!this.#holdsLeases()) this.#clearRenew()
     this.kick()
+  }
+
+  /** Attempts run, or outcomes wait for their commit: their leases must be kept. */
+  #holdsLeases(): boolean {
+    return this.#attempts.size > 0 || this.#settlements.length > 0 || this.#committing.length > 0
+  }
+
+  #clearRenew(): void {
+    this.#h.clock.clearTimeout(this.#renewHandle)
+    this.#renewHandle = undefined
   }
 
   #armRenew(): void {
@@ -342,7 +426,7 @@ export class Runner {
         // Cleared or replaced while renewing: the current timer is someone else's.
         if (this.#renewHandle !== handle) return
         this.#renewHandle = undefined
-        if (this.#attempts.size > 0) this.#armRenew()
+        if (this.#holdsLeases()) this.#armRenew()
       })
     }, every)
     this.#renewHandle = handle
@@ -351,11 +435,14 @@ export class Runner {
   async #renew(): Promise<void> {
     const h = this.#h
     const attempts = [...this.#attempts.values()]
-    if (attempts.length === 0) return
+    const leases = new Map<string, string>()
+    for (const s of [...this.#committing, ...this.#settlements]) leases.set(s.id, s.token)
+    for (const a of attempts) leases.set(a.job.id, a.token)
+    if (leases.size === 0) return
     const now = h.clock.now()
     let out
     try {
-      out = await h.store.renew({ now, until: now + h.leaseMs, leases: attempts.map((a) => ({ id: a.job.id, token: a.token })) })
+      out = await h.store.renew({ now, until: now + h.leaseMs, leases: [...leases].map(([id, token]) => ({ id, token })) })
     } catch (err) {
       h.reportError(err)
       return

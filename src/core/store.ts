@@ -177,6 +177,11 @@ export interface ClaimRequest {
   types: string[]
   limit: number
   leaseUntil: number
+  /**
+   * Ids of jobs the caller is still running. Their leases are not taken over even when expired
+   * (renewals may have failed for a while): an engine must never run one job twice at once.
+   */
+  running?: string[]
 }
 
 export interface SettleAndClaimInput {

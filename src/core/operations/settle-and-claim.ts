@@ -34,8 +34,9 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
 async function settleOne(tx: StoreTx, s: Settlement, c: Changes): Promise<boolean> {
   const job = await tx.getJob(s.id)
   if (!job || job.state !== 'active' || job.lease?.token !== s.token) return false
-  // A job cancelled while it ran is cancelled, unless it managed to succeed.
-  const outcome: Outcome = job.cancelRequested && s.outcome.kind !== 'succeeded' ? { kind: 'cancelled' } : s.outcome
+  // A job cancelled while it ran ends cancelled whatever its handler returned: `cancel` said so
+  // when it found the job active, and the engine may not have seen the cancel at all.
+  const outcome: Outcome = job.cancelRequested ? { kind: 'cancelled' } : s.outcome
   const next = endAttempt(job, outcome, s.random ?? 0.5, c)
   await finishInGroups(tx, next, c)
   await writeChanges(tx, c)
@@ -48,7 +49,9 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   for (const j of await tx.due(req.queues, c.now, PROMOTE_LIMIT)) await tx.putJob({ ...j, state: 'waiting' })
 
   const claimed: StoredJob[] = []
-  for (const j of await tx.expired(scope, c.now, req.limit)) {
+  const running = new Set(req.running)
+  const expired = (await tx.expired(scope, c.now, req.limit + running.size)).filter((j) => !running.has(j.id))
+  for (const j of expired.slice(0, req.limit)) {
     c.emit({ kind: 'job:stalled', jobId: j.id, type: j.type })
     if (j.cancelRequested) {
       // Cancelled while it ran, then its engine died: the cancel still holds.

@@ -130,6 +130,19 @@ export function claimContract(makeStore: MakeStore): void {
       expect(kinds(out.events)).toEqual([`job:stalled ${held.id}`, `job:cancelled ${held.id}`])
     })
 
+    it('leaves an expired lease alone when the claimer says it still runs that job', async () => {
+      const [first, second] = [newJob({ priority: 1 }), newJob()]
+      await insertJobs(s.store, [first, second])
+      const held = await claimOne(s.store, T0, { owner: 'engine-a', token: 'tok-a', leaseUntil: 2000 })
+      const out = await claim(s.store, 3000, { owner: 'engine-a', limit: 1, running: [held.id] })
+      expect(out.claimed.map((j) => j.id)).toEqual([second.id])
+      expect(kinds(out.events)).toEqual([`job:started ${second.id}`])
+      expect(await mustGet(s.store, held.id)).toMatchObject({ state: 'active', attempt: 1, lease: { token: 'tok-a' } })
+      // Nobody took it over: the engine's renewal, once it gets through, still holds the job.
+      const renewed = await s.store.renew({ now: 3100, leases: [{ id: held.id, token: 'tok-a' }], until: 9000 })
+      expect(renewed.held).toEqual([held.id])
+    })
+
     it('ignores the settlement and renewal of the engine whose lease ended', async () => {
       await insertJobs(s.store, [newJob()])
       const old = await claimOne(s.store, T0, { owner: 'engine-a', leaseUntil: 2000 })
