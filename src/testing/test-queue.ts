@@ -36,7 +36,8 @@ export interface TestQueueOptions extends Omit<QueueOptions, 'clock'> {
   /**
    * How long, in real time, `runUntilIdle` (and so `advance`, at each stop) waits for handlers
    * that are still running. A handler that awaits the manual clock, or never settles, costs
-   * this much once.
+   * this much once. Also the default `timeoutMs` of `stop` and `close`: then running handlers
+   * are aborted and their jobs released.
    * @default 1000
    */
   handlerWaitMs?: number
@@ -110,7 +111,12 @@ export function createTestQueue<J extends JobMap = JobMap>(options: TestQueueOpt
     await runUntilIdle()
   }
 
-  const extras: Record<string | symbol, unknown> = { clock, advance, runUntilIdle }
+  // A queue's stop timeout is real time, and a test's afterEach(() => q.close()) should not wait
+  // 10 s for a handler that never settles: by default it waits as long as runUntilIdle does.
+  const stop = (o?: { timeoutMs?: number }): Promise<void> => queue.stop({ timeoutMs: o?.timeoutMs ?? handlerWaitMs })
+  const close = (o?: { timeoutMs?: number }): Promise<void> => queue.close({ timeoutMs: o?.timeoutMs ?? handlerWaitMs })
+
+  const extras: Record<string | symbol, unknown> = { clock, advance, runUntilIdle, stop, close }
   // The queue's methods use its private fields, so they are called on the queue itself.
   return new Proxy(queue, {
     get(target, prop) {
