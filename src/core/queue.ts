@@ -69,9 +69,15 @@ export interface Queue<J extends JobMap = JobMap> {
 
   /** Starts claiming and running jobs. */
   start(): Promise<void>
-  /** Stops claiming; waits for running attempts up to `timeoutMs` (default 10 s), then aborts them and releases their jobs. */
+  /**
+   * Stops claiming; waits for running attempts up to `timeoutMs` (default 10 s, counted in real
+   * time whatever the clock), then aborts them and releases their jobs. Outcomes the store has
+   * not taken by then get as long again, less if a store call fails: then they are given up
+   * (reported as `queue:error`; their jobs are claimed again once their leases run out), so
+   * `stop` resolves even when the store never recovers. `start()` runs the queue again.
+   */
   stop(opts?: { timeoutMs?: number }): Promise<void>
-  /** Stops, then closes the store. Later calls reject with `QueueClosedError`. */
+  /** Stops (bounded by `timeoutMs` the same way), then closes the store. Later calls reject with `QueueClosedError`. */
   close(opts?: { timeoutMs?: number }): Promise<void>
   /** Stops claiming from one queue, or from all of this engine's queues. */
   pause(queue?: string): void
