@@ -9,7 +9,21 @@ import { JobDeferredError, JobSkippedError, UnrecoverableError } from './errors.
 import type { Clock, JobContext, Middleware } from './types.js'
 import { systemClock } from './clock.js'
 
-export function compose(middleware: readonly Middleware[], ctx: JobContext, last: () => Promise<unknown>): Promise<unknown> {
+// The engine's clock for each attempt it runs, so that the middleware here keeps time as the
+// queue does: on a test queue's manual clock a rate limit window ends when the clock says so.
+const clocks = new WeakMap<JobContext, Clock>()
+
+/** The clock of the engine running this attempt; the system clock outside an engine. */
+function clockOf(ctx: JobContext, given: Clock | undefined): Clock {
+  return given ?? clocks.get(ctx) ?? systemClock
+}
+
+/**
+ * Runs `last` inside `middleware`, first outermost. `clock` is the time the middleware keeps
+ * (rate limit windows, overlap ttl). @default the system clock
+ */
+export function compose(middleware: readonly Middleware[], ctx: JobContext, last: () => Promise<unknown>, clock?: Clock): Promise<unknown> {
+  if (clock) clocks.set(ctx, clock)
   const call = (i: number): Promise<unknown> => {
     const m = middleware[i]
     if (!m) return last()
@@ -26,14 +40,15 @@ export function compose(middleware: readonly Middleware[], ctx: JobContext, last
 /**
  * At most `limit` attempts start per `intervalMs` (per key, default: per job type). A job over
  * the limit goes back to the queue until the window has room, without spending an attempt.
+ * Windows are kept on the clock of the engine that runs the job (a test queue's manual clock)
+ * unless `clock` is given.
  * @example rateLimit({ limit: 10, intervalMs: 1000 })
  */
 export function rateLimit(o: { limit: number; intervalMs: number; key?: (ctx: JobContext) => string; clock?: Clock }): Middleware {
-  const clock = o.clock ?? systemClock
   const starts = new Map<string, number[]>()
   return async (ctx, next) => {
     const key = o.key ? o.key(ctx) : ctx.type
-    const now = clock.now()
+    const now = clockOf(ctx, o.clock).now()
     const recent = (starts.get(key) ?? []).filter((t) => t > now - o.intervalMs)
     if (recent.length >= o.limit) {
       starts.set(key, recent)
@@ -74,11 +89,10 @@ export function failOnError(when: (err: unknown) => boolean = () => true): Middl
  * if an attempt never settles.
  */
 export function withoutOverlapping(o: { key: (ctx: JobContext) => string; ttlMs?: number; retryAfterMs?: number; clock?: Clock }): Middleware {
-  const clock = o.clock ?? systemClock
   const held = new Map<string, number>()
   return async (ctx, next) => {
     const key = o.key(ctx)
-    const now = clock.now()
+    const now = clockOf(ctx, o.clock).now()
     const until = held.get(key)
     if (until !== undefined && until > now) throw new JobDeferredError(o.retryAfterMs ?? 1000, `another job holds ${key}`)
     held.set(key, o.ttlMs === undefined ? Number.POSITIVE_INFINITY : now + o.ttlMs)

@@ -387,7 +387,7 @@ export class Runner {
       const c = await h.store.getChain(of.id)
       if (c) ctx.chain = c
     }
-    return compose(h.middleware, ctx, async () => handler(job.payload, ctx))
+    return compose(h.middleware, ctx, async () => handler(job.payload, ctx), h.clock)
   }
 
   #outcomeOf(a: Attempt, err: unknown): AttemptOutcome {
