@@ -17,7 +17,7 @@ import * as path from 'node:path'
 import { StorageError } from '../../core/errors.js'
 import type { Connection } from './backend.js'
 import { acquireLock } from './lock-file.js'
-import { installNodeVfs } from './node-vfs.js'
+import { installNodeVfs, setWriteGuard } from './node-vfs.js'
 import { assertKnownVersion, migrate } from './schema.js'
 import { loadSqlite } from './sqlite.js'
 
@@ -26,6 +26,11 @@ export async function openNodeFile(file: string, synchronous: 'normal' | 'full')
   const abs = path.resolve(file)
   const where = `the SQLite store at ${abs}`
   const lock = acquireLock(abs)
+  setWriteGuard(abs, lock.check)
+  const release = (): void => {
+    setWriteGuard(abs, undefined)
+    lock.release()
+  }
   let db: InstanceType<typeof sqlite3.oo1.DB> | undefined
   try {
     db = new sqlite3.oo1.DB({ filename: abs, flags: 'c', vfs: installNodeVfs(sqlite3) })
@@ -39,7 +44,7 @@ export async function openNodeFile(file: string, synchronous: 'normal' | 'full')
     migrate(db, where)
   } catch (err) {
     db?.close()
-    lock.release()
+    release()
     throw err
   }
   const opened = db
@@ -51,7 +56,7 @@ export async function openNodeFile(file: string, synchronous: 'normal' | 'full')
       try {
         opened.close()
       } finally {
-        lock.release()
+        release()
       }
     },
   }

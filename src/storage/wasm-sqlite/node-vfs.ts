@@ -11,7 +11,15 @@
  *   file locks between processes: `lock-file.ts` keeps other processes out, and the lock
  *   methods here only track the level SQLite asked for.
  *
- * `setVfsFault` lets tests make writes to a database fail (a full disk, an I/O error).
+ * - A file the VFS creates (the database, its WAL or journal) has its directory synced at its
+ *   first sync, as SQLite's Unix VFS does: syncing a new file does not make its directory entry
+ *   durable, and a power cut could otherwise lose a WAL and the commits synced into it.
+ * - Writes go through the write guard of the lock file, which refuses them once the lock has
+ *   been lost (see `lock-file.ts`).
+ *
+ * For tests: `setVfsFault` makes writes to a database fail (a full disk, an I/O error);
+ * `setVfsTrace` records the file-system calls; `FERRY_TEST_VFS_KILL` (read when the VFS is
+ * installed) kills the process at a chosen write, sync or checkpoint.
  *
  * @module
  */
@@ -27,6 +35,10 @@ interface OpenFile {
   path: string
   flags: number
   lock: number
+  /** Created by this open: its directory is synced at its first sync. */
+  dirSync: boolean
+  /** The lock file's check, for a database file (and its WAL and journal) opened under a lock. */
+  guard: (() => boolean) | undefined
 }
 
 /** A failure to inject: `rc` is returned by writes (and syncs) to files under `prefix`. */
@@ -48,6 +60,44 @@ export function setVfsFault(dbPath: string, rc: number | undefined): void {
   else faults.set(prefix, { prefix, rc })
 }
 
+/** A file-system call the VFS made, for tests. */
+export type VfsCall = 'create' | 'open' | 'write' | 'sync' | 'dirsync' | 'delete'
+let trace: ((call: VfsCall, path: string) => void) | undefined
+
+/** For tests: `fn` is told of each file-system call the VFS and the lock file make. */
+export function setVfsTrace(fn: ((call: VfsCall, path: string) => void) | undefined): void {
+  trace = fn
+}
+
+const guards = new Map<string, () => boolean>()
+
+/**
+ * Makes writes to the database at `dbPath` (and its WAL and journal) ask `check` first, and
+ * fail with an I/O error when it says no (the lock has been lost); `undefined` removes it.
+ */
+export function setWriteGuard(dbPath: string, check: (() => boolean) | undefined): void {
+  if (check === undefined) guards.delete(dbPath)
+  else guards.set(dbPath, check)
+}
+
+function guardOf(file: string): (() => boolean) | undefined {
+  for (const [db, check] of guards) if (file === db || file === `${db}-wal` || file === `${db}-journal`) return check
+  return undefined
+}
+
+/** Makes the entries of `dir` durable (new or removed files). Throws what `fs` throws. */
+export function syncDir(dir: string): void {
+  trace?.('dirsync', dir)
+  // Windows cannot open a directory for fsync; NTFS journals its metadata instead.
+  if (process.platform === 'win32') return
+  const fd = fs.openSync(dir, 'r')
+  try {
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
 const installed = new WeakSet<Sqlite3Static>()
 
 /** Registers the VFS with this SQLite module (once) and returns its name. */
@@ -64,6 +114,7 @@ export function installNodeVfs(sqlite3: Sqlite3Static): string {
     for (const x of faults.values()) if (f.path.startsWith(x.prefix)) return x.rc
     return 0
   }
+  const kill = killSwitch(process.env['FERRY_TEST_VFS_KILL'])
 
   // The package's typings lag its structs: `$`-members are the raw C fields.
   const io = new capi.sqlite3_io_methods()
@@ -108,11 +159,14 @@ export function installNodeVfs(sqlite3: Sqlite3Static): string {
       if (!f) return capi.SQLITE_IOERR_WRITE
       const injected = fault(f)
       if (injected !== 0) return injected
+      if (f.guard && !f.guard()) return capi.SQLITE_IOERR_WRITE
       try {
         const src = Number(pSrc)
         const at = Number(offset64)
+        trace?.('write', f.path)
         let done = 0
         while (done < n) done += fs.writeSync(f.fd, heap(), src + done, n - done, at + done)
+        kill?.wrote(f, heap(), src, n, at)
         return 0
       } catch (e) {
         return ioerr(e, capi.SQLITE_IOERR_WRITE)
@@ -121,6 +175,7 @@ export function installNodeVfs(sqlite3: Sqlite3Static): string {
     xTruncate(pFile: number, size64: bigint | number): number {
       const f = files.get(pFile)
       if (!f) return capi.SQLITE_IOERR_TRUNCATE
+      if (f.guard && !f.guard()) return capi.SQLITE_IOERR_TRUNCATE
       try {
         fs.ftruncateSync(f.fd, Number(size64))
         return 0
@@ -133,13 +188,15 @@ export function installNodeVfs(sqlite3: Sqlite3Static): string {
       if (!f) return capi.SQLITE_IOERR_FSYNC
       const injected = fault(f)
       if (injected !== 0) return injected
+      kill?.syncing(f)
       try {
+        trace?.('sync', f.path)
         if (flags & capi.SQLITE_SYNC_DATAONLY) fs.fdatasyncSync(f.fd)
         else fs.fsyncSync(f.fd)
-        return 0
       } catch (e) {
         return ioerr(e, capi.SQLITE_IOERR_FSYNC)
       }
+      return 0
     },
     xFileSize(pFile: number, pSize64: number): number {
       const f = files.get(pFile)
@@ -192,8 +249,12 @@ export function installNodeVfs(sqlite3: Sqlite3Static): string {
         let oflags = flags & capi.SQLITE_OPEN_READWRITE ? fs.constants.O_RDWR : fs.constants.O_RDONLY
         if (flags & capi.SQLITE_OPEN_CREATE) oflags |= fs.constants.O_CREAT
         if (flags & capi.SQLITE_OPEN_EXCLUSIVE) oflags |= fs.constants.O_EXCL
+        const created = (flags & capi.SQLITE_OPEN_CREATE) !== 0 && !fs.existsSync(file)
+        trace?.(created ? 'create' : 'open', file)
         const fd = fs.openSync(file, oflags, 0o644)
-        files.set(pFile, { fd, path: file, flags, lock: capi.SQLITE_LOCK_NONE })
+        // A temporary file is deleted on close: its directory entry need not survive.
+        const dirSync = created && (flags & capi.SQLITE_OPEN_DELETEONCLOSE) === 0
+        files.set(pFile, { fd, path: file, flags, lock: capi.SQLITE_LOCK_NONE, dirSync, guard: guardOf(file) })
         const sq3File = new capi.sqlite3_file(pFile)
         sq3File.$pMethods = io.pointer
         sq3File.dispose()
@@ -203,22 +264,18 @@ export function installNodeVfs(sqlite3: Sqlite3Static): string {
         return capi.SQLITE_CANTOPEN
       }
     },
-    xDelete(_pVfs: number, zName: number, syncDir: number): number {
+    xDelete(_pVfs: number, zName: number, dirSync: number): number {
       const name = wasm.cstrToJs(zName) ?? ''
       try {
+        trace?.('delete', name)
         fs.unlinkSync(name)
       } catch (e) {
         return (e as { code?: unknown }).code === 'ENOENT' ? capi.SQLITE_IOERR_DELETE_NOENT : capi.SQLITE_IOERR_DELETE
       }
-      if (syncDir) {
+      if (dirSync) {
         // The unlink itself must survive a power cut: sync the directory that held the file.
         try {
-          const dir = fs.openSync(path.dirname(name), 'r')
-          try {
-            fs.fsyncSync(dir)
-          } finally {
-            fs.closeSync(dir)
-          }
+          syncDir(path.dirname(name))
         } catch {
           return capi.SQLITE_IOERR_DIR_FSYNC
         }
@@ -273,4 +330,45 @@ export function installNodeVfs(sqlite3: Sqlite3Static): string {
   })
   installed.add(sqlite3)
   return NODE_VFS
+}
+
+/**
+ * For tests: `FERRY_TEST_VFS_KILL=<where>:<n>` kills the process with SIGKILL, after printing
+ * `vfs-kill <where> <file>` to stdout:
+ * - `write:<n>`: once n writes went to a WAL, at the first point after that inside a commit
+ *   (a frame written, the commit's last frame not yet), which leaves uncommitted frames;
+ * - `sync:<n>`: in the n-th sync, before it syncs;
+ * - `checkpoint:<n>`: after the n-th write to a database file, which in WAL mode happens only
+ *   in a checkpoint (with the WAL copied in part).
+ * Unset, there is no switch and the VFS does nothing more.
+ */
+const SQLITE_OPEN_MAIN_DB = 0x100
+
+function killSwitch(spec: string | undefined): { wrote(f: OpenFile, heap: Uint8Array, src: number, n: number, at: number): void; syncing(f: OpenFile): void } | undefined {
+  if (spec === undefined || spec === '') return undefined
+  const [where, count] = spec.split(':')
+  const n = Number(count)
+  if ((where !== 'write' && where !== 'sync' && where !== 'checkpoint') || !(n >= 1)) throw new Error(`FERRY_TEST_VFS_KILL: expected write:<n>, sync:<n> or checkpoint:<n>, got ${spec}`)
+  const die = (file: string): void => {
+    fs.writeSync(1, `vfs-kill ${where} ${file}\n`)
+    process.kill(process.pid, 'SIGKILL')
+  }
+  let walWrites = 0
+  let dbWrites = 0
+  let syncs = 0
+  let commitFrame = true
+  return {
+    wrote(f, heap, src, size, at) {
+      if (f.path.endsWith('-wal')) {
+        walWrites++
+        // A frame is its 24-byte header (bytes 4-7: the database size, non-zero only in a
+        // commit's last frame), then its page, each written on its own.
+        if (size === 24 && at >= 32) commitFrame = (heap[src + 4]! | heap[src + 5]! | heap[src + 6]! | heap[src + 7]!) !== 0
+        else if (where === 'write' && size > 24 && walWrites >= n && !commitFrame) die(f.path)
+      } else if ((f.flags & SQLITE_OPEN_MAIN_DB) !== 0 && where === 'checkpoint' && ++dbWrites >= n) die(f.path)
+    },
+    syncing(f) {
+      if (where === 'sync' && ++syncs >= n) die(f.path)
+    },
+  }
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { QueueClosedError, StorageError, StoreLockedError } from '../../../src/core/errors.js'
@@ -116,15 +116,6 @@ describe('the Node file store', () => {
     expect(existsSync(`${path}.lock`)).toBe(false)
   })
 
-  it('takes over a lock naming this pid that this process did not take (a restart that got the same pid)', async () => {
-    const path = join(dir(), 'jobs.db')
-    writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.pid, token: 'from-an-earlier-life' }))
-    const store = sqliteStore({ path })
-    await store.open()
-    expect(JSON.parse(readFileSync(`${path}.lock`, 'utf8')).token).not.toBe('from-an-earlier-life')
-    await store.close()
-  })
-
   it.runIf(existsSync('/proc/self/stat'))('takes over a lock whose pid now belongs to another process (Linux start times differ)', async () => {
     const path = join(dir(), 'jobs.db')
     writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.ppid, token: 'reused', started: '1' }))
@@ -134,12 +125,27 @@ describe('the Node file store', () => {
     await store.close()
   })
 
-  it('takes over an empty or garbled lock file (a crash while writing it)', async () => {
+  it('refuses an unreadable lock file while it is recent (being written), and takes it over once it is old (a crash while writing it)', async () => {
     const path = join(dir(), 'jobs.db')
-    writeFileSync(`${path}.lock`, '{"pi')
-    const store = sqliteStore({ path })
-    await store.open()
-    await store.close()
+    for (const garbled of ['', '{"pi']) {
+      writeFileSync(`${path}.lock`, garbled)
+      const refused = sqliteStore({ path })
+      const err = await refused.open().then(() => undefined, (e: unknown) => e)
+      expect(err).toBeInstanceOf(StoreLockedError)
+      expect((err as Error).message).toMatch(/being written or is unreadable/)
+      await refused.close()
+      expect(readFileSync(`${path}.lock`, 'utf8')).toBe(garbled)
+
+      const then = new Date(Date.now() - 3_600_000)
+      utimesSync(`${path}.lock`, then, then)
+      const store = sqliteStore({ path })
+      const j = newJob()
+      await store.insert({ now: 1000, jobs: [j] })
+      expect(JSON.parse(readFileSync(`${path}.lock`, 'utf8'))).toMatchObject({ pid: process.pid, token: expect.any(String) })
+      expect((await store.getJob(j.id))?.state).toBe('waiting')
+      await store.close()
+      expect(existsSync(`${path}.lock`)).toBe(false)
+    }
   })
 })
 
