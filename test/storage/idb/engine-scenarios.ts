@@ -145,12 +145,20 @@ export function engineScenarios(label: string, open: (name: string) => Store): v
     it('runs a delayed job once its time comes, and higher priority first', async () => {
       const { queue, until } = await start()
       const order: string[] = []
-      queue.register('t', (p) => void order.push(String(p)))
-      const later = await queue.dispatch(job('t', 'later').delay(60))
+      const startedAt = new Map<string, number>()
+      queue.register('t', (p, ctx) => {
+        order.push(String(p))
+        startedAt.set(ctx.id, Date.now())
+      })
+      // The delayed job is dispatched last, so however slow the machine is, it is never due
+      // before the others: the order below holds whatever time passes between the calls.
       await queue.dispatchMany([job('t', 'low'), job('t', 'high').priority(5), job('t', 'mid').priority(1)])
+      const later = await queue.dispatch(job('t', 'later').delay(60))
       await queue.start()
       await until((e) => e.kind === 'job:succeeded' && e.jobId === later.id)
       expect(order).toEqual(['high', 'mid', 'low', 'later'])
+      const record = await queue.getJob(later.id)
+      expect(startedAt.get(later.id)).toBeGreaterThanOrEqual(record?.runAt ?? Infinity)
     })
 
     it('takes over a job whose engine died, once its lease runs out (job:stalled)', async () => {

@@ -22,9 +22,12 @@ describe('events of a dispatch in the application\'s SQLite transaction', () => 
         throw new Error('the app changes its mind')
       })
       .catch(() => undefined)
-    await new Promise((r) => setTimeout(r, 20))
-    expect(events).toHaveLength(1)
-    expect(await queue.counts()).toMatchObject({ waiting: 1 })
+    // Events come in commit order: once a later dispatch is told, an event of the rolled-back
+    // one would have come before it.
+    const { id: after } = await queue.dispatch(job('t', { n: 3 }))
+    await vi.waitFor(() => expect(events.map((e) => 'jobId' in e && e.jobId)).toContain(after))
+    expect(events.map((e) => 'jobId' in e && e.jobId)).toEqual([committed, after])
+    expect(await queue.counts()).toMatchObject({ waiting: 2 })
     await queue.close()
   })
 })
