@@ -36,6 +36,17 @@ function cron(expr: string, timezone: string | undefined): Cron {
   }
 }
 
+/**
+ * One spelling per timing, so that writing the same timing another way is no change:
+ * `'@every 5m'`, `'@every 300s'` and `{ every: 300_000 }` are one interval, and spacing does not
+ * change a cron expression. A time zone counts only for cron expressions.
+ */
+export function timingKey(when: When, timezone: string | undefined): string {
+  const every = intervalOf(when)
+  if (every !== undefined) return JSON.stringify({ every })
+  return JSON.stringify({ cron: (when as string).trim().split(/\s+/).join(' '), timezone: timezone ?? null })
+}
+
 /** Throws `InvalidArgumentError` when `when` or `timezone` cannot be used. */
 export function checkWhen(when: When, timezone?: string): void {
   const every = intervalOf(when)
@@ -65,4 +76,21 @@ export function nextOccurrence(when: When, timezone: string | undefined, after: 
   const next = cron(when as string, timezone).nextRun(new Date(after))
   // A pattern that never fires again (a date in the past) sleeps for good.
   return next ? next.getTime() : Number.MAX_SAFE_INTEGER
+}
+
+/**
+ * The latest occurrence from `since` to `now`, both included, or undefined when there is none.
+ * For an interval, occurrences fall on `anchor + k * every`. Walks a cron expression forward
+ * from `since`, so keep the span short.
+ */
+export function latestOccurrence(when: When, timezone: string | undefined, since: number, now: number, anchor = since): number | undefined {
+  const every = intervalOf(when)
+  if (every !== undefined) {
+    const latest = anchor + Math.floor((now - anchor) / every) * every
+    return latest >= since && latest <= now ? latest : undefined
+  }
+  let latest = nextOccurrence(when, timezone, since - 1)
+  if (latest > now) return undefined
+  for (let next = nextOccurrence(when, timezone, latest); next <= now; next = nextOccurrence(when, timezone, next)) latest = next
+  return latest
 }

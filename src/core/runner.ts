@@ -4,8 +4,11 @@
  * The loop makes one store call per turn, `settleAndClaim`: it hands back the attempts that
  * finished since the last turn and, while the engine runs and has free slots, leases as many
  * ready jobs as there are free slots. A turn runs when something happens (a local dispatch, an
- * attempt finishing, a resume, the wake timer for the next delayed job or lease expiry), never
- * on a fixed poll. Attempts that finish while a turn is in flight wait for the next one, so
+ * attempt finishing, a resume, the wake timer for the next delayed job, schedule or lease
+ * expiry), never on a fixed poll. Schedules fire and delayed jobs come due on time whether or
+ * not the engine can claim (slots busy, queues paused, no handler): the engine keeps the time
+ * the next of them falls due, and a turn past it, or one that does not know it, asks the store
+ * for that tick too. Attempts that finish while a turn is in flight wait for the next one, so
  * under load many settlements and claims share one transaction (group commit).
  *
  * An attempt occupies a slot from its claim until its outcome is known: it returns, throws,
@@ -39,7 +42,7 @@ import {
   UnrecoverableError,
   serializeError,
 } from './errors.js'
-import type { AttemptOutcome, Settlement, Store, StoredJob } from './store.js'
+import type { AttemptOutcome, SettleAndClaimOutcome, Settlement, Store, StoredJob } from './store.js'
 import type { Clock, Handler, JobContext, Middleware, QueueEvent } from './types.js'
 
 interface Attempt {
@@ -87,6 +90,11 @@ export class Runner {
   #again = false
   #kicked = false
   #wake: { at: number; handle: unknown } | undefined
+  /** When the next schedule or delayed job of this engine's queues falls due, if known. */
+  #dueAt: number | undefined
+  #dueKnown = false
+  /** Counts outside kicks: a change made elsewhere may have brought `#dueAt` earlier. */
+  #heard = 0
   #renewHandle: unknown
   #storeFailures = 0
   /**
@@ -119,8 +127,15 @@ export class Runner {
     this.kick()
   }
 
-  /** Runs a turn soon: attempts finishing in the same tick share it. */
+  /** Something may have changed in the store: runs a turn soon, which asks it for the tick too. */
   kick(): void {
+    this.#dueKnown = false
+    this.#heard++
+    this.#kick()
+  }
+
+  /** Runs a turn soon: attempts finishing in the same tick share it. */
+  #kick(): void {
     if (this.#kicked) return
     this.#kicked = true
     queueMicrotask(() => {
@@ -251,11 +266,18 @@ export class Runner {
       free > 0 && queues.length > 0 && types.length > 0
         ? { owner: this.#owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs, ...this.#runningIds() }
         : undefined
-    if (settle.length === 0 && !claim) return
+    const due = this.#running && (!this.#dueKnown || (this.#dueAt !== undefined && this.#dueAt <= now))
+    const tick = due ? { queues: [...h.queues] } : undefined
+    if (settle.length === 0 && !claim && !tick) {
+      // The timer may have gone off for something earlier (a lease end): keep one for the next due time.
+      if (this.#running && this.#dueAt !== undefined) this.#armWake(this.#dueAt)
+      return
+    }
+    const heard = this.#heard
     let out
     this.#committing = settle
     try {
-      out = await h.store.settleAndClaim(claim ? { now, settle, claim } : { now, settle })
+      out = await h.store.settleAndClaim({ now, settle, ...(claim ? { claim } : {}), ...(tick ? { tick } : {}) })
       this.#committing = []
       this.#storeFailures = 0
     } catch (err) {
@@ -287,13 +309,33 @@ export class Runner {
       // Claimed while stop was under way: back to the queue at once, the attempt not spent.
       else this.#settlements.push({ id: job.id, token: claim?.token ?? '', outcome: { kind: 'deferred', runAt: h.clock.now() } })
     }
-    if (claim) {
-      if (out.claimed.length === claim.limit) this.#again = true
-      else if (out.nextWakeAt !== undefined) this.#armWake(out.nextWakeAt)
-      else this.#clearWake()
-    }
+    this.#learnDue(tick !== undefined, out, heard)
+    const full = claim !== undefined && out.claimed.length === claim.limit
+    if (full) this.#again = true
+    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#dueAt)
+    if (wake !== undefined) this.#armWake(wake)
+    else if ((claim && !full) || tick) this.#clearWake()
     if (this.#settlements.length > 0) this.#again = true
     if (!this.#running) this.#clearWake()
+  }
+
+  /**
+   * Keeps when the next schedule or delayed job falls due: from the store when the call had the
+   * tick, else from what the call's own writes delayed.
+   */
+  #learnDue(ticked: boolean, out: SettleAndClaimOutcome, heard: number): void {
+    if (ticked) {
+      this.#dueAt = out.nextWakeAt
+      // A change made elsewhere while the call ran may not be in what it saw.
+      if (this.#heard === heard) this.#dueKnown = true
+      return
+    }
+    for (const e of out.events) {
+      if (e.kind === 'job:retrying') this.#dueAt = earliest(this.#dueAt, e.retryAt)
+      else if (e.kind === 'job:deferred') this.#dueAt = earliest(this.#dueAt, e.runAt)
+      // A callback or a chain step may wait for a delay the event does not tell.
+      else if (e.kind === 'job:dispatched' || e.kind === 'chain:advanced') this.#dueKnown = false
+    }
   }
 
   /** The jobs this engine runs, which a claim must never hand back to it. */
@@ -325,7 +367,7 @@ export class Runner {
     const delay = Math.min(Math.max(0, at - this.#h.clock.now()), MAX_TIMER_MS)
     const handle = this.#h.clock.setTimeout(() => {
       this.#wake = undefined
-      this.kick()
+      this.#kick()
     }, delay)
     this.#wake = { at, handle }
   }
@@ -405,7 +447,7 @@ export class Runner {
     if (a.timer !== undefined) this.#h.clock.clearTimeout(a.timer)
     if (outcome) this.#settlements.push({ id: a.job.id, token: a.token, outcome, random: Math.random() })
     if (!this.#holdsLeases()) this.#clearRenew()
-    this.kick()
+    this.#kick()
   }
 
   /** Attempts run, or outcomes wait for their commit: their leases must be kept. */
@@ -456,4 +498,10 @@ export class Runner {
     }
     for (const id of out.cancelRequested) this.cancelled(id)
   }
+}
+
+function earliest(...times: (number | undefined)[]): number | undefined {
+  let min: number | undefined
+  for (const t of times) if (t !== undefined && (min === undefined || t < min)) min = t
+  return min
 }

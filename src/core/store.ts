@@ -188,6 +188,14 @@ export interface SettleAndClaimInput {
   now: number
   settle: Settlement[]
   claim?: ClaimRequest
+  /**
+   * The time-driven changes, made with or without a claim: enqueue the due occurrences of
+   * schedules, and move the due delayed jobs of these queues to `waiting` (each with a
+   * `job:waiting` event). `nextWakeAt` then also says when the next of either falls due, even
+   * when the claim took its limit. An engine sends it when that time has come or it does not
+   * know it, so a claim on the hot path skips these queries.
+   */
+  tick?: { queues: string[] }
 }
 
 export interface SettleAndClaimOutcome {
@@ -196,8 +204,10 @@ export interface SettleAndClaimOutcome {
   /** Jobs now leased to the caller, `active`, attempt counted, in claim order. */
   claimed: StoredJob[]
   /**
-   * The earliest later time a job of the claim's queues and types may become claimable (or a
-   * schedule falls due). Left out when the claim took as many jobs as its limit.
+   * The earliest later time a job of the claim's queues and types may become claimable, a
+   * delayed job of the tick's queues comes due, or a schedule falls due. Without a tick, left
+   * out when the claim took as many jobs as its limit (the engine comes back at once) and when
+   * there was no claim; with a tick and no room left in the claim, lease ends are left out.
    */
   nextWakeAt?: number
   events: QueueEvent[]
@@ -248,11 +258,11 @@ export interface Store {
   /**
    * Settles finished attempts and claims new jobs in one transaction. Each settlement applies
    * only if the job is active with that token; the job's chain or batch moves in the same
-   * transaction. The claim then promotes due delayed jobs, takes over expired leases (counted
-   * as an attempt; failed when none are left; cancelled when a cancel was requested while it
-   * ran), enqueues the due occurrences of schedules (each once: its job id derives from the
-   * schedule and the occurrence time) and leases ready jobs in order: priority
-   * (higher first), runAt, seq.
+   * transaction. A claim or a tick then enqueues the due occurrences of schedules (each once:
+   * its job id derives from the schedule and the occurrence time) and promotes the due delayed
+   * jobs of its queues to `waiting` (`job:waiting`). The claim then takes over expired leases
+   * (counted as an attempt; failed when none are left; cancelled when a cancel was requested
+   * while it ran) and leases ready jobs in order: priority (higher first), runAt, seq.
    */
   settleAndClaim(input: SettleAndClaimInput): Promise<SettleAndClaimOutcome>
 

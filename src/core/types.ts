@@ -177,6 +177,12 @@ type EventOf<K extends string, F> = { kind: K; at: number } & F
 /** Every event is emitted after the change it reports is committed. */
 export type QueueEvent =
   | EventOf<'job:dispatched', { jobId: string; type: string; queue: string; chainId?: string; batchId?: string }>
+  /**
+   * A delayed job's time came (its delay, retry backoff or deferral ran out): it is `waiting`
+   * now. Emitted on time by a running engine that works the job's queue, even while that queue
+   * is paused or every slot is busy.
+   */
+  | EventOf<'job:waiting', { jobId: string; type: string; queue: string }>
   | EventOf<'job:started', { jobId: string; type: string; queue: string; attempt: number }>
   | EventOf<'job:progress', { jobId: string; progress: unknown }>
   | EventOf<'job:succeeded', { jobId: string; type: string; result?: unknown }>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError, job } from '../../src/index.js'
+import { createTestQueue } from '../../src/testing/index.js'
 import { ManualClock } from '../../src/testing/manual-clock.js'
 import { advance, harness, settle } from '../helpers.js'
 
@@ -186,12 +187,136 @@ describe('schedules', () => {
     let runs = 0
     queue.register('sync', () => void runs++)
     await queue.schedule('sync', { every: 5 * MIN }, job('sync', {}), { catchUp: 'skip' })
-    clock.advance(3 * HOUR)
+    // The last occurrence missed is two minutes late: past the grace.
+    clock.advance(3 * HOUR + 2 * MIN)
     await queue.start()
     await settle()
     expect(runs).toBe(0)
-    await advance(clock, 5 * MIN, MIN)
+    await advance(clock, 3 * MIN, MIN)
     expect(runs).toBe(1)
+  })
+
+  it('runs the latest missed occurrence with catchUp: skip when it is less than a minute late', async () => {
+    const q = createTestQueue({ startAt: 1_000_000 })
+    const ids: string[] = []
+    q.register('sync', (_p, ctx) => void ids.push(ctx.id))
+    const t0 = q.clock.now()
+    await q.schedule('sync', '@every 5m', job('sync', {}), { catchUp: 'skip' })
+    await q.stop()
+    // Off for 610 s: the occurrence at 300 s is 310 s late, the one at 600 s only 10 s.
+    q.clock.advance(610_000)
+    await q.start()
+    await q.runUntilIdle()
+    expect(ids).toEqual([`schedule:sync:${t0 + 600_000}`])
+    expect((await q.listSchedules())[0]?.nextRunAt).toBe(t0 + 900_000)
+    await q.close()
+  })
+
+  it('runs an occurrence due just now with catchUp: skip after a long time off', async () => {
+    const q = createTestQueue({ startAt: 1_000_000 })
+    const ids: string[] = []
+    q.register('ping', (_p, ctx) => void ids.push(ctx.id))
+    const t0 = q.clock.now()
+    await q.schedule('ping', '@every 30s', job('ping', {}), { catchUp: 'skip' })
+    await q.stop()
+    q.clock.advance(10 * MIN)
+    await q.start()
+    await q.runUntilIdle()
+    expect(ids).toEqual([`schedule:ping:${t0 + 10 * MIN}`])
+    await q.close()
+  })
+
+  it('with catchUp: skip, runs an occurrence 59 s late and drops one 61 s late', async () => {
+    for (const [late, runs] of [[59_000, 1], [61_000, 0]] as const) {
+      const q = createTestQueue({ startAt: 1_000_000 })
+      let n = 0
+      q.register('sync', () => void n++)
+      await q.schedule('sync', { every: 5 * MIN }, job('sync', {}), { catchUp: 'skip' })
+      await q.stop()
+      q.clock.advance(5 * MIN + late)
+      await q.start()
+      await q.runUntilIdle()
+      expect({ late, runs: n }).toEqual({ late, runs })
+      await q.close()
+    }
+  })
+
+  it('keeps the next run when the same timing is written another way', async () => {
+    const q = createTestQueue({ startAt: 1_000_000 })
+    const t0 = q.clock.now()
+    await q.schedule('sync', '@every 5m', job('sync', {}))
+    await q.schedule('nightly', '0 3 * * *', job('sync', {}), { timezone: 'UTC' })
+    await q.advance(2 * MIN)
+    const next = async (): Promise<number[]> => (await q.listSchedules()).map((s) => s.nextRunAt)
+    const before = await next()
+    expect(before[1]).toBe(t0 + 5 * MIN)
+    for (const when of [{ every: 300_000 }, '@every 300s', ' @every  5m ', '@every 4m60s']) {
+      await q.schedule('sync', when, job('sync', {}))
+      expect({ when, next: await next() }).toEqual({ when, next: before })
+    }
+    await q.schedule('nightly', ' 0  3 * *   * ', job('sync', {}), { timezone: 'UTC' })
+    expect(await next()).toEqual(before)
+    await q.close()
+  })
+
+  describe('fire on time whatever the engine is doing', () => {
+    /** Jobs of the `ping` schedule: id and when each was enqueued. */
+    const pings = async (q: ReturnType<typeof createTestQueue>): Promise<[string, number][]> =>
+      (await q.listJobs({ type: 'ping', limit: 1000 })).map((j) => [j.id, j.createdAt])
+    const expected = (t0: number, n: number): [string, number][] =>
+      Array.from({ length: n }, (_, i) => [`schedule:ping:${t0 + (i + 1) * 30_000}`, t0 + (i + 1) * 30_000])
+
+    it('enqueues each occurrence on time while every slot is busy', async () => {
+      const q = createTestQueue({ startAt: 1_000_000, concurrency: 1, handlerWaitMs: 0 })
+      let release!: () => void
+      q.register('long', () => new Promise<void>((resolve) => (release = resolve)))
+      q.register('ping', () => {})
+      await q.dispatch(job('long', {}))
+      await q.runUntilIdle()
+      const t0 = q.clock.now()
+      await q.schedule('ping', '@every 30s', job('ping', {}), { catchUp: 'skip' })
+      await q.advance(5 * MIN)
+      expect(await pings(q)).toEqual(expected(t0, 10))
+      release()
+      await q.runUntilIdle()
+      expect((await q.counts()).succeeded).toBe(11)
+      await q.close()
+    })
+
+    it('enqueues each occurrence on time while every queue is paused', async () => {
+      const q = createTestQueue({ startAt: 1_000_000 })
+      q.register('ping', () => {})
+      await q.runUntilIdle()
+      q.pause()
+      const t0 = q.clock.now()
+      await q.schedule('ping', '@every 30s', job('ping', {}), { catchUp: 'skip' })
+      await q.advance(5 * MIN)
+      expect(await pings(q)).toEqual(expected(t0, 10))
+      expect((await q.counts()).waiting).toBe(10)
+      await q.close()
+    })
+
+    it('enqueues each occurrence on time with no handler registered: another engine may run them', async () => {
+      const q = createTestQueue({ startAt: 1_000_000 })
+      await q.runUntilIdle()
+      const t0 = q.clock.now()
+      await q.schedule('ping', '@every 30s', job('ping', {}).onQueue('elsewhere'))
+      await q.advance(5 * MIN)
+      expect(await pings(q)).toEqual(expected(t0, 10))
+      await q.close()
+    })
+
+    it('enqueues nothing while the engine is stopped', async () => {
+      const q = createTestQueue({ startAt: 1_000_000 })
+      await q.runUntilIdle()
+      await q.schedule('ping', '@every 30s', job('ping', {}), { catchUp: 'skip' })
+      await q.stop()
+      expect(q.clock.pending).toBe(0)
+      q.clock.advance(5 * MIN)
+      await new Promise((r) => setTimeout(r, 0))
+      expect(await pings(q)).toEqual([])
+      await q.close()
+    })
   })
 
   it('rejects a bad cron expression, time zone or interval with InvalidArgumentError', async () => {

@@ -1,19 +1,21 @@
 /**
- * Schedules: kept in the store, their due occurrences enqueued by whichever engine claims first.
+ * Schedules: kept in the store, their due occurrences enqueued by whichever running engine
+ * calls the store first once they are due (it need not be able to run them).
  *
  * An occurrence becomes a job whose id is `schedule:<name>:<occurrence time>`, and the
  * schedule's `nextRunAt` moves past it in the same transaction, so each occurrence is enqueued
  * once however many engines, tabs or processes share the store. Occurrences missed while
- * nothing ran are folded into one (`catchUp: 'once'`) or dropped (`'skip'`).
+ * nothing ran are folded into one (`catchUp: 'once'`) or dropped (`'skip'`) but for the latest
+ * when it is at most a minute late.
  *
  * @module
  */
-import { nextOccurrence } from '../recurrence.js'
+import { latestOccurrence, nextOccurrence, timingKey } from '../recurrence.js'
 import type { StoreTx } from '../store-backend.js'
 import type { StoredSchedule } from '../store.js'
 import { dispatched, newJob, type Changes } from '../transitions.js'
 
-/** Schedules fired per claim; the rest fire on the next one. */
+/** Schedules fired per call; the rest fire on the next one. */
 const FIRE_LIMIT = 100
 
 /** How late an occurrence may be and still count as on time for `catchUp: 'skip'`. */
@@ -22,7 +24,7 @@ export const SKIP_GRACE_MS = 60_000
 /** Creates or replaces a schedule. One whose timing did not change keeps its next run. */
 export async function putSchedule(tx: StoreTx, input: { now: number; schedule: StoredSchedule }): Promise<void> {
   const old = await tx.getSchedule(input.schedule.name)
-  const same = old && JSON.stringify([old.when, old.timezone]) === JSON.stringify([input.schedule.when, input.schedule.timezone])
+  const same = old && timingKey(old.when, old.timezone) === timingKey(input.schedule.when, input.schedule.timezone)
   await tx.putSchedule(
     old && same
       ? { ...input.schedule, nextRunAt: old.nextRunAt, createdAt: old.createdAt, ...(old.lastRunAt === undefined ? {} : { lastRunAt: old.lastRunAt }) }
@@ -36,12 +38,17 @@ export async function deleteSchedule(tx: StoreTx, name: string): Promise<boolean
   return true
 }
 
-/** Enqueues the due occurrences of every schedule and moves each past `now`. */
+/**
+ * Enqueues the due occurrence of every schedule and moves each past `now`. Missed occurrences
+ * are one run: the first of them with `catchUp: 'once'`; with `'skip'`, the latest if it is at
+ * most `SKIP_GRACE_MS` late (one due just now, after the app was off for hours, still runs).
+ */
 export async function fireSchedules(tx: StoreTx, c: Changes): Promise<void> {
   for (const sc of await tx.dueSchedules(c.now, FIRE_LIMIT)) {
-    const occurrence = sc.nextRunAt
-    const late = c.now - occurrence
-    if (sc.catchUp === 'once' || late <= SKIP_GRACE_MS) {
+    const first = sc.nextRunAt
+    const occurrence =
+      sc.catchUp === 'once' ? first : latestOccurrence(sc.when, sc.timezone, Math.max(first, c.now - SKIP_GRACE_MS), c.now, first)
+    if (occurrence !== undefined) {
       const id = `schedule:${sc.name}:${occurrence}`
       if (!(await tx.getJob(id))) {
         const j = newJob({ ...sc.job, id, runAt: c.now }, await tx.nextSeq(), c.now)
@@ -49,7 +56,8 @@ export async function fireSchedules(tx: StoreTx, c: Changes): Promise<void> {
         dispatched(c, j)
       }
     }
-    const nextRunAt = nextOccurrence(sc.when, sc.timezone, c.now, occurrence)
-    await tx.putSchedule({ ...sc, nextRunAt, lastRunAt: occurrence })
+    const nextRunAt = nextOccurrence(sc.when, sc.timezone, c.now, first)
+    const lastRunAt = occurrence ?? sc.lastRunAt
+    await tx.putSchedule({ ...sc, nextRunAt, ...(lastRunAt === undefined ? {} : { lastRunAt }) })
   }
 }

@@ -10,7 +10,7 @@ import { finishInGroups } from './groups.js'
 import { fireSchedules } from './schedules.js'
 import { writeChanges } from './write.js'
 
-/** Due delayed jobs promoted per claim; the rest are promoted by the next one. */
+/** Due delayed jobs promoted per call; the rest are promoted by the next one. */
 const PROMOTE_LIMIT = 1000
 
 export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> {
@@ -20,15 +20,30 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
     if (!(await settleOne(tx, s, c))) lost.push(s.id)
   }
   const out: SettleAndClaimOutcome = { lost, claimed: [], events: c.events }
-  if (input.claim && input.claim.limit > 0) {
-    out.claimed = await claim(tx, input.claim, c)
-    // A full claim means more may be ready: the engine comes back at once, without a timer.
-    if (out.claimed.length < input.claim.limit) {
-      const wake = await nextWake(tx, input.claim, input.now)
-      if (wake !== undefined) out.nextWakeAt = wake
-    }
+  const req = input.claim && input.claim.limit > 0 ? input.claim : undefined
+  if (!req && !input.tick) return out
+  const queues = [...new Set([...(req?.queues ?? []), ...(input.tick?.queues ?? [])])]
+  await fireSchedules(tx, c)
+  await promote(tx, queues, c)
+  if (req) out.claimed = await claim(tx, req, c)
+  // A full claim means more may be ready: the engine comes back at once, without a timer. So
+  // the wake-up queries run only when the claim has room left or the engine asked (a tick).
+  const room = req !== undefined && out.claimed.length < req.limit
+  if (room || input.tick) {
+    const times = [await tx.nextDue(queues), await tx.nextScheduleAt()]
+    if (room) times.push(await tx.nextExpiry({ queues: req.queues, types: req.types }, input.now))
+    const wake = earliest(times)
+    if (wake !== undefined) out.nextWakeAt = wake
   }
   return out
+}
+
+/** Delayed jobs whose runAt has come are waiting now; each move is an event, so views of the job see it. */
+async function promote(tx: StoreTx, queues: string[], c: Changes): Promise<void> {
+  for (const j of await tx.due(queues, c.now, PROMOTE_LIMIT)) {
+    await tx.putJob({ ...j, state: 'waiting' })
+    c.emit({ kind: 'job:waiting', jobId: j.id, type: j.type, queue: j.queue })
+  }
 }
 
 async function settleOne(tx: StoreTx, s: Settlement, c: Changes): Promise<boolean> {
@@ -45,9 +60,6 @@ async function settleOne(tx: StoreTx, s: Settlement, c: Changes): Promise<boolea
 
 async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<StoredJob[]> {
   const scope: QueueScope = { queues: req.queues, types: req.types }
-  await fireSchedules(tx, c)
-  for (const j of await tx.due(req.queues, c.now, PROMOTE_LIMIT)) await tx.putJob({ ...j, state: 'waiting' })
-
   const claimed: StoredJob[] = []
   const running = new Set(req.running)
   const expired = (await tx.expired(scope, c.now, req.limit + running.size)).filter((j) => !running.has(j.id))
@@ -80,11 +92,7 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   return claimed
 }
 
-async function nextWake(tx: StoreTx, req: ClaimRequest, now: number): Promise<number | undefined> {
-  const times = [
-    await tx.nextDue(req.queues),
-    await tx.nextExpiry({ queues: req.queues, types: req.types }, now),
-    await tx.nextScheduleAt(),
-  ].filter((t): t is number => t !== undefined)
-  return times.length === 0 ? undefined : Math.min(...times)
+function earliest(times: (number | undefined)[]): number | undefined {
+  const defined = times.filter((t): t is number => t !== undefined)
+  return defined.length === 0 ? undefined : Math.min(...defined)
 }
