@@ -196,6 +196,14 @@ export function installNodeVfs(sqlite3: Sqlite3Static): string {
       } catch (e) {
         return ioerr(e, capi.SQLITE_IOERR_FSYNC)
       }
+      if (f.dirSync) {
+        f.dirSync = false
+        try {
+          syncDir(path.dirname(f.path))
+        } catch {
+          // As SQLite's Unix VFS: some file systems cannot sync a directory; the file is synced.
+        }
+      }
       return 0
     },
     xFileSize(pFile: number, pSize64: number): number {

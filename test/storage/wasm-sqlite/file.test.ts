@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { QueueClosedError, StorageError, StoreLockedError } from '../../../src/core/errors.js'
 import { SCHEMA_TOO_NEW, sqliteStore } from '../../../src/storage/wasm-sqlite/index.js'
+import { setVfsTrace } from '../../../src/storage/wasm-sqlite/node-vfs.js'
 import { MIGRATIONS } from '../../../src/storage/wasm-sqlite/schema.js'
 import { SQL } from '../../../src/storage/wasm-sqlite/statements.js'
 import { newJob } from '../../../src/testing/contract/harness.js'
@@ -145,6 +146,35 @@ describe('the Node file store', () => {
       expect((await store.getJob(j.id))?.state).toBe('waiting')
       await store.close()
       expect(existsSync(`${path}.lock`)).toBe(false)
+    }
+  })
+})
+
+describe('durability of new files', () => {
+  it('syncs the directory after creating the lock, the database and its WAL, before the first commit is acknowledged (synchronous full)', async () => {
+    const d = dir()
+    const path = join(d, 'jobs.db')
+    const calls: string[] = []
+    setVfsTrace((call, p) => calls.push(`${call} ${p}`))
+    try {
+      const store = sqliteStore({ path, synchronous: 'full' })
+      await store.open() // its migration is the first commit
+      const atOpen = [...calls]
+      await store.insert({ now: 1000, jobs: [newJob()] })
+      await store.close()
+
+      const walCreated = atOpen.indexOf(`create ${path}-wal`)
+      expect(walCreated, atOpen.join('\n')).toBeGreaterThanOrEqual(0)
+      const walSynced = atOpen.indexOf(`sync ${path}-wal`, walCreated)
+      expect(walSynced, 'the commit syncs the WAL').toBeGreaterThan(walCreated)
+      expect(atOpen.indexOf(`dirsync ${d}`, walCreated), 'the directory is synced after the WAL is created').toBeGreaterThan(walCreated)
+      const dbCreated = atOpen.indexOf(`create ${path}`)
+      expect(atOpen.lastIndexOf(`dirsync ${d}`, dbCreated), 'the lock file is linked into place before the database is opened').toBeGreaterThanOrEqual(0)
+      expect(atOpen.indexOf(`dirsync ${d}`, dbCreated), 'the directory is synced after the database is created').toBeGreaterThan(dbCreated)
+      // Once per new file, not at every commit.
+      expect(calls.filter((c) => c === `dirsync ${d}`).length).toBe(atOpen.filter((c) => c === `dirsync ${d}`).length)
+    } finally {
+      setVfsTrace(undefined)
     }
   })
 })
