@@ -266,7 +266,9 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   }
 
   async stop(opts?: { timeoutMs?: number }): Promise<void> {
-    await this.#runner.stop(opts?.timeoutMs ?? 10_000)
+    const timeoutMs = opts?.timeoutMs ?? 10_000
+    if (!(timeoutMs >= 0)) throw new InvalidArgumentError(`timeoutMs must be a number of ms >= 0, got ${timeoutMs}`)
+    await this.#runner.stop(timeoutMs)
   }
 
   async close(opts?: { timeoutMs?: number }): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { QueueClosedError, StorageError, job, memoryStore, type QueueEvent, type SettleAndClaimInput, type Store } from '../../src/index.js'
+import { InvalidArgumentError, QueueClosedError, StorageError, job, memoryStore, type QueueEvent, type SettleAndClaimInput, type Store } from '../../src/index.js'
 import { advance, deferred, harness, settle } from '../helpers.js'
 
 type Gate = ReturnType<typeof deferred>
@@ -247,6 +247,14 @@ describe('stop', () => {
     expect(signal?.aborted).toBe(true)
     expect(await queue.getJob(id)).toMatchObject({ state: 'waiting', attempt: 0 })
     expect(clock.pending).toBe(0)
+  })
+
+  it('rejects a timeout that is not a number of ms >= 0 with InvalidArgumentError', async () => {
+    const { queue } = harness()
+    await queue.start()
+    await expect(queue.stop({ timeoutMs: -1 })).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(queue.close({ timeoutMs: Number.NaN })).rejects.toBeInstanceOf(InvalidArgumentError)
+    await queue.close({ timeoutMs: 0 })
   })
 
   it('runs again after start when a stop gave up', async () => {
