@@ -16,7 +16,9 @@
  */
 import type { StoreBackend, StoreReadTx, StoreTx } from '../../core/store-backend.js'
 import { joinTransaction } from './app-database.js'
+import { InvalidArgumentError } from '../../core/errors.js'
 import { checkSchema, type Connection } from './connection.js'
+import { STORES } from './schema.js'
 import { closedError, inactive, isConnectionLoss, toStoreError } from './errors.js'
 import { storeTx, type FerryTx, type IdbStoreTx } from './store-tx.js'
 
@@ -86,7 +88,8 @@ export class IdbBackend implements StoreBackend {
     // Nothing but the caller's own requests may be awaited before ferry's first request, or
     // the caller's transaction commits under it: no connecting here, the checks are synchronous
     // and the schema is read inside the transaction.
-    const tx = joinTransaction(given, this.#conn.knownName)
+    const known = this.#conn.knownName
+    const tx = joinTransaction(given, known)
     const name = tx.db.name
     try {
       let stx: IdbStoreTx
@@ -96,6 +99,13 @@ export class IdbBackend implements StoreBackend {
         throw isConnectionLoss(err) ? inactive(name, err) : err
       }
       await checkSchema(tx)
+      // An application's database (`{ open }`) has no name until the store first connects:
+      // ask for it now, holding the caller's transaction open, and refuse a transaction of
+      // another database before anything is written in it.
+      if (known === undefined) {
+        const mine = await whileOpen(tx, this.#conn.resolveName())
+        if (mine !== name) throw new InvalidArgumentError(`{ tx } belongs to database "${name}", but this store keeps its jobs in "${mine}"`)
+      }
       const result = await fn(stx)
       await stx.flush()
       return result
@@ -104,6 +114,18 @@ export class IdbBackend implements StoreBackend {
       throw toStoreError(isConnectionLoss(err) && tx.error ? tx.error : err, name)
     }
   }
+}
+
+/**
+ * Awaits `p` inside `tx`: a transaction commits as soon as no request of it is pending, so
+ * cheap reads keep it open until `p` settles.
+ */
+async function whileOpen<T>(tx: FerryTx, p: Promise<T>): Promise<T> {
+  let settled = false
+  const out = p.finally(() => (settled = true))
+  out.catch(() => undefined)
+  while (!settled) await tx.objectStore(STORES.meta).count()
+  return out
 }
 
 function abort(tx: FerryTx): void {

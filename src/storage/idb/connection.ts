@@ -28,6 +28,7 @@ export type DatabaseSource =
 export class Connection {
   readonly #source: DatabaseSource
   #pending: Promise<FerryDatabase> | undefined
+  #opening: Promise<AppDatabase> | undefined
   #current: FerryDatabase | undefined
   #name: string
 
@@ -44,6 +45,27 @@ export class Connection {
   /** The database's name if it is known without connecting. */
   get knownName(): string | undefined {
     return 'name' in this.#source || this.#current ? this.#name : undefined
+  }
+
+  /**
+   * The database's name, opening the application's database (`{ open }`) if it is not known
+   * yet. Runs no transaction, so it may be awaited while the caller's transaction is held open.
+   */
+  async resolveName(): Promise<string> {
+    const known = this.knownName
+    if (known !== undefined) return known
+    return (await this.#appDatabase()).name
+  }
+
+  /** What the application's `open()` gave, asked for once per connection. */
+  #appDatabase(): Promise<AppDatabase> {
+    const source = this.#source
+    if (!('open' in source)) throw new Error('a store by name opens its own database')
+    const opening = (this.#opening ??= Promise.resolve().then(() => source.open()))
+    opening.catch(() => {
+      if (this.#opening === opening) this.#opening = undefined
+    })
+    return opening
   }
 
   database(): Promise<FerryDatabase> {
@@ -83,6 +105,7 @@ export class Connection {
   async close(): Promise<void> {
     const db = await this.#pending?.catch(() => undefined)
     this.#pending = undefined
+    this.#opening = undefined
     this.#current = undefined
     // An application's connection is the application's to close.
     if (db && 'name' in this.#source) db.close()
@@ -92,11 +115,12 @@ export class Connection {
     if (this.#current !== db) return
     this.#current = undefined
     this.#pending = undefined
+    this.#opening = undefined
   }
 
   async #connect(): Promise<FerryDatabase> {
     const source = this.#source
-    const db = 'name' in source ? await openOwn(source.name, source.migrations) : await openApp(source.open)
+    const db = 'name' in source ? await openOwn(source.name, source.migrations) : await openApp(() => this.#appDatabase())
     if ('name' in source) {
       db.addEventListener('versionchange', () => {
         db.close()

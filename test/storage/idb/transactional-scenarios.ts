@@ -121,6 +121,35 @@ export function transactionalScenarios(label: string): void {
       await partial.done
     })
 
+    it('refuses a transaction of another database, before or after the store first connects, and writes nothing anywhere', async () => {
+      const mine = await appDb()
+      const other = await appDb()
+      const own = idbStore({ name: `own-${run}-${++n}` })
+      cleanup.push(async () => {
+        await own.close()
+        await deleteDB(`own-${run}-${n}`)
+      })
+      // A fresh queue on the application's database (nothing has connected yet), the same once
+      // it has, and one on a database of its own.
+      const fresh = () => queueFor(mine)
+      const connected = queueFor(mine)
+      await connected.counts()
+      const byName = createQueue({ store: own })
+      cleanup.push(() => byName.close({ timeoutMs: 100 }))
+      for (const queue of [fresh(), connected, byName]) {
+        const tx = other.transaction(['photos', ...ferryStoreNames], 'readwrite')
+        await tx.objectStore('photos').put({ id: 'elsewhere', name: 'x.jpg' } satisfies Photo)
+        const err = await queue.dispatch(job('t', 1), { tx }).catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(InvalidArgumentError)
+        expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/another database|belongs to database/) as unknown })
+        await tx.done.catch(() => undefined)
+        expect(await queue.counts()).toMatchObject({ waiting: 0 })
+      }
+      // Nothing was written in the other database either, ferry's jobs or the application's record.
+      expect(await other.count(ferryStoreNames[0] as never)).toBe(0)
+      expect(await queueFor(other).listJobs()).toEqual([])
+    })
+
     it('rejects a transaction that already finished with TRANSACTION_INACTIVE', async () => {
       const db = await appDb()
       const queue = queueFor(db)
