@@ -10,6 +10,7 @@ import { nanoid } from 'nanoid'
 import type { BatchBuilder, ChainBuilder } from '../core/builders.js'
 import { InvalidArgumentError } from '../core/errors.js'
 import { specOptions, type SpecOf, type SpecOptions } from '../core/job-spec.js'
+import { checkStorable } from '../core/storable.js'
 import type { ScheduleOptions } from '../core/queue.js'
 import type { DispatchResult, JobMap } from '../core/types.js'
 
@@ -122,6 +123,11 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
     if (group?.batchId !== undefined) r.batchId = group.batchId
     return r
   }
+  // The fake refuses what every store refuses, so a test cannot pass on a payload that the
+  // real queue would reject.
+  const storable = (...list: (RecordedJob | undefined)[]): void => {
+    for (const r of list) if (r) checkStorable(r.payload, 'payload', `job ${r.id} (${r.type})`)
+  }
   const summary = (list: readonly RecordedJob[]): string[] => list.map((j) => `${j.type} on ${j.queue} ${safeJson(j.payload)}`)
   const fail = (message: string, expected: unknown, actual: unknown): never => {
     throw new AssertionError(`${message}\n  expected: ${safeJson(expected)}\n  recorded: ${describeRecorded(actual)}`, expected, actual)
@@ -142,6 +148,7 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
         const id = plan.id ?? nanoid()
         if (chains.some((c) => c.id === id)) return id
         const members = specs.map((s) => record(s, { ...plan, chainId: id }))
+        storable(...members, plan.onSuccess, plan.onError, plan.onSettled)
         jobs.push(...members)
         chains.push({ ...plan, id, jobs: members })
         return id
@@ -164,6 +171,7 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
         const id = plan.id ?? nanoid()
         if (batches.some((b) => b.id === id)) return id
         const members = specs.map((s) => record(s, { ...plan, batchId: id }))
+        storable(...members, plan.onProgress, plan.onSuccess, plan.onError, plan.onSettled)
         jobs.push(...members)
         batches.push({ ...plan, id, jobs: members })
         return id
@@ -174,12 +182,14 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
   return {
     async dispatch(spec) {
       const r = record(spec)
+      storable(r)
       const duplicate = jobs.some((j) => j.id === r.id)
       if (!duplicate) jobs.push(r)
       return { id: r.id, duplicate }
     },
     async dispatchMany(specs) {
       const recorded = specs.map((s) => record(s))
+      storable(...recorded)
       const out: DispatchResult[] = []
       for (const r of recorded) {
         const duplicate = jobs.some((j) => j.id === r.id)
@@ -191,7 +201,9 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
     chain: (...specs) => chainBuilder(specs, {}),
     batch: (...specs) => batchBuilder(specs, { allowFailures: false }),
     async schedule(name, when, spec, options = {}) {
-      schedules = [...schedules.filter((s) => s.name !== name), { name, when, job: record(spec), options }]
+      const r = record(spec)
+      storable(r)
+      schedules = [...schedules.filter((s) => s.name !== name), { name, when, job: r, options }]
     },
     async unschedule(name) {
       schedules = schedules.filter((s) => s.name !== name)

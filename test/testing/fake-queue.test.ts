@@ -117,6 +117,22 @@ describe('createFakeQueue', () => {
     expect(q.recorded.schedules).toEqual([])
   })
 
+  it('refuses, as the real queue does, a payload with a cycle or a function, and records nothing', async () => {
+    const q = createFakeQueue()
+    const loop: Record<string, unknown> = {}
+    loop['self'] = loop
+    const refusals = [
+      q.dispatch(job('t', loop)),
+      q.dispatchMany([job('t', 1), job('t', { run: () => 1 })]),
+      q.chain(job('t', 1), job('t', loop)).dispatch(),
+      q.chain(job('t', 1)).onError(job('t', loop)).dispatch(),
+      q.batch(job('t', 1)).onSettled(job('t', { run: () => 1 })).dispatch(),
+      q.schedule('s', { every: 1000 }, job('t', loop)),
+    ]
+    for (const p of refusals) await expect(p).rejects.toMatchObject({ name: 'SerializationError', code: 'SERIALIZATION' })
+    expect(q.recorded).toEqual({ jobs: [], chains: [], batches: [], schedules: [] })
+  })
+
   it('rejects unknown job types at compile time', () => {
     const q = createFakeQueue<Jobs>()
     // @ts-expect-error: not a job type of the map
