@@ -1,7 +1,7 @@
 /**
  * The ferry/observable behaviour, run on any store: the memory store, and durable ones.
  */
-import { config, firstValueFrom, lastValueFrom, toArray, type Observable, type Subscription } from 'rxjs'
+import { config, firstValueFrom, lastValueFrom, tap, toArray, type Observable, type Subscription } from 'rxjs'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { NotFoundError, job, type Counts, type QueueEvent, type QueueLike, type Store } from '../../src/index.js'
 import { batch$, chain$, counts$, events$, job$, ofKind } from '../../src/observable/index.js'
@@ -97,6 +97,52 @@ export function observableSuite(name: string, makeStore: () => Store | Promise<S
       expect(states).toEqual(['waiting', 'active', 'succeeded'])
       expect(records.at(-1)).toMatchObject({ state: 'succeeded', result: 'done', progress: 50 })
       expect(records.some((r) => r.progress === 50 && r.state === 'active')).toBe(true)
+    })
+
+    it('job$ and counts$ show a delayed job become waiting when its time comes, in a paused queue', async () => {
+      const { queue, clock } = await setup()
+      queue.register('t', () => 'ok')
+      await queue.start()
+      queue.pause()
+      const { id } = await queue.dispatch(job('t', {}).delay(1000))
+      const states: string[] = []
+      const counts: Counts[] = []
+      subs.push(job$(queue, id).subscribe((j) => states.push(j.state)))
+      subs.push(counts$(queue).subscribe((c) => counts.push(c)))
+      await vi.waitFor(() => expect(states).toEqual(['delayed']))
+      await vi.waitFor(() => expect(counts.at(-1)).toMatchObject({ delayed: 1, waiting: 0 }))
+      clock.advance(1000)
+      await vi.waitFor(() => expect(states).toEqual(['delayed', 'waiting']))
+      await vi.waitFor(() => expect(counts.at(-1)).toMatchObject({ delayed: 0, waiting: 1 }))
+    })
+
+    it('job$ shows a retry waiting between its backoff and its next attempt', async () => {
+      const { queue, clock } = await setup()
+      const gates = [deferred(), deferred()]
+      let attempt = 0
+      queue.register('flaky', async () => {
+        const gate = gates[attempt++]
+        await gate?.promise
+        if (attempt === 1) throw new Error('offline')
+        return 'ok'
+      })
+      const { id } = await queue.dispatch(job('flaky', {}).retry(1).backoff(1000))
+      const states: string[] = []
+      const done = lastValueFrom(job$(queue, id).pipe(tap((j) => states.at(-1) !== j.state && states.push(j.state)), toArray()))
+      await vi.waitFor(() => expect(states).toEqual(['waiting']))
+      await queue.start()
+      await vi.waitFor(() => expect(states.at(-1)).toBe('active'))
+      gates[0]?.resolve(undefined)
+      await vi.waitFor(() => expect(states.at(-1)).toBe('delayed'))
+      // Paused, the engine claims nothing: the job stays waiting once its backoff has passed.
+      queue.pause()
+      clock.advance(1000)
+      await vi.waitFor(() => expect(states.at(-1)).toBe('waiting'))
+      queue.resume()
+      await vi.waitFor(() => expect(states.at(-1)).toBe('active'))
+      gates[1]?.resolve(undefined)
+      expect((await done).at(-1)).toMatchObject({ state: 'succeeded', result: 'ok' })
+      expect(states).toEqual(['waiting', 'active', 'delayed', 'waiting', 'active', 'succeeded'])
     })
 
     it('job$ of a finished job gives the final record and completes', async () => {
