@@ -157,7 +157,7 @@ export class Runner {
       this.#giveUp = 'on-failure'
       // Retry now rather than after the backoff of earlier failures.
       this.#clearWake()
-      this.kick()
+      this.#kick()
       if (!(await this.#within(timeoutMs, this.#whenDrained())) && !this.#running) this.#abandon()
     }
     if (this.#running) return
