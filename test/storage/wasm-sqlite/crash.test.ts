@@ -1,5 +1,8 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { fileURLToPath } from 'node:url'
+import { build } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createQueue, type QueueEvent, type StoredJob } from '../../../src/index.js'
 import { sqliteStore, type SqliteStore } from '../../../src/storage/wasm-sqlite/index.js'
 import { runFixture } from './child.js'
@@ -7,7 +10,19 @@ import { CRASH_QUEUE, registerCrashHandlers, type CrashJobs } from './fixtures/h
 import { tempDirs } from './temp-dir.js'
 
 const dir = tempDirs()
-const ROUNDS = Number(process.env['FERRY_CRASH_ROUNDS'] ?? 20)
+/** Files worked on side by side, each through ROUNDS processes killed one after the other. */
+const LANES = 3
+const ROUNDS = Number(process.env['FERRY_CRASH_ROUNDS'] ?? 3)
+/** Where each round's process dies, in turn: inside a commit, in a sync, in a checkpoint, at a signal from outside. */
+const KINDS = ['write', 'sync', 'checkpoint', 'signal'] as const
+type Kind = (typeof KINDS)[number]
+const between = (lo: number, hi: number): number => lo + Math.floor(Math.random() * (hi - lo))
+/** The kill switch of each kind, at a point some work in (writes to the WAL, syncs, database writes). */
+const SWITCH: Record<Exclude<Kind, 'signal'>, () => string> = {
+  write: () => `write:${between(100, 400)}`,
+  sync: () => `sync:${between(8, 40)}`,
+  checkpoint: () => `checkpoint:${between(4, 50)}`,
+}
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled'])
 
 async function allJobs(store: SqliteStore): Promise<StoredJob[]> {
@@ -54,63 +69,148 @@ async function checkInvariants(store: SqliteStore, jobs: StoredJob[]): Promise<v
   }
 }
 
-describe('kill -9 of a process working a file store', () => {
-  it(`loses no acknowledged dispatch and leaves nothing half-written, over ${ROUNDS} kills`, async () => {
-    const path = join(dir(), 'crash.db')
-    let acknowledged = 0
-    let takenOver = 0
-    const kinds = new Set<string>()
-    for (let round = 0; round < ROUNDS; round++) {
-      const child = runFixture('crash-child.ts', [path, String(round)])
-      await child.line('started')
-      // Kill at a random moment once some work is under way, however slow the machine is.
-      const target = 3 + Math.floor(Math.random() * 30)
-      const deadline = Date.now() + 15_000
-      while (child.lines.length <= target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2))
-      await new Promise((r) => setTimeout(r, Math.random() * 20))
-      child.child.kill('SIGKILL')
-      await child.exited
-      const acks = child.lines.filter((l) => / /.test(l) && l !== 'started').map((l) => l.split(' ') as [string, string])
-      acknowledged += acks.length
-      for (const [kind] of acks) kinds.add(kind)
+// The killed processes run the fixture bundled into one JavaScript file: half the start-up
+// work of compiling TypeScript in each of them. Beside node_modules, so its imports resolve.
+const root = fileURLToPath(new URL('../../../', import.meta.url))
+const bundleDir = join(root, 'node_modules', '.cache', `ferry-crash-${process.pid}`)
+const bundle = join(bundleDir, 'crash-child.mjs')
+beforeAll(async () => {
+  await build({
+    configFile: false,
+    logLevel: 'silent',
+    root,
+    build: {
+      ssr: fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url)),
+      outDir: bundleDir,
+      emptyOutDir: true,
+      minify: false,
+      target: 'node20',
+      rollupOptions: { output: { entryFileNames: 'crash-child.mjs', inlineDynamicImports: true } },
+    },
+  })
+}, 60_000)
+afterAll(() => rmSync(bundleDir, { recursive: true, force: true }))
 
-      const store = sqliteStore({ path })
-      expect(await store.transaction((tx) => tx.query('PRAGMA integrity_check'))).toEqual([{ integrity_check: 'ok' }])
-      for (const [kind, id] of acks) {
-        const found = kind === 'job' ? await store.getJob(id) : kind === 'chain' ? await store.getChain(id) : await store.getBatch(id)
-        expect(found, `${kind} ${id} was acknowledged in round ${round}`).toBeDefined()
-      }
-      const jobs = await allJobs(store)
-      await checkInvariants(store, jobs)
-      const wasActive = jobs.filter((j) => j.state === 'active').map((j) => j.id)
+/**
+ * Frames after the WAL's last commit frame, of its current generation (their salts are the
+ * header's): what a transaction killed in the middle of its commit leaves.
+ */
+function uncommittedFrames(wal: Buffer): number {
+  if (wal.length < 32) return 0
+  const raw = wal.readUInt32BE(8)
+  const pageSize = raw === 1 ? 65536 : raw
+  const salts = [wal.readUInt32BE(16), wal.readUInt32BE(20)]
+  let frames = 0
+  let committed = 0
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    if (wal.readUInt32BE(at + 8) !== salts[0] || wal.readUInt32BE(at + 12) !== salts[1]) break
+    frames++
+    if (wal.readUInt32BE(at + 4) !== 0) committed = frames
+  }
+  return frames - committed
+}
 
-      // Another process (this one) finishes the work; jobs the dead one held are taken over once their lease ends.
-      const queue = createQueue<CrashJobs>({ store, ...CRASH_QUEUE })
-      const events: QueueEvent[] = []
-      queue.events.subscribe((e) => events.push(e))
-      registerCrashHandlers(queue)
-      await queue.start()
-      await expect
-        .poll(async () => {
-          const c = await queue.counts()
-          return c.blocked + c.waiting + c.delayed + c.active
-        }, { timeout: 20_000, interval: 20 })
-        .toBe(0)
-      await queue.close()
+interface Round {
+  /** Where the process died: the kill switch that fired, or `signal`. */
+  landed: string
+  acks: [string, string][]
+  /** Uncommitted frames the process left in the WAL. */
+  torn: number
+}
 
-      const reopened = sqliteStore({ path })
-      const after = await allJobs(reopened)
-      await checkInvariants(reopened, after)
-      expect(after.filter((j) => !FINISHED.has(j.state))).toEqual([])
-      const stalled = new Set(events.flatMap((e) => (e.kind === 'job:stalled' ? [e.jobId] : [])))
-      for (const id of wasActive) expect(stalled.has(id), `job ${id} was active when its process died`).toBe(true)
-      takenOver += wasActive.length
-      await reopened.close()
+/** Runs one process on the file until it dies where `kind` says, and checks what it left. */
+async function crashRound(path: string, round: number, kind: Kind): Promise<Round> {
+  const env: Record<string, string> = kind === 'signal' ? {} : { FERRY_TEST_VFS_KILL: SWITCH[kind]() }
+  const child = runFixture('crash-child.ts', [path, String(round), kind === 'sync' ? 'full' : 'normal'], { env, script: bundle })
+  let dead = false
+  void child.exited.then(() => (dead = true))
+  await child.line('started').catch(() => undefined) // a switch may fire while it opens
+  // A signal from outside lands at a random moment once some work is under way, however slow
+  // the machine is; so does one for a switch that has not fired after a long while.
+  const target = kind === 'signal' ? 3 + Math.floor(Math.random() * 30) : 3_000
+  const deadline = Date.now() + 20_000
+  while (!dead && child.lines.length <= target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2))
+  if (!dead) {
+    await new Promise((r) => setTimeout(r, Math.random() * 20))
+    child.child.kill('SIGKILL')
+  }
+  await child.exited
+  const landed = child.lines.find((l) => l.startsWith('vfs-kill '))?.split(' ')[1] ?? 'signal'
+  const torn = existsSync(`${path}-wal`) ? uncommittedFrames(readFileSync(`${path}-wal`)) : 0
+  const acks = child.lines.filter((l) => /^(job|chain|batch) /.test(l)).map((l) => l.split(' ') as [string, string])
+
+  const store = sqliteStore({ path })
+  try {
+    expect(await store.transaction((tx) => tx.query('PRAGMA integrity_check')), `round ${round}, killed at ${landed}`).toEqual([{ integrity_check: 'ok' }])
+    for (const [what, id] of acks) {
+      const found = what === 'job' ? await store.getJob(id) : what === 'chain' ? await store.getChain(id) : await store.getBatch(id)
+      expect(found, `${what} ${id} was acknowledged in round ${round}, killed at ${landed}`).toBeDefined()
     }
+    // Every dispatch has payloads of its own: one stored twice would show here.
+    const doubled = await store.transaction((tx) =>
+      tx.query(`SELECT type, json_extract(payload, '$.i') AS i, count(*) AS n FROM ferry_jobs WHERE type != 'cb' GROUP BY 1, 2 HAVING n > 1`),
+    )
+    expect(doubled, `round ${round}`).toEqual([])
+    await checkInvariants(store, await allJobs(store))
+  } finally {
+    await store.close()
+  }
+  return { landed, acks, torn }
+}
+
+describe('kill -9 of a process working a file store', () => {
+  it(`loses no acknowledged dispatch and leaves nothing half-written, killed inside commits, syncs and checkpoints (${LANES * ROUNDS} kills)`, async () => {
+    const rounds: Round[] = []
+    let takenOver = 0
+    await Promise.all(
+      Array.from({ length: LANES }, async (_, lane) => {
+        const path = join(dir(), 'crash.db')
+        // Created beforehand, so that in the killed processes the database file is written only by checkpoints.
+        await sqliteStore({ path }).close()
+        for (let r = 0; r < ROUNDS; r++) {
+          const kind = KINDS[(lane + r) % KINDS.length] ?? 'signal'
+          const round = await crashRound(path, lane * 100 + r, kind)
+          if (round.landed === 'write') expect(round.torn, 'a kill inside a commit leaves uncommitted frames').toBeGreaterThan(0)
+          rounds.push(round)
+        }
+        const store = sqliteStore({ path })
+        const wasActive = (await allJobs(store)).filter((j) => j.state === 'active').map((j) => j.id)
+
+        // Another process (this one) finishes the work; jobs the dead one held are taken over once their lease ends.
+        const queue = createQueue<CrashJobs>({ store, ...CRASH_QUEUE })
+        const events: QueueEvent[] = []
+        queue.events.subscribe((e) => events.push(e))
+        registerCrashHandlers(queue)
+        await queue.start()
+        await expect
+          .poll(async () => {
+            const c = await queue.counts()
+            return c.blocked + c.waiting + c.delayed + c.active
+          }, { timeout: 30_000, interval: 20 })
+          .toBe(0)
+        await queue.close()
+
+        const reopened = sqliteStore({ path })
+        const after = await allJobs(reopened)
+        await checkInvariants(reopened, after)
+        expect(after.filter((j) => !FINISHED.has(j.state))).toEqual([])
+        const stalled = new Set(events.flatMap((e) => (e.kind === 'job:stalled' ? [e.jobId] : [])))
+        for (const id of wasActive) expect(stalled.has(id), `job ${id} was active when its process died`).toBe(true)
+        takenOver += wasActive.length
+        await reopened.close()
+      }),
+    )
+    const landed = (kind: string): number => rounds.filter((r) => r.landed === kind).length
+    const acknowledged = rounds.reduce((n, r) => n + r.acks.length, 0)
+    console.info(
+      `crash test: ${rounds.length} kills: ${landed('write')} inside a commit (${rounds.reduce((n, r) => n + r.torn, 0)} uncommitted frames left), ` +
+        `${landed('sync')} inside xSync, ${landed('checkpoint')} inside a checkpoint, ${landed('signal')} by a signal from outside; ` +
+        `${acknowledged} acknowledged dispatches, ${takenOver} running jobs taken over`,
+    )
+    expect({ write: landed('write') > 0, sync: landed('sync') > 0, checkpoint: landed('checkpoint') > 0 }).toEqual({ write: true, sync: true, checkpoint: true })
     // The kills did land mid-work: dispatches of every kind acknowledged, jobs running.
-    expect(acknowledged).toBeGreaterThanOrEqual(ROUNDS * 3)
-    expect([...kinds].sort()).toEqual(['batch', 'chain', 'job'])
+    expect(acknowledged).toBeGreaterThanOrEqual(rounds.length)
+    expect([...new Set(rounds.flatMap((r) => r.acks.map(([what]) => what)))].sort()).toEqual(['batch', 'chain', 'job'])
     expect(takenOver).toBeGreaterThan(0)
-    console.info(`crash test: ${ROUNDS} kills, ${acknowledged} acknowledged dispatches, ${takenOver} running jobs taken over`)
-  }, 300_000)
+  }, 180_000)
 })
