@@ -56,13 +56,14 @@ describe('tabs sharing one queue on OPFS SQLite, hosted by one of them (Chromium
     expect(e2e?.pageErrors).toEqual([])
   }, 150_000)
 
-  it('keeps every acknowledged dispatch, none doubled, when the host tab closes mid-stream', async () => {
+  /** Clients stream dispatches while `end` ends the host tab; a client takes over. */
+  const survivesTheHost = async (end: (host: Page) => Promise<void>): Promise<void> => {
     const pages = await open(4)
     const host = await hostOf(pages)
     const clients = pages.filter((p) => p !== host)
     for (const c of clients) await tabs(c).startStream()
     await expect.poll(async () => Math.min(...(await Promise.all(clients.map((c) => tabs(c).acked())))), { timeout: 20_000 }).toBeGreaterThan(10)
-    await host.close()
+    await end(host)
     const next = await hostOf(clients)
     // The stream goes on through the new host.
     const before = await Promise.all(clients.map((c) => tabs(c).acked()))
@@ -85,5 +86,21 @@ describe('tabs sharing one queue on OPFS SQLite, hosted by one of them (Chromium
     for (const [id, attempts] of byId) {
       if (attempts.length > 1) expect(new Set(attempts).size, `job ${id} ran twice in one attempt`).toBe(attempts.length)
     }
+  }
+
+  it('keeps every acknowledged dispatch, none doubled, when the host tab closes mid-stream', async () => {
+    await survivesTheHost((host) => host.close())
+  }, 150_000)
+
+  it('keeps every acknowledged dispatch, none doubled, when the host tab crashes mid-stream', async () => {
+    await survivesTheHost(async (host) => {
+      const crashed = new Promise<void>((resolve) => host.once('crash', () => resolve()))
+      const cdp = await host.context().newCDPSession(host)
+      // The renderer dies at once: no unload, no close of the worker or the channel; only the
+      // browser's release of the dead tab's Web Lock lets another tab take over.
+      // The command's answer never comes (its target is gone): the page's crash event is awaited.
+      void cdp.send('Page.crash').catch(() => undefined)
+      await crashed
+    })
   }, 150_000)
 })
