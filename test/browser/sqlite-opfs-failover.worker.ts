@@ -4,7 +4,7 @@
  * previous host goes away, and asks each how many jobs it sees.
  */
 import { createQueue, job, serializeError, type Queue } from '../../src/index.js'
-import { sqliteStore, type SqliteStore } from '../../src/storage/wasm-sqlite/index.js'
+import { sqliteStore, type SqliteStore } from '../../src/storage/wasm-sqlite/index.browser.js'
 import { sahPool } from '../../src/storage/wasm-sqlite/opfs.js'
 import { loadSqlite } from '../../src/storage/wasm-sqlite/sqlite.js'
 

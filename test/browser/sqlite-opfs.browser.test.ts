@@ -102,7 +102,8 @@ describe('a second worker of the same origin', () => {
       second.terminate()
       await call({ kind: 'call', store: held, method: 'close', args: [] })
     }
-  })
+    // The second worker waits for the pool (OPFS_WAIT_MS) before it gives up.
+  }, 60_000)
 })
 
 storeContract('sqliteStore on OPFS in a dedicated Worker (Chromium)', opfsStoreProxy)

@@ -6,7 +6,7 @@
 import { createQueue, job, serializeError, type Store } from '../../src/index.js'
 import { loadSqlite } from '../../src/storage/wasm-sqlite/sqlite.js'
 import { sahPool } from '../../src/storage/wasm-sqlite/opfs.js'
-import { sqliteStore } from '../../src/storage/wasm-sqlite/index.js'
+import { sqliteStore } from '../../src/storage/wasm-sqlite/index.browser.js'
 
 type Request =
   | { id: number; kind: 'scenario'; path: string }

@@ -1,10 +1,14 @@
 /**
- * `sqliteStore()`: the Store over SQLite compiled to WebAssembly. One schema and one set of
- * statements serve three places, chosen by where it runs and whether a path is given:
+ * The SQLite Store, whatever holds its file. One schema and one set of statements serve three
+ * places, chosen by where it runs and whether a path is given:
  *
  * - no `path`: an in-memory database, anywhere (gone when the store closes);
  * - Node with a `path`: a durable file, through a VFS over `node:fs`, held by a lock file;
  * - a browser's dedicated Worker with a `path`: a durable file in OPFS (`opfs-sahpool`).
+ *
+ * The entry points give the opener of files: `index.ts` chooses Node's or OPFS at run time,
+ * `index.browser.ts` (the `browser` export condition) knows only OPFS, so that browser bundles
+ * carry no Node code.
  *
  * @module
  */
@@ -55,7 +59,10 @@ export interface SqliteStore extends Store {
   transaction<T>(fn: (tx: SqliteTransaction) => Promise<T> | T): Promise<T>
 }
 
-export function sqliteStore(o: SqliteStoreOptions = {}): SqliteStore {
+/** Opens the durable database at `path`: a file on disk in Node, in OPFS in a browser. */
+export type FileOpener = (path: string, synchronous: 'normal' | 'full') => Promise<Connection>
+
+export function createSqliteStore(o: SqliteStoreOptions, openFile: FileOpener): SqliteStore {
   const { path, synchronous = 'normal' } = o
   const backend = new SqliteBackend(path === undefined ? openMemory : () => openFile(path, synchronous))
   // Open at once, so the lock is taken now; failures surface on the first call.
@@ -75,11 +82,4 @@ async function openMemory(): Promise<Connection> {
   const where = 'the in-memory SQLite store'
   migrate(db, where)
   return { sqlite3, db, where, close: () => db.close() }
-}
-
-async function openFile(path: string, synchronous: 'normal' | 'full'): Promise<Connection> {
-  // Only Node loads the node:fs VFS; everything else is a browser, where OPFS is the file system.
-  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node
-  if (node !== undefined) return (await import('./node-file.js')).openNodeFile(path, synchronous)
-  return (await import('./opfs.js')).openOpfs(path, synchronous)
 }
