@@ -45,7 +45,8 @@ function expectFewReads(reads: number, elapsedMs: number): void {
 }
 
 export function observableSuite(name: string, makeStore: () => Store | Promise<Store>): void {
-  describe(`ferry/observable on ${name}`, () => {
+  // Durable stores on a busy machine open and commit slowly: the time limit is generous.
+  describe(`ferry/observable on ${name}`, { timeout: 30_000 }, () => {
     const subs: Subscription[] = []
     afterEach(() => {
       for (const s of subs.splice(0)) s.unsubscribe()
