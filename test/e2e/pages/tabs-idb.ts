@@ -7,7 +7,22 @@ import { idbStore } from '../../../src/storage/idb/index.js'
 
 const params = new URLSearchParams(location.search)
 const db = params.get('db') ?? 'ferry-e2e-tabs'
-const queue = createQueue({ store: idbStore({ name: db }), concurrency: 2, leaseMs: Number(params.get('leaseMs') ?? 30_000) })
+let claims = 0
+// Counts the engine's finished claims, so a test can tell when this tab's engine has looked for
+// work and gone idle.
+const store = new Proxy(idbStore({ name: db }), {
+  get(target, prop) {
+    const v = Reflect.get(target, prop, target) as unknown
+    if (typeof v !== 'function') return v
+    if (prop !== 'settleAndClaim') return v.bind(target)
+    return async (...args: unknown[]) => {
+      const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+      claims++
+      return out
+    }
+  },
+})
+const queue = createQueue({ store, concurrency: 2, leaseMs: Number(params.get('leaseMs') ?? 30_000) })
 const ran: string[] = []
 let succeededHeard = 0
 let lastEventAt = performance.now()
@@ -38,6 +53,8 @@ const api = {
     return ids
   },
   ran: (): string[] => [...ran],
+  /** How many claims this tab's engine has finished. */
+  claims: (): number => claims,
   counts: (): Promise<Counts> => queue.counts(),
   /** How many job:succeeded events this tab has heard, from its own engine and the others'. */
   succeededHeard: (): number => succeededHeard,
