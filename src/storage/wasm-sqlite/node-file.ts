@@ -10,6 +10,8 @@
  *   checkpoints. A crash may lose the last commits before a sync, never corrupt the file.
  *   `synchronous=FULL` syncs the WAL at every commit: nothing acknowledged is ever lost.
  * - A database newer than this code is refused before anything is written to it.
+ * - The VFS asks the lock before writing (`setWriteGuard`): an owner whose lock was taken over
+ *   while its event loop was blocked gets I/O errors instead of writing over the new owner.
  *
  * @module
  */
