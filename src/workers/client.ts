@@ -8,6 +8,7 @@
 import { nanoid } from 'nanoid'
 import { InvalidArgumentError, QueueClosedError, SerializationError } from '../core/errors.js'
 import { specOptions, type JobSpec, type SpecOf, type SpecOptions } from '../core/job-spec.js'
+import { checkStorable } from '../core/storable.js'
 import type { ScheduleInfo, ScheduleOptions } from '../core/queue.js'
 import type {
   BatchState,
@@ -80,10 +81,28 @@ export interface Transport {
 }
 
 /**
- * A payload that cannot be cloned (a function, a symbol, a DOM node) makes `postMessage` throw
- * a `DataCloneError` before anything is sent: the caller gets the `SerializationError` a local
- * queue gives for it. The name is checked, not the class: a host tab's failed post reaches the
- * caller as a plain error of that name.
+ * Refuses, before anything is posted, the payloads every store refuses (a function, a symbol,
+ * a cycle), with the `SerializationError` a local queue gives.
+ */
+function checkPayloads(method: keyof QueueApi, args: readonly unknown[]): void {
+  const check = (o: SpecOptions | undefined, of: string): void => {
+    if (o) checkStorable(o.payload, 'payload', `${of} (${o.type})`)
+  }
+  const group = (p: ChainPlan | BatchPlan, kind: string): void => {
+    p.specs.forEach((o, i) => check(o, `job ${i + 1} of the ${kind}`))
+    for (const name of ['onSuccess', 'onError', 'onSettled', 'onProgress'] as const) check((p as BatchPlan)[name], `the ${name} callback of the ${kind}`)
+  }
+  if (method === 'dispatchMany') (args[0] as SpecOptions[]).forEach((o, i) => check(o, `job ${i + 1} of the dispatch`))
+  else if (method === 'chain') group(args[0] as ChainPlan, 'chain')
+  else if (method === 'batch') group(args[0] as BatchPlan, 'batch')
+  else if (method === 'schedule') check(args[2] as SpecOptions, `the job of schedule ${String(args[0])}`)
+}
+
+/**
+ * A value that cannot be cloned and that no check above knows of (a DOM node, say) makes
+ * `postMessage` throw a `DataCloneError` before anything is sent: the caller gets a
+ * `SerializationError` for it too. The name is checked, not the class: a host tab's failed
+ * post reaches the caller as a plain error of that name.
  */
 function asQueueError(err: unknown): never {
   if (err instanceof Error && err.name === 'DataCloneError') {
@@ -98,8 +117,15 @@ function asQueueError(err: unknown): never {
  */
 export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } = {}): QueueClient<J> {
   let closed = false
-  const call = <K extends keyof QueueApi>(method: K, ...args: Parameters<QueueApi[K]>): Promise<Awaited<ReturnType<QueueApi[K]>>> =>
-    closed ? Promise.reject(new QueueClosedError('the queue client is closed')) : t.call(method, args).catch(asQueueError)
+  const call = <K extends keyof QueueApi>(method: K, ...args: Parameters<QueueApi[K]>): Promise<Awaited<ReturnType<QueueApi[K]>>> => {
+    if (closed) return Promise.reject(new QueueClosedError('the queue client is closed'))
+    try {
+      checkPayloads(method, args)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return t.call(method, args).catch(asQueueError)
+  }
   const opts = (spec: unknown): SpecOptions => {
     const so = { ...specOptions(spec) }
     return o.ids && so.id === undefined ? { ...so, id: nanoid() } : so

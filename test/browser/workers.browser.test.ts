@@ -48,6 +48,8 @@ describe('a queue hosted in a dedicated Worker, driven from the page', () => {
     for (const send of [
       () => q.dispatch(job('add', (() => 1) as never)),
       () => q.dispatchMany([job('add', { a: 1, b: 1 }), job('add', { a: 1, b: Symbol('b') as never })]),
+      // Passes the payload check, but postMessage cannot clone it.
+      () => q.dispatch(job('add', new WeakMap() as never)),
     ]) {
       const err = await send().catch((e: unknown) => e)
       expect(err).toBeInstanceOf(SerializationError)
@@ -78,9 +80,11 @@ describe('a queue shared by the tabs of an origin', () => {
     await expect.poll(() => host.isHost, { timeout: 10_000 }).toBe(true)
     const other = share(name)
     for (const q of [host, other]) {
-      const err = await q.dispatch(job('add', (() => 1) as never)).catch((e: unknown) => e)
-      expect(err).toBeInstanceOf(SerializationError)
-      expect(err).toMatchObject({ code: 'SERIALIZATION' })
+      for (const payload of [() => 1, new WeakMap()]) {
+        const err = await q.dispatch(job('add', payload as never)).catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(SerializationError)
+        expect(err).toMatchObject({ code: 'SERIALIZATION' })
+      }
     }
     // The refused calls left nothing behind to be sent again when the host changes.
     await host.close()

@@ -85,6 +85,8 @@ describe('a queue hosted in a Node worker_thread', { timeout: 60_000 }, () => {
       () => q.chain(job('add', { a: 1, b: 1 })).onSuccess(job('fail', { message: (() => 'x') as never })).dispatch(),
       () => q.batch(job('add', { a: 1, b: 1 })).onSettled(job('fail', { message: (() => 'x') as never })).dispatch(),
       () => q.schedule('fn', { every: 1000 }, job('add', (() => 1) as never)),
+      // Passes the payload check, but postMessage cannot clone it.
+      () => q.dispatch(job('add', new WeakMap() as never)),
     ]) {
       const err = await send().catch((e: unknown) => e)
       expect(err).toBeInstanceOf(SerializationError)
