@@ -46,7 +46,8 @@ export function engineScenarios(label: string, open: (name: string) => Store): v
   let n = 0
   const fresh = (): string => `ferry-engine-${run}-${++n}`
   const makeStore = (): Store => open(fresh())
-  describe(`engine on ${label}`, () => {
+  // Each waits on the real clock and a real or fake database: seconds on a busy machine.
+  describe(`engine on ${label}`, { timeout: 30_000 }, () => {
     const cleanup: (() => Promise<void>)[] = []
     afterEach(async () => {
       for (const c of cleanup.splice(0).reverse()) await c()

@@ -51,7 +51,8 @@ export function lifecycleScenarios(label: string): void {
     return s
   }
 
-  describe(`schema versions (${label})`, () => {
+  // Real databases opened, upgraded and closed: seconds on a busy machine.
+  describe(`schema versions (${label})`, { timeout: 30_000 }, () => {
     it('opens a database of ferry schema 1 made by hand and runs its jobs', async () => {
       const name = fresh()
       const db = await openDB(name, 1, {
@@ -152,7 +153,7 @@ export function lifecycleScenarios(label: string): void {
     })
   })
 
-  describe(`connections closed from outside (${label})`, () => {
+  describe(`connections closed from outside (${label})`, { timeout: 30_000 }, () => {
     const insertOne = (s: Store, id: string) =>
       s.insert({ now: 1000, jobs: [{ id, type: 't', queue: 'default', payload: id, priority: 0, maxAttempts: 1, backoff: 0, runAt: 1000 }] })
 
@@ -188,7 +189,7 @@ export function lifecycleScenarios(label: string): void {
       const s2 = store(name, [...MIGRATIONS, v2])
       await expect(s2.counts(0)).rejects.toMatchObject({ code: 'DATABASE_BLOCKED' })
       stubborn.close()
-      await expect.poll(() => s2.counts(0).then(() => 'open', (e: { code?: string }) => e.code ?? 'error'), { timeout: 5000 }).toBe('open')
+      await expect.poll(() => s2.counts(0).then(() => 'open', (e: { code?: string }) => e.code ?? 'error'), { timeout: 20_000 }).toBe('open')
     })
 
     it('keeps an engine running when another connection deletes the database under it', async () => {

@@ -14,7 +14,8 @@ interface Photo {
 }
 
 export function transactionalScenarios(label: string): void {
-  describe(`transactional enqueue (${label})`, () => {
+  // Real databases opened and deleted per test: seconds on a busy machine.
+  describe(`transactional enqueue (${label})`, { timeout: 30_000 }, () => {
     const run = Date.now().toString(36)
     let n = 0
     const cleanup: (() => Promise<void>)[] = []
