@@ -170,7 +170,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     // A store that can be watched tells of every commit on it, this queue's and others'.
     this.#unwatch = this.#store.watch?.((events) => {
       this.#emit(events)
-      if (this.#runner.running && (events.length === 0 || events.some((e) => WAKING.has(e.kind)))) this.#runner.kick()
+      if (this.#runner.running && (events.length === 0 || events.some((e) => WAKING.has(e.kind)))) this.#runner.kick(events)
     })
   }
 

@@ -93,8 +93,10 @@ export class Runner {
   /** When the next schedule or delayed job of this engine's queues falls due, if known. */
   #dueAt: number | undefined
   #dueKnown = false
-  /** Counts outside kicks: a change made elsewhere may have brought `#dueAt` earlier. */
+  /** Counts the kicks after which `#dueAt` is not known: a change may have brought it earlier. */
   #heard = 0
+  /** Due times that events told while the store call in flight was running. */
+  #toldDuringCall: number | undefined
   #renewHandle: unknown
   #storeFailures = 0
   /**
@@ -127,10 +129,17 @@ export class Runner {
     this.kick()
   }
 
-  /** Something may have changed in the store: runs a turn soon, which asks it for the tick too. */
-  kick(): void {
-    this.#dueKnown = false
-    this.#heard++
+  /**
+   * Something changed in the store: runs a turn soon. Events that tell when the jobs they
+   * delay come due keep the engine's next due time; any other change may have brought it
+   * earlier, so the turn asks the store (a tick).
+   */
+  kick(events?: readonly QueueEvent[]): void {
+    if (events && events.length > 0 && this.#noteDue(events)) this.#toldDuringCall = earliest(this.#toldDuringCall, ...events.map(dueTime))
+    else {
+      this.#dueKnown = false
+      this.#heard++
+    }
     this.#kick()
   }
 
@@ -274,6 +283,7 @@ export class Runner {
       return
     }
     const heard = this.#heard
+    this.#toldDuringCall = undefined
     let out
     this.#committing = settle
     try {
@@ -325,17 +335,24 @@ export class Runner {
    */
   #learnDue(ticked: boolean, out: SettleAndClaimOutcome, heard: number): void {
     if (ticked) {
-      this.#dueAt = out.nextWakeAt
-      // A change made elsewhere while the call ran may not be in what it saw.
+      // A change committed elsewhere while the call ran may not be in what it saw.
+      this.#dueAt = earliest(out.nextWakeAt, this.#toldDuringCall)
       if (this.#heard === heard) this.#dueKnown = true
       return
     }
-    for (const e of out.events) {
-      if (e.kind === 'job:retrying') this.#dueAt = earliest(this.#dueAt, e.retryAt)
-      else if (e.kind === 'job:deferred') this.#dueAt = earliest(this.#dueAt, e.runAt)
-      // A callback or a chain step may wait for a delay the event does not tell.
-      else if (e.kind === 'job:dispatched' || e.kind === 'chain:advanced') this.#dueKnown = false
+    if (!this.#noteDue(out.events)) this.#dueKnown = false
+  }
+
+  /** Folds the due times events tell into `#dueAt`; false if one may delay a job it does not say until when. */
+  #noteDue(events: readonly QueueEvent[]): boolean {
+    let told = true
+    for (const e of events) {
+      const at = dueTime(e)
+      if (at !== undefined) this.#dueAt = earliest(this.#dueAt, at)
+      // A dispatched job, a callback or a chain step may wait for a delay the event does not tell.
+      else if (e.kind === 'job:dispatched' || e.kind === 'chain:advanced') told = false
     }
+    return told
   }
 
   /** The jobs this engine runs, which a claim must never hand back to it. */
@@ -504,4 +521,9 @@ function earliest(...times: (number | undefined)[]): number | undefined {
   let min: number | undefined
   for (const t of times) if (t !== undefined && (min === undefined || t < min)) min = t
   return min
+}
+
+/** When the job an event put back comes due. */
+function dueTime(e: QueueEvent): number | undefined {
+  return e.kind === 'job:retrying' ? e.retryAt : e.kind === 'job:deferred' ? e.runAt : undefined
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { job, type QueueEvent } from '../../src/index.js'
+import { job, memoryStore, type QueueEvent, type SettleAndClaimInput, type Store } from '../../src/index.js'
 import { createTestQueue } from '../../src/testing/index.js'
 import { advance, harness } from '../helpers.js'
 
@@ -61,5 +61,26 @@ describe('delayed jobs coming due', () => {
     await advance(a.clock, 5000, 500)
     expect(of(a.events, id)).toEqual(['job:dispatched', 'job:waiting'])
     expect(of(b.events, id)).toEqual(['job:dispatched', 'job:waiting'])
+  })
+
+  it('calls the store while every slot is busy only when something comes due', async () => {
+    const inner = memoryStore()
+    const calls: SettleAndClaimInput[] = []
+    const store: Store = { ...inner, settleAndClaim: (input) => (calls.push(input), inner.settleAndClaim(input)) }
+    const q = createTestQueue({ store, startAt: 1_000_000, handlerWaitMs: 0 })
+    let release!: () => void
+    q.register('long', () => new Promise<void>((resolve) => (release = resolve)))
+    await q.dispatch(job('long', {}))
+    const { id } = await q.dispatch(job('long', {}).delay(10 * 60_000))
+    await q.runUntilIdle()
+    calls.length = 0
+    await q.advance(10 * 60_000 - 1)
+    expect(calls).toEqual([])
+    await q.advance(1)
+    expect(calls).toEqual([{ now: q.clock.now(), settle: [], tick: { queues: ['default'] } }])
+    expect((await store.getJob(id))?.state).toBe('waiting')
+    release()
+    await q.runUntilIdle()
+    await q.close()
   })
 })
