@@ -72,4 +72,4 @@ it('turns a real QuotaExceededError into StorageFullError, writes nothing, and t
     db.close()
     await navigator.storageBuckets.delete(name)
   }
-})
+}, 60_000)

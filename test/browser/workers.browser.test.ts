@@ -5,7 +5,8 @@ import { counts$, events$, job$, ofKind } from '../../src/observable/index.js'
 import { connectQueue, exposeQueue, shareQueue, type QueueClient, type SharedQueue } from '../../src/workers/index.js'
 import type { Jobs } from '../workers/fixtures/jobs.js'
 
-describe('a queue hosted in a dedicated Worker, driven from the page', () => {
+// Workers start, and tabs elect a host, in seconds on a busy machine.
+describe('a queue hosted in a dedicated Worker, driven from the page', { timeout: 30_000 }, () => {
   let worker: Worker | undefined
   let client: QueueClient<Jobs> | undefined
   afterEach(async () => {
@@ -63,7 +64,7 @@ describe('a queue hosted in a dedicated Worker, driven from the page', () => {
   })
 })
 
-describe('a queue shared by the tabs of an origin', () => {
+describe('a queue shared by the tabs of an origin', { timeout: 30_000 }, () => {
   const opened: SharedQueue<Jobs>[] = []
   afterEach(async () => {
     for (const q of opened.splice(0)) await q.close()
