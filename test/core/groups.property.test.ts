@@ -189,5 +189,5 @@ describe('chains and batches under failures, stalls and restarts (property)', ()
       }),
       { numRuns: 40 },
     )
-  }, 60_000)
+  }, 180_000)
 })
