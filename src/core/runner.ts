@@ -29,6 +29,7 @@
  */
 import { nanoid } from 'nanoid'
 import { MAX_TIMER_MS, systemClock } from './clock.js'
+import { DueTimes, earliest } from './due-times.js'
 import { compose } from './middleware.js'
 import {
   JobCancelledError,
@@ -42,7 +43,7 @@ import {
   UnrecoverableError,
   serializeError,
 } from './errors.js'
-import type { AttemptOutcome, SettleAndClaimOutcome, Settlement, Store, StoredJob } from './store.js'
+import type { AttemptOutcome, Settlement, Store, StoredJob } from './store.js'
 import type { Clock, Handler, JobContext, Middleware, QueueEvent } from './types.js'
 
 interface Attempt {
@@ -90,13 +91,7 @@ export class Runner {
   #again = false
   #kicked = false
   #wake: { at: number; handle: unknown } | undefined
-  /** When the next schedule or delayed job of this engine's queues falls due, if known. */
-  #dueAt: number | undefined
-  #dueKnown = false
-  /** Counts the kicks after which `#dueAt` is not known: a change may have brought it earlier. */
-  #heard = 0
-  /** Due times that events told while the store call in flight was running. */
-  #toldDuringCall: number | undefined
+  readonly #due = new DueTimes()
   #renewHandle: unknown
   #storeFailures = 0
   /**
@@ -129,17 +124,9 @@ export class Runner {
     this.kick()
   }
 
-  /**
-   * Something changed in the store: runs a turn soon. Events that tell when the jobs they
-   * delay come due keep the engine's next due time; any other change may have brought it
-   * earlier, so the turn asks the store (a tick).
-   */
+  /** Something changed in the store (`events`, when given, say what): runs a turn soon. */
   kick(events?: readonly QueueEvent[]): void {
-    if (events && events.length > 0 && this.#noteDue(events)) this.#toldDuringCall = earliest(this.#toldDuringCall, ...events.map(dueTime))
-    else {
-      this.#dueKnown = false
-      this.#heard++
-    }
+    this.#due.heard(events)
     this.#kick()
   }
 
@@ -275,15 +262,13 @@ export class Runner {
       free > 0 && queues.length > 0 && types.length > 0
         ? { owner: this.#owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs, ...this.#runningIds() }
         : undefined
-    const due = this.#running && (!this.#dueKnown || (this.#dueAt !== undefined && this.#dueAt <= now))
-    const tick = due ? { queues: [...h.queues] } : undefined
+    const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
     if (settle.length === 0 && !claim && !tick) {
       // The timer may have gone off for something earlier (a lease end): keep one for the next due time.
-      if (this.#running && this.#dueAt !== undefined) this.#armWake(this.#dueAt)
+      if (this.#running && this.#due.at !== undefined) this.#armWake(this.#due.at)
       return
     }
-    const heard = this.#heard
-    this.#toldDuringCall = undefined
+    const mark = this.#due.callStarts()
     let out
     this.#committing = settle
     try {
@@ -319,40 +304,14 @@ export class Runner {
       // Claimed while stop was under way: back to the queue at once, the attempt not spent.
       else this.#settlements.push({ id: job.id, token: claim?.token ?? '', outcome: { kind: 'deferred', runAt: h.clock.now() } })
     }
-    this.#learnDue(tick !== undefined, out, heard)
+    this.#due.learn(mark, tick !== undefined, out.nextWakeAt, out.events)
     const full = claim !== undefined && out.claimed.length === claim.limit
     if (full) this.#again = true
-    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#dueAt)
+    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at)
     if (wake !== undefined) this.#armWake(wake)
     else if ((claim && !full) || tick) this.#clearWake()
     if (this.#settlements.length > 0) this.#again = true
     if (!this.#running) this.#clearWake()
-  }
-
-  /**
-   * Keeps when the next schedule or delayed job falls due: from the store when the call had the
-   * tick, else from what the call's own writes delayed.
-   */
-  #learnDue(ticked: boolean, out: SettleAndClaimOutcome, heard: number): void {
-    if (ticked) {
-      // A change committed elsewhere while the call ran may not be in what it saw.
-      this.#dueAt = earliest(out.nextWakeAt, this.#toldDuringCall)
-      if (this.#heard === heard) this.#dueKnown = true
-      return
-    }
-    if (!this.#noteDue(out.events)) this.#dueKnown = false
-  }
-
-  /** Folds the due times events tell into `#dueAt`; false if one may delay a job it does not say until when. */
-  #noteDue(events: readonly QueueEvent[]): boolean {
-    let told = true
-    for (const e of events) {
-      const at = dueTime(e)
-      if (at !== undefined) this.#dueAt = earliest(this.#dueAt, at)
-      // A dispatched job, a callback or a chain step may wait for a delay the event does not tell.
-      else if (e.kind === 'job:dispatched' || e.kind === 'chain:advanced') told = false
-    }
-    return told
   }
 
   /** The jobs this engine runs, which a claim must never hand back to it. */
@@ -517,13 +476,3 @@ export class Runner {
   }
 }
 
-function earliest(...times: (number | undefined)[]): number | undefined {
-  let min: number | undefined
-  for (const t of times) if (t !== undefined && (min === undefined || t < min)) min = t
-  return min
-}
-
-/** When the job an event put back comes due. */
-function dueTime(e: QueueEvent): number | undefined {
-  return e.kind === 'job:retrying' ? e.retryAt : e.kind === 'job:deferred' ? e.runAt : undefined
-}
