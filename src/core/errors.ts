@@ -121,18 +121,48 @@ rebuild['JobDeferredError'] = (message, code) => {
 /** Own properties that the plain form carries in fields of their own, or never. */
 const RESERVED = new Set(['name', 'message', 'code', 'stack', 'cause', '__proto__', 'constructor'])
 
-/** The plain-object form of any thrown value, for storage and for crossing threads. */
+/**
+ * The plain-object form of any thrown value, for storage and for crossing threads. Never
+ * throws: a part that cannot be read (a throwing getter, a revoked Proxy, a Symbol message) is
+ * left out or replaced by a generic name or message, so that an attempt can always end.
+ */
 export function serializeError(err: unknown): SerializedError {
-  if (err instanceof Error) {
-    const out: SerializedError = { name: err.name, message: err.message }
-    const code = (err as { code?: unknown }).code
-    if (typeof code === 'string') out.code = code
-    if (err.stack !== undefined) out.stack = err.stack
-    const data = plainData(err)
-    if (data) out.data = data
-    return out
+  let isError: boolean
+  try {
+    isError = err instanceof Error
+  } catch {
+    return { name: 'Error', message: UNREADABLE }
   }
-  return { name: 'Error', message: typeof err === 'string' ? err : safeString(err) }
+  if (!isError) return { name: 'Error', message: typeof err === 'string' ? err : safeString(err) }
+  const e = err as Error
+  const out: SerializedError = { name: textOf(() => e.name) ?? 'Error', message: textOf(() => e.message) ?? UNREADABLE }
+  const code = read(() => (e as { code?: unknown }).code)
+  if (typeof code === 'string') out.code = code
+  const stack = read(() => e.stack)
+  if (typeof stack === 'string') out.stack = stack
+  const data = read(() => plainData(e))
+  if (data) out.data = data
+  return out
+}
+
+const UNREADABLE = 'a thrown value that could not be read'
+
+/** What `get` returns, or undefined when reading throws. */
+function read<T>(get: () => T): T | undefined {
+  try {
+    return get()
+  } catch {
+    return undefined
+  }
+}
+
+/** A string read from `get`: strings as they are, anything else through `String`, if it can be. */
+function textOf(get: () => unknown): string | undefined {
+  const v = read(get)
+  if (typeof v === 'string') return v
+  // An object name or message may have a toString of its own; else '[object Object]' will do.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
+  return v === undefined ? undefined : read(() => String(v))
 }
 
 /** Rebuilds an error from its plain form, as the ferry class its name names when there is one. */
@@ -156,7 +186,7 @@ function plainData(err: Error): SerializedError['data'] {
   let any = false
   for (const key of Object.keys(err)) {
     if (RESERVED.has(key)) continue
-    const v: unknown = (err as unknown as Record<string, unknown>)[key]
+    const v: unknown = read(() => (err as unknown as Record<string, unknown>)[key])
     if (typeof v === 'string' || typeof v === 'boolean' || v === null || (typeof v === 'number' && Number.isFinite(v))) {
       data[key] = v
       any = true

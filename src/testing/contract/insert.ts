@@ -136,6 +136,36 @@ export function insertContract(makeStore: MakeStore): void {
       expect((await s.store.listJobs({}, T0)).map((j) => j.id)).toEqual([kept.id])
     })
 
+    it('refuses a function, a symbol key or a cycle hung on an array as a named property, and properties on a Map or Set', async () => {
+      const sym = Symbol('k')
+      const cyclic: unknown[] = [1]
+      const payloads = [
+        { list: Object.assign([1, 2], { run: uncloneable }) },
+        { list: Object.assign([1], { [sym]: 1 }) },
+        { list: Object.assign(cyclic, { self: cyclic }) },
+        { map: Object.assign(new Map([[1, 2]]), { note: 'dropped by every store' }) },
+        { set: Object.assign(new Set([1]), { run: uncloneable }) },
+      ]
+      for (const payload of payloads) {
+        const j = newJob({ payload })
+        expect(await rejection(s.store.insert({ now: T0, jobs: [j] }))).toBeInstanceOf(SerializationError)
+        expect(await s.store.getJob(j.id)).toBeUndefined()
+      }
+    })
+
+    it('refuses a payload that throws when read, with SerializationError', async () => {
+      const { proxy, revoke } = Proxy.revocable({ a: 1 }, {})
+      revoke()
+      const getter = Object.defineProperty({}, 'x', { enumerable: true, get: () => { throw new Error('not loaded') } })
+      for (const payload of [{ draft: proxy }, getter]) {
+        const j = newJob({ payload })
+        const err = await rejection(s.store.insert({ now: T0, jobs: [j] }))
+        expect(err).toBeInstanceOf(SerializationError)
+        expect((err as Error).cause).toBeInstanceOf(Error)
+        expect(await s.store.getJob(j.id)).toBeUndefined()
+      }
+    })
+
     it('leaves the ids and unique keys of a rejected insert free', async () => {
       const a = newJob({ uniqueKey: 'k', uniqueUntil: T0 + 1000 })
       await rejection(s.store.insert({ now: T0, jobs: [a, newJob({ payload: uncloneable })] }))
