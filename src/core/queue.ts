@@ -115,6 +115,13 @@ export function createQueue<J extends JobMap = JobMap>(options: QueueOptions = {
 
 const runners = new WeakMap<object, Runner>()
 
+/** The `timeoutMs` of stop and close, checked. */
+function stopTimeout(opts?: { timeoutMs?: number }): number {
+  const timeoutMs = opts?.timeoutMs ?? 10_000
+  if (!(timeoutMs >= 0)) throw new InvalidArgumentError(`timeoutMs must be a number of ms >= 0, got ${timeoutMs}`)
+  return timeoutMs
+}
+
 /** Events after which an engine may have something new to claim. */
 const WAKING: ReadonlySet<QueueEvent['kind']> = new Set(['job:dispatched', 'chain:advanced', 'job:retrying', 'job:deferred'])
 
@@ -136,6 +143,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   readonly #runner: Runner
   readonly #unwatch: (() => void) | undefined
   #closed = false
+  /** Set once close() begins: from then on the engine cannot start again. */
+  #closing: Promise<void> | undefined
 
   constructor(o: QueueOptions) {
     const concurrency = o.concurrency ?? 1
@@ -261,22 +270,29 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   }
 
   async start(): Promise<void> {
+    if (this.#closing) throw new QueueClosedError('the queue is closed')
     this.#open()
     this.#runner.start()
   }
 
   async stop(opts?: { timeoutMs?: number }): Promise<void> {
-    const timeoutMs = opts?.timeoutMs ?? 10_000
-    if (!(timeoutMs >= 0)) throw new InvalidArgumentError(`timeoutMs must be a number of ms >= 0, got ${timeoutMs}`)
-    await this.#runner.stop(timeoutMs)
+    await this.#runner.stop(stopTimeout(opts))
   }
 
   async close(opts?: { timeoutMs?: number }): Promise<void> {
     if (this.#closed) return
-    await this.stop(opts)
-    this.#closed = true
-    this.#unwatch?.()
-    await this.#store.close()
+    if (!this.#closing) {
+      const timeoutMs = stopTimeout(opts)
+      // Set before the first await: a start() from here on rejects, so no engine outlives the store.
+      this.#closing = (async () => {
+        await this.#runner.stop(timeoutMs)
+        this.#closed = true
+        this.#unwatch?.()
+        await this.#store.close()
+      })()
+    }
+    // A second close while the first runs waits for it.
+    await this.#closing
   }
 
   pause(queue?: string): void {

@@ -81,8 +81,19 @@ const SLICE_MS = 8
 
 export class Runner {
   readonly #h: RunnerHost
-  readonly #owner = nanoid()
+  /**
+   * The name its leases carry. A claim takes back an expired lease of its own owner that it
+   * does not run without counting an attempt (the claim's reply never arrived, so the attempt
+   * never ran); a stop that gives up on outcomes takes a new name, so the attempts whose
+   * outcomes it dropped, which did run, count when their leases run out.
+   */
+  #owner = nanoid()
   readonly #attempts = new Map<string, Attempt>()
+  /**
+   * Jobs whose handler has not returned, including attempts already ended (timed out, lease
+   * lost, released by stop): claims leave them alone until it does.
+   */
+  readonly #inHandler = new Set<string>()
   #settlements: Settlement[] = []
   /** Settlements in the store call in flight. */
   #committing: Settlement[] = []
@@ -186,6 +197,7 @@ export class Runner {
   #abandon(): void {
     const ids = new Set([...this.#settlements, ...this.#committing].map((s) => s.id))
     this.#giveUp = 'given-up'
+    this.#owner = nanoid()
     this.#settlements = []
     this.#committing = []
     this.#clearWake()
@@ -300,8 +312,9 @@ export class Runner {
     const lost = out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId }))
     if (lost.length > 0) h.emit(lost)
     for (const job of out.claimed) {
-      if (this.#running) this.#run(job, claim?.token ?? '')
-      // Claimed while stop was under way: back to the queue at once, the attempt not spent.
+      if (this.#running && !h.paused.has(job.queue)) this.#run(job, claim?.token ?? '')
+      // Claimed while stop was under way or its queue was paused: back to the queue at once,
+      // the attempt not spent.
       else this.#settlements.push({ id: job.id, token: claim?.token ?? '', outcome: { kind: 'deferred', runAt: h.clock.now() } })
     }
     this.#due.learn(mark, tick !== undefined, out.nextWakeAt, out.events)
@@ -314,9 +327,10 @@ export class Runner {
     if (!this.#running) this.#clearWake()
   }
 
-  /** The jobs this engine runs, which a claim must never hand back to it. */
+  /** The jobs whose handlers run here, which a claim must never hand back to this engine. */
   #runningIds(): { running?: string[] } {
-    return this.#attempts.size > 0 ? { running: [...this.#attempts.keys()] } : {}
+    const ids = new Set([...this.#attempts.keys(), ...this.#inHandler])
+    return ids.size > 0 ? { running: [...ids] } : {}
   }
 
   /** Settles one by one; a settlement whose result cannot be stored fails its job instead. */
@@ -366,11 +380,29 @@ export class Runner {
         this.#finish(a, { kind: 'failed', error: serializeError(err) })
       }, ms)
     }
+    this.#inHandler.add(job.id)
     void this.#attempt(a).then(
       // A cancelled job ends cancelled even when its handler ignores the signal and returns.
-      (result) => this.#finish(a, a.cancelled ? { kind: 'cancelled' } : { kind: 'succeeded', ...(result === undefined ? {} : { result }) }),
-      (err: unknown) => this.#finish(a, this.#outcomeOf(a, err)),
+      (result) => this.#returned(a, () => (a.cancelled ? { kind: 'cancelled' } : { kind: 'succeeded', ...(result === undefined ? {} : { result }) })),
+      (err: unknown) => this.#returned(a, () => this.#outcomeOf(a, err)),
     )
+  }
+
+  /**
+   * The handler returned or threw. Whatever the thrown value, the attempt ends here: working
+   * out its outcome cannot throw past this point.
+   */
+  #returned(a: Attempt, outcome: () => AttemptOutcome): void {
+    let o: AttemptOutcome
+    try {
+      o = outcome()
+    } catch {
+      o = { kind: 'failed', error: { name: 'Error', message: 'the handler threw a value that could not be read' } }
+    }
+    this.#inHandler.delete(a.job.id)
+    if (this.#attempts.get(a.job.id) === a) this.#finish(a, o)
+    // Ended earlier (timeout, lost lease, stop): the job may now be claimed here again.
+    else this.#kick()
   }
 
   async #attempt(a: Attempt): Promise<unknown> {

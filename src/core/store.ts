@@ -169,6 +169,13 @@ export interface Settlement {
 }
 
 export interface ClaimRequest {
+  /**
+   * The claiming engine, written into each lease. An expired lease of this owner on a job it
+   * does not name in `running` is one it never started (the reply of the claim that leased it
+   * was lost): the job is leased again without counting an attempt and without `job:stalled`.
+   * Other expired leases count a spent attempt. An engine that drops outcomes of attempts it
+   * ran (a stop that gives up) claims under a new owner from then on.
+   */
   owner: string
   /** Written into each claimed job's lease. A new token per claim call. */
   token: string
@@ -178,8 +185,10 @@ export interface ClaimRequest {
   limit: number
   leaseUntil: number
   /**
-   * Ids of jobs the caller is still running. Their leases are not taken over even when expired
-   * (renewals may have failed for a while): an engine must never run one job twice at once.
+   * Ids of jobs the caller is still running, including attempts it has ended (timed out, lease
+   * lost, released by stop) whose handler has not returned yet. None of them is claimed, by
+   * any path: not an expired lease (renewals may have failed for a while), not a job waiting
+   * again. An engine must never run one job twice at once. The limit still fills with others.
    */
   running?: string[]
 }

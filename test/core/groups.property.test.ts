@@ -83,7 +83,9 @@ describe('chains and batches under failures, stalls and restarts (property)', ()
             const o = plan.outcomes[n - 1] ?? 'ok'
             if (o === 'fail') throw new Error('transient')
             if (o === 'fatal') throw new UnrecoverableError('fatal')
-            if (o === 'hang') return new Promise(() => {})
+            // Hangs until its attempt ends (timeout, lost lease, stop). A handler that never
+            // returns keeps its job from running on its engine again, so the job would wait.
+            if (o === 'hang') return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve('late')))
             return `${String(label)}#${n}`
           })
           q.register('callback', (_p, ctx) => ran(ctx))

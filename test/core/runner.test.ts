@@ -159,7 +159,10 @@ describe('timeouts', () => {
   it('retries a timed-out attempt when attempts are left', async () => {
     const { queue, clock } = harness()
     let calls = 0
-    queue.register('t', () => (++calls === 1 ? new Promise(() => {}) : 'second time'))
+    // The first attempt hangs until its signal aborts it: the retry waits for that handler to end.
+    queue.register('t', (_p, ctx) =>
+      ++calls === 1 ? new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))) : 'second time',
+    )
     await queue.start()
     const { id } = await queue.dispatch(job('t', {}).timeout(100).retry(1).backoff(10))
     await settle()

@@ -64,6 +64,12 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   const running = new Set(req.running)
   const expired = (await tx.expired(scope, c.now, req.limit + running.size)).filter((j) => !running.has(j.id))
   for (const j of expired.slice(0, req.limit)) {
+    if (j.lease?.owner === req.owner && !j.cancelRequested) {
+      // Leased to the claimer, which does not run it: the reply of the claim that leased it
+      // never reached the engine, so that attempt never ran. It is taken back as it was.
+      claimed.push(lease({ ...j, attempt: j.attempt - 1 }, req.owner, req.token, req.leaseUntil, c))
+      continue
+    }
     c.emit({ kind: 'job:stalled', jobId: j.id, type: j.type })
     if (j.cancelRequested) {
       // Cancelled while it ran, then its engine died: the cancel still holds.
@@ -86,7 +92,10 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   await writeChanges(tx, c)
   const room = req.limit - claimed.length
   if (room > 0) {
-    for (const j of await tx.ready(scope, room)) claimed.push(lease(j, req.owner, req.token, req.leaseUntil, c))
+    // A job the claimer still runs may be waiting again (its attempt timed out or its lease
+    // was lost while the handler went on): it is left to others, and the claim still fills.
+    const ready = (await tx.ready(scope, room + running.size)).filter((j) => !running.has(j.id))
+    for (const j of ready.slice(0, room)) claimed.push(lease(j, req.owner, req.token, req.leaseUntil, c))
   }
   await writeChanges(tx, c)
   return claimed

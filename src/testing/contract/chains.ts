@@ -116,7 +116,7 @@ export function chainContract(makeStore: MakeStore): void {
     it('fails the chain when a step\'s lease ends during its last attempt', async () => {
       const chain = await insertChain(2, { maxAttempts: 1 })
       await claimOne(s.store, T0, { types: ['s1'], leaseUntil: 2000 })
-      await claim(s.store, 2000, { types: ['s1', 's2'] })
+      await claim(s.store, 2000, { owner: 'engine-b', types: ['s1', 's2'] })
       expect((await s.store.getChain(chain.id))?.steps.map((x) => x.state)).toEqual(['failed', 'cancelled'])
       expect(await mustGet(s.store, `${chain.id}:error`)).toMatchObject({ groupError: { code: 'LEASE_LOST' } })
     })

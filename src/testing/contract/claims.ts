@@ -79,6 +79,18 @@ export function claimContract(makeStore: MakeStore): void {
       expect(atThree.nextWakeAt).toBe(5000)
     })
 
+    it('never claims a waiting job the claimer says it still runs, and fills the claim with others', async () => {
+      // An earlier attempt of that job is still running on the claiming engine (it timed out
+      // or lost its lease there, and the job came back to waiting).
+      const [mine, b, c] = [newJob({ priority: 1 }), newJob(), newJob()]
+      await insertJobs(s.store, [mine, b, c])
+      const out = await claim(s.store, T0, { owner: 'engine-a', limit: 2, running: [mine.id] })
+      expect(out.claimed.map((j) => j.id)).toEqual([b.id, c.id])
+      expect(await mustGet(s.store, mine.id)).toMatchObject({ state: 'waiting', attempt: 0 })
+      const other = await claim(s.store, T0, { owner: 'engine-b' })
+      expect(other.claimed.map((j) => j.id)).toEqual([mine.id])
+    })
+
     it('never hands the same job to two concurrent claims', async () => {
       const jobs = Array.from({ length: 20 }, () => newJob())
       await insertJobs(s.store, jobs)
@@ -141,6 +153,17 @@ export function claimContract(makeStore: MakeStore): void {
       // Nobody took it over: the engine's renewal, once it gets through, still holds the job.
       const renewed = await s.store.renew({ now: 3100, leases: [{ id: held.id, token: 'tok-a' }], until: 9000 })
       expect(renewed.held).toEqual([held.id])
+    })
+
+    it('takes back, without counting an attempt, an expired job leased to the claimer that it does not run', async () => {
+      // The claimer never saw the claim that leased it (the reply was lost): the attempt never ran.
+      await insertJobs(s.store, [newJob({ maxAttempts: 1 })])
+      const unseen = await claimOne(s.store, T0, { owner: 'engine-a', token: 'tok-lost', leaseUntil: 2000 })
+      const out = await claim(s.store, 2000, { owner: 'engine-a', token: 'tok-new' })
+      const lease = { owner: 'engine-a', token: 'tok-new', until: 2000 + LEASE }
+      expect(out.claimed).toEqual([expect.objectContaining({ id: unseen.id, state: 'active', attempt: 1, startedAt: 2000, lease })])
+      expect(kinds(out.events)).toEqual([`job:started ${unseen.id}`])
+      expect(await mustGet(s.store, unseen.id)).toMatchObject({ state: 'active', attempt: 1, lease })
     })
 
     it('ignores the settlement and renewal of the engine whose lease ended', async () => {
