@@ -15,8 +15,11 @@
  * times out (the slot frees at once; a late result is discarded), or loses its lease. While
  * attempts run, and until their outcomes are committed, their leases are renewed in one store
  * call every third of the lease: a slow or failing settle must not let another engine run a
- * job that already finished here. A claim names the jobs this engine runs, so that an expired
- * lease of its own (renewals failed for a while) is never handed back to it as a new attempt.
+ * job that already finished here. A claim names the jobs whose handlers run here, including
+ * attempts already ended (timed out, lease lost, released by stop) whose handler has not
+ * returned: the store hands none of them back to this engine, neither an expired lease of its
+ * own (renewals failed for a while) nor the job waiting again, so one job never overlaps
+ * itself here. A hung handler holds its job on this engine, never its slot.
  *
  * Stopping: no more claims; jobs that a claim in flight brings back are released at once.
  * Running attempts get `timeoutMs` to finish, then their signals are aborted and their jobs
