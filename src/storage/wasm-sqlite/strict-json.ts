@@ -7,8 +7,8 @@
  * throws a plain TypeError. Here each of those is a `SerializationError` that names where the
  * value is, so nothing is stored that would come back different.
  *
- * What is accepted: `null`, booleans, strings, finite numbers, arrays without holes or
- * `undefined`, and plain objects (prototype `Object.prototype` or `null`) with string keys.
+ * What is accepted: `null`, booleans, strings, finite numbers, arrays without holes,
+ * `undefined` or named properties, and plain objects (prototype `Object.prototype` or `null`) with string keys.
  * An object property whose value is `undefined` is left out, as `JSON.stringify` does: reading
  * it back gives a missing property, which reads as `undefined` again. Dates are refused rather
  * than turned into strings: pass `date.toISOString()` or `date.getTime()` instead. `-0` reads
@@ -38,6 +38,10 @@ function check(v: unknown, path: string, seen: Set<object>): void {
       if (seen.has(v)) fail(path, 'it refers back to itself (a cycle)')
       seen.add(v)
       if (Array.isArray(v)) {
+        if (Object.keys(v).length > v.length) {
+          const name = Object.keys(v).find((k) => !/^(0|[1-9]\d*)$/.test(k)) ?? ''
+          fail(`${path}.${name}`, 'a named property on an array has no JSON form')
+        }
         for (let i = 0; i < v.length; i++) {
           if (!(i in v)) fail(`${path}[${i}]`, 'an array hole has no JSON form')
           const item: unknown = v[i]

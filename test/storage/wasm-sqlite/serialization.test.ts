@@ -14,6 +14,7 @@ const unfaithful: [string, unknown][] = [
   ['a cycle', cycle],
   ['undefined in an array', [1, undefined, 3]],
   ['an array hole', [1, , 3]], // eslint-disable-line no-sparse-arrays
+  ['a named property on an array', { list: Object.assign([1, 2], { note: 'dropped by JSON' }) }],
   ['a BigInt', { n: 10n }],
   ['NaN', { n: Number.NaN }],
   ['Infinity', [Number.POSITIVE_INFINITY]],
