@@ -106,4 +106,19 @@ describe('a second worker of the same origin', () => {
   }, 60_000)
 })
 
+describe('a second store on the same OPFS file in the same worker', () => {
+  it('is refused with StoreLockedError while the first is open, and opens once it is closed', async () => {
+    const path = `twice-${Date.now()}.db`
+    await call({ kind: 'open', path })
+    const err = await call({ kind: 'open', path }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(StoreLockedError)
+    expect((err as Error).message).toMatch(/already open in this worker/)
+    // The first store is unharmed and still serves.
+    expect(await call({ kind: 'call', store: path, method: 'counts', args: [] })).toMatchObject({ waiting: 0 })
+    await call({ kind: 'call', store: path, method: 'close', args: [] })
+    await call({ kind: 'open', path })
+    await call({ kind: 'call', store: path, method: 'close', args: [] })
+  }, 60_000)
+})
+
 storeContract('sqliteStore on OPFS in a dedicated Worker (Chromium)', opfsStoreProxy)

@@ -40,6 +40,13 @@ const POOL_OPTIONS: Parameters<Sqlite3Static['installOpfsSAHPoolVfs']>[0] & { fo
 let pool: Promise<SAHPoolUtil> | undefined
 
 /**
+ * The files open in this worker. SQLite would refuse a second connection with SQLITE_BUSY
+ * halfway through opening it; the caller is told what Node tells of a second store on one
+ * file in one thread instead.
+ */
+const openFiles = new Set<string>()
+
+/**
  * The pool of this worker, installed once. Exported for tests that clean up after themselves.
  * Rejects with `StoreLockedError` when another worker still holds the pool after `waitMs`.
  */
@@ -91,7 +98,17 @@ export async function openOpfs(file: string, synchronous: 'normal' | 'full'): Pr
   const util = await sahPool(sqlite3)
   const name = file.startsWith('/') ? file : `/${file}`
   const where = `the OPFS SQLite store ${name}`
-  const db = new util.OpfsSAHPoolDb(name)
+  if (openFiles.has(name)) {
+    throw new StoreLockedError(`${where} is already open in this worker: close that store first, or share its queue`)
+  }
+  openFiles.add(name)
+  let db: InstanceType<SAHPoolUtil['OpfsSAHPoolDb']>
+  try {
+    db = new util.OpfsSAHPoolDb(name)
+  } catch (err) {
+    openFiles.delete(name)
+    throw err
+  }
   try {
     // As in Node: WAL without shared memory needs the connection to hold the file exclusively
     // (the pool allows one connection anyway). A commit then appends to the WAL instead of
@@ -103,8 +120,17 @@ export async function openOpfs(file: string, synchronous: 'normal' | 'full'): Pr
     db.exec(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864`)
     migrate(db, where)
   } catch (err) {
+    openFiles.delete(name)
     db.close()
     throw err
   }
-  return { sqlite3, db, where, close: () => db.close() }
+  return {
+    sqlite3,
+    db,
+    where,
+    close: () => {
+      openFiles.delete(name)
+      db.close()
+    },
+  }
 }
