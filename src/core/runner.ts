@@ -96,7 +96,7 @@ export class Runner {
    * Jobs whose handler has not returned, including attempts already ended (timed out, lease
    * lost, released by stop): claims leave them alone until it does.
    */
-  readonly #inHandler = new Set<string>()
+  readonly #inHandler = new Map<string, number>()
   #settlements: Settlement[] = []
   /** Settlements in the store call in flight. */
   #committing: Settlement[] = []
@@ -332,7 +332,7 @@ export class Runner {
 
   /** The jobs whose handlers run here, which a claim must never hand back to this engine. */
   #runningIds(): { running?: string[] } {
-    const ids = new Set([...this.#attempts.keys(), ...this.#inHandler])
+    const ids = new Set([...this.#attempts.keys(), ...this.#inHandler.keys()])
     return ids.size > 0 ? { running: [...ids] } : {}
   }
 
@@ -383,7 +383,7 @@ export class Runner {
         this.#finish(a, { kind: 'failed', error: serializeError(err) })
       }, ms)
     }
-    this.#inHandler.add(job.id)
+    this.#inHandler.set(job.id, (this.#inHandler.get(job.id) ?? 0) + 1)
     void this.#attempt(a).then(
       // A cancelled job ends cancelled even when its handler ignores the signal and returns.
       (result) => this.#returned(a, () => (a.cancelled ? { kind: 'cancelled' } : { kind: 'succeeded', ...(result === undefined ? {} : { result }) })),
@@ -402,7 +402,9 @@ export class Runner {
     } catch {
       o = { kind: 'failed', error: { name: 'Error', message: 'the handler threw a value that could not be read' } }
     }
-    this.#inHandler.delete(a.job.id)
+    const left = (this.#inHandler.get(a.job.id) ?? 1) - 1
+    if (left > 0) this.#inHandler.set(a.job.id, left)
+    else this.#inHandler.delete(a.job.id)
     if (this.#attempts.get(a.job.id) === a) this.#finish(a, o)
     // Ended earlier (timeout, lost lease, stop): the job may now be claimed here again.
     else this.#kick()
