@@ -8,17 +8,18 @@
  * workers on the same origin, so a claim is atomic wherever the competing engine runs.
  *
  * With `{ tx }` (transactional enqueue) the operation runs in the caller's transaction and the
- * call resolves without waiting for it to commit: the caller commits it, or aborts it. If
- * ferry's part fails, the caller's transaction is aborted, since what ferry wrote before the
- * failure could not be taken back otherwise.
+ * call resolves without waiting for it to commit: the caller commits it, or aborts it. A
+ * transaction refused before ferry writes anything (another database, ferry's stores at another
+ * schema, a store still connecting) is left as it was, whether or not the store has connected.
+ * If ferry's part fails once it has begun, the caller's transaction is aborted, since what
+ * ferry wrote before the failure could not be taken back otherwise.
  *
  * @module
  */
 import type { StoreBackend, StoreReadTx, StoreTx } from '../../core/store-backend.js'
 import { joinTransaction } from './app-database.js'
-import { InvalidArgumentError } from '../../core/errors.js'
+import { InvalidArgumentError, StorageError } from '../../core/errors.js'
 import { checkSchema, type Connection } from './connection.js'
-import { STORES } from './schema.js'
 import { closedError, inactive, isConnectionLoss, toStoreError } from './errors.js'
 import { storeTx, type FerryTx, type IdbStoreTx } from './store-tx.js'
 
@@ -91,41 +92,53 @@ export class IdbBackend implements StoreBackend {
     const known = this.#conn.knownName
     const tx = joinTransaction(given, known)
     const name = tx.db.name
+    // A store on the application's database (`{ open }`) that has not connected yet knows its
+    // database only from open(). Ask now: open() returning the application's open connection
+    // answers within microtasks, before the schema read below comes back. One that is still
+    // connecting (an upgrade, maybe one this very transaction holds up) is not waited for: the
+    // caller's transaction is not held open for the store's own connection.
+    let answer: { name: string } | { error: unknown } | undefined
+    if (known === undefined) {
+      this.#conn.resolveName().then(
+        (mine) => (answer = { name: mine }),
+        (error: unknown) => (answer = { error }),
+      )
+    }
+    let stx: IdbStoreTx
+    // Refused before ferry writes anything: the caller's transaction is left as it was.
     try {
-      let stx: IdbStoreTx
       try {
         stx = storeTx(tx)
       } catch (err) {
         throw isConnectionLoss(err) ? inactive(name, err) : err
       }
       await checkSchema(tx)
-      // An application's database (`{ open }`) has no name until the store first connects:
-      // ask for it now, holding the caller's transaction open, and refuse a transaction of
-      // another database before anything is written in it.
       if (known === undefined) {
-        const mine = await whileOpen(tx, this.#conn.resolveName())
-        if (mine !== name) throw new InvalidArgumentError(`{ tx } belongs to database "${name}", but this store keeps its jobs in "${mine}"`)
+        if (answer === undefined) throw opening(name)
+        if ('error' in answer) throw answer.error
+        if (answer.name !== name) throw new InvalidArgumentError(`{ tx } belongs to database "${name}", but this store keeps its jobs in "${answer.name}"`)
       }
+    } catch (err) {
+      throw toStoreError(err, name)
+    }
+    try {
       const result = await fn(stx)
       await stx.flush()
       return result
     } catch (err) {
+      // What ferry wrote so far cannot be taken back otherwise.
       abort(tx)
       throw toStoreError(isConnectionLoss(err) && tx.error ? tx.error : err, name)
     }
   }
 }
 
-/**
- * Awaits `p` inside `tx`: a transaction commits as soon as no request of it is pending, so
- * cheap reads keep it open until `p` settles.
- */
-async function whileOpen<T>(tx: FerryTx, p: Promise<T>): Promise<T> {
-  let settled = false
-  const out = p.finally(() => (settled = true))
-  out.catch(() => undefined)
-  while (!settled) await tx.objectStore(STORES.meta).count()
-  return out
+function opening(txDatabase: string): StorageError {
+  return new StorageError(
+    `idbStore({ open }): open() has not returned yet, so the store cannot tell whether { tx } (of database "${txDatabase}") is of its database; ` +
+      'nothing was written and the transaction was left as it was. Have open() return your open connection, or let the store connect first (any call, e.g. queue.counts())',
+    { code: 'DATABASE_OPENING' },
+  )
 }
 
 function abort(tx: FerryTx): void {

@@ -48,13 +48,13 @@ export class Connection {
   }
 
   /**
-   * The database's name, opening the application's database (`{ open }`) if it is not known
-   * yet. Runs no transaction, so it may be awaited while the caller's transaction is held open.
+   * The database's name, asking the application's `open()` if it is not known yet. Runs no
+   * transaction and does not connect.
    */
   async resolveName(): Promise<string> {
     const known = this.knownName
     if (known !== undefined) return known
-    return (await this.#appDatabase()).name
+    return asFerryDatabase(await this.#appDatabase()).name
   }
 
   /** What the application's `open()` gave, asked for once per connection. */

@@ -17,6 +17,8 @@ export type IdbErrorCode =
   | 'DATABASE_CLOSED'
   /** Another connection holds an older version open and does not close, so the upgrade cannot run. */
   | 'DATABASE_BLOCKED'
+  /** `{ tx }` came while the application's `open()` had not returned: the store cannot tell its database yet. */
+  | 'DATABASE_OPENING'
   /** The transaction given in `{ tx }` had finished, or does not cover ferry's stores. */
   | 'TRANSACTION_INACTIVE'
 

@@ -13,6 +13,15 @@ interface Photo {
   name: string
 }
 
+type Outcome<T> = { value: T } | { error: unknown } | 'still pending'
+
+/** How `p` settles, or 'still pending' after a bound far above any wait it should have. */
+function within<T>(p: Promise<T>, ms = 5_000): Promise<Outcome<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<Outcome<T>>((resolve) => (timer = setTimeout(() => resolve('still pending'), ms)))
+  return Promise.race([p.then((value) => ({ value }), (error: unknown) => ({ error })), late]).finally(() => clearTimeout(timer))
+}
+
 export function transactionalScenarios(label: string): void {
   // Real databases opened and deleted per test: seconds on a busy machine.
   describe(`transactional enqueue (${label})`, { timeout: 30_000 }, () => {
@@ -137,18 +146,89 @@ export function transactionalScenarios(label: string): void {
       await connected.counts()
       const byName = createQueue({ store: own })
       cleanup.push(() => byName.close({ timeoutMs: 100 }))
-      for (const queue of [fresh(), connected, byName]) {
+      for (const [phase, queue] of [['fresh', fresh()], ['connected', connected], ['by name', byName]] as const) {
         const tx = other.transaction(['photos', ...ferryStoreNames], 'readwrite')
-        await tx.objectStore('photos').put({ id: 'elsewhere', name: 'x.jpg' } satisfies Photo)
+        await tx.objectStore('photos').put({ id: phase, name: 'x.jpg' } satisfies Photo)
         const err = await queue.dispatch(job('t', 1), { tx }).catch((e: unknown) => e)
         expect(err).toBeInstanceOf(InvalidArgumentError)
         expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/another database|belongs to database/) as unknown })
-        await tx.done.catch(() => undefined)
+        // The refusal leaves the application's transaction alone: its record commits.
+        expect(await within(tx.done), phase).toEqual({ value: undefined })
+        expect(await other.get('photos', phase), phase).toEqual({ id: phase, name: 'x.jpg' })
         expect(await queue.counts()).toMatchObject({ waiting: 0 })
       }
-      // Nothing was written in the other database either, ferry's jobs or the application's record.
+      // No job was written in the other database either.
       expect(await other.count(ferryStoreNames[0] as never)).toBe(0)
       expect(await queueFor(other).listJobs()).toEqual([])
+    })
+
+    /** The application's database at version 2, opened once by whoever asks first: `idbStore`'s `open`. */
+    function upgradeTo2(name: string): () => Promise<IDBPDatabase> {
+      let v2: Promise<IDBPDatabase> | undefined
+      cleanup.push(async () => (await v2)?.close())
+      return () =>
+        (v2 ??= openDB(name, 2, {
+          upgrade(db, oldVersion, _newVersion, tx) {
+            if (oldVersion < 1) db.createObjectStore('photos', { keyPath: 'id' })
+            void upgradeFerryStores(db, tx)
+          },
+        }))
+    }
+
+    it('refuses a { tx } while open() waits on an upgrade that the transaction\'s own connection holds up, and leaves the transaction alone', async () => {
+      const name = `app-${run}-${++n}`
+      const v1 = await appDb(name, 1)
+      // The application closes its old connection when asked to, and opens version 2 in open().
+      v1.addEventListener('versionchange', () => v1.close())
+      const open = upgradeTo2(name)
+      const queue = createQueue({ store: idbStore({ open }) })
+      cleanup.push(() => queue.close({ timeoutMs: 100 }))
+      const tx = v1.transaction(['photos', ...ferryStoreNames], 'readwrite')
+      await tx.objectStore('photos').put({ id: 'p6', name: 'old.jpg' } satisfies Photo)
+      // The upgrade waits for v1, which waits for this transaction: waiting for open() here never ends.
+      expect(await within(queue.dispatch(job('photo:upload', { photo: 'p6' }), { tx }))).toMatchObject({
+        error: { code: 'DATABASE_OPENING', message: expect.stringMatching(/open\(\)/) as unknown },
+      })
+      expect(await within(tx.done)).toEqual({ value: undefined })
+      // The upgrade then runs; the record is kept and the store works on the new connection.
+      const v2 = await open()
+      expect(await v2.get('photos', 'p6')).toEqual({ id: 'p6', name: 'old.jpg' })
+      const tx2 = v2.transaction(['photos', ...ferryStoreNames], 'readwrite')
+      const { id } = await queue.dispatch(job('photo:upload', { photo: 'p6' }), { tx: tx2 })
+      await tx2.done
+      expect(await queue.getJob(id)).toMatchObject({ state: 'waiting', payload: { photo: 'p6' } })
+    })
+
+    it('refuses a { tx } while open() waits on an upgrade blocked by a connection that does not close, and leaves the transaction alone', async () => {
+      const name = `app-${run}-${++n}`
+      const v1 = await appDb(name, 1)
+      const queue = createQueue({ store: idbStore({ open: upgradeTo2(name) }) })
+      cleanup.push(() => queue.close({ timeoutMs: 100 }))
+      const tx = v1.transaction(['photos', ...ferryStoreNames], 'readwrite')
+      await tx.objectStore('photos').put({ id: 'p7', name: 'kept.jpg' } satisfies Photo)
+      expect(await within(queue.dispatch(job('t', 1), { tx }))).toMatchObject({ error: { code: 'DATABASE_OPENING' } })
+      expect(await within(tx.done)).toEqual({ value: undefined })
+      expect(await v1.get('photos', 'p7')).toEqual({ id: 'p7', name: 'kept.jpg' })
+      expect(await v1.count(ferryStoreNames[0] as never)).toBe(0)
+      v1.close()
+    })
+
+    it('does not hold a { tx } of another database open while open() of its own is blocked', async () => {
+      const x = `app-${run}-${++n}`
+      const xv1 = await appDb(x, 1)
+      const y = await appDb()
+      const queue = createQueue({ store: idbStore({ open: upgradeTo2(x) }) })
+      cleanup.push(() => queue.close({ timeoutMs: 100 }))
+      const tx = y.transaction(['photos', ...ferryStoreNames], 'readwrite')
+      await tx.objectStore('photos').put({ id: 'p8', name: 'y.jpg' } satisfies Photo)
+      const outcome = await within(queue.dispatch(job('t', 1), { tx }))
+      expect(outcome).toMatchObject({ error: { code: 'DATABASE_OPENING' } })
+      expect(await within(tx.done)).toEqual({ value: undefined })
+      // The application's own writes on its other database go on.
+      expect(await within(y.put('photos', { id: 'p9', name: 'next.jpg' } satisfies Photo))).toEqual({ value: 'p9' })
+      expect(await y.get('photos', 'p8')).toEqual({ id: 'p8', name: 'y.jpg' })
+      expect(await y.count(ferryStoreNames[0] as never)).toBe(0)
+      xv1.close()
     })
 
     it('rejects a transaction that already finished with TRANSACTION_INACTIVE', async () => {
