@@ -7,6 +7,7 @@
  */
 import * as Comlink from 'comlink'
 import { Emitter } from '../core/emitter.js'
+import { QueueClosedError } from '../core/errors.js'
 import type { JobMap, QueueEvent, Subscribable } from '../core/types.js'
 import { clientOver, type QueueClient, type Transport } from './client.js'
 import { toEndpoint } from './endpoint.js'
@@ -21,8 +22,106 @@ import type { HostApi } from './protocol.js'
  * await queue.dispatch(job('photo:upload', { name }))
  */
 export function connectQueue<J extends JobMap = JobMap>(worker: unknown): QueueClient<J> {
+  return clientOver<J>(workerTransport(worker))
+}
+
+/**
+ * How long a worker that reported an error has to answer a ping before it is taken for dead.
+ * A worker that failed to load, or threw before `exposeQueue` listened, never answers; one that
+ * only reported a stray error of the app answers at once.
+ */
+export const WORKER_PING_MS = 5_000
+
+interface NodeWorkerLike {
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+  off(event: string, listener: (...args: unknown[]) => void): unknown
+}
+const isNodeWorker = (x: unknown): x is NodeWorkerLike =>
+  typeof (x as Partial<NodeWorkerLike> | null)?.on === 'function' && typeof (x as Partial<NodeWorkerLike> | null)?.off === 'function'
+const isEventTarget = (x: unknown): x is EventTarget =>
+  typeof (x as Partial<EventTarget> | null)?.addEventListener === 'function' && typeof (x as Partial<EventTarget> | null)?.removeEventListener === 'function'
+
+/**
+ * Calls and events over comlink to the `exposeQueue` of `worker`, which the transport watches:
+ * once the worker is gone (a Node worker's `exit` or `error`; a Web Worker's `error` event
+ * followed by an unanswered ping), every pending and later call rejects with
+ * `QueueClosedError`, its cause the worker's error, and `onGone` is told. `close()` rejects the
+ * calls still pending as well: a browser says nothing when a Web Worker is terminated.
+ */
+export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError) => void): Transport {
   installErrorTransfer()
-  return clientOver<J>(comlinkTransport(Comlink.wrap<HostApi>(toEndpoint(worker))))
+  const remote = Comlink.wrap<HostApi>(toEndpoint(worker))
+  const pending = new Set<(err: unknown) => void>()
+  let gone: QueueClosedError | undefined
+  const fail = (err: QueueClosedError): void => {
+    if (gone) return
+    gone = err
+    unwatch()
+    for (const reject of [...pending]) reject(err)
+    pending.clear()
+    onGone?.(err)
+  }
+  const died = (message: string, cause: unknown): QueueClosedError =>
+    new QueueClosedError(`the queue worker ${message}`, { cause })
+
+  let pinging = false
+  const onError = (e: Event): void => {
+    if (gone || pinging) return
+    const ev = e as Partial<ErrorEvent>
+    const cause: unknown = ev.error ?? new Error(ev.message || 'the worker script failed to load or run')
+    pinging = true
+    const timer = setTimeout(() => fail(died(`reported an error and stopped answering: ${String((cause as Error).message ?? cause)}`, cause)), WORKER_PING_MS)
+    // Any answer, even a refusal, says the worker still serves.
+    const alive = (): void => {
+      clearTimeout(timer)
+      pinging = false
+    }
+    remote.ping().then(alive, alive)
+  }
+  const onExit = (code: unknown): void => fail(died(`exited (code ${String(code)})`, new Error(`worker exited with code ${String(code)}`)))
+  const onNodeError = (err: unknown): void => fail(died(`failed: ${String((err as Error | undefined)?.message ?? err)}`, err))
+  let unwatch = (): void => {}
+  if (isNodeWorker(worker)) {
+    worker.on('exit', onExit)
+    worker.on('error', onNodeError)
+    unwatch = () => {
+      worker.off('exit', onExit)
+      worker.off('error', onNodeError)
+    }
+  } else if (isEventTarget(worker)) {
+    worker.addEventListener('error', onError)
+    unwatch = () => worker.removeEventListener('error', onError)
+  }
+
+  const inner = comlinkTransport(remote)
+  return {
+    call: (method, args) => {
+      if (gone) return Promise.reject(gone)
+      return new Promise((resolve, reject) => {
+        const settle = (err: unknown): void => {
+          pending.delete(settle)
+          reject(err)
+        }
+        pending.add(settle)
+        inner.call(method, args).then(
+          (value) => {
+            pending.delete(settle)
+            resolve(value)
+          },
+          settle,
+        )
+      })
+    },
+    events: inner.events,
+    async close() {
+      unwatch()
+      const closedErr = new QueueClosedError('the queue client is closed')
+      for (const reject of [...pending]) reject(closedErr)
+      pending.clear()
+      gone ??= closedErr
+      await inner.close()
+    },
+  }
 }
 
 /** Calls and events over a comlink connection to `exposeQueue`. */
@@ -59,11 +158,17 @@ export function comlinkTransport(remote: Comlink.Remote<HostApi>): Transport {
     call: (method, args) => (remote[method] as unknown as (...a: unknown[]) => Promise<never>)(...args),
     events,
     async close() {
-      try {
-        await shut()
-      } finally {
-        remote[Comlink.releaseProxy]()
+      const c = channel
+      channel = undefined
+      if (c) {
+        c.port.onmessage = null
+        c.port.close()
       }
+      // Posted in order, never awaited: a dead or terminated worker answers nothing, and close
+      // must not wait for it.
+      const detached = c ? c.id.then((id) => void remote.detachEvents(id).catch(() => undefined)) : Promise.resolve()
+      void detached.catch(() => undefined).then(() => remote[Comlink.releaseProxy]())
+      return Promise.resolve()
     },
   }
 }

@@ -92,6 +92,7 @@ export function exposeQueue(queue: Queue<any> | Promise<Queue<any>>, endpoint?: 
       }, () => undefined)
       return id
     },
+    ping: () => true,
     detachEvents(id) {
       const p = ports.get(id)
       if (!p) return
@@ -108,7 +109,7 @@ const REFUSE = 'ferry:refuse'
 const refuse = (): never => {
   throw new InvalidArgumentError('a queue worker serves only the methods of the queue API')
 }
-const isHostMethod = (name: unknown): boolean => isQueueMethod(name) || name === 'attachEvents' || name === 'detachEvents'
+const isHostMethod = (name: unknown): boolean => isQueueMethod(name) || name === 'attachEvents' || name === 'detachEvents' || name === 'ping'
 
 /**
  * Comlink serves whatever property path and operation a message names: `GET`, `SET` (replace a

@@ -85,4 +85,6 @@ export interface HostApi extends QueueApi {
   /** Starts sending the queue's events, in batches, on `port`. Returns the subscription's id. */
   attachEvents(port: MessagePort): number
   detachEvents(id: number): void
+  /** Answers at once: the worker is alive and serves. */
+  ping(): true
 }

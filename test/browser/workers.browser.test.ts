@@ -1,11 +1,18 @@
 import { filter, firstValueFrom, lastValueFrom } from 'rxjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { NotFoundError, QueueError, SerializationError, job } from '../../src/index.js'
+import { NotFoundError, QueueClosedError, QueueError, SerializationError, StoreLockedError, job } from '../../src/index.js'
 import { counts$, events$, job$, ofKind } from '../../src/observable/index.js'
 import { connectQueue, exposeQueue, shareQueue, type QueueClient, type SharedQueue } from '../../src/workers/index.js'
 import type { Jobs } from '../workers/fixtures/jobs.js'
 
 // Workers start, and tabs elect a host, in seconds on a busy machine.
+
+/** What `p` came to within `ms`: a hang shows as 'pending' instead of a test timeout. */
+const settled = <T>(p: Promise<T>, ms = 20_000): Promise<{ value: T } | { error: unknown } | 'pending'> =>
+  Promise.race([
+    p.then((value) => ({ value }), (error: unknown) => ({ error })),
+    new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms)),
+  ])
 describe('a queue hosted in a dedicated Worker, driven from the page', { timeout: 30_000 }, () => {
   let worker: Worker | undefined
   let client: QueueClient<Jobs> | undefined
@@ -57,6 +64,47 @@ describe('a queue hosted in a dedicated Worker, driven from the page', { timeout
       expect(err).toMatchObject({ code: 'SERIALIZATION' })
     }
     expect(await q.counts()).toMatchObject({ waiting: 0, succeeded: 0 })
+  })
+
+  it('rejects pending and later calls with QueueClosedError when the worker script cannot load', async () => {
+    worker = new Worker(new URL('./fixtures/no-such.worker.ts', import.meta.url), { type: 'module' })
+    const failed = new Promise((resolve) => worker?.addEventListener('error', resolve))
+    client = connectQueue<Jobs>(worker)
+    const pending = settled(client.counts())
+    await failed
+    const first = await pending
+    expect(first).not.toBe('pending')
+    expect((first as { error: unknown }).error).toBeInstanceOf(QueueClosedError)
+    expect((first as { error: Error }).error.message).toMatch(/queue worker/)
+    expect(await settled(client.counts())).toMatchObject({ error: expect.any(QueueClosedError) })
+  })
+
+  it('rejects pending and later calls with QueueClosedError when the worker throws before it serves', async () => {
+    worker = new Worker(new URL('./workers-throwing.worker.ts', import.meta.url), { type: 'module' })
+    client = connectQueue<Jobs>(worker)
+    const first = await settled(client.dispatch(job('add', { a: 1, b: 1 })))
+    expect(first).toMatchObject({ error: expect.any(QueueClosedError) })
+    expect(((first as { error: Error }).error.cause as { message?: string } | undefined)?.message).toMatch(/could not start/)
+    expect(await settled(client.counts())).toMatchObject({ error: expect.any(QueueClosedError) })
+  })
+
+  it('keeps serving when the worker reports an error but still answers', async () => {
+    const q = open()
+    expect(await q.counts()).toMatchObject({ waiting: 0 })
+    // An uncaught error somewhere in the worker (a stray timer of the app) does not stop it.
+    worker?.dispatchEvent(new ErrorEvent('error', { message: 'a stray error' }))
+    const { id } = await q.dispatch(job('add', { a: 2, b: 3 }))
+    await expect.poll(async () => (await q.getJob(id))?.state, { timeout: 10_000 }).toBe('succeeded')
+  })
+
+  it('rejects calls left pending on a terminated worker once the client is closed', async () => {
+    const q = open()
+    expect(await q.counts()).toMatchObject({ waiting: 0 })
+    // A browser says nothing when a worker is terminated: closing the client settles what waits.
+    worker?.terminate()
+    const pending = settled(q.counts())
+    await q.close()
+    expect(await pending).toMatchObject({ error: expect.any(QueueClosedError) })
   })
 
   it('refuses to expose a queue on the page itself', () => {

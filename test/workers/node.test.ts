@@ -147,6 +147,28 @@ describe('a queue hosted in a Node worker_thread', { timeout: 60_000 }, () => {
     await expect(q.counts()).rejects.toBeInstanceOf(QueueClosedError)
   })
 
+  it('rejects pending and later calls with QueueClosedError when the worker thread throws before it serves', async () => {
+    worker = tsWorker(new URL('./fixtures/node-throwing.ts', import.meta.url))
+    client = connectQueue<Jobs>(worker)
+    const err = await client.counts().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(QueueClosedError)
+    expect(((err as Error).cause as Error | undefined)?.message).toMatch(/could not start/)
+    await expect(client.dispatch(job('add', { a: 1, b: 1 }))).rejects.toBeInstanceOf(QueueClosedError)
+  })
+
+  it('rejects pending and later calls with QueueClosedError when the worker thread is terminated', async () => {
+    const q = open()
+    expect(await q.counts()).toMatchObject({ waiting: 0 })
+    const { id } = await q.dispatch(job('slow', { ms: 60_000 }))
+    await expect.poll(async () => (await q.getJob(id))?.state, { timeout: 10_000 }).toBe('active')
+    const pending = q.counts().catch((e: unknown) => e)
+    await worker?.terminate()
+    expect(await pending).toSatisfy((v) => v instanceof QueueClosedError || typeof (v as { waiting?: unknown }).waiting === 'number')
+    const later = await q.counts().catch((e: unknown) => e)
+    expect(later).toBeInstanceOf(QueueClosedError)
+    expect((later as Error).message).toMatch(/exited/)
+  })
+
   it('lets the Node process exit by itself after close() and terminate()', () => {
     const main = fileURLToPath(new URL('./fixtures/node-main.ts', import.meta.url))
     const out = spawnSync(process.execPath, ['--import', 'tsx', main], { encoding: 'utf8', timeout: 50_000 })
