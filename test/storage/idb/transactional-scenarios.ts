@@ -175,6 +175,18 @@ export function transactionalScenarios(label: string): void {
         }))
     }
 
+    it('takes a { tx } on a store that has not connected yet, when open() gives a promise of the open connection', async () => {
+      const db = await appDb()
+      const opened = Promise.resolve(db)
+      const queue = createQueue({ store: idbStore({ open: async () => opened }) })
+      cleanup.push(() => queue.close({ timeoutMs: 100 }))
+      const tx = db.transaction(['photos', ...ferryStoreNames], 'readwrite')
+      await tx.objectStore('photos').put({ id: 'p10', name: 'first.jpg' } satisfies Photo)
+      const { id } = await queue.dispatch(job('photo:upload', { photo: 'p10' }), { tx })
+      await tx.done
+      expect(await queue.getJob(id)).toMatchObject({ state: 'waiting', payload: { photo: 'p10' } })
+    })
+
     it('refuses a { tx } while open() waits on an upgrade that the transaction\'s own connection holds up, and leaves the transaction alone', async () => {
       const name = `app-${run}-${++n}`
       const v1 = await appDb(name, 1)
