@@ -13,3 +13,22 @@ export const systemClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS)),
   clearTimeout: (h) => clearTimeout(h as Parameters<typeof clearTimeout>[0]),
 }
+
+/**
+ * Whether `p` settles within `ms`. Counted on `clock` and, whatever that clock does (a test's
+ * manual clock may never move), in real time too.
+ */
+export async function settlesWithin(clock: Clock, ms: number, p: Promise<void>): Promise<boolean> {
+  let handle: unknown
+  let real: unknown
+  const late = new Promise<boolean>((resolve) => {
+    handle = clock.setTimeout(() => resolve(false), ms)
+    if (clock !== systemClock) real = systemClock.setTimeout(() => resolve(false), ms)
+  })
+  try {
+    return await Promise.race([p.then(() => true), late])
+  } finally {
+    clock.clearTimeout(handle)
+    if (real !== undefined) systemClock.clearTimeout(real)
+  }
+}

@@ -31,56 +31,25 @@
  * @module
  */
 import { nanoid } from 'nanoid'
-import { MAX_TIMER_MS, systemClock } from './clock.js'
+import { outcomeOf, runHandler, type Attempt, type AttemptHost } from './attempt.js'
+import { MAX_TIMER_MS, settlesWithin } from './clock.js'
 import { DueTimes, earliest } from './due-times.js'
-import { compose } from './middleware.js'
-import {
-  JobCancelledError,
-  JobDeferredError,
-  JobSkippedError,
-  JobTimeoutError,
-  LeaseLostError,
-  QueueClosedError,
-  SerializationError,
-  StorageError,
-  UnrecoverableError,
-  serializeError,
-} from './errors.js'
-import type { AttemptOutcome, Settlement, Store, StoredJob } from './store.js'
-import type { Clock, Handler, JobContext, Middleware, QueueEvent } from './types.js'
+import { JobCancelledError, JobTimeoutError, LeaseLostError, QueueClosedError, SerializationError, StorageError, serializeError } from './errors.js'
+import { Slice } from './slice.js'
+import type { AttemptOutcome, Settlement, StoredJob } from './store.js'
+import type { QueueEvent } from './types.js'
 
-interface Attempt {
-  job: StoredJob
-  token: string
-  controller: AbortController
-  timer?: unknown
-  /** Cancel was requested while it ran. */
-  cancelled: boolean
-}
-
-export interface RunnerHost {
-  store: Store
-  clock: Clock
+export interface RunnerHost extends AttemptHost {
   queues: readonly string[]
   concurrency: number
   leaseMs: number
-  middleware: readonly Middleware[]
-  handlers: ReadonlyMap<string, Handler<unknown>>
   paused: ReadonlySet<string>
   emit(events: QueueEvent[]): void
-  /** Emits the events of a write the runner made, unless the store's watch emits them. */
-  emitCommitted(events: QueueEvent[]): void
   reportError(error: unknown): void
 }
 
 const RETRY_STORE_MS = [100, 500, 2000, 5000]
 
-/**
- * Over a store whose calls complete as microtasks (memory, SQLite WASM), ready jobs would keep
- * the loop busy without ever letting timers, I/O or rendering run. Past this long without a
- * turn of the host's event loop, the engine waits for one.
- */
-const SLICE_MS = 8
 
 export class Runner {
   readonly #h: RunnerHost
@@ -116,8 +85,7 @@ export class Runner {
   #drained: (() => void)[] = []
   /** Counts turns and finished attempts: lets a test tell whether anything moved. */
   #progress = 0
-  #sliceStart = 0
-  #sliceMarked = false
+  readonly #slice = new Slice()
 
   constructor(host: RunnerHost) {
     this.#h = host
@@ -157,7 +125,7 @@ export class Runner {
   async stop(timeoutMs: number): Promise<void> {
     this.#running = false
     this.#clearWake()
-    if (!(await this.#within(timeoutMs, this.#whenDrained()))) {
+    if (!(await this.#drainsWithin(timeoutMs))) {
       if (this.#running) return // started again meanwhile: its attempts go on
       const now = this.#h.clock.now()
       for (const a of [...this.#attempts.values()]) {
@@ -168,32 +136,15 @@ export class Runner {
       // Retry now rather than after the backoff of earlier failures.
       this.#clearWake()
       this.#kick()
-      if (!(await this.#within(timeoutMs, this.#whenDrained())) && !this.#running) this.#abandon()
+      if (!(await this.#drainsWithin(timeoutMs)) && !this.#running) this.#abandon()
     }
     if (this.#running) return
     this.#clearRenew()
     this.#clearWake()
   }
 
-  /**
-   * Whether `p` resolves within `ms`. Counted on the queue's clock and, whatever that clock
-   * does (a test's manual clock may never move), in real time too.
-   */
-  async #within(ms: number, p: Promise<void>): Promise<boolean> {
-    if (this.#idle()) return true
-    const clock = this.#h.clock
-    let handle: unknown
-    let real: unknown
-    const late = new Promise<boolean>((resolve) => {
-      handle = clock.setTimeout(() => resolve(false), ms)
-      if (clock !== systemClock) real = systemClock.setTimeout(() => resolve(false), ms)
-    })
-    try {
-      return await Promise.race([p.then(() => true), late])
-    } finally {
-      clock.clearTimeout(handle)
-      if (real !== undefined) systemClock.clearTimeout(real)
-    }
+  #drainsWithin(ms: number): Promise<boolean> {
+    return this.#idle() ? Promise.resolve(true) : settlesWithin(this.#h.clock, ms, this.#whenDrained())
   }
 
   /** Drops the outcomes the store did not take, and says so: stop must end. */
@@ -240,7 +191,7 @@ export class Runner {
     try {
       do {
         this.#again = false
-        await this.#breathe()
+        await this.#slice.breathe()
         await this.#step()
       } while (this.#again)
     } finally {
@@ -248,21 +199,6 @@ export class Runner {
       this.#progress++
       if (!this.#holdsLeases()) this.#clearRenew()
       if (this.#idle()) for (const resolve of this.#drained.splice(0)) resolve()
-    }
-  }
-
-  /**
-   * A platform timer (not the queue's clock, which may be a test's) marks each turn of the
-   * host's event loop; a slice of work that has run past SLICE_MS without one waits for it.
-   */
-  async #breathe(): Promise<void> {
-    const now = Date.now()
-    if (!this.#sliceMarked) {
-      this.#sliceMarked = true
-      this.#sliceStart = now
-      setTimeout(() => (this.#sliceMarked = false), 0)
-    } else if (now - this.#sliceStart > SLICE_MS) {
-      await new Promise<void>((resolve) => setTimeout(resolve, 0))
     }
   }
 
@@ -384,10 +320,10 @@ export class Runner {
       }, ms)
     }
     this.#inHandler.set(job.id, (this.#inHandler.get(job.id) ?? 0) + 1)
-    void this.#attempt(a).then(
+    void runHandler(this.#h, a).then(
       // A cancelled job ends cancelled even when its handler ignores the signal and returns.
       (result) => this.#returned(a, () => (a.cancelled ? { kind: 'cancelled' } : { kind: 'succeeded', ...(result === undefined ? {} : { result }) })),
-      (err: unknown) => this.#returned(a, () => this.#outcomeOf(a, err)),
+      (err: unknown) => this.#returned(a, () => outcomeOf(a, err, this.#h.clock.now())),
     )
   }
 
@@ -408,48 +344,6 @@ export class Runner {
     if (this.#attempts.get(a.job.id) === a) this.#finish(a, o)
     // Ended earlier (timeout, lost lease, stop): the job may now be claimed here again.
     else this.#kick()
-  }
-
-  async #attempt(a: Attempt): Promise<unknown> {
-    const h = this.#h
-    const { job } = a
-    const handler = h.handlers.get(job.type)
-    if (!handler) throw new UnrecoverableError(`no handler for job type ${job.type}`)
-    const ctx: JobContext = {
-      id: job.id,
-      type: job.type,
-      queue: job.queue,
-      attempt: job.attempt,
-      maxAttempts: job.maxAttempts,
-      signal: a.controller.signal,
-      progress: async (value) => {
-        const now = h.clock.now()
-        if (!(await h.store.progress({ id: job.id, token: a.token, progress: value, now }))) {
-          throw new LeaseLostError(`job ${job.id} is no longer leased to this engine`)
-        }
-        h.emitCommitted([{ kind: 'job:progress', at: now, jobId: job.id, progress: value }])
-      },
-    }
-    if (job.chainId !== undefined) ctx.chainId = job.chainId
-    if (job.batchId !== undefined) ctx.batchId = job.batchId
-    if ('previousResult' in job) ctx.previousResult = job.previousResult
-    if (job.groupError !== undefined) ctx.error = job.groupError
-    const of = job.callbackOf
-    if (of?.group === 'batch') {
-      const b = await h.store.getBatch(of.id)
-      if (b) ctx.batch = b
-    } else if (of?.group === 'chain') {
-      const c = await h.store.getChain(of.id)
-      if (c) ctx.chain = c
-    }
-    return compose(h.middleware, ctx, async () => handler(job.payload, ctx), h.clock)
-  }
-
-  #outcomeOf(a: Attempt, err: unknown): AttemptOutcome {
-    if (err instanceof JobDeferredError) return { kind: 'deferred', runAt: this.#h.clock.now() + err.delayMs }
-    if (err instanceof JobSkippedError) return { kind: 'skipped' }
-    if (a.cancelled) return { kind: 'cancelled' }
-    return { kind: 'failed', error: serializeError(err), unrecoverable: err instanceof UnrecoverableError }
   }
 
   /** The attempt is over: its slot frees and its outcome goes to the next turn. Once only. */
