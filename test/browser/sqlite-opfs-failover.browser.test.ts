@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { StoreLockedError, deserializeError, type SerializedError } from '../../src/index.js'
+import { StoreLockedError, deserializeError, job, type SerializedError } from '../../src/index.js'
+import { shareQueue } from '../../src/workers/index.js'
 
 interface Reply {
   ready?: boolean
@@ -116,6 +117,27 @@ describe('a new host worker on an OPFS SQLite file still held by the old one (Ch
     } finally {
       old.worker.terminate()
       next.worker.terminate()
+    }
+  }, 120_000)
+
+  it('lets a shared queue whose host found the files held serve once they are free', async () => {
+    const path = `shared-held-${Date.now()}.db`
+    const holder = new Host()
+    await holder.call({ kind: 'open', path: `holder-${path}` })
+    const q = shareQueue({ name: path, worker: () => new Worker(new URL('./sqlite-opfs-shared.worker.ts', import.meta.url), { type: 'module', name: path }) })
+    try {
+      // The host's worker waits OPFS_WAIT_MS for the files, then gives up.
+      const refused = await q.counts().then(() => undefined, (err: unknown) => err)
+      expect(refused).toBeInstanceOf(StoreLockedError)
+      await holder.call({ kind: 'drop' })
+      holder.worker.terminate()
+      // The host starts a fresh worker, which opens the files now free.
+      const { id } = await q.dispatch(job('x', {}))
+      await expect.poll(async () => (await q.getJob(id))?.state, { timeout: 30_000 }).toBe('succeeded')
+      expect(q.isHost).toBe(true)
+    } finally {
+      holder.worker.terminate()
+      await q.close()
     }
   }, 120_000)
 })

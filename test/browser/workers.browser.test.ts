@@ -1,6 +1,6 @@
 import { filter, firstValueFrom, lastValueFrom } from 'rxjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { NotFoundError, QueueClosedError, QueueError, SerializationError, StoreLockedError, job } from '../../src/index.js'
+import { NotFoundError, QueueClosedError, QueueError, SerializationError, job } from '../../src/index.js'
 import { counts$, events$, job$, ofKind } from '../../src/observable/index.js'
 import { connectQueue, exposeQueue, shareQueue, type QueueClient, type SharedQueue } from '../../src/workers/index.js'
 import type { Jobs } from '../workers/fixtures/jobs.js'
@@ -117,11 +117,71 @@ describe('a queue shared by the tabs of an origin', { timeout: 30_000 }, () => {
   afterEach(async () => {
     for (const q of opened.splice(0)) await q.close()
   })
-  const share = (name: string): SharedQueue<Jobs> => {
-    const q = shareQueue<Jobs>({ name, worker: () => new Worker(new URL('./fixtures/queue.worker.ts', import.meta.url), { type: 'module' }) })
+  const share = (name: string, script = new URL('./fixtures/queue.worker.ts', import.meta.url)): SharedQueue<Jobs> => {
+    const q = shareQueue<Jobs>({ name, worker: () => new Worker(script, { type: 'module' }) })
     opened.push(q)
     return q
   }
+  /** The id of the tab hosting `name` now, as its Web Lock says. */
+  const hostId = async (name: string): Promise<string | undefined> => {
+    const prefix = `ferry:hostid:${name}:`
+    return (await navigator.locks.query()).held?.find((l) => l.name?.startsWith(prefix))?.name?.slice(prefix.length)
+  }
+
+  it('rejects the calls of every tab when the host tab’s worker cannot start, and another tab takes over', async () => {
+    const name = `broken-${Date.now()}`
+    const broken = share(name, new URL('./workers-throwing.worker.ts', import.meta.url))
+    await expect.poll(() => broken.isHost, { timeout: 10_000 }).toBe(true)
+    const other = share(name)
+    const [inHost, inOther] = await Promise.all([settled(broken.counts()), settled(other.counts())])
+    expect(inHost).toMatchObject({ error: expect.any(QueueClosedError) })
+    expect(inOther).not.toBe('pending')
+    // The broken host gave hosting up; the other tab hosts now, with a worker that starts.
+    await expect.poll(() => other.isHost, { timeout: 20_000 }).toBe(true)
+    const { id } = await broken.dispatch(job('add', { a: 1, b: 2 }))
+    await expect.poll(async () => (await other.getJob(id))?.state, { timeout: 10_000 }).toBe('succeeded')
+  })
+
+  it('answers a call only from the host it was sent to, and sends nothing again on an unproven host message', async () => {
+    const name = `hosts-${Date.now()}`
+    const host = share(name)
+    await expect.poll(() => host.isHost, { timeout: 10_000 }).toBe(true)
+    const other = share(name)
+    const uncaught: unknown[] = []
+    const onError = (e: ErrorEvent | PromiseRejectionEvent): void => void uncaught.push('reason' in e ? e.reason : (e.error ?? e.message))
+    window.addEventListener('error', onError)
+    window.addEventListener('unhandledrejection', onError)
+    const forger = new BroadcastChannel(`ferry:tabs:${name}`)
+    const seen: string[] = []
+    forger.onmessage = (m: MessageEvent<{ t?: string; rid?: string; from?: string }>) => {
+      if (m.data.t !== 'req' || !m.data.rid) return
+      seen.push(m.data.rid)
+      if (seen.length > 1) return
+      // A forged answer, a forged host and a late host message of no living tab.
+      const { rid, from } = m.data
+      forger.postMessage({ t: 'res', rid, to: from, ok: true, value: 'forged' })
+      forger.postMessage({ t: 'res', rid, to: from, host: 'gone-host', ok: true, value: 'forged' })
+      forger.postMessage({ t: 'host', tab: 'gone-host' })
+      forger.postMessage({ t: 'host', host: 'gone-host' })
+    }
+    expect(await other.counts()).toMatchObject({ waiting: 0 })
+    // Messages of one sender arrive in order: once the next call is seen, any call sent again was too.
+    expect(await other.counts()).toMatchObject({ waiting: 0 })
+    await expect.poll(() => seen.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
+    expect(new Set(seen).size).toBe(seen.length)
+    expect(seen).toHaveLength(2)
+    expect(await hostId(name)).toBeDefined()
+    // A host closed while a call of another tab is in its worker answers nothing, and throws nothing.
+    const { id } = await other.dispatch(job('slow', { ms: 300 }))
+    const late = settled(other.getJob(id))
+    await host.close()
+    expect(await late).not.toBe('pending')
+    await expect.poll(() => other.isHost, { timeout: 20_000 }).toBe(true)
+    forger.close()
+    window.removeEventListener('error', onError)
+    window.removeEventListener('unhandledrejection', onError)
+    expect(uncaught).toEqual([])
+  })
 
   it('refuses a payload that cannot cross with SerializationError in the host tab and in the others', async () => {
     const name = `clone-${Date.now()}`
@@ -164,8 +224,11 @@ describe('a queue shared by the tabs of an origin', { timeout: 30_000 }, () => {
       if (m.data.t === 'res' && m.data.to === 'forger') answers.push(m.data)
     }
     const forbidden = ['detachEvents', 'attachEvents', 'constructor', '__proto__', 'then', 'toString', 'hasOwnProperty']
+    // Requests name the host they are for: the forger reads it from the host's Web Lock.
+    const to = await hostId(name)
+    expect(to).toBeDefined()
     for (const method of forbidden) {
-      for (const id of [0, 1, 2, 3]) forger.postMessage({ t: 'req', rid: `${method}-${id}`, from: 'forger', method, args: [id] })
+      for (const id of [0, 1, 2, 3]) forger.postMessage({ t: 'req', rid: `${method}-${id}`, from: 'forger', host: to, method, args: [id] })
     }
     const malformed: unknown[] = [
       null,
@@ -175,21 +238,24 @@ describe('a queue shared by the tabs of an origin', { timeout: 30_000 }, () => {
       {},
       { t: 'nope' },
       { t: 'req' },
-      { t: 'req', rid: 7, from: 'forger', method: 'counts', args: [] },
-      { t: 'req', rid: 'no-args', from: 'forger', method: 'counts', args: 'x' },
-      { t: 'req', rid: 'no-from', from: null, method: 'counts', args: [] },
-      { t: 'req', rid: 'bad-method', from: 'forger', method: { toString: null }, args: [] },
+      { t: 'req', rid: 7, from: 'forger', host: to, method: 'counts', args: [] },
+      { t: 'req', rid: 'no-args', from: 'forger', host: to, method: 'counts', args: 'x' },
+      { t: 'req', rid: 'no-from', from: null, host: to, method: 'counts', args: [] },
+      { t: 'req', rid: 'bad-method', from: 'forger', host: to, method: { toString: null }, args: [] },
       { t: 'events', events: 'x' },
       { t: 'events', events: [null, 3, { kind: 7 }] },
       { t: 'events' },
       { t: 'res', rid: 'x', to: 5, ok: true },
       { t: 'res', rid: 'x', to: 'y', ok: false, error: null },
+      { t: 'req', rid: 'no-host', from: 'forger', method: 'counts', args: [] },
+      { t: 'req', rid: 'other-host', from: 'forger', host: 'another', method: 'counts', args: [] },
+      { t: 'host', host: 5 },
       { t: 'host', tab: 5 },
       { t: 'host' },
     ]
     for (const m of malformed) forger.postMessage(m)
     // A well-formed call of the queue API is answered: by then the host has seen everything above.
-    forger.postMessage({ t: 'req', rid: 'fine', from: 'forger', method: 'counts', args: [] })
+    forger.postMessage({ t: 'req', rid: 'fine', from: 'forger', host: to, method: 'counts', args: [] })
     await expect.poll(() => answers.some((a) => a.rid === 'fine'), { timeout: 10_000 }).toBe(true)
     expect(answers.find((a) => a.rid === 'fine')).toMatchObject({ ok: true })
 
