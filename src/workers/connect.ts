@@ -48,7 +48,7 @@ const isEventTarget = (x: unknown): x is EventTarget =>
  * `QueueClosedError`, its cause the worker's error, and `onGone` is told. `close()` rejects the
  * calls still pending as well: a browser says nothing when a Web Worker is terminated.
  */
-export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError) => void): Transport {
+export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError) => void, o: { watch?: boolean } = {}): Transport {
   installErrorTransfer()
   const remote = Comlink.wrap<HostApi>(toEndpoint(worker))
   const pending = new Set<(err: unknown) => void>()
@@ -65,18 +65,33 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
     new QueueClosedError(`the queue worker ${message}`, { cause })
 
   let pinging = false
-  const onError = (e: Event): void => {
+  /** Fails with `err` unless the worker answers a ping within WORKER_PING_MS. */
+  const ping = (err: () => QueueClosedError): void => {
     if (gone || pinging) return
-    const ev = e as Partial<ErrorEvent>
-    const cause: unknown = ev.error ?? new Error(ev.message || 'the worker script failed to load or run')
     pinging = true
-    const timer = setTimeout(() => fail(died(`reported an error and stopped answering: ${String((cause as Error).message ?? cause)}`, cause)), WORKER_PING_MS)
+    const timer = setTimeout(() => fail(err()), WORKER_PING_MS)
     // Any answer, even a refusal, says the worker still serves.
     const alive = (): void => {
       clearTimeout(timer)
       pinging = false
     }
     remote.ping().then(alive, alive)
+  }
+  const onError = (e: Event): void => {
+    const ev = e as Partial<ErrorEvent>
+    const cause: unknown = ev.error ?? new Error(ev.message || 'the worker script failed to load or run')
+    ping(() => died(`reported an error and stopped answering: ${String((cause as Error).message ?? cause)}`, cause))
+  }
+  // With `watch`, a call still unanswered after WORKER_PING_MS makes the transport ping a worker
+  // that answered before (one still loading its module does not listen yet): a worker killed
+  // under its tab (terminated, out of memory) fires no event.
+  let answered = false
+  const watchCall = (): (() => void) => {
+    if (!o.watch) return () => {}
+    const timer = setTimeout(() => {
+      if (answered) ping(() => died('stopped answering', new Error(`no answer to a ping within ${WORKER_PING_MS} ms`)))
+    }, WORKER_PING_MS)
+    return () => clearTimeout(timer)
   }
   const onExit = (code: unknown): void => fail(died(`exited (code ${String(code)})`, new Error(`worker exited with code ${String(code)}`)))
   const onNodeError = (err: unknown): void => fail(died(`failed: ${String((err as Error | undefined)?.message ?? err)}`, err))
@@ -98,13 +113,17 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
     call: (method, args) => {
       if (gone) return Promise.reject(gone)
       return new Promise((resolve, reject) => {
+        const unwatchCall = watchCall()
         const settle = (err: unknown): void => {
+          unwatchCall()
           pending.delete(settle)
           reject(err)
         }
         pending.add(settle)
         inner.call(method, args).then(
           (value) => {
+            answered = true
+            unwatchCall()
             pending.delete(settle)
             resolve(value)
           },

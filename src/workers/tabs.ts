@@ -284,9 +284,13 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
       return
     }
     const worker = o.worker()
-    const transport = workerTransport(worker, () => {
-      if (host?.id === id) retire(host)
-    })
+    const transport = workerTransport(
+      worker,
+      () => {
+        if (host?.id === id) retire(host)
+      },
+      { watch: true },
+    )
     let batch: QueueEvent[] = []
     const off = transport.events.subscribe((e) => {
       emitter.emit(e)

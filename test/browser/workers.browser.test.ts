@@ -142,6 +142,31 @@ describe('a queue shared by the tabs of an origin', { timeout: 30_000 }, () => {
     await expect.poll(async () => (await other.getJob(id))?.state, { timeout: 10_000 }).toBe('succeeded')
   })
 
+  it('rejects the calls of every tab when the host’s worker is killed under it, and hosts again with a fresh worker', async () => {
+    const name = `killed-${Date.now()}`
+    const started: Worker[] = []
+    const host = shareQueue<Jobs>({
+      name,
+      worker: () => {
+        const w = new Worker(new URL('./fixtures/queue.worker.ts', import.meta.url), { type: 'module' })
+        started.push(w)
+        return w
+      },
+    })
+    opened.push(host)
+    await expect.poll(() => host.isHost, { timeout: 10_000 }).toBe(true)
+    const other = share(name)
+    expect(await other.counts()).toMatchObject({ waiting: 0 })
+    // A browser fires nothing when a worker is killed (terminated, out of memory).
+    started[0]?.terminate()
+    const [inHost, inOther] = await Promise.all([settled(host.counts()), settled(other.counts())])
+    expect(inHost).toMatchObject({ error: expect.any(QueueClosedError) })
+    expect(inOther).not.toBe('pending')
+    // Hosting starts again (here or in the other tab) with a fresh worker.
+    const { id } = await other.dispatch(job('add', { a: 2, b: 2 }))
+    await expect.poll(async () => (await other.getJob(id))?.state, { timeout: 20_000 }).toBe('succeeded')
+  })
+
   it('answers a call only from the host it was sent to, and sends nothing again on an unproven host message', async () => {
     const name = `hosts-${Date.now()}`
     const host = share(name)
