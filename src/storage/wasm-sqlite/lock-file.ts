@@ -7,28 +7,29 @@
  * Taking it: the owner's record is written and synced to a file of its own, which is then
  * hard-linked to `<database>.lock`. The link fails if the lock exists, so two openers cannot
  * both create it, and nobody ever sees a half-written lock. A lock that cannot be read anyway
- * (written by an older version in two steps, or damaged) counts as held until it is old.
+ * (written by an older version in two steps, damaged, or a symlink) counts as held until old.
  *
  * Who holds it. The record names the pid, a token and, where `/proc` tells it (Linux), the
  * process's start time; the owner also touches the file's mtime every `heartbeatMs` (its
  * heartbeat). The lock is held when:
  * - its token is one this module instance took (this thread has it open);
- * - it names another pid that is alive, and that pid's start time is the recorded one, or,
- *   where start times cannot be compared, its heartbeat is recent. A pid alone proves nothing:
- *   after a crash or a reboot the pid is often given to another program, so without start
- *   times only the heartbeat tells a live owner from a stranger with the same pid;
- * - it names this pid with a token this thread did not take: worker_threads of a process share
- *   its pid but not this module's state, so such a lock is another thread's (it is alive, this
- *   process is) unless it is from an earlier process that had this pid: one with another start
- *   time, or, where there are none, a stopped heartbeat.
- * An owner whose event loop is blocked cannot beat, and could see its lock taken over. So
- * before writing, an owner whose last beat is overdue beats and checks the lock still names
- * it (`check`, called by the VFS), and refuses to write if it does not: the blocked owner's
- * writes fail instead of overwriting the new owner's.
+ * - it names another pid that is alive (not a zombie), and that pid's start time is the
+ *   recorded one, or, where start times cannot be compared, its heartbeat is recent. A pid
+ *   alone proves nothing: after a crash or a reboot the pid is often given to another program,
+ *   so without start times only the heartbeat tells a live owner from a stranger with the pid;
+ * - it names this pid with a token this thread did not take, this process's start time (or
+ *   none), and a recent heartbeat: worker_threads share the pid but not this module's state,
+ *   so such a lock is another thread's. A thread that was terminated or crashed stops beating
+ *   and its lock is taken over once the heartbeat is stale; nothing else tells it apart from a
+ *   live thread (threads share no state they are not handed).
+ * An owner whose event loop is blocked cannot beat, and could see its lock taken over. So an
+ * owner checks that the lock still names it before its first change to the files, and again
+ * whenever its last beat is overdue (`check`, called by the VFS before every change): a
+ * blocked owner's changes fail instead of overwriting the new owner's. A lock that cannot be
+ * read for a moment (no file descriptors left) refuses that change but is not lost.
  *
- * Taking over: the stale lock is renamed away (only one opener can rename it), judged again
- * where it now lies, and put back if it turns out to be held after all (its owner beat in
- * the meantime). Then the lock is taken as above.
+ * Taking over: see `takeOver`. A stale lock is only ever replaced by a rename (atomic) made
+ * while holding an exclusive claim on that very stale record, so a live lock is never removed.
  *
  * @module
  */
@@ -55,6 +56,7 @@ interface Owner {
 interface Seen {
   owner: Owner | undefined
   ageMs: number
+  ino: number
 }
 
 /** What the lock learns from the platform, and its timing; replaceable in tests. */
@@ -78,81 +80,176 @@ export function setLockProbe(p: Partial<LockProbe> | undefined): void {
 /** Tokens of the locks this module instance (this thread) holds. */
 const held = new Set<string>()
 
+/** A temporary file or takeover claim this old is left from an opener that died: removed. */
+const LEFTOVER_MS = 60_000
+/** At most this much of a lock file is read: a record is a line; anything longer is damaged. */
+const MAX_RECORD = 4096
+
 /** Takes the lock on `dbPath`, or throws `StoreLockedError` (with a `pid` property when known). */
 export function acquireLock(dbPath: string): LockFile {
   const lockPath = `${dbPath}.lock`
   const started = probe.startTime(process.pid)
   const me: Owner = { pid: process.pid, token: Math.random().toString(36).slice(2), ...(started === undefined ? {} : { started }) }
-  for (let round = 0; round < 10; round++) {
-    const fd = create(lockPath, me)
-    if (fd !== undefined) return holding(lockPath, me, fd)
-    const seen = inspect(lockPath)
-    if (!seen) continue // released meanwhile: try again
-    if (holds(seen)) throw lockedError(dbPath, seen)
-    takeOver(lockPath)
+  removeLeftovers(lockPath)
+  // The record is written and synced once, to a file of its own; the lock and any claim are
+  // made from it whole (a hard link, or a copy where there are none).
+  const tmp = `${lockPath}.${me.token}.tmp`
+  writeRecord(tmp, me)
+  try {
+    for (let round = 0; round < 10; round++) {
+      if (!place(tmp, lockPath)) {
+        const seen = inspect(lockPath)
+        if (seen === undefined) continue // released meanwhile: try again
+        if (holds(seen)) throw lockedError(dbPath, seen)
+        const outcome = takeOver(lockPath, seen, tmp, me, 0)
+        if (outcome === 'changed') continue
+        if (outcome !== 'taken') throw lockedError(dbPath, outcome, true)
+      }
+      // It must name this owner now: checked once more before anything is written.
+      if (readOwner(lockPath).owner?.token === me.token) return holding(lockPath, me)
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true })
   }
   throw new StoreLockedError(`the database ${dbPath} is locked: its lock file ${lockPath} keeps changing`)
 }
 
-/** Creates the lock with `me` in it, all at once; returns an open descriptor, or undefined if a lock exists. */
-function create(lockPath: string, me: Owner): number | undefined {
+function writeRecord(tmp: string, me: Owner): void {
   const record = `${JSON.stringify({ ...me, since: new Date().toISOString() })}\n`
-  const tmp = `${lockPath}.${me.token}.tmp`
-  let fd: number | undefined
   try {
-    fd = fs.openSync(tmp, 'wx+', 0o644)
-    fs.writeSync(fd, record)
-    fs.fsyncSync(fd)
-    fs.linkSync(tmp, lockPath)
+    const fd = fs.openSync(tmp, 'wx', 0o644)
+    try {
+      fs.writeSync(fd, record)
+      fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
   } catch (err) {
-    if (fd !== undefined) fs.closeSync(fd)
     fs.rmSync(tmp, { force: true })
-    const code = (err as { code?: unknown }).code
-    if (code === 'EEXIST') return undefined
-    // A file system without hard links (FAT): create the lock in place. A reader that comes
-    // between its creation and its write sees it unreadable, which counts as held.
-    if (fd !== undefined && (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EOPNOTSUPP')) return createInPlace(lockPath, record)
-    throw new StorageError(`cannot create the lock file ${lockPath}`, { cause: err })
+    throw new StorageError(`cannot create the lock file ${tmp}`, { cause: err })
   }
-  fs.rmSync(tmp, { force: true })
-  syncDir(path.dirname(lockPath))
-  return fd
 }
 
-function createInPlace(lockPath: string, record: string): number | undefined {
-  let fd: number
+const noLinks = (code: unknown): boolean => code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EOPNOTSUPP'
+
+/**
+ * Creates `target` with the record in `tmp`, unless something is there already (false). A
+ * hard link makes it whole at once; a file system without them (FAT) gets an exclusive copy,
+ * which a reader can see empty for a moment: an unreadable lock counts as held while young.
+ */
+function place(tmp: string, target: string): boolean {
   try {
-    fd = fs.openSync(lockPath, 'wx+', 0o644)
+    try {
+      fs.linkSync(tmp, target)
+    } catch (err) {
+      if (!noLinks((err as { code?: unknown }).code)) throw err
+      fs.copyFileSync(tmp, target, fs.constants.COPYFILE_EXCL)
+    }
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'EEXIST') return undefined
-    throw new StorageError(`cannot create the lock file ${lockPath}`, { cause: err })
+    if ((err as { code?: unknown }).code === 'EEXIST') return false
+    throw new StorageError(`cannot create the lock file ${target}`, { cause: err })
   }
-  fs.writeSync(fd, record)
-  fs.fsyncSync(fd)
-  syncDir(path.dirname(lockPath))
-  return fd
+  syncDir(path.dirname(target))
+  return true
 }
 
-function holding(lockPath: string, me: Owner, fd: number): LockFile {
+/** Puts the record in `tmp` in the place of `target`, atomically (rename replaces). */
+function replace(tmp: string, target: string): void {
+  const next = `${tmp}.next`
+  fs.rmSync(next, { force: true })
+  if (!place(tmp, next)) throw new StorageError(`cannot create the lock file ${next}`)
+  try {
+    fs.renameSync(next, target)
+  } catch (err) {
+    fs.rmSync(next, { force: true })
+    throw new StorageError(`cannot replace the lock file ${target}`, { cause: err })
+  }
+  syncDir(path.dirname(target))
+}
+
+/**
+ * Takes over `target` (the lock, or a claim on it), judged stale as `seen`. Renaming a fresh
+ * record over it replaces it atomically, but between the judgement and the rename another
+ * opener may have taken it over already: the rename would then remove a live lock. So the
+ * takeover of one stale record is claimed first: `<target>.takeover-<its token>`, created
+ * exclusively, is held by one opener at a time, which then reads the target again and replaces
+ * it only if it is still the very record judged stale. Nothing is ever deleted or moved aside
+ * that was not just confirmed stale. A claim whose opener died before it finished is itself
+ * stale, and is taken over the same way (the depth bounds the chain).
+ *
+ * Returns 'taken' (`target` is now the record in `tmp`), 'changed' (it is no longer the stale
+ * record: judge again), or the live claim of another opener that is taking it over.
+ */
+function takeOver(target: string, seen: Seen, tmp: string, me: Owner, depth: number): 'taken' | 'changed' | Seen {
+  const claim = `${target}.takeover-${identity(seen)}`
+  if (!place(tmp, claim)) {
+    const other = inspect(claim)
+    if (other === undefined) return 'changed'
+    if (holds(other) || depth >= 3) return other
+    const outcome = takeOver(claim, other, tmp, me, depth + 1)
+    if (outcome !== 'taken') return outcome
+  }
+  try {
+    const now = inspect(target)
+    if (now === undefined || identity(now) !== identity(seen)) return 'changed'
+    replace(tmp, target)
+    return 'taken'
+  } finally {
+    // Only this opener's claim: one that was itself taken over belongs to its new holder.
+    if (readOwner(claim).owner?.token === me.token) fs.rmSync(claim, { force: true })
+  }
+}
+
+/** What names a lock record for its takeover claim: its token, or its inode when unreadable. */
+function identity({ owner, ino }: Seen): string {
+  return owner !== undefined && /^[a-z0-9]{1,40}$/i.test(owner.token) ? owner.token : `i${ino}`
+}
+
+/** Removes temporary files and claims beside the lock that openers killed long ago left. */
+function removeLeftovers(lockPath: string): void {
+  const dir = path.dirname(lockPath)
+  const prefix = `${path.basename(lockPath)}.`
+  let names: string[]
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return
+  }
+  const now = Date.now()
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !(name.endsWith('.tmp') || name.endsWith('.tmp.next') || name.slice(prefix.length).startsWith('takeover-'))) continue
+    const file = path.join(dir, name)
+    try {
+      if (now - fs.lstatSync(file).mtimeMs > LEFTOVER_MS) fs.rmSync(file, { force: true })
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+}
+
+function holding(lockPath: string, me: Owner): LockFile {
   held.add(me.token)
-  let lastBeat = probe.now()
+  // Due at once: the first write checks that the lock names this owner.
+  let lastBeat = -Infinity
   let lost = false
   let released = false
   const check = (): boolean => {
     if (released || lost) return false
     const now = probe.now()
     if (now - lastBeat < probe.heartbeatMs) return true
-    // Beat first, through the descriptor: an opener that renamed the lock away in the
-    // meantime then finds it fresh where it put it, and puts it back.
-    try {
-      fs.futimesSync(fd, now / 1000, now / 1000)
-    } catch {
-      // The next check tries again; the owner check below decides.
-    }
-    if (readOwner(lockPath)?.token === me.token) {
+    const { owner, failed } = readOwner(lockPath)
+    if (owner?.token === me.token) {
+      try {
+        fs.utimesSync(lockPath, now / 1000, now / 1000)
+      } catch {
+        // The next beat tries again; a lock this owner holds is only taken over once it is old.
+      }
       lastBeat = now
       return true
     }
+    // A failed read (no file descriptors left, an I/O error) proves nothing: refuse this write
+    // and ask again next time. Only a lock that names someone else, or none, is lost.
+    if (failed) return false
     lost = true
     clearInterval(timer)
     return false
@@ -168,15 +265,15 @@ function holding(lockPath: string, me: Owner, fd: number): LockFile {
       released = true
       clearInterval(timer)
       held.delete(me.token)
-      fs.closeSync(fd)
-      if (!lost && readOwner(lockPath)?.token === me.token) fs.rmSync(lockPath, { force: true })
+      if (!lost && readOwner(lockPath).owner?.token === me.token) fs.rmSync(lockPath, { force: true })
     },
   }
 }
 
-function lockedError(dbPath: string, { owner }: Seen): StoreLockedError {
+function lockedError(dbPath: string, { owner }: Seen, takingOver = false): StoreLockedError {
   const who =
     owner === undefined ? `its lock file ${dbPath}.lock is being written or is unreadable (it is taken over once ${probe.staleMs / 1000} s old)`
+    : takingOver ? `process ${owner.pid} is taking over its stale lock`
     : owner.pid !== process.pid ? `process ${owner.pid} has it open`
     : held.has(owner.token) ? `this process (${owner.pid}) has it open in another store`
     : `another thread of this process (${owner.pid}) has it open`
@@ -184,29 +281,62 @@ function lockedError(dbPath: string, { owner }: Seen): StoreLockedError {
   return owner === undefined ? err : Object.assign(err, { pid: owner.pid })
 }
 
-/** The lock as it is now; undefined when there is none. */
+/**
+ * The lock (or claim) as it is now; undefined when there is none. A symlink is not followed:
+ * ferry never makes one, so it is judged as an unreadable lock, by its own age.
+ */
 function inspect(lockPath: string): Seen | undefined {
-  let fd: number
+  let st: fs.Stats
   try {
-    fd = fs.openSync(lockPath, 'r')
+    st = fs.lstatSync(lockPath)
   } catch {
     return undefined
   }
+  if (st.isDirectory()) {
+    throw new StorageError(`${lockPath} is not a file, so ferry cannot tell who has the database open: remove it once no process has the database open`)
+  }
+  if (!st.isFile()) return { owner: undefined, ageMs: probe.now() - st.mtimeMs, ino: st.ino }
+  let fd: number
   try {
-    const ageMs = probe.now() - fs.fstatSync(fd).mtimeMs
-    return { owner: parseOwner(fs.readFileSync(fd, 'utf8')), ageMs }
+    fd = fs.openSync(lockPath, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0))
   } catch {
-    return undefined
+    return undefined // replaced or removed meanwhile: judge again
+  }
+  try {
+    const stat = fs.fstatSync(fd)
+    const owner = parseOwner(readHead(fd))
+    return { owner, ageMs: probe.now() - stat.mtimeMs, ino: stat.ino }
+  } catch {
+    return { owner: undefined, ageMs: probe.now() - st.mtimeMs, ino: st.ino }
   } finally {
     fs.closeSync(fd)
   }
 }
 
-function readOwner(lockPath: string): Owner | undefined {
+function readHead(fd: number): string {
+  const buf = Buffer.alloc(MAX_RECORD)
+  let n = 0
+  for (let got = -1; got !== 0 && n < buf.length; n += got) got = fs.readSync(fd, buf, n, buf.length - n, n)
+  return buf.toString('utf8', 0, n)
+}
+
+/**
+ * The owner the lock names. `failed`: it could not be read (no file descriptors left, an I/O
+ * error), which tells nothing of who holds it; a lock that is gone names nobody.
+ */
+function readOwner(lockPath: string): { owner: Owner | undefined; failed: boolean } {
+  let fd: number
   try {
-    return parseOwner(fs.readFileSync(lockPath, 'utf8'))
+    fd = fs.openSync(lockPath, 'r')
+  } catch (err) {
+    return { owner: undefined, failed: (err as { code?: unknown }).code !== 'ENOENT' }
+  }
+  try {
+    return { owner: parseOwner(readHead(fd)), failed: false }
   } catch {
-    return undefined
+    return { owner: undefined, failed: true }
+  } finally {
+    fs.closeSync(fd)
   }
 }
 
@@ -226,53 +356,43 @@ function holds({ owner, ageMs }: Seen): boolean {
   if (owner === undefined) return beating
   if (owner.pid === process.pid) {
     if (held.has(owner.token)) return true
-    // Another thread of this process, or an earlier process with this pid.
+    // Another thread of this process, or an earlier process that had this pid. A thread that
+    // was terminated or crashed leaves its lock in a process that lives on: only its stopped
+    // heartbeat tells it from a live thread.
     const mine = probe.startTime(process.pid)
-    return owner.started !== undefined && mine !== undefined ? owner.started === mine : beating
+    if (owner.started !== undefined && mine !== undefined && owner.started !== mine) return false
+    return beating
   }
   if (!isAlive(owner.pid)) return false
   const started = owner.started === undefined ? undefined : probe.startTime(owner.pid)
   return started !== undefined ? started === owner.started : beating
 }
 
-/** Field 22 of /proc/<pid>/stat: when the process started. Undefined where there is no /proc. */
-function procStartTime(pid: number): string | undefined {
+/** The fields of /proc/<pid>/stat from the third on (state, ...); undefined where there is no /proc. */
+function procStat(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
     // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   } catch {
     return undefined
   }
 }
 
+/** Field 22 of /proc/<pid>/stat: when the process started. Undefined where there is no /proc. */
+function procStartTime(pid: number): string | undefined {
+  return procStat(pid)?.[19]
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
     // EPERM: it exists but belongs to someone else.
     return (err as { code?: unknown }).code !== 'ESRCH'
   }
-}
-
-/** Moves a stale lock out of the way, unless it turns out to be held once moved. */
-function takeOver(lockPath: string): void {
-  const aside = `${lockPath}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`
-  try {
-    fs.renameSync(lockPath, aside)
-  } catch {
-    return // gone already: someone else took it over; try again
-  }
-  // What was moved may not be what was judged: a fresh lock that replaced it, or the same
-  // lock, whose owner has beaten since. Judge again what lies there now.
-  const moved = inspect(aside)
-  if (moved && holds(moved)) {
-    try {
-      fs.linkSync(aside, lockPath)
-    } catch {
-      // Someone holds the place now; the next round reads who.
-    }
-  }
-  fs.rmSync(aside, { force: true })
+  // A killed process that its parent has not reaped yet (a zombie, Z, or dying, X) still
+  // answers signals, but will never touch the database again.
+  const state = procStat(pid)?.[0]
+  return state !== 'Z' && state !== 'X'
 }

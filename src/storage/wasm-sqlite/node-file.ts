@@ -10,22 +10,23 @@
  *   checkpoints. A crash may lose the last commits before a sync, never corrupt the file.
  *   `synchronous=FULL` syncs the WAL at every commit: nothing acknowledged is ever lost.
  * - A database newer than this code is refused before anything is written to it.
- * - The VFS asks the lock before writing (`setWriteGuard`): an owner whose lock was taken over
- *   while its event loop was blocked gets I/O errors instead of writing over the new owner.
+ * - The VFS asks the lock before changing any file (`setWriteGuard`): an owner whose lock was
+ *   taken over while its event loop was blocked gets I/O errors instead of writing over the
+ *   new owner, and leaves the new owner's WAL alone when it closes.
  *
  * @module
  */
-import * as path from 'node:path'
 import { StorageError } from '../../core/errors.js'
 import type { Connection } from './backend.js'
 import { acquireLock } from './lock-file.js'
-import { installNodeVfs, setWriteGuard } from './node-vfs.js'
+import { installNodeVfs, realPath, setWriteGuard } from './node-vfs.js'
 import { assertKnownVersion, migrate } from './schema.js'
 import { loadSqlite } from './sqlite.js'
 
 export async function openNodeFile(file: string, synchronous: 'normal' | 'full'): Promise<Connection> {
   const sqlite3 = await loadSqlite()
-  const abs = path.resolve(file)
+  // Symlinks resolved: the lock and the WAL are named after the file itself.
+  const abs = realPath(file)
   const where = `the SQLite store at ${abs}`
   const lock = acquireLock(abs)
   setWriteGuard(abs, lock.check)

@@ -14,8 +14,10 @@
  * - A file the VFS creates (the database, its WAL or journal) has its directory synced at its
  *   first sync, as SQLite's Unix VFS does: syncing a new file does not make its directory entry
  *   durable, and a power cut could otherwise lose a WAL and the commits synced into it.
- * - Writes go through the write guard of the lock file, which refuses them once the lock has
- *   been lost (see `lock-file.ts`).
+ * - Every call that changes the database's files (creating, writing, truncating, syncing or
+ *   deleting the database, its WAL or its journal) asks the write guard of the lock file first,
+ *   which refuses once the lock has been lost (see `lock-file.ts`): an owner whose lock was
+ *   taken over touches nothing, not even the WAL that SQLite deletes by name when it closes.
  *
  * For tests: `setVfsFault` makes writes to a database fail (a full disk, an I/O error);
  * `setVfsTrace` records the file-system calls; `FERRY_TEST_VFS_KILL` (read when the VFS is
@@ -55,7 +57,7 @@ const faults = new Map<string, Fault>()
  * `undefined`.
  */
 export function setVfsFault(dbPath: string, rc: number | undefined): void {
-  const prefix = path.resolve(dbPath)
+  const prefix = realPath(dbPath)
   if (rc === undefined) faults.delete(prefix)
   else faults.set(prefix, { prefix, rc })
 }
@@ -72,8 +74,9 @@ export function setVfsTrace(fn: ((call: VfsCall, path: string) => void) | undefi
 const guards = new Map<string, () => boolean>()
 
 /**
- * Makes writes to the database at `dbPath` (and its WAL and journal) ask `check` first, and
- * fail with an I/O error when it says no (the lock has been lost); `undefined` removes it.
+ * Makes every change to the files of the database at `dbPath` (and its WAL and journal) ask
+ * `check` first, and fail with an I/O error when it says no (the lock has been lost);
+ * `undefined` removes it.
  */
 export function setWriteGuard(dbPath: string, check: (() => boolean) | undefined): void {
   if (check === undefined) guards.delete(dbPath)
@@ -83,6 +86,34 @@ export function setWriteGuard(dbPath: string, check: (() => boolean) | undefined
 function guardOf(file: string): (() => boolean) | undefined {
   for (const [db, check] of guards) if (file === db || file === `${db}-wal` || file === `${db}-journal`) return check
   return undefined
+}
+
+/**
+ * The path of the file itself, symlinks resolved (as SQLite's Unix VFS does): a database
+ * reached through a link has the same lock, WAL and journal as by its own path. A file that
+ * does not exist yet is named within its directory's real path.
+ */
+export function realPath(file: string): string {
+  let abs = path.resolve(file)
+  for (let hops = 0; hops < 40; hops++) {
+    try {
+      return fs.realpathSync(abs)
+    } catch {
+      // Missing, or a link to a file yet to be created: follow the link by hand.
+    }
+    let target: string
+    try {
+      target = fs.readlinkSync(abs)
+    } catch {
+      break
+    }
+    abs = path.resolve(path.dirname(abs), target)
+  }
+  try {
+    return path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs))
+  } catch {
+    return abs
+  }
 }
 
 /** Makes the entries of `dir` durable (new or removed files). Throws what `fs` throws. */
@@ -188,6 +219,7 @@ export function installNodeVfs(sqlite3: Sqlite3Static): string {
       if (!f) return capi.SQLITE_IOERR_FSYNC
       const injected = fault(f)
       if (injected !== 0) return injected
+      if (f.guard && !f.guard()) return capi.SQLITE_IOERR_FSYNC
       kill?.syncing(f)
       try {
         trace?.('sync', f.path)
@@ -258,11 +290,13 @@ export function installNodeVfs(sqlite3: Sqlite3Static): string {
         if (flags & capi.SQLITE_OPEN_CREATE) oflags |= fs.constants.O_CREAT
         if (flags & capi.SQLITE_OPEN_EXCLUSIVE) oflags |= fs.constants.O_EXCL
         const created = (flags & capi.SQLITE_OPEN_CREATE) !== 0 && !fs.existsSync(file)
+        const guard = guardOf(file)
+        if (guard && (flags & capi.SQLITE_OPEN_READWRITE) !== 0 && !guard()) return capi.SQLITE_CANTOPEN
         trace?.(created ? 'create' : 'open', file)
         const fd = fs.openSync(file, oflags, 0o644)
         // A temporary file is deleted on close: its directory entry need not survive.
         const dirSync = created && (flags & capi.SQLITE_OPEN_DELETEONCLOSE) === 0
-        files.set(pFile, { fd, path: file, flags, lock: capi.SQLITE_LOCK_NONE, dirSync, guard: guardOf(file) })
+        files.set(pFile, { fd, path: file, flags, lock: capi.SQLITE_LOCK_NONE, dirSync, guard })
         const sq3File = new capi.sqlite3_file(pFile)
         sq3File.$pMethods = io.pointer
         sq3File.dispose()
@@ -274,6 +308,8 @@ export function installNodeVfs(sqlite3: Sqlite3Static): string {
     },
     xDelete(_pVfs: number, zName: number, dirSync: number): number {
       const name = wasm.cstrToJs(zName) ?? ''
+      const guard = guardOf(name)
+      if (guard && !guard()) return capi.SQLITE_IOERR_DELETE
       try {
         trace?.('delete', name)
         fs.unlinkSync(name)
