@@ -41,6 +41,11 @@ const isNodeWorker = (x: unknown): x is NodeWorkerLike =>
 const isEventTarget = (x: unknown): x is EventTarget =>
   typeof (x as Partial<EventTarget> | null)?.addEventListener === 'function' && typeof (x as Partial<EventTarget> | null)?.removeEventListener === 'function'
 
+/** A transport to a worker; `close(reason)` rejects the calls still pending with `reason`. */
+export interface WorkerTransport extends Transport {
+  close(reason?: unknown): Promise<void>
+}
+
 /**
  * Calls and events over comlink to the `exposeQueue` of `worker`, which the transport watches:
  * once the worker is gone (a Node worker's `exit` or `error`; a Web Worker's `error` event
@@ -48,7 +53,7 @@ const isEventTarget = (x: unknown): x is EventTarget =>
  * `QueueClosedError`, its cause the worker's error, and `onGone` is told. `close()` rejects the
  * calls still pending as well: a browser says nothing when a Web Worker is terminated.
  */
-export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError) => void, o: { watch?: boolean } = {}): Transport {
+export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError) => void, o: { watch?: boolean } = {}): WorkerTransport {
   installErrorTransfer()
   const remote = Comlink.wrap<HostApi>(toEndpoint(worker))
   const pending = new Set<(err: unknown) => void>()
@@ -132,10 +137,10 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
       })
     },
     events: inner.events,
-    async close() {
+    async close(reason?: unknown) {
       unwatch()
       const closedErr = new QueueClosedError('the queue client is closed')
-      for (const reject of [...pending]) reject(closedErr)
+      for (const reject of [...pending]) reject(reason ?? closedErr)
       pending.clear()
       gone ??= closedErr
       await inner.close()

@@ -31,7 +31,7 @@ import { Emitter } from '../core/emitter.js'
 import { InvalidArgumentError, QueueClosedError, StoreLockedError, deserializeError, serializeError } from '../core/errors.js'
 import type { JobMap, QueueEvent, SerializedError } from '../core/types.js'
 import { clientOver, type QueueClient, type Transport } from './client.js'
-import { workerTransport } from './connect.js'
+import { workerTransport, type WorkerTransport } from './connect.js'
 import { isQueueMethod, type QueueApi } from './protocol.js'
 
 export interface ShareQueueOptions {
@@ -102,7 +102,7 @@ interface Call {
 
 interface Hosting {
   id: string
-  transport: Transport
+  transport: WorkerTransport
   worker: Worker
   off: () => void
   release: () => void
@@ -167,7 +167,8 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
         return value
       },
       (err: unknown) => {
-        if (err instanceof StoreLockedError) retire(h)
+        // The worker's setup failed for good: its other calls get the same error.
+        if (err instanceof StoreLockedError) retire(h, err)
         throw err
       },
     )
@@ -254,12 +255,12 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
   }
 
   /** Ends this tab's hosting: its worker goes, both locks are released, and it asks again later. */
-  const retire = (h: Hosting): void => {
+  const retire = (h: Hosting, reason?: unknown): void => {
     if (host !== h) return
     host = undefined
     if (current === h.id) current = undefined
     h.off()
-    void h.transport.close().catch(() => undefined)
+    void h.transport.close(reason).catch(() => undefined)
     h.worker.terminate()
     h.release()
     if (closed) return

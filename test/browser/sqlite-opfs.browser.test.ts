@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SerializationError, deserializeError, type BatchState, type ChainState, type Counts, type SerializedError, type Store } from '../../src/index.js'
 import { StoreLockedError } from '../../src/core/errors.js'
 import { storeContract } from '../../src/testing/index.js'
+import { checkStorable } from '../../src/core/storable.js'
 
 /** The worker that hosts the OPFS stores, and a way to call it. */
 let worker: Worker
@@ -61,6 +62,17 @@ async function opfsStoreProxy(): Promise<Store> {
     'listSchedules', 'getJob', 'listJobs', 'counts', 'getChain', 'getBatch', 'close'] as const
   const proxy: Record<string, (...args: unknown[]) => Promise<unknown>> = {}
   for (const m of methods) proxy[m] = (...args: unknown[]) => call({ kind: 'call', store: path, method: m, args })
+  // A message drops what structured cloning ignores (a symbol key, a Map's own property) before
+  // the worker's store could refuse it: the page refuses it first, as every store does.
+  const insert = proxy['insert'] as (...args: unknown[]) => Promise<unknown>
+  proxy['insert'] = (...args: unknown[]) => {
+    try {
+      for (const j of (args[0] as { jobs: { payload: unknown; type: string }[] }).jobs) checkStorable(j.payload, 'payload', `job (${j.type})`)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return insert(...args)
+  }
   return proxy as unknown as Store
 }
 
