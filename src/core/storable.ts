@@ -19,7 +19,8 @@ import { SerializationError } from './errors.js'
 /**
  * Throws a `SerializationError` that says where, if `value` holds a function, a symbol, a
  * symbol key or a cycle, anywhere an own enumerable key leads (an array's named properties
- * too), or a property set on a Map or Set, or if reading it throws (the error is its `cause`).
+ * too), or a property set on a Map or Set, if it is nested too deeply to read, or if reading
+ * it throws (the error is its `cause`).
  * `what` names the value (`payload`), `of` whose it is (`job abc`).
  */
 export function checkStorable(value: unknown, what: string, of: string): void {
@@ -27,6 +28,10 @@ export function checkStorable(value: unknown, what: string, of: string): void {
     walk(value, what, new Set(), of)
   } catch (err) {
     if (err instanceof SerializationError) throw err
+    // The walk ran out of stack: so would every store's reader (JSON, structured clone).
+    if (err instanceof RangeError && /call stack/i.test(err.message)) {
+      throw new SerializationError(`cannot store ${what} of ${of}: it is nested too deeply`, { cause: err })
+    }
     // Reading the value threw (a revoked Proxy, a getter that throws): no store could read it
     // either, so it is the value's fault, not the store's.
     throw new SerializationError(`cannot store ${what} of ${of}: reading it threw (${describeError(err)})`, { cause: err })

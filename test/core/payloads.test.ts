@@ -39,7 +39,15 @@ const unstorable: [string, () => unknown, RegExp][] = [
   ['a symbol', () => ({ tag: Symbol('t') }), /^cannot store payload\.tag of job .*: a symbol cannot be stored$/],
   ['a symbol key', () => ({ [Symbol('k')]: 1, ok: true }), /^cannot store payload of job .*: symbol keys cannot be stored$/],
   ['a function in a Map', () => ({ m: new Map([['k', () => 1]]) }), /^cannot store payload\.m\.get\("k"\) of job .*: a function/],
+  ['a value nested too deeply to read', () => nested(200_000), /^cannot store payload of job \S+ \(t\): it is nested too deeply$/],
 ]
+
+/** An object nested `depth` levels deep: deeper than any store can read without running out of stack. */
+function nested(depth: number): unknown {
+  let v: unknown = 1
+  for (let i = 0; i < depth; i++) v = { a: v }
+  return v
+}
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   return p.then(
