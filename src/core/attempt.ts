@@ -16,6 +16,8 @@ export interface Attempt {
   timer?: unknown
   /** Cancel was requested while it ran. */
   cancelled: boolean
+  /** Its handler has returned or thrown. */
+  returned?: boolean
 }
 
 /** What an attempt needs of its engine. */

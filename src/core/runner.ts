@@ -15,11 +15,13 @@
  * times out (the slot frees at once; a late result is discarded), or loses its lease. While
  * attempts run, and until their outcomes are committed, their leases are renewed in one store
  * call every third of the lease: a slow or failing settle must not let another engine run a
- * job that already finished here. A claim names the jobs whose handlers run here, including
- * attempts already ended (timed out, lease lost, released by stop) whose handler has not
- * returned: the store hands none of them back to this engine, neither an expired lease of its
- * own (renewals failed for a while) nor the job waiting again, so one job never overlaps
- * itself here. A hung handler holds its job on this engine, never its slot.
+ * job that already finished here. A claim names the jobs whose handlers run here: the store
+ * hands none of them back to this engine, neither an expired lease of its own (renewals failed
+ * for a while) nor the job waiting again, so one job never overlaps itself here. An attempt
+ * that ended (timed out, lease lost, released by stop) while its handler goes on is named for
+ * one lease after it ended, no longer: a handler that ignores its signal and never returns is
+ * then given up on (its late result is discarded), so it holds neither its slot nor, for
+ * good, its job, and claims do not grow with the number of such handlers.
  *
  * Stopping: no more claims; jobs that a claim in flight brings back are released at once.
  * Running attempts get `timeoutMs` to finish, then their signals are aborted and their jobs
@@ -53,19 +55,14 @@ const RETRY_STORE_MS = [100, 500, 2000, 5000]
 
 export class Runner {
   readonly #h: RunnerHost
-  /**
-   * The name its leases carry. A claim takes back an expired lease of its own owner that it
-   * does not run without counting an attempt (the claim's reply never arrived, so the attempt
-   * never ran); a stop that gives up on outcomes takes a new name, so the attempts whose
-   * outcomes it dropped, which did run, count when their leases run out.
-   */
-  #owner = nanoid()
+  /** The name its leases carry. */
+  readonly #owner = nanoid()
   readonly #attempts = new Map<string, Attempt>()
   /**
-   * Jobs whose handler has not returned, including attempts already ended (timed out, lease
-   * lost, released by stop): claims leave them alone until it does.
+   * Attempts that ended (timed out, lease lost, released by stop) while their handler goes on,
+   * with the time until which claims leave their job alone: one lease after the attempt ended.
    */
-  readonly #inHandler = new Map<string, number>()
+  readonly #hung = new Map<Attempt, number>()
   #settlements: Settlement[] = []
   /** Settlements in the store call in flight. */
   #committing: Settlement[] = []
@@ -151,7 +148,6 @@ export class Runner {
   #abandon(): void {
     const ids = new Set([...this.#settlements, ...this.#committing].map((s) => s.id))
     this.#giveUp = 'given-up'
-    this.#owner = nanoid()
     this.#settlements = []
     this.#committing = []
     this.#clearWake()
@@ -209,6 +205,8 @@ export class Runner {
     const queues = h.queues.filter((q) => !h.paused.has(q))
     const types = [...h.handlers.keys()]
     const now = h.clock.now()
+    // A handler still going one lease after its attempt ended is given up on: its job may run here again.
+    for (const [a, until] of this.#hung) if (until <= now) this.#hung.delete(a)
     const claim =
       free > 0 && queues.length > 0 && types.length > 0
         ? { owner: this.#owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs, ...this.#runningIds() }
@@ -259,16 +257,18 @@ export class Runner {
     this.#due.learn(mark, tick !== undefined, out.nextWakeAt, out.events)
     const full = claim !== undefined && out.claimed.length === claim.limit
     if (full) this.#again = true
-    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at)
+    // The earliest given-up handler frees its job then: a claim must look again.
+    const freed = claim && !full && this.#hung.size > 0 ? Math.min(...this.#hung.values()) : undefined
+    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed)
     if (wake !== undefined) this.#armWake(wake)
     else if ((claim && !full) || tick) this.#clearWake()
     if (this.#settlements.length > 0) this.#again = true
     if (!this.#running) this.#clearWake()
   }
 
-  /** The jobs whose handlers run here, which a claim must never hand back to this engine. */
+  /** The jobs whose handlers run here, which a claim must not hand back to this engine. */
   #runningIds(): { running?: string[] } {
-    const ids = new Set([...this.#attempts.keys(), ...this.#inHandler.keys()])
+    const ids = new Set([...this.#attempts.keys(), ...[...this.#hung.keys()].map((a) => a.job.id)])
     return ids.size > 0 ? { running: [...ids] } : {}
   }
 
@@ -319,7 +319,6 @@ export class Runner {
         this.#finish(a, { kind: 'failed', error: serializeError(err) })
       }, ms)
     }
-    this.#inHandler.set(job.id, (this.#inHandler.get(job.id) ?? 0) + 1)
     void runHandler(this.#h, a).then(
       // A cancelled job ends cancelled even when its handler ignores the signal and returns.
       (result) => this.#returned(a, () => (a.cancelled ? { kind: 'cancelled' } : { kind: 'succeeded', ...(result === undefined ? {} : { result }) })),
@@ -338,18 +337,17 @@ export class Runner {
     } catch {
       o = { kind: 'failed', error: { name: 'Error', message: 'the handler threw a value that could not be read' } }
     }
-    const left = (this.#inHandler.get(a.job.id) ?? 1) - 1
-    if (left > 0) this.#inHandler.set(a.job.id, left)
-    else this.#inHandler.delete(a.job.id)
+    a.returned = true
     if (this.#attempts.get(a.job.id) === a) this.#finish(a, o)
     // Ended earlier (timeout, lost lease, stop): the job may now be claimed here again.
-    else this.#kick()
+    else if (this.#hung.delete(a)) this.#kick()
   }
 
   /** The attempt is over: its slot frees and its outcome goes to the next turn. Once only. */
   #finish(a: Attempt, outcome: AttemptOutcome | null): void {
     if (this.#attempts.get(a.job.id) !== a) return
     this.#attempts.delete(a.job.id)
+    if (!a.returned) this.#hung.set(a, this.#h.clock.now() + this.#h.leaseMs)
     this.#progress++
     if (a.timer !== undefined) this.#h.clock.clearTimeout(a.timer)
     if (outcome) this.#settlements.push({ id: a.job.id, token: a.token, outcome, random: Math.random() })

@@ -170,11 +170,8 @@ export interface Settlement {
 
 export interface ClaimRequest {
   /**
-   * The claiming engine, written into each lease. An expired lease of this owner on a job it
-   * does not name in `running` is one it never started (the reply of the claim that leased it
-   * was lost): the job is leased again without counting an attempt and without `job:stalled`.
-   * Other expired leases count a spent attempt. An engine that drops outcomes of attempts it
-   * ran (a stop that gives up) claims under a new owner from then on.
+   * The claiming engine, written into each lease. An expired lease is a stalled attempt
+   * (`job:stalled`) and counts as spent, whoever held it.
    */
   owner: string
   /** Written into each claimed job's lease. A new token per claim call. */
@@ -185,10 +182,11 @@ export interface ClaimRequest {
   limit: number
   leaseUntil: number
   /**
-   * Ids of jobs the caller is still running, including attempts it has ended (timed out, lease
-   * lost, released by stop) whose handler has not returned yet. None of them is claimed, by
-   * any path: not an expired lease (renewals may have failed for a while), not a job waiting
-   * again. An engine must never run one job twice at once. The limit still fills with others.
+   * Ids of jobs the caller is still running, including attempts it ended (timed out, lease
+   * lost, released by stop) less than a lease ago whose handler has not returned yet. None of
+   * them is claimed, by any path: not an expired lease (renewals may have failed for a while),
+   * not a job waiting again. An engine must never run one job twice at once. The limit still
+   * fills with others.
    */
   running?: string[]
 }

@@ -84,7 +84,7 @@ describe('chains and batches under failures, stalls and restarts (property)', ()
             if (o === 'fail') throw new Error('transient')
             if (o === 'fatal') throw new UnrecoverableError('fatal')
             // Hangs until its attempt ends (timeout, lost lease, stop). A handler that never
-            // returns keeps its job from running on its engine again, so the job would wait.
+            // returned would keep its job from running on its engine for a lease after that.
             if (o === 'hang') return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve('late')))
             return `${String(label)}#${n}`
           })

@@ -64,12 +64,6 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   const running = new Set(req.running)
   const expired = (await tx.expired(scope, c.now, req.limit + running.size)).filter((j) => !running.has(j.id))
   for (const j of expired.slice(0, req.limit)) {
-    if (j.lease?.owner === req.owner && !j.cancelRequested) {
-      // Leased to the claimer, which does not run it: the reply of the claim that leased it
-      // never reached the engine, so that attempt never ran. It is taken back as it was.
-      claimed.push(lease({ ...j, attempt: j.attempt - 1 }, req.owner, req.token, req.leaseUntil, c))
-      continue
-    }
     c.emit({ kind: 'job:stalled', jobId: j.id, type: j.type })
     if (j.cancelRequested) {
       // Cancelled while it ran, then its engine died: the cancel still holds.
