@@ -83,8 +83,13 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
     remote.ping().then(alive, alive)
   }
   const onError = (e: Event): void => {
+    // A plain Event, not an ErrorEvent: the script could not be fetched or parsed, nothing runs.
+    if (typeof ErrorEvent === 'function' && !(e instanceof ErrorEvent)) {
+      fail(died('script failed to load', new Error('the worker script could not be loaded')))
+      return
+    }
     const ev = e as Partial<ErrorEvent>
-    const cause: unknown = ev.error ?? new Error(ev.message || 'the worker script failed to load or run')
+    const cause: unknown = ev.error ?? new Error(ev.message || 'the worker script failed to run')
     ping(() => died(`reported an error and stopped answering: ${String((cause as Error).message ?? cause)}`, cause))
   }
   // With `watch`, a call still unanswered after WORKER_PING_MS makes the transport ping a worker
