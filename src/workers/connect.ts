@@ -49,9 +49,10 @@ export interface WorkerTransport extends Transport {
 /**
  * Calls and events over comlink to the `exposeQueue` of `worker`, which the transport watches:
  * once the worker is gone (a Node worker's `exit` or `error`; a Web Worker's `error` event
- * followed by an unanswered ping), every pending and later call rejects with
- * `QueueClosedError`, its cause the worker's error, and `onGone` is told. `close()` rejects the
- * calls still pending as well: a browser says nothing when a Web Worker is terminated.
+ * followed by an unanswered ping; with `watch`, the release of the worker's life lock), every
+ * pending and later call rejects with `QueueClosedError`, its cause the worker's error, and
+ * `onGone` is told. `close()` rejects the calls still pending as well: a browser says nothing
+ * when a Web Worker is terminated.
  */
 export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError) => void, o: { watch?: boolean } = {}): WorkerTransport {
   installErrorTransfer()
@@ -62,6 +63,7 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
     if (gone) return
     gone = err
     unwatch()
+    watching.abort()
     for (const reject of [...pending]) reject(err)
     pending.clear()
     onGone?.(err)
@@ -92,16 +94,20 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
     const cause: unknown = ev.error ?? new Error(ev.message || 'the worker script failed to run')
     ping(() => died(`reported an error and stopped answering: ${String((cause as Error).message ?? cause)}`, cause))
   }
-  // With `watch`, a call still unanswered after WORKER_PING_MS makes the transport ping a worker
-  // that answered before (one still loading its module does not listen yet): a worker killed
-  // under its tab (terminated, out of memory) fires no event.
-  let answered = false
-  const watchCall = (): (() => void) => {
-    if (!o.watch) return () => {}
-    const timer = setTimeout(() => {
-      if (answered) ping(() => died('stopped answering', new Error(`no answer to a ping within ${WORKER_PING_MS} ms`)))
-    }, WORKER_PING_MS)
-    return () => clearTimeout(timer)
+  // With `watch`, the worker's life lock (see HostApi.lifeLock) tells when a worker dies without
+  // an event (terminated, out of memory). No timer: a worker busy for a long while is alive.
+  const watching = new AbortController()
+  const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks
+  if (o.watch && locks) {
+    remote.lifeLock().then(
+      (name) => {
+        if (name === undefined || gone) return
+        locks
+          .request(name, { signal: watching.signal }, () => fail(died('stopped (terminated or killed)', new Error('the worker is gone'))))
+          .catch(() => undefined)
+      },
+      () => undefined,
+    )
   }
   const onExit = (code: unknown): void => fail(died(`exited (code ${String(code)})`, new Error(`worker exited with code ${String(code)}`)))
   const onNodeError = (err: unknown): void => fail(died(`failed: ${String((err as Error | undefined)?.message ?? err)}`, err))
@@ -123,17 +129,13 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
     call: (method, args) => {
       if (gone) return Promise.reject(gone)
       return new Promise((resolve, reject) => {
-        const unwatchCall = watchCall()
         const settle = (err: unknown): void => {
-          unwatchCall()
           pending.delete(settle)
           reject(err)
         }
         pending.add(settle)
         inner.call(method, args).then(
           (value) => {
-            answered = true
-            unwatchCall()
             pending.delete(settle)
             resolve(value)
           },
@@ -144,6 +146,7 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
     events: inner.events,
     async close(reason?: unknown) {
       unwatch()
+      watching.abort()
       const closedErr = new QueueClosedError('the queue client is closed')
       for (const reject of [...pending]) reject(reason ?? closedErr)
       pending.clear()

@@ -93,6 +93,7 @@ export function exposeQueue(queue: Queue<any> | Promise<Queue<any>>, endpoint?: 
       return id
     },
     ping: () => true,
+    lifeLock: () => lifeLock(),
     detachEvents(id) {
       const p = ports.get(id)
       if (!p) return
@@ -109,7 +110,8 @@ const REFUSE = 'ferry:refuse'
 const refuse = (): never => {
   throw new InvalidArgumentError('a queue worker serves only the methods of the queue API')
 }
-const isHostMethod = (name: unknown): boolean => isQueueMethod(name) || name === 'attachEvents' || name === 'detachEvents' || name === 'ping'
+const isHostMethod = (name: unknown): boolean =>
+  isQueueMethod(name) || name === 'attachEvents' || name === 'detachEvents' || name === 'ping' || name === 'lifeLock'
 
 /**
  * Comlink serves whatever property path and operation a message names: `GET`, `SET` (replace a
@@ -150,4 +152,24 @@ function onlyHostApi(ep: Comlink.Endpoint): Comlink.Endpoint {
     removeEventListener: (type: string, listener: EventListenerOrEventListenerObject, o?: object) => ep.removeEventListener(type, wrap(listener), o),
     ...(ep.start ? { start: () => ep.start?.() } : {}),
   } as Comlink.Endpoint
+}
+
+let life: Promise<string | undefined> | undefined
+
+/**
+ * Takes, once per worker, a Web Lock held until the worker dies (see `HostApi.lifeLock`), and
+ * tells its name once it is held: a request the caller makes after that waits for the worker.
+ */
+function lifeLock(): Promise<string | undefined> {
+  const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks
+  if (!locks) return Promise.resolve(undefined)
+  const name = `ferry:worker:${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`
+  life ??= new Promise((resolve) => {
+    // Never released: the lock goes with the worker.
+    void locks.request(name, () => {
+      resolve(name)
+      return new Promise<never>(() => {})
+    })
+  })
+  return life
 }

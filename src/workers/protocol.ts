@@ -87,4 +87,10 @@ export interface HostApi extends QueueApi {
   detachEvents(id: number): void
   /** Answers at once: the worker is alive and serves. */
   ping(): true
+  /**
+   * The name of a Web Lock the worker holds for as long as it lives, or undefined where there
+   * are no Web Locks. A browser says nothing when a worker is terminated or killed (out of
+   * memory); the lock's release does, and a busy worker keeps it however long it is busy.
+   */
+  lifeLock(): Promise<string | undefined>
 }

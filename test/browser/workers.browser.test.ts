@@ -167,6 +167,23 @@ describe('a queue shared by the tabs of an origin', { timeout: 30_000 }, () => {
     await expect.poll(async () => (await other.getJob(id))?.state, { timeout: 20_000 }).toBe('succeeded')
   })
 
+  it('keeps a host whose worker is busy for a long while: its calls are answered once it is free', async () => {
+    const name = `busy-${Date.now()}`
+    const host = share(name)
+    await expect.poll(() => host.isHost, { timeout: 10_000 }).toBe(true)
+    const other = share(name)
+    expect(await other.counts()).toMatchObject({ waiting: 0 })
+    const started = firstValueFrom(events$(host).pipe(ofKind('job:started')))
+    const { id } = await host.dispatch(job('spin', { ms: 12_000 }))
+    await started
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    // Asked while the worker's thread is busy: answered late, never taken for a dead worker.
+    const [inHost, inOther] = await Promise.all([settled(host.getJob(id), 40_000), settled(other.counts(), 40_000)])
+    expect(inHost).toMatchObject({ value: { state: 'succeeded' } })
+    expect(inOther).toMatchObject({ value: { succeeded: 1 } })
+    expect(host.isHost).toBe(true)
+  }, 60_000)
+
   it('answers a call only from the host it was sent to, and sends nothing again on an unproven host message', async () => {
     const name = `hosts-${Date.now()}`
     const host = share(name)
