@@ -98,8 +98,10 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
   // an event (terminated, out of memory). No timer: a worker busy for a long while is alive.
   const watching = new AbortController()
   const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks
+  // Calls go out once the watch is armed: a worker killed right after answering one is seen.
+  let armed: Promise<unknown> = Promise.resolve()
   if (o.watch && locks) {
-    remote.lifeLock().then(
+    armed = remote.lifeLock().then(
       (name) => {
         if (name === undefined || gone) return
         locks
@@ -134,7 +136,7 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
           reject(err)
         }
         pending.add(settle)
-        inner.call(method, args).then(
+        armed.then(() => inner.call(method, args)).then(
           (value) => {
             pending.delete(settle)
             resolve(value)
