@@ -8,7 +8,7 @@
  */
 import { nanoid } from 'nanoid'
 import { InvalidArgumentError } from './errors.js'
-import type { JobSpec } from './job-spec.js'
+import { needsPrepare, prepareSpecs, type JobSpec } from './job-spec.js'
 import type { NewBatch, NewChain } from './store.js'
 import { resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
 
@@ -76,6 +76,7 @@ export function chainBuilder(host: BuilderHost, plan: ChainPlan): ChainBuilder {
     onSettled: (settled) => next({ settled }),
     async dispatch(opts) {
       if (plan.specs.length === 0) throw new InvalidArgumentError('a chain needs at least one job')
+      if (needsPrepare([...plan.specs, plan.success, plan.error, plan.settled])) return next(await prepared(plan, opts)).dispatch(opts)
       const now = host.now()
       const cb = (s: Callback | undefined) => (s === undefined ? undefined : resolveCallback(s, host.defaults, plan.queue))
       const chain: NewChain = {
@@ -114,6 +115,8 @@ export function batchBuilder(host: BuilderHost, plan: BatchPlan): BatchBuilder {
     onSettled: (settled) => next({ settled }),
     async dispatch(opts) {
       if (plan.specs.length === 0) throw new InvalidArgumentError('a batch needs at least one job')
+      const callbacks = [plan.progress, plan.success, plan.error, plan.settled]
+      if (needsPrepare([...plan.specs, ...callbacks])) return next(await prepared(plan, opts)).dispatch(opts)
       const now = host.now()
       const cb = (s: Callback | undefined) => (s === undefined ? undefined : resolveCallback(s, host.defaults, plan.queue))
       const batch: NewBatch = {
@@ -132,6 +135,15 @@ export function batchBuilder(host: BuilderHost, plan: BatchPlan): BatchBuilder {
       return batch.id
     },
   }
+}
+
+/** The plan's specs and callbacks with their payloads made at dispatch (see `withPrepare`). */
+async function prepared<P extends { specs: readonly unknown[] }>(plan: P, opts?: { tx?: unknown }): Promise<Partial<P>> {
+  const keys = (['progress', 'success', 'error', 'settled'] as const).filter((k) => k in plan && (plan as Record<string, unknown>)[k] !== undefined)
+  const made = await prepareSpecs([...plan.specs, ...keys.map((k) => (plan as Record<string, unknown>)[k])], opts)
+  const out: Record<string, unknown> = { specs: made.slice(0, plan.specs.length) }
+  keys.forEach((k, i) => (out[k] = made[plan.specs.length + i]))
+  return out as Partial<P>
 }
 
 function nonEmptyId(id: string): string {

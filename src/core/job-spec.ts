@@ -20,6 +20,8 @@ export interface SpecOptions {
   readonly uniqueKey?: string
   readonly priority?: number
   readonly id?: string
+  /** Makes the payload at dispatch, before the write: see `withPrepare`. */
+  readonly prepare?: () => Promise<unknown>
 }
 
 export interface JobSpec<T extends string = string, P = unknown> {
@@ -135,6 +137,42 @@ export function specFromOptions(o: SpecOptions): JobSpec<string, unknown> {
   if (o.priority !== undefined) s = s.priority(o.priority)
   if (o.id !== undefined) s = s.withId(o.id)
   return s
+}
+
+/**
+ * A spec whose payload is made at dispatch: `dispatch`, `dispatchMany`, chains and batches
+ * await `prepare()` before their transaction and write what it resolves to as the payload.
+ * For payloads that take a promise to read (a `Request`'s body, a `Blob`'s bytes) behind a
+ * synchronous builder such as `request()` of `ferry/http`. The builder methods keep it.
+ * Such a spec cannot join the caller's transaction (`{ tx }`): a transaction of IndexedDB
+ * would commit while the payload is read.
+ */
+export function withPrepare<T extends string, P>(spec: JobSpec<T, P>, prepare: () => Promise<P>): JobSpec<T, P> {
+  if (typeof prepare !== 'function') throw new InvalidArgumentError('prepare must be a function')
+  return new Spec<T, P>({ ...specOptions(spec), prepare })
+}
+
+/** Whether any of these specs has a payload made at dispatch. */
+export function needsPrepare(specs: readonly unknown[]): boolean {
+  return specs.some((s) => Spec.options(s)?.prepare !== undefined)
+}
+
+/**
+ * The specs with their payloads made (see `withPrepare`), in order; others as they are. A
+ * caller's transaction is refused before anything is read.
+ */
+export async function prepareSpecs(specs: readonly unknown[], opts?: { tx?: unknown }): Promise<unknown[]> {
+  if (opts?.tx !== undefined && needsPrepare(specs)) {
+    throw new InvalidArgumentError("a job whose payload is made at dispatch cannot join the caller's transaction")
+  }
+  return Promise.all(
+    specs.map(async (s) => {
+      const o = Spec.options(s)
+      if (o?.prepare === undefined) return s
+      const { prepare, ...rest } = o
+      return new Spec({ ...rest, payload: await prepare() })
+    }),
+  )
 }
 
 /** The options of a spec made by `job()`; an `InvalidArgumentError` for anything else. */
