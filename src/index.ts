@@ -10,6 +10,8 @@
 export { createQueue } from './core/queue.js'
 export type { Queue, QueueOptions, ScheduleInfo, ScheduleOptions } from './core/queue.js'
 export { job } from './core/job-spec.js'
+export { browserConnectivity } from './core/connectivity.js'
+export type { Connectivity, NetworkMode, RegisterOptions } from './core/connectivity.js'
 export type { JobSpec, SpecOf } from './core/job-spec.js'
 export type { BatchBuilder, ChainBuilder } from './core/builders.js'
 export type { JobDefaults } from './core/resolve-spec.js'

@@ -18,6 +18,8 @@ export interface Attempt {
   cancelled: boolean
   /** Its handler has returned or thrown. */
   returned?: boolean
+  /** The engine was offline at some time while it ran. */
+  sawOffline?: boolean
 }
 
 /** What an attempt needs of its engine. */

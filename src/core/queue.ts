@@ -4,11 +4,12 @@
  * @module
  */
 import { batchBuilder, chainBuilder, type BatchBuilder, type BuilderHost, type ChainBuilder } from './builders.js'
-import { systemClock } from './clock.js'
+import { settlesWithin, systemClock } from './clock.js'
+import { checkConnectivity, checkNetworkMode, defaultConnectivity, type Connectivity, type NetworkMode, type RegisterOptions } from './connectivity.js'
 import { present } from './define-store.js'
 import { Emitter } from './emitter.js'
-import { InvalidArgumentError, NotFoundError, QueueClosedError, serializeError } from './errors.js'
-import type { SpecOf } from './job-spec.js'
+import { InvalidArgumentError, NotFoundError, QueueClosedError, QueueError, serializeError } from './errors.js'
+import { needsPrepare, prepareSpecs, type SpecOf } from './job-spec.js'
 import { memoryStore } from './memory-store.js'
 import { checkDefaults, resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
 import { newSchedule, scheduleInfo, type ScheduleInfo, type ScheduleOptions } from './schedule.js'
@@ -44,11 +45,20 @@ export interface QueueOptions {
   middleware?: Middleware[]
   /** Time and timers. @default the system clock */
   clock?: Clock
+  /**
+   * What the engine knows of the network (see `register`'s `network`). @default
+   * `browserConnectivity()` where `navigator.onLine` exists, else always online
+   */
+  connectivity?: Connectivity
 }
 
 export interface Queue<J extends JobMap = JobMap> {
-  /** The handler for a job type. Its return value is the job's result. */
-  register<T extends keyof J & string>(type: T, handler: Handler<J[T]>): void
+  /**
+   * The handler for a job type. Its return value is the job's result. `network: 'online'`
+   * claims the type only while online; with it or `'offlineFirst'`, an attempt that fails
+   * while offline goes back without spending the attempt.
+   */
+  register<T extends keyof J & string>(type: T, handler: Handler<J[T]>, options?: RegisterOptions): void
   /** Resolves once the job is committed. A known id or a held unique key writes nothing. */
   dispatch(spec: SpecOf<J>, opts?: { tx?: unknown }): Promise<DispatchResult>
   /** Dispatches all in one transaction: all are written or none. */
@@ -69,6 +79,13 @@ export interface Queue<J extends JobMap = JobMap> {
 
   /** Starts claiming and running jobs. */
   start(): Promise<void>
+  /**
+   * Runs until no job is ready now (delayed jobs, retries in backoff and network-bound jobs
+   * while offline are not), then resolves. Works with or without `start()` and leaves the
+   * engine as it found it. Rejects with a `QueueError` of code `DRAIN_TIMEOUT` once
+   * `timeoutMs` (real time) has passed; an engine it started then stops.
+   */
+  drain(opts?: { timeoutMs?: number }): Promise<void>
   /**
    * Stops claiming; waits for running attempts up to `timeoutMs` (default 10 s, counted in real
    * time whatever the clock), then aborts them and releases their jobs. Outcomes the store has
@@ -97,6 +114,8 @@ export interface Queue<J extends JobMap = JobMap> {
   prune(olderThan: Date | number): Promise<number>
 
   readonly events: Subscribable<QueueEvent>
+  /** Whether the engine's connectivity says it is online now. */
+  readonly online: boolean
 }
 
 export type { ScheduleInfo, ScheduleOptions }
@@ -138,6 +157,9 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   readonly #queues: string[]
   readonly #defaults: JobDefaults
   readonly #handlers = new Map<string, Handler<unknown>>()
+  readonly #network = new Map<string, NetworkMode>()
+  #online: boolean
+  readonly #unlisten: () => void
   readonly #paused = new Set<string>()
   readonly #emitter: Emitter<QueueEvent>
   readonly #runner: Runner
@@ -158,6 +180,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     this.#store = o.store ?? memoryStore()
     this.#clock = o.clock ?? systemClock
     this.#defaults = checkDefaults(o.defaults)
+    const connectivity = o.connectivity === undefined ? defaultConnectivity() : checkConnectivity(o.connectivity)
+    this.#online = connectivity.online
     this.#emitter = new Emitter<QueueEvent>((err, event) => {
       // A listener that throws must not break the engine; others hear of it, once.
       if (event.kind !== 'queue:error') this.#emitter.emit({ kind: 'queue:error', at: this.#clock.now(), error: serializeError(err) })
@@ -170,12 +194,15 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       leaseMs,
       middleware: [...(o.middleware ?? [])],
       handlers: this.#handlers,
+      network: this.#network,
+      online: () => this.#online,
       paused: this.#paused,
       emit: (events) => this.#emit(events),
       emitCommitted: (events) => this.#emitCommitted(events),
       reportError: (error) => this.#emit([{ kind: 'queue:error', at: this.#clock.now(), error: serializeError(error) }]),
     })
     runners.set(this, this.#runner)
+    this.#unlisten = connectivity.subscribe((online) => this.#connectivityChanged(online))
     // A store that can be watched tells of every commit on it, this queue's and others'.
     this.#unwatch = this.#store.watch?.((events) => {
       this.#emit(events)
@@ -196,13 +223,26 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     if (!this.#unwatch) this.#emit(events)
   }
 
+  #connectivityChanged(online: boolean): void {
+    if (this.#closed || online === this.#online) return
+    this.#online = online
+    this.#emit([{ kind: online ? 'queue:online' : 'queue:offline', at: this.#clock.now() }])
+    this.#runner.connectivity(online)
+  }
+
+  get online(): boolean {
+    return this.#online
+  }
+
   #open(): void {
     if (this.#closed) throw new QueueClosedError('the queue is closed')
   }
 
-  register<T extends keyof J & string>(type: T, handler: Handler<J[T]>): void {
+  register<T extends keyof J & string>(type: T, handler: Handler<J[T]>, options?: RegisterOptions): void {
     if (typeof handler !== 'function') throw new InvalidArgumentError(`the handler for ${type} must be a function`)
+    const network = checkNetworkMode(options?.network)
     this.#handlers.set(type, handler as Handler<unknown>)
+    this.#network.set(type, network)
     if (this.#runner.running) this.#runner.kick()
   }
 
@@ -214,6 +254,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   async dispatchMany(specs: SpecOf<J>[], opts?: { tx?: unknown }): Promise<DispatchResult[]> {
     this.#open()
     if (specs.length === 0) return []
+    if (needsPrepare(specs)) specs = (await prepareSpecs(specs, opts)) as SpecOf<J>[]
     const now = this.#clock.now()
     const jobs = specs.map((s) => resolveSpec(s, now, this.#defaults))
     const out = await this.#store.insert({ now, jobs }, opts)
@@ -275,6 +316,21 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     this.#runner.start()
   }
 
+  async drain(opts?: { timeoutMs?: number }): Promise<void> {
+    const timeoutMs = opts?.timeoutMs
+    if (timeoutMs !== undefined && !(timeoutMs >= 0)) throw new InvalidArgumentError(`timeoutMs must be a number of ms >= 0, got ${timeoutMs}`)
+    const started = !this.#runner.running
+    if (started) await this.start()
+    const quiet = this.#runner.quiet()
+    if (timeoutMs === undefined ? (await quiet, true) : await settlesWithin(systemClock, timeoutMs, quiet)) {
+      if (started) await this.#runner.stop(stopTimeout())
+      return
+    }
+    // Its attempts wind down in the background as after stop(); the caller hears now.
+    if (started) void this.#runner.stop(stopTimeout())
+    throw new QueueError(`drain did not finish within ${timeoutMs} ms`, { code: 'DRAIN_TIMEOUT' })
+  }
+
   async stop(opts?: { timeoutMs?: number }): Promise<void> {
     await this.#runner.stop(stopTimeout(opts))
   }
@@ -288,6 +344,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
         await this.#runner.stop(timeoutMs)
         this.#closed = true
         this.#unwatch?.()
+        this.#unlisten()
         await this.#store.close()
       })()
     }

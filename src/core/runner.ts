@@ -35,6 +35,8 @@
 import { nanoid } from 'nanoid'
 import { outcomeOf, runHandler, type Attempt, type AttemptHost } from './attempt.js'
 import { MAX_TIMER_MS, settlesWithin } from './clock.js'
+import { backoffDelay } from './backoff.js'
+import type { NetworkMode } from './connectivity.js'
 import { DueTimes, earliest } from './due-times.js'
 import { JobCancelledError, JobTimeoutError, LeaseLostError, QueueClosedError, SerializationError, StorageError, serializeError } from './errors.js'
 import { Slice } from './slice.js'
@@ -46,11 +48,16 @@ export interface RunnerHost extends AttemptHost {
   concurrency: number
   leaseMs: number
   paused: ReadonlySet<string>
+  /** Each registered type's network mode. */
+  network: ReadonlyMap<string, NetworkMode>
+  online(): boolean
   emit(events: QueueEvent[]): void
   reportError(error: unknown): void
 }
 
 const RETRY_STORE_MS = [100, 500, 2000, 5000]
+/** Jobs of network mode `'offlineFirst'` held back until the connection returns, at most. */
+const MAX_HELD = 1000
 
 
 export class Runner {
@@ -83,6 +90,14 @@ export class Runner {
   /** Counts turns and finished attempts: lets a test tell whether anything moved. */
   #progress = 0
   readonly #slice = new Slice()
+  /**
+   * Jobs of network mode `'offlineFirst'` whose attempt failed while offline and went back to
+   * the queue: claims leave them alone until the connection returns.
+   */
+  readonly #held = new Set<string>()
+  /** The last turn found nothing ready that it could claim: no attempt runs, none waits to settle. */
+  #quiet = false
+  #quietWaiters: (() => void)[] = []
 
   constructor(host: RunnerHost) {
     this.#h = host
@@ -111,6 +126,7 @@ export class Runner {
 
   /** Runs a turn soon: attempts finishing in the same tick share it. */
   #kick(): void {
+    this.#quiet = false
     if (this.#kicked) return
     this.#kicked = true
     queueMicrotask(() => {
@@ -169,6 +185,27 @@ export class Runner {
     a.controller.abort(new JobCancelledError(`job ${id} was cancelled`))
   }
 
+  /** The network came or went. Online, the jobs that waited for it are claimed at once. */
+  connectivity(online: boolean): void {
+    if (!online) {
+      for (const a of this.#attempts.values()) a.sawOffline = true
+      return
+    }
+    this.#held.clear()
+    if (this.#running) this.#kick()
+  }
+
+  /**
+   * Resolves once a turn finds nothing ready to claim while no attempt runs or waits to settle,
+   * or once the engine has stopped and gone idle.
+   */
+  quiet(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#quietWaiters.push(resolve)
+      this.#kick()
+    })
+  }
+
   #whenDrained(): Promise<void> {
     if (this.#idle()) return Promise.resolve()
     return new Promise((resolve) => this.#drained.push(resolve))
@@ -194,7 +231,10 @@ export class Runner {
       this.#busy = false
       this.#progress++
       if (!this.#holdsLeases()) this.#clearRenew()
-      if (this.#idle()) for (const resolve of this.#drained.splice(0)) resolve()
+      if (this.#idle()) {
+        for (const resolve of this.#drained.splice(0)) resolve()
+        if ((this.#quiet || !this.#running) && !this.#kicked) for (const resolve of this.#quietWaiters.splice(0)) resolve()
+      }
     }
   }
 
@@ -203,7 +243,8 @@ export class Runner {
     const settle = this.#settlements.splice(0)
     const free = this.#running ? h.concurrency - this.#attempts.size : 0
     const queues = h.queues.filter((q) => !h.paused.has(q))
-    const types = [...h.handlers.keys()]
+    const online = h.online()
+    const types = [...h.handlers.keys()].filter((t) => online || h.network.get(t) !== 'online')
     const now = h.clock.now()
     // A handler still going one lease after its attempt ended is given up on: its job may run here again.
     for (const [a, until] of this.#hung) if (until <= now) this.#hung.delete(a)
@@ -212,7 +253,9 @@ export class Runner {
         ? { owner: this.#owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs, ...this.#runningIds() }
         : undefined
     const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
+    this.#quiet = false
     if (settle.length === 0 && !claim && !tick) {
+      this.#quiet = this.#attempts.size === 0
       // The timer may have gone off for something earlier (a lease end): keep one for the next due time.
       if (this.#running && this.#due.at !== undefined) this.#armWake(this.#due.at)
       return
@@ -257,6 +300,7 @@ export class Runner {
     this.#due.learn(mark, tick !== undefined, out.nextWakeAt, out.events)
     const full = claim !== undefined && out.claimed.length === claim.limit
     if (full) this.#again = true
+    this.#quiet = out.claimed.length === 0 && this.#attempts.size === 0 && this.#settlements.length === 0
     // The earliest given-up handler frees its job then: a claim must look again.
     const freed = claim && !full && this.#hung.size > 0 ? Math.min(...this.#hung.values()) : undefined
     const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed)
@@ -268,7 +312,7 @@ export class Runner {
 
   /** The jobs whose handlers run here, which a claim must not hand back to this engine. */
   #runningIds(): { running?: string[] } {
-    const ids = new Set([...this.#attempts.keys(), ...[...this.#hung.keys()].map((a) => a.job.id)])
+    const ids = new Set([...this.#attempts.keys(), ...[...this.#hung.keys()].map((a) => a.job.id), ...this.#held])
     return ids.size > 0 ? { running: [...ids] } : {}
   }
 
@@ -308,7 +352,7 @@ export class Runner {
 
   #run(job: StoredJob, token: string): void {
     const h = this.#h
-    const a: Attempt = { job, token, controller: new AbortController(), cancelled: false }
+    const a: Attempt = { job, token, controller: new AbortController(), cancelled: false, sawOffline: !h.online() }
     this.#attempts.set(job.id, a)
     this.#armRenew()
     if (job.timeoutMs !== undefined) {
@@ -350,9 +394,28 @@ export class Runner {
     if (!a.returned) this.#hung.set(a, this.#h.clock.now() + this.#h.leaseMs)
     this.#progress++
     if (a.timer !== undefined) this.#h.clock.clearTimeout(a.timer)
-    if (outcome) this.#settlements.push({ id: a.job.id, token: a.token, outcome, random: Math.random() })
+    if (outcome) this.#settlements.push({ id: a.job.id, token: a.token, outcome: this.#offlineOutcome(a, outcome), random: Math.random() })
     if (!this.#holdsLeases()) this.#clearRenew()
     this.#kick()
+  }
+
+  /**
+   * A job that needs the network and failed while the engine was offline (at any time during
+   * the attempt) goes back without spending the attempt: an offline period of any length
+   * fails none. An unrecoverable error still fails it.
+   */
+  #offlineOutcome(a: Attempt, outcome: AttemptOutcome): AttemptOutcome {
+    const mode = this.#h.network.get(a.job.type) ?? 'always'
+    if (outcome.kind !== 'failed' || outcome.unrecoverable || mode === 'always') return outcome
+    if (!a.sawOffline && this.#h.online()) return outcome
+    const now = this.#h.clock.now()
+    if (mode === 'online' || this.#h.online()) return { kind: 'deferred', runAt: now }
+    // 'offlineFirst' runs offline, but not again and again: claims leave it until online.
+    if (this.#held.size < MAX_HELD) {
+      this.#held.add(a.job.id)
+      return { kind: 'deferred', runAt: now }
+    }
+    return { kind: 'deferred', runAt: now + backoffDelay(a.job.backoff, a.job.attempt, Math.random()) }
   }
 
   /** Attempts run, or outcomes wait for their commit: their leases must be kept. */

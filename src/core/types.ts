@@ -197,6 +197,8 @@ export type QueueEvent =
   | EventOf<'chain:started' | 'chain:advanced' | 'chain:completed' | 'chain:failed' | 'chain:cancelled', { chainId: string; jobId?: string }>
   | EventOf<'batch:started' | 'batch:progressed' | 'batch:completed' | 'batch:failed' | 'batch:cancelled', { batchId: string; state: BatchState }>
   | EventOf<'queue:paused' | 'queue:resumed', { queue?: string }>
+  /** The engine's connectivity changed: jobs of network mode `'online'` wait while offline. */
+  | EventOf<'queue:offline' | 'queue:online', object>
   | EventOf<'queue:error', { queue?: string; error: SerializedError }>
 
 export type QueueEventKind = QueueEvent['kind']

@@ -7,4 +7,6 @@
  */
 export { events$, ofKind } from './events.js'
 export { batch$, chain$, counts$, job$ } from './state.js'
+export { online$ } from './network.js'
+export type { NetworkAware } from './network.js'
 export type { QueueLike } from '../core/types.js'
