@@ -9,6 +9,7 @@ import { cancel, prunePage, replay } from './operations/admin.js'
 import { insert } from './operations/insert.js'
 import { progress, renew } from './operations/leases.js'
 import { settleAndClaim } from './operations/settle-and-claim.js'
+import type { Liveness } from './liveness.js'
 import { checkStorable } from './storable.js'
 import { deleteSchedule, putSchedule } from './operations/schedules.js'
 import type { StoreBackend } from './store-backend.js'
@@ -16,7 +17,16 @@ import type { Store, StoredJob } from './store.js'
 import { batchView } from './transitions.js'
 import type { ChainState, QueueEvent } from './types.js'
 
-export function defineStore(backend: StoreBackend): Store {
+export interface DefineStoreOptions {
+  /**
+   * What tells engines on the store which engines are alive (see `Store.liveness`). Leave it
+   * out unless it sees every engine that can reach the storage.
+   * @default undefined (a dead engine's jobs come back when their leases run out)
+   */
+  liveness?: Liveness
+}
+
+export function defineStore(backend: StoreBackend, options: DefineStoreOptions = {}): Store {
   let closed = false
   const watchers = new Set<(events: QueueEvent[]) => void>()
   let unshare: (() => void) | undefined
@@ -49,6 +59,7 @@ export function defineStore(backend: StoreBackend): Store {
     return backend.read(fn)
   }
   return {
+    ...(options.liveness ? { liveness: options.liveness } : {}),
     async insert(input, opts) {
       const out = await write((tx) => insert(tx, input), opts)
       // Joined to the caller's transaction: the jobs exist only once it commits.

@@ -13,6 +13,7 @@
  */
 import { defineStore } from './define-store.js'
 import { InvalidArgumentError, SerializationError } from './errors.js'
+import { exclusiveLiveness } from './liveness.js'
 import { SortedList } from './sorted-list.js'
 import type { QueueScope, StoreBackend, StoreTx } from './store-backend.js'
 import type { Store, StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
@@ -31,7 +32,8 @@ const VALUE_FIELDS = ['payload', 'result', 'progress', 'error', 'previousResult'
 const entry = (j: StoredJob): Entry => ({ id: j.id, priority: j.priority, runAt: j.runAt, seq: j.seq })
 
 export function memoryStore(): Store {
-  return defineStore(new MemoryBackend())
+  // Only this realm reaches the store: the engines alive are those holding through it.
+  return defineStore(new MemoryBackend(), { liveness: exclusiveLiveness() })
 }
 
 class MemoryBackend implements StoreBackend {
@@ -116,11 +118,14 @@ class MemoryBackend implements StoreBackend {
         }
         return out
       },
-      expired: async (scope, now, limit) => {
+      expired: async (scope, now, limit, alive) => {
         const out: StoredJob[] = []
+        const owners = new Set(alive?.owners)
+        const dead = (j: StoredJob): boolean =>
+          alive !== undefined && !owners.has(j.lease?.owner ?? '') && (j.startedAt ?? Infinity) < alive.asOf
         for (const id of this.#active) {
           const j = this.#jobs.get(id) as StoredJob
-          if (out.length < limit && inScope(j, scope) && (j.lease?.until ?? 0) <= now) out.push(j)
+          if (out.length < limit && inScope(j, scope) && ((j.lease?.until ?? 0) <= now || dead(j))) out.push(j)
         }
         return out
       },

@@ -10,7 +10,7 @@
  * @module
  */
 import type { Counts, JobFilter, QueueEvent } from './types.js'
-import type { StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
+import type { AliveOwners, StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
 
 export interface QueueScope {
   queues: string[]
@@ -27,8 +27,13 @@ export interface StoreReadTx {
   ready(scope: QueueScope, limit: number): Promise<StoredJob[]>
   /** `delayed` jobs of these queues with `runAt <= now`, earliest first, at most `limit`. */
   due(queues: string[], now: number, limit: number): Promise<StoredJob[]>
-  /** `active` jobs of the scope whose lease ended at or before `now`, at most `limit`. */
-  expired(scope: QueueScope, now: number, limit: number): Promise<StoredJob[]>
+  /**
+   * `active` jobs of the scope whose lease ended at or before `now`, at most `limit`. With
+   * `alive`, also those whose lease owner is not in `alive.owners` and whose attempt started
+   * (`startedAt`) before `alive.asOf`: their engine died. Active jobs are few (the slots of the
+   * engines, and what dead ones left), so such a query may read every active job of the scope.
+   */
+  expired(scope: QueueScope, now: number, limit: number, alive?: AliveOwners): Promise<StoredJob[]>
   /** The earliest `runAt` of a delayed job of these queues, if any. */
   nextDue(queues: string[]): Promise<number | undefined>
   /** The earliest lease end, later than `now`, of an active job of the scope. */

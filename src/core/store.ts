@@ -22,6 +22,7 @@ import type {
   QueueEvent,
   SerializedError,
 } from './types.js'
+import type { Liveness } from './liveness.js'
 
 /** A lease on an active job: who holds it, the fencing token, and until when. */
 export interface Lease {
@@ -189,6 +190,22 @@ export interface ClaimRequest {
    * fills with others.
    */
   running?: string[]
+  /**
+   * The engines known alive, read from the store's `liveness` just after `asOf` (the claimer's
+   * clock). An active lease of the claim's scope whose owner is neither in `owners` nor the
+   * claimer itself, and whose attempt started (`startedAt`) before `asOf`, belongs to a dead
+   * engine: it is taken over at once exactly like an expired lease (`job:stalled`, the attempt
+   * counted; failed with `LEASE_LOST` on its last attempt; cancelled when a cancel was
+   * requested; never a job in `running`). The strict `startedAt < asOf` makes this race-free:
+   * an engine that began proving itself alive after `owners` was read claims only later.
+   */
+  alive?: AliveOwners
+}
+
+/** The engines alive as of a time: see `ClaimRequest.alive`. */
+export interface AliveOwners {
+  owners: string[]
+  asOf: number
 }
 
 export interface SettleAndClaimInput {
@@ -268,8 +285,9 @@ export interface Store {
    * transaction. A claim or a tick then enqueues the due occurrences of schedules (each once:
    * its job id derives from the schedule and the occurrence time) and promotes the due delayed
    * jobs of its queues to `waiting` (`job:waiting`). The claim then takes over expired leases
-   * (counted as an attempt; failed when none are left; cancelled when a cancel was requested
-   * while it ran) and leases ready jobs in order: priority (higher first), runAt, seq.
+   * and the leases of engines that `claim.alive` shows dead (counted as an attempt; failed when
+   * none are left; cancelled when a cancel was requested while it ran) and leases ready jobs in
+   * order: priority (higher first), runAt, seq.
    */
   settleAndClaim(input: SettleAndClaimInput): Promise<SettleAndClaimOutcome>
 
@@ -318,6 +336,17 @@ export interface Store {
    * others instead of polling. Returns the function that stops listening.
    */
   watch?(listener: (events: QueueEvent[]) => void): () => void
+
+  /**
+   * Optional. What tells engines on this store which engines are alive: each engine holds its
+   * owner id here for its life, and sends what `alive()` says with its claims
+   * (`ClaimRequest.alive`), so a job leased by an engine that died is taken over at once
+   * instead of after its lease. Without it, only the lease expiry frees such a job. It must
+   * see every engine that can reach the store: a store shared by several processes or tabs
+   * needs a liveness that spans them (Web Locks for tabs), a store only this context can reach
+   * may use `exclusiveLiveness()`.
+   */
+  readonly liveness?: Liveness
 
   /** Releases the store's resources. Calls after close reject with `QueueClosedError`. */
   close(): Promise<void>

@@ -12,8 +12,8 @@
  *
  * `makeStore` must return a new, empty store each time (a durable store: a fresh database name
  * or file per call). The suite uses only the public contract, so it holds for stores built with
- * `defineStore` and for stores written from scratch alike. `watch` is optional: its tests skip
- * when a store has none.
+ * `defineStore` and for stores written from scratch alike. `watch` and `liveness` are optional:
+ * their tests skip when a store has none. Every store honours `ClaimRequest.alive`.
  *
  * @module
  */
@@ -24,6 +24,7 @@ import { batchContract } from './contract/batches.js'
 import { chainContract } from './contract/chains.js'
 import { claimContract } from './contract/claims.js'
 import { insertContract } from './contract/insert.js'
+import { livenessContract } from './contract/liveness.js'
 import { scheduleContract } from './contract/schedules.js'
 import { settleContract } from './contract/settle.js'
 import { watchContract } from './contract/watch.js'
@@ -38,5 +39,6 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
     batchContract(makeStore)
     scheduleContract(makeStore)
     watchContract(makeStore)
+    livenessContract(makeStore)
   })
 }

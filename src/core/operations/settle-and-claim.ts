@@ -62,7 +62,9 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   const scope: QueueScope = { queues: req.queues, types: req.types }
   const claimed: StoredJob[] = []
   const running = new Set(req.running)
-  const expired = (await tx.expired(scope, c.now, req.limit + running.size)).filter((j) => !running.has(j.id))
+  // The claimer is alive, whatever it was told: its own leases are left to their expiry.
+  const alive = req.alive && { owners: [...req.alive.owners, req.owner], asOf: req.alive.asOf }
+  const expired = (await tx.expired(scope, c.now, req.limit + running.size, alive)).filter((j) => !running.has(j.id))
   for (const j of expired.slice(0, req.limit)) {
     c.emit({ kind: 'job:stalled', jobId: j.id, type: j.type })
     if (j.cancelRequested) {
@@ -77,7 +79,10 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
     const error = {
       name: 'LeaseLostError',
       code: 'LEASE_LOST',
-      message: `the lease on job ${j.id} expired during its last attempt (${j.attempt} of ${j.maxAttempts})`,
+      message:
+        (j.lease?.until ?? 0) <= c.now
+          ? `the lease on job ${j.id} expired during its last attempt (${j.attempt} of ${j.maxAttempts})`
+          : `the engine that held job ${j.id} died during its last attempt (${j.attempt} of ${j.maxAttempts})`,
     }
     const failed = endAttempt(j, { kind: 'failed', error, unrecoverable: true }, 0, c)
     await finishInGroups(tx, failed, c)

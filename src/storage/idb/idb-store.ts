@@ -5,7 +5,9 @@
  */
 import { defineStore } from '../../core/define-store.js'
 import { InvalidArgumentError } from '../../core/errors.js'
+import { platformLocks, webLocksLiveness } from '../../core/liveness.js'
 import type { Store } from '../../core/store.js'
+import type { StoreBackend } from '../../core/store-backend.js'
 import type { AppDatabase } from './app-database.js'
 import { IdbBackend } from './backend.js'
 import { broadcastShare } from './broadcast.js'
@@ -43,7 +45,10 @@ export function idbStore(o: IdbStoreOptions = {}): Store {
   const conn = new Connection(o.open ? { open: o.open } : { name: o.name ?? 'ferry', migrations: MIGRATIONS })
   const backend = new IdbBackend(conn)
   const share = broadcastShare(`ferry:idb:${o.open ? 'app' : (o.name ?? 'ferry')}`)
-  return defineStore({
+  // Tabs and workers of the origin share the database, and Web Locks see them all. Where there
+  // are none (Node with fake-indexeddb) a dead engine's jobs wait for their leases to end.
+  const locks = platformLocks()
+  const store: StoreBackend = {
     write: (fn, opts) => backend.write(fn, opts),
     read: (fn) => backend.read(fn),
     committed: (tx) => backend.committed(tx),
@@ -52,5 +57,6 @@ export function idbStore(o: IdbStoreOptions = {}): Store {
       await backend.close()
     },
     share,
-  })
+  }
+  return defineStore(store, locks ? { liveness: webLocksLiveness(locks) } : {})
 }

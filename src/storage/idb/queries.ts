@@ -8,6 +8,7 @@
  * @module
  */
 import type { IDBPIndex, IDBPObjectStore, IndexNames } from 'idb'
+import type { AliveOwners } from '../../core/store.js'
 import type { QueueScope } from '../../core/store-backend.js'
 import type { Counts, JobFilter, JobState } from '../../core/types.js'
 import { byClaimOrder, byRunAt, bySeq, type JobRow } from './rows.js'
@@ -47,12 +48,21 @@ export function due(jobs: JobStore, queues: string[], now: number, limit: number
   return gather(queues.map((q) => index.getAll(range([q], [q, now, HIGH]), limit)), byRunAt, limit)
 }
 
-/** Active jobs of the scope whose lease ended at or before `now`. */
-export function expired(jobs: JobStore, scope: QueueScope, now: number, limit: number): Promise<JobRow[]> {
-  if (limit <= 0) return Promise.resolve([])
+/**
+ * Active jobs of the scope whose lease ended at or before `now`, and with `alive`, those of a
+ * dead owner whose attempt started before `alive.asOf`. Then every active job of the scope is
+ * read: they are few.
+ */
+export async function expired(jobs: JobStore, scope: QueueScope, now: number, limit: number, alive?: AliveOwners): Promise<JobRow[]> {
+  if (limit <= 0) return []
   const index = jobs.index('lease')
   const byUntil = (a: JobRow, b: JobRow): number => (a.lease?.until ?? 0) - (b.lease?.until ?? 0) || a.seq - b.seq
-  return gather(pairs(scope).map(([q, t]) => index.getAll(range([q, t], [q, t, now]), limit)), byUntil, limit)
+  if (!alive) return gather(pairs(scope).map(([q, t]) => index.getAll(range([q, t], [q, t, now]), limit)), byUntil, limit)
+  const owners = new Set(alive.owners)
+  const taken = (j: JobRow): boolean =>
+    (j.lease?.until ?? 0) <= now || (!owners.has(j.lease?.owner ?? '') && (j.startedAt ?? Infinity) < alive.asOf)
+  const lists = await Promise.all(pairs(scope).map(([q, t]) => index.getAll(range([q, t], [q, t, HIGH]))))
+  return lists.flat().filter(taken).sort(byUntil).slice(0, limit)
 }
 
 export async function nextDue(jobs: JobStore, queues: string[]): Promise<number | undefined> {

@@ -55,7 +55,7 @@ export function storeTx(tx: FerryTx): IdbStoreTx {
     },
     ready: (scope, limit) => rows(ready(jobs, scope, limit)),
     due: (queues, now, limit) => rows(due(jobs, queues, now, limit)),
-    expired: (scope, now, limit) => rows(expired(jobs, scope, now, limit)),
+    expired: (scope, now, limit, alive) => rows(expired(jobs, scope, now, limit, alive)),
     nextDue: (queues) => nextDue(jobs, queues),
     nextExpiry: (scope, now) => nextExpiry(jobs, scope, now),
     listJobs: (filter) => rows(listJobs(jobs, filter)),

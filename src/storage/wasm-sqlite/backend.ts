@@ -209,7 +209,10 @@ function storeTx(s: Statements): StoreTx {
         .sort((a, b) => a.runAt - b.runAt || a.seq - b.seq)
         .slice(0, limit)
     },
-    expired: async (scope, now, limit) => s.all('expired', [now, json(scope.queues), json(scope.types), limit], jobFromRow),
+    expired: async (scope, now, limit, alive) =>
+      alive
+        ? s.all('expiredOrDead', [now, json(scope.queues), json(scope.types), limit, json(alive.owners), alive.asOf], jobFromRow)
+        : s.all('expired', [now, json(scope.queues), json(scope.types), limit], jobFromRow),
     nextDue: async (queues) => {
       let min: number | undefined
       for (const q of queues) {

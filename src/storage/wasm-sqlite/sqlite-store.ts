@@ -13,6 +13,7 @@
  * @module
  */
 import { defineStore } from '../../core/define-store.js'
+import { exclusiveLiveness } from '../../core/liveness.js'
 import type { Store } from '../../core/store.js'
 import { SqliteBackend, type Connection } from './backend.js'
 import { migrate } from './schema.js'
@@ -68,7 +69,9 @@ export function createSqliteStore(o: SqliteStoreOptions, openFile: FileOpener): 
   // Open at once, so the lock is taken now; failures surface on the first call.
   backend.ready().catch(() => undefined)
   return {
-    ...defineStore(backend),
+    // Only this context reaches the database: the Node file behind its lock file, OPFS behind
+    // its exclusive handles, memory. An engine that left a lease on it has ended.
+    ...defineStore(backend, { liveness: exclusiveLiveness() }),
     open: async () => {
       await backend.ready()
     },

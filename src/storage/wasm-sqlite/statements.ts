@@ -33,6 +33,13 @@ export const SQL = {
   expired:
     `SELECT ${JOB_SELECT} FROM ferry_jobs INDEXED BY ferry_jobs_active WHERE state = 'active' AND lease_until <= ?1 ` +
     `AND ${IN_JSON('queue', 2)} AND ${IN_JSON('type', 3)} ORDER BY lease_until LIMIT ?4`,
+  // With the engines alive: every active job of the scope is read (they are few), and those of
+  // a dead owner that started before ?6 are taken with the expired ones.
+  expiredOrDead:
+    `SELECT ${JOB_SELECT} FROM ferry_jobs INDEXED BY ferry_jobs_active WHERE state = 'active' ` +
+    `AND ${IN_JSON('queue', 2)} AND ${IN_JSON('type', 3)} AND (lease_until <= ?1 OR ` +
+    `(lease_owner NOT IN (SELECT value FROM json_each(?5)) AND json_extract(data, '$.startedAt') < ?6)) ` +
+    'ORDER BY lease_until LIMIT ?4',
   nextExpiry:
     `SELECT MIN(lease_until) FROM ferry_jobs INDEXED BY ferry_jobs_active WHERE state = 'active' AND lease_until > ?1 ` +
     `AND ${IN_JSON('queue', 2)} AND ${IN_JSON('type', 3)}`,
