@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest'
+import { InvalidArgumentError, createQueue, type JobSpec } from '../../src/index.js'
+import { classifyStatus, request, retryAfterMs, type HttpJobs, type RequestSpec } from '../../src/http/index.js'
+
+const api = 'https://api.example.com'
+
+/** The payload a spec stores, once dispatched (its payload made at dispatch, if it has one). */
+async function stored(spec: JobSpec<'http', RequestSpec>): Promise<unknown> {
+  const queue = createQueue<HttpJobs>()
+  const { id } = await queue.dispatch(spec)
+  const payload = (await queue.getJob(id))?.payload
+  await queue.close()
+  return payload
+}
+
+describe('request()', () => {
+  it('makes a job of type http with the url, the method and the headers', () => {
+    const spec = request({ url: `${api}/notes`, method: 'patch', headers: { Authorization: 'Bearer t' }, body: { a: 1 } })
+    expect(spec.type).toBe('http')
+    expect(spec.payload).toEqual({ url: `${api}/notes`, method: 'PATCH', headers: { Authorization: 'Bearer t' }, body: { a: 1 }, json: true })
+  })
+
+  it('defaults the method to POST with a body and to GET without', () => {
+    expect(request({ url: api, body: 'x' }).payload.method).toBe('POST')
+    expect(request({ url: api }).payload.method).toBe('GET')
+  })
+
+  it('keeps the JSON that will be sent, so every store holds the same body', async () => {
+    const at = new Date(0)
+    expect(request({ url: api, body: { at, skip: undefined, list: [1, undefined] } }).payload.body).toEqual({ at: '1970-01-01T00:00:00.000Z', list: [1, null] })
+    expect(request({ url: api, body: 'text' }).payload).toEqual({ url: `${api}/`, method: 'POST', body: 'text' })
+    expect(request({ url: api, body: 'text', json: true }).payload).toEqual({ url: `${api}/`, method: 'POST', body: 'text', json: true })
+    expect(await stored(request({ url: api, body: [1, 2] }))).toEqual({ url: `${api}/`, method: 'POST', body: [1, 2], json: true })
+  })
+
+  it('keeps ArrayBuffers, typed arrays, Blobs, FormData and URLSearchParams as bytes with their type', async () => {
+    const buffer = new Uint8Array([104, 105]).buffer
+    const spec = request({ url: api, method: 'PUT', body: buffer })
+    new Uint8Array(buffer)[0] = 0 // changed after the spec was made: the spec kept a copy
+    expect(await stored(spec)).toEqual({ url: `${api}/`, method: 'PUT', bytes: { base64: 'aGk=', type: '' } })
+    expect(await stored(request({ url: api, body: new Uint8Array([1, 2, 3]).subarray(1) }))).toMatchObject({ bytes: { base64: 'AgM=', type: '' } })
+    expect(await stored(request({ url: api, body: new Blob(['hi'], { type: 'text/plain' }) }))).toMatchObject({ bytes: { base64: 'aGk=', type: 'text/plain' } })
+    expect(await stored(request({ url: api, body: new URLSearchParams({ q: 'a b' }) }))).toMatchObject({
+      bytes: { base64: btoa('q=a+b'), type: 'application/x-www-form-urlencoded;charset=UTF-8' },
+    })
+    const form = new FormData()
+    form.set('name', 'ana')
+    const multipart = (await stored(request({ url: api, body: form }))) as RequestSpec
+    expect(multipart.bytes?.type).toMatch(/^multipart\/form-data; boundary=/)
+    expect(atob(multipart.bytes?.base64 ?? '')).toContain('name="name"')
+  })
+
+  it('reads a Request at each dispatch, keeps text bodies as text and others as bytes', async () => {
+    const text = new Request(`${api}/a`, { method: 'POST', body: 'héllo', headers: { 'content-type': 'text/plain' } })
+    const spec = request(text)
+    expect(spec.payload).toEqual({ url: `${api}/a`, method: 'POST', headers: { 'content-type': 'text/plain' } })
+    expect(await stored(spec)).toEqual({ url: `${api}/a`, method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'héllo' })
+    expect(await stored(spec)).toMatchObject({ body: 'héllo' })
+    expect(text.bodyUsed).toBe(false)
+    const binary = new Request(`${api}/b`, { method: 'PUT', body: new Uint8Array([255, 0]), headers: { 'content-type': 'application/octet-stream' } })
+    expect(await stored(request(binary))).toMatchObject({ bytes: { base64: '/wA=', type: 'application/octet-stream' } })
+    expect(await stored(request(new Request(`${api}/c`)))).toEqual({ url: `${api}/c`, method: 'GET' })
+  })
+
+  it.each<[string, () => unknown]>([
+    ['no spec', () => request(undefined as unknown as RequestSpec)],
+    ['no url', () => request({} as RequestSpec)],
+    ['an empty url', () => request({ url: '' })],
+    ['a relative url with nothing to resolve it against', () => request({ url: '/notes' })],
+    ['a url that is not http', () => request({ url: 'file:///etc/passwd' })],
+    ['a method that is not a token', () => request({ url: api, method: 'GE T' })],
+    ['a method fetch cannot send', () => request({ url: api, method: 'trace' })],
+    ['a GET with a body', () => request({ url: api, method: 'GET', body: { a: 1 } })],
+    ['a header that is not a string', () => request({ url: api, headers: { n: 1 as unknown as string } })],
+    ['a header name that is not a token', () => request({ url: api, headers: { 'a b': 'x' } })],
+    ['an Idempotency-Key header', () => request({ url: api, headers: { 'idempotency-key': 'k' } })],
+    ['a cycle in a JSON body', () => request({ url: api, body: ((o: Record<string, unknown>) => ((o['self'] = o), o))({}) })],
+    ['a BigInt body', () => request({ url: api, body: 1n })],
+    ['a function body', () => request({ url: api, body: () => 1 })],
+    ['a stream body', () => request({ url: api, body: new Blob(['x']).stream() })],
+    ['json: false with an object body', () => request({ url: api, body: { a: 1 }, json: false })],
+    ['json: true with a binary body', () => request({ url: api, body: new Uint8Array(1), json: true })],
+    ['bytes that are not base64', () => request({ url: api, bytes: { base64: '%%%', type: '' } })],
+    ['both body and bytes', () => request({ url: api, body: 'x', bytes: { base64: '', type: '' } })],
+    ['a Request already read', () => {
+      const r = new Request(api, { method: 'POST', body: 'x' })
+      void r.text()
+      return request(r)
+    }],
+  ])('refuses %s with InvalidArgumentError', (_what, make) => {
+    expect(make).toThrow(InvalidArgumentError)
+  })
+})
+
+describe('classification and Retry-After', () => {
+  it('retries 408, 425, 429 and 5xx, accepts 2xx, fails other statuses', () => {
+    expect([200, 201, 204, 299].map(classifyStatus)).toEqual(['ok', 'ok', 'ok', 'ok'])
+    expect([408, 425, 429, 500, 503, 599].map(classifyStatus)).toEqual(Array(6).fill('retry'))
+    expect([301, 304, 400, 401, 403, 404, 409, 422].map(classifyStatus)).toEqual(Array(8).fill('fail'))
+  })
+
+  it('reads seconds and HTTP dates', () => {
+    const now = Date.parse('Wed, 21 Oct 2026 07:28:00 GMT')
+    expect(retryAfterMs('2', now)).toBe(2000)
+    expect(retryAfterMs(' 120 ', now)).toBe(120_000)
+    expect(retryAfterMs('Wed, 21 Oct 2026 07:28:30 GMT', now)).toBe(30_000)
+    expect(retryAfterMs('Wed, 21 Oct 2026 07:00:00 GMT', now)).toBe(0)
+    expect(retryAfterMs(null, now)).toBeUndefined()
+    expect(retryAfterMs('soon', now)).toBeUndefined()
+    expect(retryAfterMs('-1', now)).toBeUndefined()
+  })
+})
