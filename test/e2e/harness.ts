@@ -7,11 +7,15 @@
  * const e2e = await startE2E()
  * const page = await e2e.open('/test/e2e/pages/idb-reload.html')
  * await e2e.close()
+ *
+ * The server also takes uploads: a PUT or POST to `/e2e/upload/<id>` answers 200 and is counted
+ * per id in `e2e.uploads`, so a test can tell that each upload arrived, and how many times.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
-import { createServer, type ViteDevServer } from 'vite'
+import { createServer, type Plugin, type ViteDevServer } from 'vite'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -35,11 +39,40 @@ export interface E2E {
   open(path: string): Promise<Page>
   /** Uncaught errors of every page opened so far. */
   readonly pageErrors: Error[]
+  /** The uploads the server received, by id: how many requests each id came in. */
+  readonly uploads: Map<string, number>
   /** Closes the browser and the server; safe to call twice. */
   close(): Promise<void>
 }
 
+/** Counts `PUT|POST /e2e/upload/<id>` by id; answers `{ id, n }` (n: the requests of that id so far). */
+function uploadEndpoint(uploads: Map<string, number>): Plugin {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'PUT' && req.method !== 'POST') {
+      res.statusCode = 405
+      res.end()
+      return
+    }
+    const id = decodeURIComponent((req.url ?? '/').slice(1).split('?')[0] ?? '')
+    // The body is read to its end before answering, as a real upload endpoint does.
+    req.resume()
+    req.on('end', () => {
+      const n = (uploads.get(id) ?? 0) + 1
+      uploads.set(id, n)
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ id, n }))
+    })
+  }
+  return {
+    name: 'e2e-upload',
+    configureServer(s) {
+      s.middlewares.use('/e2e/upload', handle)
+    },
+  }
+}
+
 export async function startE2E(): Promise<E2E> {
+  const uploads = new Map<string, number>()
   let server: ViteDevServer | undefined
   let browser: Browser | undefined
   const close = async (): Promise<void> => {
@@ -57,6 +90,7 @@ export async function startE2E(): Promise<E2E> {
       // optimisation pass reloads a page in the middle of a test.
       cacheDir: 'node_modules/.vite-e2e',
       optimizeDeps: { noDiscovery: true, include: [] },
+      plugins: [uploadEndpoint(uploads)],
       server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
     })
     await server.listen()
@@ -69,6 +103,7 @@ export async function startE2E(): Promise<E2E> {
       origin,
       context,
       pageErrors,
+      uploads,
       async open(path) {
         const page = await context.newPage()
         page.on('pageerror', (err) => pageErrors.push(err))
