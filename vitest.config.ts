@@ -23,6 +23,8 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['test/**/*.browser.test.ts'],
+          // A page cannot listen: the HTTP outbox tests' server runs in Node.
+          globalSetup: ['test/browser/fixtures/http-server.setup.ts'],
           browser: {
             enabled: true,
             headless: true,
