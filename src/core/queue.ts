@@ -207,6 +207,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     this.#unwatch = this.#store.watch?.((events) => {
       this.#emit(events)
       if (this.#runner.running && (events.length === 0 || events.some((e) => WAKING.has(e.kind)))) this.#runner.kick(events)
+      this.#runner.noticed(events)
     })
   }
 
@@ -343,6 +344,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       this.#closing = (async () => {
         await this.#runner.stop(timeoutMs)
         this.#closed = true
+        this.#runner.close()
         this.#unwatch?.()
         this.#unlisten()
         await this.#store.close()

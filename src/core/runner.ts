@@ -23,12 +23,20 @@
  * then given up on (its late result is discarded), so it holds neither its slot nor, for
  * good, its job, and claims do not grow with the number of such handlers.
  *
+ * Dead engines: on a store with `liveness`, the engine holds its owner id there for its whole
+ * life (from before its first claim until the queue closes), and a claim may say which engines
+ * are alive: the first claim after each start and, where the liveness watches engines, the next
+ * one after it tells of an engine dying and the next one after another engine was heard starting
+ * a job (at most once a second; asking also makes the liveness watch that engine). The store
+ * then takes over at once the jobs of engines not alive, as if their leases had run out.
+ *
  * Stopping: no more claims; jobs that a claim in flight brings back are released at once.
  * Running attempts get `timeoutMs` to finish, then their signals are aborted and their jobs
  * released to the queue without spending the attempt. Outcomes the store has not taken by then
  * get as long again, but the first failing store call ends that wait: the store may never
  * recover (a newer version of the application upgraded its schema). Outcomes given up on leave
- * their jobs leased until the lease runs out; then any engine takes them over.
+ * their jobs leased until the lease runs out, or the queue closes and its engine is no longer
+ * alive; then any engine takes them over.
  *
  * @module
  */
@@ -40,7 +48,7 @@ import type { NetworkMode } from './connectivity.js'
 import { DueTimes, earliest } from './due-times.js'
 import { JobCancelledError, JobTimeoutError, LeaseLostError, QueueClosedError, SerializationError, StorageError, serializeError } from './errors.js'
 import { Slice } from './slice.js'
-import type { AttemptOutcome, Settlement, StoredJob } from './store.js'
+import type { AliveOwners, AttemptOutcome, ClaimRequest, Settlement, StoredJob } from './store.js'
 import type { QueueEvent } from './types.js'
 
 export interface RunnerHost extends AttemptHost {
@@ -56,6 +64,8 @@ export interface RunnerHost extends AttemptHost {
 }
 
 const RETRY_STORE_MS = [100, 500, 2000, 5000]
+/** Jobs started by other engines make a claim ask which engines are alive, at most this often. */
+const ALIVE_EVERY_MS = 1000
 /** Jobs of network mode `'offlineFirst'` held back until the connection returns, at most. */
 const MAX_HELD = 1000
 
@@ -98,6 +108,18 @@ export class Runner {
   /** The last turn found nothing ready that it could claim: no attempt runs, none waits to settle. */
   #quiet = false
   #quietWaiters: (() => void)[] = []
+  /** Ends this engine's proof of life in the store's liveness; set once it holds. */
+  #release: (() => void) | undefined
+  #unwatchDeaths: (() => void) | undefined
+  /** The next claim says which engines are alive. */
+  #askAlive = false
+  /** When the engines alive were last asked, on the clock. */
+  #aliveAt = Number.NEGATIVE_INFINITY
+  #aliveTimer: unknown
+  /** Jobs other engines may have started, heard while a store call of this one was in flight. */
+  readonly #startsHeard = new Set<string>()
+  #calling = false
+  #closed = false
 
   constructor(host: RunnerHost) {
     this.#h = host
@@ -114,6 +136,8 @@ export class Runner {
 
   start(): void {
     this.#running = true
+    // Leases left by engines that died before this one started are taken over at once.
+    this.#askAlive = true
     this.#giveUp = 'no'
     this.kick()
   }
@@ -175,6 +199,87 @@ export class Runner {
       )
     }
     for (const resolve of this.#drained.splice(0)) resolve()
+  }
+
+  /**
+   * Events committed on the store (by any engine). A job started elsewhere may be an engine
+   * this one has not seen: the next claim asks which engines are alive, so that it is watched,
+   * and takes over its jobs if it has died already.
+   */
+  noticed(events: readonly QueueEvent[]): void {
+    if (!this.#h.store.liveness?.watch) return
+    for (const e of events) if (e.kind === 'job:started' && !this.#attempts.has(e.jobId)) this.#startsHeard.add(e.jobId)
+    if (!this.#calling) this.#othersStarted([])
+  }
+
+  /** The starts heard, less the jobs this engine claimed itself: any left means others work too. */
+  #othersStarted(claimed: readonly StoredJob[]): void {
+    for (const j of claimed) this.#startsHeard.delete(j.id)
+    if (this.#startsHeard.size === 0) return
+    this.#startsHeard.clear()
+    if (this.#askAlive || this.#aliveTimer !== undefined) return
+    const wait = this.#aliveAt + ALIVE_EVERY_MS - this.#h.clock.now()
+    if (wait <= 0) return this.#someoneMayHaveDied()
+    this.#aliveTimer = this.#h.clock.setTimeout(() => {
+      this.#aliveTimer = undefined
+      this.#someoneMayHaveDied()
+    }, wait)
+  }
+
+  #someoneMayHaveDied(): void {
+    this.#askAlive = true
+    if (this.#running) this.#kick()
+  }
+
+  /** The queue closed: this engine is alive no more, and its leases left are anyone's. */
+  close(): void {
+    this.#closed = true
+    this.#h.clock.clearTimeout(this.#aliveTimer)
+    this.#aliveTimer = undefined
+    this.#unwatchDeaths?.()
+    this.#unwatchDeaths = undefined
+    this.#release?.()
+    this.#release = undefined
+  }
+
+  /**
+   * Holds this engine's owner id in the store's liveness, once in its life, before its first
+   * claim: a lease it takes must never look like a dead engine's. False while that fails.
+   */
+  async #proveAlive(): Promise<boolean> {
+    const liveness = this.#h.store.liveness
+    if (!liveness || this.#release || !this.#running) return true
+    try {
+      const release = await liveness.hold(this.#owner)
+      if (this.#closed) {
+        release()
+        return false
+      }
+      this.#release = release
+      this.#unwatchDeaths = liveness.watch?.(() => this.#someoneMayHaveDied())
+      return true
+    } catch (err) {
+      this.#h.reportError(err)
+      this.#armWake(this.#h.clock.now() + (RETRY_STORE_MS[Math.min(this.#storeFailures++, RETRY_STORE_MS.length - 1)] as number))
+      return false
+    }
+  }
+
+  /** The engines alive now, with the time taken just before asking (see `ClaimRequest.alive`). */
+  async #aliveNow(): Promise<AliveOwners | undefined> {
+    const liveness = this.#h.store.liveness
+    if (!liveness) return undefined
+    const asOf = this.#h.clock.now()
+    try {
+      const owners = await liveness.alive()
+      this.#aliveAt = asOf
+      return { owners, asOf }
+    } catch (err) {
+      // The claim goes on without: dead engines' jobs then wait for their leases to end.
+      this.#askAlive = false
+      this.#h.reportError(err)
+      return undefined
+    }
   }
 
   /** Aborts a running attempt whose job was cancelled. */
@@ -240,18 +345,21 @@ export class Runner {
 
   async #step(): Promise<void> {
     const h = this.#h
-    const settle = this.#settlements.splice(0)
-    const free = this.#running ? h.concurrency - this.#attempts.size : 0
+    const proven = await this.#proveAlive()
+    const free = this.#running && proven ? h.concurrency - this.#attempts.size : 0
     const queues = h.queues.filter((q) => !h.paused.has(q))
     const online = h.online()
     const types = [...h.handlers.keys()].filter((t) => online || h.network.get(t) !== 'online')
+    const claiming = free > 0 && queues.length > 0 && types.length > 0
+    const alive = claiming && this.#askAlive ? await this.#aliveNow() : undefined
+    const settle = this.#settlements.splice(0)
     const now = h.clock.now()
     // A handler still going one lease after its attempt ended is given up on: its job may run here again.
     for (const [a, until] of this.#hung) if (until <= now) this.#hung.delete(a)
-    const claim =
-      free > 0 && queues.length > 0 && types.length > 0
-        ? { owner: this.#owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs, ...this.#runningIds() }
-        : undefined
+    const claim: ClaimRequest | undefined = claiming
+      ? { owner: this.#owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs, ...this.#runningIds(), ...(alive ? { alive } : {}) }
+      : undefined
+    if (alive) this.#askAlive = false
     const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
     this.#quiet = false
     if (settle.length === 0 && !claim && !tick) {
@@ -263,11 +371,16 @@ export class Runner {
     const mark = this.#due.callStarts()
     let out
     this.#committing = settle
+    this.#calling = true
     try {
       out = await h.store.settleAndClaim({ now, settle, ...(claim ? { claim } : {}), ...(tick ? { tick } : {}) })
       this.#committing = []
       this.#storeFailures = 0
     } catch (err) {
+      this.#calling = false
+      this.#othersStarted([])
+      // Not taken: the next claim asks again.
+      if (alive) this.#askAlive = true
       if (this.#giveUp === 'given-up') {
         this.#committing = []
         return
@@ -288,6 +401,8 @@ export class Runner {
       this.#armWake(h.clock.now() + delay)
       return
     }
+    this.#calling = false
+    this.#othersStarted(out.claimed)
     h.emitCommitted(out.events)
     const lost = out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId }))
     if (lost.length > 0) h.emit(lost)
