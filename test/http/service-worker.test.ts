@@ -1,0 +1,64 @@
+import type { Page } from 'playwright'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { HttpResult } from '../../src/http/index.js'
+import { startE2E, type E2E } from '../e2e/harness.js'
+import type { HttpSwApi } from './pages/http-sw.js'
+import { startTestServer, type LoggedRequest, type TestServer } from './server.js'
+
+type W = { outbox: HttpSwApi }
+const outbox = (p: Page) => ({
+  dispatchChain: (base: string) => p.evaluate((base) => (window as unknown as W).outbox.dispatchChain(base), base),
+  chain: (id: string) => p.evaluate((id) => (window as unknown as W).outbox.chain(id), id),
+  jobs: (ids: string[]) => p.evaluate((ids) => (window as unknown as W).outbox.jobs(ids), ids),
+  onLine: () => p.evaluate(() => (window as unknown as W).outbox.onLine()),
+})
+
+const PAGE = '/test/http/pages/http-sw.html'
+
+describe('an outbox of requests sent by a service worker (Chromium, end to end)', () => {
+  let e2e: E2E | undefined
+  let server: TestServer | undefined
+  beforeAll(async () => {
+    server = await startTestServer()
+    e2e = await startE2E()
+  }, 30_000)
+  afterAll(async () => {
+    await e2e?.close()
+    await server?.close()
+  })
+
+  it('delivers a POST then a PUT with the created id, made offline, once the browser is back online with no page open', async () => {
+    if (!e2e || !server) throw new Error('the harness did not start')
+    const ns = `sw-${Date.now()}`
+    const log = async (): Promise<LoggedRequest[]> => (await (await fetch(`${server?.url}/_log/${ns}`)).json()) as LoggedRequest[]
+    const page = await e2e.open(PAGE)
+    const o = outbox(page)
+    // Another origin's page holds the browser context once the outbox page has closed.
+    const holder = await e2e.context.newPage()
+    await e2e.context.setOffline(true)
+    await expect.poll(() => o.onLine(), { timeout: 10_000 }).toBe(false)
+    const { chainId, sync } = await o.dispatchChain(`${server.url}/${ns}`)
+    expect(sync).toBe(true)
+    const steps = (await o.chain(chainId)).steps.map((s) => s.jobId)
+    await page.close()
+    expect(await log()).toEqual([])
+
+    await e2e.context.setOffline(false)
+    await expect.poll(async () => (await log()).length, { timeout: 30_000 }).toBe(2)
+    const [post, put] = await log()
+    expect(post).toMatchObject({ method: 'POST', path: `/${ns}/items`, headers: { 'idempotency-key': steps[0], 'x-trace': 'sw' } })
+    const created = (JSON.parse(post?.text ?? '{}') as { title?: string }).title
+    expect(created).toBe('made offline')
+    expect(put).toMatchObject({ method: 'PUT', path: expect.stringMatching(new RegExp(`^/${ns}/items/item-\\d+$`)) as string, headers: { 'idempotency-key': steps[1] } })
+    expect(e2e.context.pages()).toEqual([holder])
+
+    const again = outbox(await e2e.open(PAGE))
+    await expect.poll(async () => (await again.chain(chainId)).state, { timeout: 10_000 }).toBe('succeeded')
+    const [first, second] = await again.jobs(steps)
+    const id = ((first?.result as HttpResult).body as { id: string }).id
+    expect(put?.path).toBe(`/${ns}/items/${id}`)
+    expect(first).toMatchObject({ attempt: 1, result: { status: 201 } })
+    expect(second).toMatchObject({ attempt: 1, result: { status: 200, body: { id, title: 'sent by the service worker' } } })
+    expect(e2e.pageErrors).toEqual([])
+  }, 90_000)
+})
