@@ -127,12 +127,14 @@ export function outboxCases(server: () => string, stores: [string, () => Store][
       await queue.close()
     })
 
-    it('runs a chain POST then PUT with the created id, made offline and delivered when the network returns', async () => {
+    it('runs a chain POST then PUT with the created id, made offline and delivered with a fresh token when the network returns', async () => {
       const ns = space()
       const net = manualConnectivity(false)
+      let token = 'token-of-dispatch-time'
       const { queue } = outbox(
         makeStore(),
         {
+          headers: () => ({ Authorization: `Bearer ${token}` }),
           prepare: (spec, ctx) => {
             const created = ctx.previousResult as HttpResult | undefined
             const id = (created?.body as { id?: string } | undefined)?.id
@@ -152,6 +154,7 @@ export function outboxCases(server: () => string, stores: [string, () => Store][
       expect(await log(ns)).toEqual([])
       expect(await queue.findChain(chainId)).toMatchObject({ state: 'running', current: 0 })
 
+      token = 'token-refreshed-while-offline'
       net.set(true)
       const chain = await vi.waitFor(
         async () => {
@@ -168,7 +171,10 @@ export function outboxCases(server: () => string, stores: [string, () => Store][
       const itemId = (created.body as { id: string }).id
       expect(created.headers['location']).toBe(`/${ns}/items/${itemId}`)
       expect(put?.result).toMatchObject({ status: 200, body: { id: itemId, title: 'final' } })
-      expect((await log(ns)).map((r) => `${r.method} ${r.path}`)).toEqual([`POST /${ns}/items`, `PUT /${ns}/items/${itemId}`])
+      expect((await log(ns)).map((r) => `${r.method} ${r.path} ${r.headers.authorization}`)).toEqual([
+        `POST /${ns}/items Bearer token-refreshed-while-offline`,
+        `PUT /${ns}/items/${itemId} Bearer token-refreshed-while-offline`,
+      ])
       await queue.close()
     })
 

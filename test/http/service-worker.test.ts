@@ -1,12 +1,13 @@
 import type { Page } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { HttpResult } from '../../src/http/index.js'
-import { startE2E, type E2E } from '../e2e/harness.js'
+import { reload, startE2E, type E2E } from '../e2e/harness.js'
 import type { HttpSwApi } from './pages/http-sw.js'
 import { startTestServer, type LoggedRequest, type TestServer } from './server.js'
 
 type W = { outbox: HttpSwApi }
 const outbox = (p: Page) => ({
+  dispatchOne: (url: string, backoffMs: number) => p.evaluate(([url, ms]) => (window as unknown as W).outbox.dispatchOne(url, ms), [url, backoffMs] as const),
   dispatchChain: (base: string) => p.evaluate((base) => (window as unknown as W).outbox.dispatchChain(base), base),
   chain: (id: string) => p.evaluate((id) => (window as unknown as W).outbox.chain(id), id),
   jobs: (ids: string[]) => p.evaluate((ids) => (window as unknown as W).outbox.jobs(ids), ids),
@@ -61,4 +62,20 @@ describe('an outbox of requests sent by a service worker (Chromium, end to end)'
     expect(second).toMatchObject({ attempt: 1, result: { status: 200, body: { id, title: 'sent by the service worker' } } })
     expect(e2e.pageErrors).toEqual([])
   }, 90_000)
+
+  it('sends the same Idempotency-Key after the page that tried first was reloaded', async () => {
+    if (!e2e || !server) throw new Error('the harness did not start')
+    const ns = `reload-${Date.now()}`
+    await fetch(`${server.url}/_script/${ns}`, { method: 'POST', body: JSON.stringify([{ status: 503 }, { status: 201 }]) })
+    const log = async (): Promise<LoggedRequest[]> => (await (await fetch(`${server?.url}/_log/${ns}`)).json()) as LoggedRequest[]
+    const page = await e2e.open(`${PAGE}?engine`)
+    const id = await outbox(page).dispatchOne(`${server.url}/${ns}/notes`, 1_500)
+    // The first attempt got its 503 and the retry waits for its backoff: the page goes now.
+    await expect.poll(async () => (await outbox(page).jobs([id]))[0]?.state, { timeout: 10_000 }).toBe('delayed')
+    await reload(page)
+    await expect.poll(async () => (await outbox(page).jobs([id]))[0]?.state, { timeout: 20_000 }).toBe('succeeded')
+    expect((await log()).map((r) => r.headers['idempotency-key'])).toEqual([id, id])
+    expect((await outbox(page).jobs([id]))[0]).toMatchObject({ attempt: 2, result: { status: 201 } })
+    expect(e2e.pageErrors).toEqual([])
+  }, 60_000)
 })
