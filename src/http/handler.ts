@@ -5,7 +5,7 @@
  *
  * - `ok` (2xx by default): the result keeps the status, some headers and the body.
  * - `retry` (408, 425, 429 and 5xx): with a `Retry-After` the job waits that long without
- *   spending its attempt (`JobDeferredError`), up to `maxDeferrals` times in a row on this
+ *   spending its attempt (`JobDeferredError`), up to `maxDeferrals` times per job on this
  *   handler; without one, or past that, it is an ordinary failed attempt (backoff).
  * - `fail` (any other status): `UnrecoverableError`, the job fails at once.
  * - fetch itself failing (the network) is an ordinary failed attempt; the engine puts it back
@@ -56,9 +56,9 @@ export interface HttpHandlerOptions {
   /** Longest `Retry-After` wait honoured; a longer one waits this long. @default 3_600_000 (1 h) */
   maxRetryAfterMs?: number
   /**
-   * `Retry-After` waits in a row for one job on this handler that spend no attempt; past them a
-   * retry status counts as a failed attempt, so a server that always says "later" cannot keep a
-   * job forever. Counted in memory: a reload starts again from zero.
+   * `Retry-After` waits that spend no attempt, per job on this handler until the job ends; past
+   * them a retry status counts as a failed attempt, so a server that always says "later"
+   * cannot keep a job forever. Counted in memory: a reload starts again from zero.
    * @default 10
    */
   maxDeferrals?: number
