@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
-import { InvalidArgumentError, createQueue, type JobSpec } from '../../src/index.js'
-import { classifyStatus, request, retryAfterMs, type HttpJobs, type RequestSpec } from '../../src/http/index.js'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { InvalidArgumentError, createQueue, type Handler, type JobSpec, type Queue } from '../../src/index.js'
+import { classifyStatus, httpHandler, request, retryAfterMs, type HttpJobs, type RequestSpec } from '../../src/http/index.js'
 
 const api = 'https://api.example.com'
 
@@ -14,6 +14,17 @@ async function stored(spec: JobSpec<'http', RequestSpec>): Promise<unknown> {
 }
 
 describe('request()', () => {
+  it('is typed as a job of type http that a queue with HttpJobs in its job map takes', () => {
+    expectTypeOf(request({ url: api })).toEqualTypeOf<JobSpec<'http', RequestSpec>>()
+    expectTypeOf(httpHandler()).toEqualTypeOf<Handler<RequestSpec>>()
+    expectTypeOf<Queue<{ 'email:send': { to: string } } & HttpJobs>['dispatch']>().toBeCallableWith(request({ url: api }))
+    // Never called: only its types are checked.
+    const untyped = (q: Queue<{ 'email:send': { to: string } }>): unknown =>
+      // @ts-expect-error: a queue without http jobs in its job map refuses request specs
+      q.dispatch(request({ url: api }))
+    expect(untyped).toBeTypeOf('function')
+  })
+
   it('makes a job of type http with the url, the method and the headers', () => {
     const spec = request({ url: `${api}/notes`, method: 'patch', headers: { Authorization: 'Bearer t' }, body: { a: 1 } })
     expect(spec.type).toBe('http')
