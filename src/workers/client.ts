@@ -67,6 +67,19 @@ export interface QueueClient<J extends JobMap = JobMap> extends QueueLike {
   prune(olderThan: Date | number): Promise<number>
   pause(queue?: string): Promise<void>
   resume(queue?: string): Promise<void>
+  /**
+   * Runs the hosted engine until nothing is ready now, then resolves (see `Queue.drain`):
+   * rejects with the host's `DRAIN_TIMEOUT` error once `timeoutMs` has passed there.
+   */
+  drain(opts?: { timeoutMs?: number }): Promise<void>
+  /**
+   * Whether the host's engine is online: its connectivity is the one that counts, since it runs
+   * the jobs. True until the host has told (at once after connecting), then kept current by its
+   * `queue:online` / `queue:offline` events; when what the host says differs from what the
+   * client showed (on connecting, or when another tab takes over hosting), the client emits the
+   * matching event itself, so `events` tells of every change.
+   */
+  readonly online: boolean
   /** The hosted queue's events. */
   readonly events: Subscribable<QueueEvent>
   /** Releases what this client holds. Calls after it reject with `QueueClosedError`. */
@@ -77,6 +90,8 @@ export interface QueueClient<J extends JobMap = JobMap> extends QueueLike {
 export interface Transport {
   call<K extends keyof QueueApi>(method: K, args: Parameters<QueueApi[K]>): Promise<Awaited<ReturnType<QueueApi[K]>>>
   readonly events: Subscribable<QueueEvent>
+  /** The host's online state, as events and state messages told it (see `OnlineView`). */
+  readonly online: boolean
   close(): Promise<void>
 }
 
@@ -178,6 +193,10 @@ export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } 
     },
     pause: (name) => call('pause', name),
     resume: (name) => call('resume', name),
+    drain: (opts) => call('drain', opts),
+    get online() {
+      return t.online
+    },
     events: t.events,
     async close() {
       if (closed) return

@@ -1,7 +1,7 @@
 /**
  * `connectQueue`: the page's or main thread's client of a queue that a worker serves with
- * `exposeQueue`, over comlink. The queue's events come on a MessageChannel of their own, opened
- * with the first subscriber and closed with the last.
+ * `exposeQueue`, over comlink. The queue's state and events come on a MessageChannel of their
+ * own, open from connecting until `close()`.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import type { JobMap, QueueEvent, Subscribable } from '../core/types.js'
 import { clientOver, type QueueClient, type Transport } from './client.js'
 import { toEndpoint } from './endpoint.js'
 import { installErrorTransfer } from './errors.js'
+import { isStateMessage, OnlineView } from './online.js'
 import type { HostApi } from './protocol.js'
 
 /**
@@ -44,6 +45,12 @@ const isEventTarget = (x: unknown): x is EventTarget =>
 /** A transport to a worker; `close(reason)` rejects the calls still pending with `reason`. */
 export interface WorkerTransport extends Transport {
   close(reason?: unknown): Promise<void>
+  /**
+   * The worker's `online` once it has told (the first message on the event channel), read at
+   * that moment or later: never older than an event already delivered. Rejects as calls do
+   * once the worker is gone.
+   */
+  state(): Promise<boolean>
 }
 
 /**
@@ -146,6 +153,23 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
       })
     },
     events: inner.events,
+    get online() {
+      return inner.online
+    },
+    state: () => {
+      if (gone) return Promise.reject(gone)
+      return new Promise((resolve, reject) => {
+        const settle = (err: unknown): void => {
+          pending.delete(settle)
+          reject(err)
+        }
+        pending.add(settle)
+        void inner.told.then(() => {
+          pending.delete(settle)
+          resolve(inner.online)
+        })
+      })
+    },
     async close(reason?: unknown) {
       unwatch()
       watching.abort()
@@ -158,39 +182,32 @@ export function workerTransport(worker: unknown, onGone?: (err: QueueClosedError
   }
 }
 
-/** Calls and events over a comlink connection to `exposeQueue`. */
-export function comlinkTransport(remote: Comlink.Remote<HostApi>): Transport {
-  let channel: { port: MessagePort; id: Promise<number> } | undefined
+/**
+ * Calls and events over a comlink connection to `exposeQueue`. The event channel is open for
+ * the transport's whole life: the host's state comes on it first, and its `queue:online` /
+ * `queue:offline` events keep `online` current whether anyone listens to `events` or not.
+ */
+export function comlinkTransport(remote: Comlink.Remote<HostApi>): Transport & { readonly told: Promise<void> } {
   const emitter = new Emitter<QueueEvent>()
-  const open = (): void => {
-    if (channel) return
-    const { port1, port2 } = new MessageChannel()
-    port1.onmessage = (m: MessageEvent<QueueEvent[]>) => {
-      for (const e of m.data) emitter.emit(e)
-    }
-    channel = { port: port1, id: remote.attachEvents(Comlink.transfer(port2, [port2])) }
+  const view = new OnlineView(emitter)
+  const { port1, port2 } = new MessageChannel()
+  port1.onmessage = (m: MessageEvent<unknown>) => {
+    if (isStateMessage(m.data)) view.learn(m.data.online)
+    else if (Array.isArray(m.data)) for (const e of m.data as QueueEvent[]) view.deliver(e)
   }
-  const shut = async (): Promise<void> => {
-    const c = channel
-    if (!c) return
-    channel = undefined
-    c.port.onmessage = null
-    c.port.close()
-    await remote.detachEvents(await c.id)
-  }
-  const events: Subscribable<QueueEvent> = {
-    subscribe(listener) {
-      const off = emitter.subscribe(listener)
-      open()
-      return () => {
-        off()
-        if (emitter.listenerCount === 0) void shut().catch(() => {})
-      }
-    },
-  }
+  // Node: a port with a listener keeps the process alive; the worker does that while it runs.
+  ;(port1 as { unref?: () => void }).unref?.()
+  let channel: { port: MessagePort; id: Promise<number> } | undefined = { port: port1, id: remote.attachEvents(Comlink.transfer(port2, [port2])) }
+  // A worker that never serves never answers; close() does not wait for it.
+  channel.id.catch(() => undefined)
+  const events: Subscribable<QueueEvent> = { subscribe: (listener) => emitter.subscribe(listener) }
   return {
     call: (method, args) => (remote[method] as unknown as (...a: unknown[]) => Promise<never>)(...args),
     events,
+    get online() {
+      return view.online
+    },
+    told: view.told,
     async close() {
       const c = channel
       channel = undefined

@@ -11,6 +11,7 @@ import type { BatchBuilder, ChainBuilder } from '../core/builders.js'
 import type { QueueEvent } from '../core/types.js'
 import { currentWorkerEndpoint, toEndpoint } from './endpoint.js'
 import { installErrorTransfer } from './errors.js'
+import type { StateMessage } from './online.js'
 import { isQueueMethod, type BatchPlan, type ChainPlan, type HostApi } from './protocol.js'
 
 /**
@@ -73,6 +74,8 @@ export function exposeQueue(queue: Queue<any> | Promise<Queue<any>>, endpoint?: 
     prune: async (olderThan) => (await ready).prune(olderThan),
     pause: async (name) => (await ready).pause(name),
     resume: async (name) => (await ready).resume(name),
+    drain: async (opts) => (await ready).drain(opts),
+    isOnline: async () => (await ready).online,
     attachEvents(port) {
       const id = nextId++
       const entry: { port: MessagePort; off?: () => void } = { port }
@@ -89,6 +92,9 @@ export function exposeQueue(queue: Queue<any> | Promise<Queue<any>>, endpoint?: 
             port.postMessage(batch)
           })
         })
+        // In the same turn as the subscription: no change of state falls between the two.
+        const state: StateMessage = { online: q.online }
+        port.postMessage(state)
       }, () => undefined)
       return id
     },

@@ -1,7 +1,8 @@
 /**
  * ferry/workers: run a queue in a dedicated Worker or a Node worker_thread and drive it from
- * the page or main thread; share one hosted queue between the tabs of an origin. Built on
- * comlink; errors keep their class and code across.
+ * the page or main thread; share one hosted queue between the tabs of an origin; drain an
+ * outbox in a service worker on Background Sync. Built on comlink; errors keep their class and
+ * code across.
  *
  * @module
  */
@@ -10,3 +11,6 @@ export { connectQueue } from './connect.js'
 export type { ClientBatchBuilder, ClientChainBuilder, QueueClient } from './client.js'
 export { shareQueue } from './tabs.js'
 export type { SharedQueue, ShareQueueOptions } from './tabs.js'
+export { DEFAULT_SYNC_TAG, SYNC_INCOMPLETE, serviceWorkerHost } from './service-worker.js'
+export type { DrainMessage, ServiceWorkerHostOptions } from './service-worker.js'
+export { requestBackgroundSync } from './background-sync.js'

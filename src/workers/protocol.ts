@@ -48,6 +48,10 @@ export interface QueueApi {
   prune(olderThan: number): Promise<number>
   pause(queue?: string): Promise<void> | void
   resume(queue?: string): Promise<void> | void
+  /** Runs the host's engine until nothing is ready now (see `Queue.drain`). */
+  drain(opts?: { timeoutMs?: number }): Promise<void>
+  /** The host engine's `online` now. */
+  isOnline(): Promise<boolean> | boolean
 }
 
 /**
@@ -73,6 +77,8 @@ const methods: { readonly [K in keyof QueueApi]: true } = {
   prune: true,
   pause: true,
   resume: true,
+  drain: true,
+  isOnline: true,
 }
 
 /** Whether `name` names a method of `QueueApi` (and nothing else an object has, such as `constructor`). */
@@ -82,7 +88,10 @@ export function isQueueMethod(name: unknown): name is keyof QueueApi {
 
 /** What `exposeQueue` serves: the queue's API, and its events on a port of the caller's. */
 export interface HostApi extends QueueApi {
-  /** Starts sending the queue's events, in batches, on `port`. Returns the subscription's id. */
+  /**
+   * Starts sending the queue's events on `port`: first the queue's state (a `StateMessage`),
+   * then its events, in batches, in order. Returns the subscription's id.
+   */
   attachEvents(port: MessagePort): number
   detachEvents(id: number): void
   /** Answers at once: the worker is alive and serves. */

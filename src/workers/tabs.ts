@@ -32,6 +32,7 @@ import { InvalidArgumentError, QueueClosedError, StoreLockedError, deserializeEr
 import type { JobMap, QueueEvent, SerializedError } from '../core/types.js'
 import { clientOver, type QueueClient, type Transport } from './client.js'
 import { workerTransport, type WorkerTransport } from './connect.js'
+import { OnlineView } from './online.js'
 import { isQueueMethod, type QueueApi } from './protocol.js'
 
 export interface ShareQueueOptions {
@@ -127,6 +128,8 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
   const electionLock = `ferry:host:${o.name}`
   const idPrefix = `ferry:hostid:${o.name}:`
   const emitter = new Emitter<QueueEvent>()
+  // The current host's network, as every tab shows it (see QueueClient.online).
+  const view = new OnlineView(emitter)
   const calls = new Map<string, Call>()
   // Lock requests of this tab still queued, dropped by close().
   const abort = new AbortController()
@@ -159,9 +162,13 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
     if (ok) c.resolve(value)
     else c.reject(deserializeError(value as SerializedError))
   }
-  /** Runs a call on this tab's worker; a worker that died or found the storage held ends the hosting. */
+  /**
+   * Runs a call on this tab's worker; a worker that died or found the storage held ends the
+   * hosting. `isOnline` is answered here, from the state and events that came from the worker
+   * on one channel, in order: what it says is never older than an event this tab sent before.
+   */
   const run = (h: Hosting, method: keyof QueueApi, args: unknown[]): Promise<unknown> =>
-    h.transport.call(method, args as never).then(
+    (method === 'isOnline' ? h.transport.state() : h.transport.call(method, args as never)).then(
       (value) => {
         failures = 0
         return value
@@ -199,11 +206,23 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
     const { held = [] } = await navigator.locks.query()
     return held.flatMap((l) => (l.name?.startsWith(idPrefix) ? [l.name.slice(idPrefix.length)] : []))
   }
+  /** Asks the current host for its network state, and shows it unless the host changed meanwhile. */
+  let asked = 0
+  const askOnline = (): void => {
+    const n = ++asked
+    transport.call('isOnline', []).then(
+      (online) => {
+        if (n === asked) view.learn(online)
+      },
+      () => undefined,
+    )
+  }
   /** Takes `id` for the current host: sends it every call not sent to it, and watches its lock. */
   const adopt = (id: string): void => {
     if (closed || id === current) return
     current = id
     for (const [rid, c] of calls) if (c.sentTo !== id) send(rid, c)
+    askOnline()
     if (host?.id === id) return
     // Granted once that host holds its lock no more: it closed, crashed or gave hosting up.
     navigator.locks
@@ -244,7 +263,7 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
     } else if (msg.t === 'res') {
       if (msg.to === tab && calls.get(msg.rid)?.sentTo === msg.host) answer(msg.rid, msg.ok, msg.ok ? msg.value : msg.error)
     } else if (msg.t === 'events') {
-      if (!host && msg.host === current) for (const e of msg.events) emitter.emit(e)
+      if (!host && msg.host === current) for (const e of msg.events) view.deliver(e)
     } else if (msg.host !== current) {
       // A new host, if its lock says so: whatever was not answered goes to it.
       const id = msg.host
@@ -294,7 +313,7 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
     )
     let batch: QueueEvent[] = []
     const off = transport.events.subscribe((e) => {
-      emitter.emit(e)
+      view.deliver(e)
       if (batch.push(e) > 1) return
       queueMicrotask(() => {
         const events = batch
@@ -347,6 +366,9 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
         send(rid, c)
       }),
     events: emitter,
+    get online() {
+      return view.online
+    },
     async close() {
       closed = true
       abort.abort()

@@ -26,7 +26,7 @@ describe('a queue hosted in a Node worker_thread', { timeout: 60_000 }, () => {
     worker = undefined
   })
 
-  const open = (data: { path?: string } = {}) => {
+  const open = (data: { path?: string; offline?: boolean; idle?: boolean } = {}) => {
     worker = tsWorker(host, data)
     client = connectQueue<Jobs>(worker)
     return client
@@ -167,6 +167,34 @@ describe('a queue hosted in a Node worker_thread', { timeout: 60_000 }, () => {
     const later = await q.counts().catch((e: unknown) => e)
     expect(later).toBeInstanceOf(QueueClosedError)
     expect((later as Error).message).toMatch(/exited/)
+  })
+
+  it('shows the worker’s network state from the start and follows it, with or without listeners', async () => {
+    const q = open({ offline: true })
+    await expect.poll(() => q.online, { timeout: 10_000 }).toBe(false)
+    const heard: string[] = []
+    const off = q.events.subscribe((e) => heard.push(e.kind))
+    worker?.postMessage({ setOnline: true })
+    await expect.poll(() => q.online, { timeout: 10_000 }).toBe(true)
+    off()
+    worker?.postMessage({ setOnline: false })
+    await expect.poll(() => q.online, { timeout: 10_000 }).toBe(false)
+    expect(heard).toEqual(['queue:online'])
+  })
+
+  it('drains the hosted queue from the main thread: jobs that need the network wait while the worker is offline', async () => {
+    const q = open({ offline: true, idle: true })
+    const [add, net] = await q.dispatchMany([job('add', { a: 1, b: 2 }), job('net', { a: 3, b: 4 })])
+    await q.drain()
+    expect(await q.getJob(add?.id ?? '')).toMatchObject({ state: 'succeeded', result: 3 })
+    expect(await q.getJob(net?.id ?? '')).toMatchObject({ state: 'waiting', attempt: 0 })
+    worker?.postMessage({ setOnline: true })
+    await expect.poll(() => q.online, { timeout: 10_000 }).toBe(true)
+    await q.drain({ timeoutMs: 20_000 })
+    expect(await q.getJob(net?.id ?? '')).toMatchObject({ state: 'succeeded', result: 7, attempt: 1 })
+    // The engine was left as it was found: not started, so a later dispatch waits.
+    const { id } = await q.dispatch(job('add', { a: 0, b: 0 }))
+    expect(await q.getJob(id)).toMatchObject({ state: 'waiting' })
   })
 
   it('lets the Node process exit by itself after close() and terminate()', () => {
