@@ -1,0 +1,137 @@
+/**
+ * `serviceWorkerHost`: the queue's engine in a service worker, so an outbox drains after the
+ * last tab has closed. Pages dispatch into the same IndexedDB database and call
+ * `requestBackgroundSync()`; the browser wakes the service worker with a `sync` event once it
+ * is online, and the host runs the engine until nothing is ready (`queue.drain()`).
+ *
+ * A sync event that ends with work still waiting on the network, while the engine is offline
+ * (the connection dropped during the drain), fails, so the browser fires it again later; its
+ * last chance never fails (the jobs stay in the store for the next sync or the next page).
+ *
+ * @module
+ */
+import { InvalidArgumentError, QueueError, serializeError } from '../core/errors.js'
+import type { Queue } from '../core/queue.js'
+
+export interface ServiceWorkerHostOptions {
+  /**
+   * The Background Sync tag this host answers, and the tag of the drain messages it takes.
+   * Pages pass the same one to `requestBackgroundSync`. @default 'ferry'
+   */
+  tag?: string
+}
+
+/** The tag of `serviceWorkerHost` and `requestBackgroundSync` when none is given. */
+export const DEFAULT_SYNC_TAG = 'ferry'
+
+/**
+ * What a page posts to the service worker to have it drain the queue now, e.g. where there is
+ * no Background Sync: `navigator.serviceWorker.controller?.postMessage({ ferry: 'drain', tag })`.
+ * With a `MessagePort` transferred along, the host answers on it once the drain is over:
+ * `{ ok: true }` or `{ ok: false, error }` (the error in its plain form, see `serializeError`).
+ */
+export interface DrainMessage {
+  ferry: 'drain'
+  tag: string
+}
+
+export function checkTag(tag: unknown): string {
+  if (tag === undefined) return DEFAULT_SYNC_TAG
+  if (typeof tag !== 'string' || tag.length === 0) throw new InvalidArgumentError(`tag must be a non-empty string, got ${typeof tag === 'string' ? 'an empty string' : typeof tag}`)
+  return tag
+}
+
+/** An error of this code fails a sync event whose drain left work waiting on the network. */
+export const SYNC_INCOMPLETE = 'SYNC_INCOMPLETE'
+
+interface ExtendableEventLike extends Event {
+  waitUntil(p: Promise<unknown>): void
+}
+interface SyncEventLike extends ExtendableEventLike {
+  readonly tag: string
+  readonly lastChance?: boolean
+}
+interface MessageEventLike extends ExtendableEventLike {
+  readonly data: unknown
+  readonly ports?: readonly MessagePort[]
+}
+
+/**
+ * Hosts `queue` in this service worker: on every `sync` event of `tag`, and on every drain
+ * message of `tag` from a page, runs `event.waitUntil(queue.drain())`. Call it at the top of
+ * the service worker script (a browser takes event listeners only from the script's first
+ * run); a queue that takes time to set up is given as a promise. The engine is not started:
+ * it runs while an event asks it to, the browser keeping the service worker alive meanwhile.
+ * @example
+ * // sw.ts, registered with navigator.serviceWorker.register('/sw.js', { type: 'module' })
+ * const queue = createQueue<Jobs>({ store: idbStore({ name: 'outbox' }) })
+ * queue.register('photo:upload', uploadPhoto, { network: 'online' })
+ * serviceWorkerHost(queue, { tag: 'outbox' })
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any job map may be hosted
+export function serviceWorkerHost(queue: Queue<any> | Promise<Queue<any>>, o: ServiceWorkerHostOptions = {}): void {
+  const tag = checkTag(o.tag)
+  const g = globalThis as { ServiceWorkerGlobalScope?: abstract new () => EventTarget }
+  if (typeof g.ServiceWorkerGlobalScope !== 'function' || !(globalThis instanceof g.ServiceWorkerGlobalScope)) {
+    throw new InvalidArgumentError('serviceWorkerHost runs in a service worker: call it at the top of the service worker script')
+  }
+  hostIn(globalThis, queue, tag)
+}
+
+/**
+ * Offline as the engine says, or as `navigator.onLine` says now: Chromium fires no `online` /
+ * `offline` events in workers (crbug.com/114475), so an engine's view there can be stale.
+ */
+const offline = (q: Queue): boolean => !q.online || (globalThis as { navigator?: { onLine?: unknown } }).navigator?.onLine === false
+
+const isDrainMessage = (data: unknown, tag: string): data is DrainMessage =>
+  typeof data === 'object' && data !== null && (data as Partial<DrainMessage>).ferry === 'drain' && (data as Partial<DrainMessage>).tag === tag
+
+/** The host's listeners on `scope`: a service worker's global scope. */
+export function hostIn(scope: EventTarget, queue: Queue | Promise<Queue>, tag: string): void {
+  const hosted = Promise.resolve(queue)
+  // A failed setup fails each event with its error instead of an unhandled rejection here.
+  hosted.catch(() => undefined)
+
+  // Drains run one after another. A request made while one waits to start joins it; one made
+  // while a drain runs gets a drain of its own after it, so a job dispatched just before the
+  // request is never left for a drain that had already looked.
+  let tail: Promise<unknown> = Promise.resolve()
+  let waiting: Promise<void> | undefined
+  const drain = (): Promise<void> => {
+    if (waiting) return waiting
+    const next = tail.then(async () => {
+      waiting = undefined
+      await (await hosted).drain()
+    })
+    waiting = next
+    tail = next.catch(() => undefined)
+    return next
+  }
+
+  const sync = async (lastChance: boolean): Promise<void> => {
+    await drain()
+    const q = await hosted
+    if (lastChance || !offline(q)) return
+    const c = await q.counts()
+    const left = c.waiting + c.delayed
+    // The browser fires a failed sync event again later, once it is online.
+    if (left > 0) throw new QueueError(`${left} jobs wait for the network`, { code: SYNC_INCOMPLETE })
+  }
+
+  scope.addEventListener('sync', (event) => {
+    const e = event as SyncEventLike
+    if (e.tag !== tag) return
+    e.waitUntil(sync(e.lastChance === true))
+  })
+  scope.addEventListener('message', (event) => {
+    const e = event as MessageEventLike
+    if (!isDrainMessage(e.data, tag)) return
+    const port = e.ports?.[0]
+    const done = drain().then(
+      () => port?.postMessage({ ok: true }),
+      (err: unknown) => port?.postMessage({ ok: false, error: serializeError(err) }),
+    )
+    e.waitUntil(done)
+  })
+}
