@@ -131,7 +131,8 @@ function buildRequest(spec: RequestSpec, extra: Record<string, string> | undefin
     let body: BodyInit | undefined
     if (spec.bytes !== undefined) {
       body = fromBase64(spec.bytes.base64)
-      if (spec.bytes.type !== '' && !headers.has('content-type')) headers.set('content-type', spec.bytes.type)
+      const type = spec.bytes.type
+      if (typeof type === 'string' && type !== '' && !headers.has('content-type')) headers.set('content-type', type)
     } else if (spec.body !== undefined && spec.body !== null) {
       if (typeof spec.body === 'string' && spec.json !== true) body = spec.body
       else if (isBodyInit(spec.body)) body = spec.body
