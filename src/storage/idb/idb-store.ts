@@ -5,7 +5,7 @@
  */
 import { defineStore } from '../../core/define-store.js'
 import { InvalidArgumentError } from '../../core/errors.js'
-import { platformLocks, webLocksLiveness } from '../../core/liveness.js'
+import { platformLocks, webLocksLiveness, type WebLocks } from '../../core/liveness.js'
 import type { Store } from '../../core/store.js'
 import type { StoreBackend } from '../../core/store-backend.js'
 import type { AppDatabase } from './app-database.js'
@@ -45,9 +45,7 @@ export function idbStore(o: IdbStoreOptions = {}): Store {
   const conn = new Connection(o.open ? { open: o.open } : { name: o.name ?? 'ferry', migrations: MIGRATIONS })
   const backend = new IdbBackend(conn)
   const share = broadcastShare(`ferry:idb:${o.open ? 'app' : (o.name ?? 'ferry')}`)
-  // Tabs and workers of the origin share the database, and Web Locks see them all. Where there
-  // are none (Node with fake-indexeddb) a dead engine's jobs wait for their leases to end.
-  const locks = platformLocks()
+  const locks = browserLocks()
   const store: StoreBackend = {
     write: (fn, opts) => backend.write(fn, opts),
     read: (fn) => backend.read(fn),
@@ -59,4 +57,16 @@ export function idbStore(o: IdbStoreOptions = {}): Store {
     share,
   }
   return defineStore(store, locks ? { liveness: webLocksLiveness(locks) } : {})
+}
+
+/**
+ * Web Locks that see every context the database is shared with: a browser's, where the tabs
+ * and workers of the origin share both. Not Node's: its locks are per process, while an
+ * IndexedDB there is a polyfill that several processes may share (one over a file), whose
+ * engines would all look dead. Without them a dead engine's jobs wait for their leases to end.
+ */
+function browserLocks(): WebLocks | undefined {
+  const g = globalThis as { process?: { versions?: { node?: unknown } }; document?: unknown; WorkerGlobalScope?: unknown }
+  const node = g.process?.versions?.node !== undefined && g.document === undefined && g.WorkerGlobalScope === undefined
+  return node ? undefined : platformLocks()
 }
