@@ -88,8 +88,9 @@ const isDrainMessage = (data: unknown, tag: string): data is DrainMessage =>
   typeof data === 'object' && data !== null && (data as Partial<DrainMessage>).ferry === 'drain' && (data as Partial<DrainMessage>).tag === tag
 
 /** The host's listeners on `scope`: a service worker's global scope. */
-export function hostIn(scope: EventTarget, queue: Queue | Promise<Queue>, tag: string): void {
-  const hosted = Promise.resolve(queue)
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any job map may be hosted
+export function hostIn(scope: EventTarget, queue: Queue<any> | Promise<Queue<any>>, tag: string): void {
+  const hosted = Promise.resolve(queue as Queue | Promise<Queue>)
   // A failed setup fails each event with its error instead of an unhandled rejection here.
   hosted.catch(() => undefined)
 

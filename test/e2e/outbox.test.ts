@@ -1,7 +1,8 @@
 import type { Page } from 'playwright'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startE2E, type E2E } from './harness.js'
-import type { OutboxApi, UploadResult } from './pages/outbox.js'
+import type { OutboxApi } from './pages/outbox.js'
+import type { UploadResult } from './pages/outbox-jobs.js'
 
 type W = { outbox: OutboxApi }
 const outbox = (p: Page) => ({

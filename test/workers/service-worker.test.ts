@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidArgumentError, QueueError, createQueue, job, memoryStore, type Queue } from '../../src/index.js'
+import { InvalidArgumentError, QueueError, createQueue, job, memoryStore } from '../../src/index.js'
 import { manualConnectivity } from '../../src/testing/index.js'
 import { hostIn } from '../../src/workers/service-worker.js'
 import { SYNC_INCOMPLETE, serviceWorkerHost } from '../../src/workers/index.js'
@@ -33,7 +33,7 @@ const setup = (o: { online?: boolean } = {}) => {
   queue.register('add', ({ a, b }) => a + b)
   queue.register('upload', ({ name }) => void uploads.push(name), { network: 'online' })
   const scope = new EventTarget()
-  hostIn(scope, queue as Queue, 'outbox')
+  hostIn(scope, queue, 'outbox')
   return { net, queue, scope, uploads }
 }
 

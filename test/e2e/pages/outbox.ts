@@ -33,8 +33,8 @@ const workerReady = new Promise<void>((resolve) => {
 const api = {
   /** Dispatches one upload per id (the job's id is the upload's); `always` uses the control type. */
   async dispatch(ids: string[], o: { always?: boolean } = {}): Promise<void> {
-    const type = o.always ? 'upload:always' : 'upload'
-    await queue.dispatchMany(ids.map((id) => job(type, { id, body: `photo ${id}` }).withId(id).retry(20).backoff(200)))
+    const spec = (id: string) => (o.always ? job('upload:always', { id, body: `photo ${id}` }) : job('upload', { id, body: `photo ${id}` }))
+    await queue.dispatchMany(ids.map((id) => spec(id).withId(id).retry(20).backoff(200)))
   },
   attempts: (): Attempt[] => [...attempts],
   jobs: async (ids: string[]): Promise<(JobRecord | undefined)[]> => Promise.all(ids.map((id) => queue.getJob(id))),
