@@ -120,6 +120,9 @@ export class Runner {
   readonly #startsHeard = new Set<string>()
   #calling = false
   #closed = false
+  /** When to try holding again after a hold failed, and how many failed in a row. */
+  #holdRetryAt: number | undefined
+  #holdFailures = 0
 
   constructor(host: RunnerHost) {
     this.#h = host
@@ -256,11 +259,14 @@ export class Runner {
         return false
       }
       this.#release = release
+      this.#holdRetryAt = undefined
+      this.#holdFailures = 0
       this.#unwatchDeaths = liveness.watch?.(() => this.#someoneMayHaveDied())
       return true
     } catch (err) {
       this.#h.reportError(err)
-      this.#armWake(this.#h.clock.now() + (RETRY_STORE_MS[Math.min(this.#storeFailures++, RETRY_STORE_MS.length - 1)] as number))
+      this.#holdRetryAt = this.#h.clock.now() + (RETRY_STORE_MS[Math.min(this.#holdFailures++, RETRY_STORE_MS.length - 1)] as number)
+      this.#armWake(this.#holdRetryAt)
       return false
     }
   }
@@ -418,7 +424,7 @@ export class Runner {
     this.#quiet = out.claimed.length === 0 && this.#attempts.size === 0 && this.#settlements.length === 0
     // The earliest given-up handler frees its job then: a claim must look again.
     const freed = claim && !full && this.#hung.size > 0 ? Math.min(...this.#hung.values()) : undefined
-    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed)
+    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed, this.#holdRetryAt)
     if (wake !== undefined) this.#armWake(wake)
     else if ((claim && !full) || tick) this.#clearWake()
     if (this.#settlements.length > 0) this.#again = true

@@ -171,4 +171,43 @@ describe('an engine and the liveness of its store', () => {
     expect(asked()).toBe(3)
     await queue.close()
   })
+
+  it('claims nothing until it holds its owner: a failing hold is reported and tried again', async () => {
+    const f = fakeLiveness()
+    let failures = 1
+    const hold = f.liveness.hold.bind(f.liveness)
+    f.liveness.hold = async (owner) => {
+      if (failures-- > 0) throw new Error('no locks today')
+      return hold(owner)
+    }
+    const store = storeWith(f.liveness, f.log)
+    const { queue, clock, events } = harness({ store })
+    const ran: unknown[] = []
+    queue.register('t', (p) => void ran.push(p))
+    await queue.dispatch(job('t', 'x'))
+    await queue.start()
+    await settle()
+    expect(ran).toEqual([])
+    expect(f.log.filter((l) => l.startsWith('claim'))).toEqual([])
+    expect(events.filter((e) => e.kind === 'queue:error')).toEqual([expect.objectContaining({ error: expect.objectContaining({ message: 'no locks today' }) })])
+    await advance(clock, 100)
+    expect(ran).toEqual(['x'])
+    await queue.close()
+  })
+
+  it('claims without saying who is alive when the liveness cannot tell, and reports it', async () => {
+    const f = fakeLiveness()
+    f.liveness.alive = () => Promise.reject(new Error('query failed'))
+    const store = storeWith(f.liveness, f.log)
+    const { queue, events } = harness({ store })
+    const ran: unknown[] = []
+    queue.register('t', (p) => void ran.push(p))
+    await queue.dispatch(job('t', 'x'))
+    await queue.start()
+    await settle()
+    expect(ran).toEqual(['x'])
+    expect(f.log.filter((l) => l.startsWith('claim'))[0]).toBe('claim')
+    expect(events.filter((e) => e.kind === 'queue:error')).toEqual([expect.objectContaining({ error: expect.objectContaining({ message: 'query failed' }) })])
+    await queue.close()
+  })
 })
