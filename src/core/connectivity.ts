@@ -44,6 +44,8 @@ interface NetworkScope {
   removeEventListener?: (type: string, listener: () => void) => void
 }
 
+const WORKER_POLL_MS = 500
+
 function browserScope(): Required<NetworkScope> | undefined {
   const g = globalThis as NetworkScope
   if (typeof g.navigator?.onLine !== 'boolean' || typeof g.addEventListener !== 'function' || typeof g.removeEventListener !== 'function') {
@@ -54,7 +56,8 @@ function browserScope(): Required<NetworkScope> | undefined {
 
 /**
  * The browser's view: `navigator.onLine` and the `online` / `offline` events of the global
- * scope (a window, a dedicated worker or a service worker).
+ * scope (a window, a dedicated worker or a service worker). In a worker, where Chromium may
+ * change `navigator.onLine` without an event, it is also read twice a second while listened to.
  * @throws InvalidArgumentError where there is no such view (Node has none)
  */
 export function browserConnectivity(): Connectivity {
@@ -65,13 +68,28 @@ export function browserConnectivity(): Connectivity {
       return scope.navigator.onLine === true
     },
     subscribe(listener) {
-      const on = (): void => listener(true)
-      const off = (): void => listener(false)
+      let last = scope.navigator.onLine === true
+      const tell = (online: boolean): void => {
+        last = online
+        listener(online)
+      }
+      const on = (): void => tell(true)
+      const off = (): void => tell(false)
       scope.addEventListener('online', on)
       scope.addEventListener('offline', off)
+      // Chromium changes a worker's navigator.onLine without firing its events (seen under
+      // DevTools' offline emulation): a worker also reads it twice a second.
+      const poll =
+        'window' in globalThis
+          ? undefined
+          : setInterval(() => {
+              const now = scope.navigator.onLine === true
+              if (now !== last) tell(now)
+            }, WORKER_POLL_MS)
       return () => {
         scope.removeEventListener('online', on)
         scope.removeEventListener('offline', off)
+        if (poll !== undefined) clearInterval(poll)
       }
     },
   }
