@@ -296,8 +296,9 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
 
   async schedule(name: string, when: string | { every: number }, spec: SpecOf<J>, opts: ScheduleOptions = {}): Promise<void> {
     this.#open()
+    const [made] = needsPrepare([spec]) ? await prepareSpecs([spec]) : [spec]
     const now = this.#clock.now()
-    await this.#store.putSchedule({ now, schedule: newSchedule(name, when, resolveCallback(spec, this.#defaults), opts, now) })
+    await this.#store.putSchedule({ now, schedule: newSchedule(name, when, resolveCallback(made, this.#defaults), opts, now) })
     if (this.#runner.running) this.#runner.kick()
   }
 

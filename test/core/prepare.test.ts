@@ -54,6 +54,15 @@ describe('a payload made at dispatch', () => {
     await q.close()
   })
 
+  it('is made once for a schedule, whose every occurrence carries it', async () => {
+    const q = createQueue({ store: memoryStore() })
+    const { spec, reads } = later('t', { made: 'nightly' })
+    await q.schedule('nightly', { every: 60_000 }, spec)
+    expect(reads.n).toBe(1)
+    expect((await q.listSchedules())[0]?.payload).toEqual({ made: 'nightly' })
+    await q.close()
+  })
+
   it("refuses to join the caller's transaction, reading and writing nothing", async () => {
     const q = createQueue({ store: memoryStore() })
     const { spec, reads } = later('t', 1)
