@@ -43,9 +43,7 @@ const live = {
 declare global {
   interface Window {
     live: typeof live
-    e2eReady: boolean
   }
 }
 
-window.live = live
-window.e2eReady = true
+Object.assign(window, { live, e2eReady: true })
