@@ -16,7 +16,11 @@ export function ms(n: number | undefined): string {
   return int(n)
 }
 
+/** A ratio with two significant digits where it is small: 12×, 1.48×, 0.56×, 0.052×, 0.0023×. */
 export function ratio(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '–'
-  return n >= 10 ? `${n.toFixed(0)}×` : n >= 1 ? `${n.toFixed(2)}×` : `${n.toFixed(2)}×`
+  if (n >= 10) return `${n.toFixed(0)}×`
+  if (n >= 0.1) return `${n.toFixed(2)}×`
+  if (n === 0) return '0×'
+  return `${Number(n.toPrecision(2)).toString()}×`
 }

@@ -1,6 +1,7 @@
 /**
- * Markdown tables of result rows, one per scenario, with the ratio of ferry to each row's
- * comparison (a peer, the raw ceiling, or another ferry setup).
+ * Markdown tables of result rows, one per scenario, with ferry's advantage over each row's
+ * comparison (a peer, the raw ceiling, or another ferry setup): above 1 in every table means
+ * ferry is better, whether the scenario's measure is jobs/s or a latency.
  *
  * @module
  */
@@ -15,21 +16,26 @@ export function jobsPerSecond(r: Row): number | undefined {
   return r.jobs !== undefined && r.ms !== undefined ? perSecond(r.jobs, r.ms) : undefined
 }
 
-/** ferry's number over this row's, in the scenario's main measure; undefined without a pair. */
-export function ferryRatio(r: Row, rows: readonly Row[]): number | undefined {
+/**
+ * How many times better `a` is than `b` in the scenario's main measure: jobs/s a ÷ b, or for
+ * a latency p50 b ÷ a. Above 1 always means `a` is better; undefined without both numbers.
+ */
+function advantage(id: ScenarioId, a: Row, b: Row): number | undefined {
+  if (LATENCY.has(id)) return a.p50 && b.p50 !== undefined ? b.p50 / a.p50 : undefined
+  const x = jobsPerSecond(a)
+  const y = jobsPerSecond(b)
+  return x !== undefined && y ? x / y : undefined
+}
+
+/**
+ * The ratio column. A peer's or ceiling's row shows ferry's advantage over it; a ferry row
+ * shows its own advantage over the ferry setup it names. Above 1: the ferry row is better.
+ */
+function shownRatio(r: Row, rows: readonly Row[]): number | undefined {
   if (r.compareTo === undefined || r.unavailable !== undefined) return undefined
   const f = rows.find((x) => x.scenario === r.scenario && x.subject === r.compareTo && x.unavailable === undefined)
   if (!f) return undefined
-  if (LATENCY.has(r.scenario)) return f.p50 !== undefined && r.p50 ? f.p50 / r.p50 : undefined
-  const a = jobsPerSecond(f)
-  const b = jobsPerSecond(r)
-  return a !== undefined && b ? a / b : undefined
-}
-
-/** A peer's or ceiling's row shows ferry ÷ it; a ferry row shows itself ÷ the setup it names. */
-function shownRatio(r: Row, rows: readonly Row[]): number | undefined {
-  const x = ferryRatio(r, rows)
-  return x !== undefined && r.kind === 'ferry' ? 1 / x : x
+  return r.kind === 'ferry' ? advantage(r.scenario, r, f) : advantage(r.scenario, f, r)
 }
 
 function cell(s: string): string {
@@ -40,13 +46,15 @@ export function scenarioTable(id: ScenarioId, rows: readonly Row[]): string {
   const mine = rows.filter((r) => r.scenario === id)
   if (mine.length === 0) return ''
   const lat = LATENCY.has(id)
-  const how = lat ? 'ratio = ferry p50 ÷ this p50 (below 1: ferry is faster)' : 'ratio = ferry jobs/s ÷ this jobs/s (above 1: ferry is faster)'
+  const how = lat
+    ? 'lower p50 is better; ratio = this row\'s p50 ÷ the ferry p50 it is compared with'
+    : 'higher jobs/s is better; ratio = the ferry jobs/s it is compared with ÷ this row\'s'
   const out = [
     `### ${SCENARIOS[id]}`,
     '',
-    `_${how}; a ferry row's ratio is itself ÷ the ferry setup it names._`,
+    `_${how}. **Above 1: ferry is better.** On a ferry row the ratio compares it with the ferry setup it names (above 1: this row is better)._`,
     '',
-    '| subject | jobs | jobs/s | p50 ms | p99 ms | memory MB | ratio | vs | note |',
+    '| subject | jobs | jobs/s | p50 ms | p99 ms | memory MB | ratio (above 1: ferry better) | vs | note |',
     '|---|--:|--:|--:|--:|--:|--:|---|---|',
   ]
   for (const r of mine) {
