@@ -351,7 +351,8 @@ export class Runner {
 
   async #step(): Promise<void> {
     const h = this.#h
-    const proven = await this.#proveAlive()
+    // Held already (or nothing to hold): the hot path awaits nothing more.
+    const proven = this.#release !== undefined || !h.store.liveness || (await this.#proveAlive())
     const free = this.#running && proven ? h.concurrency - this.#attempts.size : 0
     const queues = h.queues.filter((q) => !h.paused.has(q))
     const online = h.online()
