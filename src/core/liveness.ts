@@ -40,7 +40,11 @@ export interface WebLocks {
   query(): Promise<{ held?: { name?: string; mode?: string }[] }>
 }
 
-/** Every engine lock's name starts with this. */
+/**
+ * Every engine lock's name starts with this. Tabs running different versions of an application
+ * share one database, so this name is a protocol between versions: an engine whose lock an
+ * older or newer version cannot find looks dead to it.
+ */
 export const ENGINE_LOCK_PREFIX = 'ferry:engine:'
 
 function checkOwner(owner: unknown): string {
