@@ -17,6 +17,9 @@ export type { BatchBuilder, ChainBuilder } from './core/builders.js'
 export type { JobDefaults } from './core/resolve-spec.js'
 export { memoryStore } from './core/memory-store.js'
 export { defineStore } from './core/define-store.js'
+export type { DefineStoreOptions } from './core/define-store.js'
+export { exclusiveLiveness, webLocksLiveness } from './core/liveness.js'
+export type { Liveness, WebLocks } from './core/liveness.js'
 export { systemClock } from './core/clock.js'
 export { compose, failOnError, rateLimit, skipWhen, withoutOverlapping } from './core/middleware.js'
 export {
@@ -60,6 +63,7 @@ export type {
   Subscribable,
 } from './core/types.js'
 export type {
+  AliveOwners,
   AttemptOutcome,
   CallbackDraft,
   CallbackOf,

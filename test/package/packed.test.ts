@@ -179,11 +179,13 @@ describe('the packed package in Node', () => {
     writeFileSync(
       join(app, 'node-check.mjs'),
       `import { createQueue, job } from 'ferry'
+import { request } from 'ferry/http'
 import { sqliteStore } from 'ferry/wasm-sqlite'
 
 const path = process.argv[2]
 let queue = createQueue({ store: sqliteStore({ path }) })
 await queue.dispatch(job('a', { n: 1 }))
+await queue.dispatch(request({ url: 'https://example.com/a', body: { n: 1 } }))
 await queue.close()
 queue = createQueue({ store: sqliteStore({ path }) })
 console.log(JSON.stringify({ waiting: (await queue.counts()).waiting }))
@@ -192,13 +194,14 @@ await queue.close()
     )
     const out = run(process.execPath, ['node-check.mjs', file], app)
     expect(out.status, output(out)).toBe(0)
-    expect(JSON.parse(out.stdout)).toEqual({ waiting: 1 })
+    expect(JSON.parse(out.stdout)).toEqual({ waiting: 2 })
     expect(existsSync(file)).toBe(true)
   }, 120_000)
 })
 
 describe('the packed package under tsc', () => {
-  const source = `import { createQueue, job } from 'ferry'
+  const source = `import { createQueue, job, type Queue } from 'ferry'
+import { httpHandler, request, type HttpJobs } from 'ferry/http'
 import { idbStore } from 'ferry/idb'
 import { sqliteStore, type SqliteStore } from 'ferry/wasm-sqlite'
 
@@ -208,6 +211,9 @@ sqliteStore({ path: 1 })
 export const queues = [createQueue({ store }), createQueue({ store: idbStore({ name: 'app' }) })]
 export const ran = store.transaction((tx) => tx.query('SELECT 1'))
 export const one = job('a', { n: 1 })
+export const outbox: Queue<HttpJobs> = createQueue<HttpJobs>()
+outbox.register('http', httpHandler(), { network: 'online' })
+export const sent = outbox.dispatch(request({ url: 'https://example.com/a', method: 'PUT', body: { n: 1 } }))
 `
   it.each([
     ['browser', { module: 'ESNext', moduleResolution: 'Bundler', customConditions: ['browser'] }],

@@ -30,7 +30,7 @@ function inWorker(): Promise<Probe> {
 
 declare global {
   interface Window {
-    e2eReady?: boolean
+    e2eReady: boolean
     conn: { page: Probe; worker: Probe }
   }
 }
