@@ -5,15 +5,15 @@
  *
  * @module
  */
-import type { Database } from '@sqlite.org/sqlite-wasm'
 import { sqliteStore } from '../../src/storage/wasm-sqlite/index.js'
 import { sahPool } from '../../src/storage/wasm-sqlite/opfs.js'
 import { loadSqlite } from '../../src/storage/wasm-sqlite/sqlite.js'
 import { batchScenario, chainsScenario, queueAdapter } from '../lib/ferry.js'
-import { RAW_SCHEMA, rawSqlite } from '../lib/raw-sqlite.js'
+import { ferryPragmas, rawSqlite, wasmConnection, type RawConnection } from '../lib/raw-sqlite.js'
 import type { Row } from '../lib/result.js'
 import { runCommon } from '../lib/run-common.js'
-import { OPFS_SIZES as SIZES } from './sizes.js'
+import { smokeSizes } from '../lib/smoke.js'
+import { OPFS_SIZES } from './sizes.js'
 import { OPFS_FERRY, OPFS_RAW } from './names.js'
 
 let files = 0
@@ -34,33 +34,33 @@ async function cleanup(): Promise<void> {
 
 const ferryStore = () => sqliteStore({ path: path('ferry'), synchronous: 'normal' })
 
-async function openRaw(): Promise<Database> {
+async function openRaw(): Promise<RawConnection> {
   const pool = await sahPool(await loadSqlite())
-  const db = new pool.OpfsSAHPoolDb(path('raw'))
-  // The pragmas ferry's OPFS store sets.
-  db.exec('PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY')
-  db.exec(RAW_SCHEMA)
-  return db
+  const c = wasmConnection(new pool.OpfsSAHPoolDb(path('raw')))
+  // The pragmas ferry's OPFS store sets, WAL checked: a rollback journal syncs more per commit.
+  ferryPragmas(c, 'normal')
+  return c
 }
 
-async function run(name: string): Promise<Row[]> {
+async function run(name: string, smoke: boolean): Promise<Row[]> {
   if (name === 'warm') return []
+  const SIZES = smoke ? smokeSizes(OPFS_SIZES) : OPFS_SIZES
   await (await sahPool(await loadSqlite())).reserveMinimumCapacity(16)
   if (name === 'ferry:opfs') {
     const base = { subject: OPFS_FERRY, kind: 'ferry' as const }
-    const rows = await runCommon(base, queueAdapter(ferryStore), SIZES, cleanup)
+    const rows = await runCommon(base, queueAdapter(ferryStore), SIZES, { after: cleanup })
     rows.push({ ...base, scenario: 'chains', ...(await chainsScenario(ferryStore, SIZES.chains)) })
     await cleanup()
     rows.push({ ...base, scenario: 'batch', ...(await batchScenario(ferryStore, SIZES.batch)) })
     await cleanup()
     return rows
   }
-  if (name === 'raw:opfs') return runCommon({ subject: OPFS_RAW, kind: 'raw', compareTo: OPFS_FERRY }, rawSqlite(openRaw), SIZES, cleanup)
+  if (name === 'raw:opfs') return runCommon({ subject: OPFS_RAW, kind: 'raw', compareTo: OPFS_FERRY }, rawSqlite(openRaw), SIZES, { after: cleanup })
   throw new Error(`no OPFS subject ${name}`)
 }
 
-self.onmessage = (e: MessageEvent<{ name: string }>) => {
-  run(e.data.name).then(
+self.onmessage = (e: MessageEvent<{ name: string; smoke: boolean }>) => {
+  run(e.data.name, e.data.smoke).then(
     (rows) => self.postMessage({ rows }),
     (err: unknown) => self.postMessage({ error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
   )

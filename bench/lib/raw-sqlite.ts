@@ -1,13 +1,14 @@
 /**
- * The SQLite ceiling: the very engine and VFS ferry's store uses, opened by the caller with the
- * same pragmas, writing the equivalent rows in their best batched form with prepared
- * statements and no queue logic: a dispatch is one INSERT in its own transaction,
- * `dispatchMany` 1,000 INSERTs in one, and processing at concurrency c is one transaction per
- * turn that marks the last c jobs done and leases the next c.
+ * The SQLite ceilings: SQLite with ferry's pragmas, writing the equivalent rows in their best
+ * batched form with prepared statements and no queue logic: a dispatch is one INSERT in its
+ * own transaction, `dispatchMany` 1,000 INSERTs in one, and processing at concurrency c is one
+ * transaction per turn that marks the last c jobs done and leases the next c. The same
+ * statements run on any connection: ferry's own engine (SQLite WASM, in Node through ferry's
+ * VFS, in Chromium on opfs-sahpool) or native SQLite through better-sqlite3.
  *
  * @module
  */
-import type { Database, PreparedStatement } from '@sqlite.org/sqlite-wasm'
+import type { Database } from '@sqlite.org/sqlite-wasm'
 import type { Adapter, AdapterFactory, Handler } from './adapter.js'
 
 /** The table the raw ceiling writes: ferry's hot columns, the id unique, one claim index. */
@@ -17,10 +18,70 @@ export const RAW_SCHEMA = `
   CREATE INDEX jobs_waiting ON jobs (queue, type, priority DESC, run_at, seq) WHERE state = 'waiting';
 `
 
-/** `open` returns a fresh database with its pragmas set and RAW_SCHEMA created. */
-export function rawSqlite(open: () => Promise<Database>): AdapterFactory {
+type Value = string | number
+
+/** A prepared statement, whichever SQLite runs it. */
+export interface RawStatement {
+  run(values: readonly Value[]): void
+  /** The first column of every row, as numbers. */
+  ints(values: readonly Value[]): number[]
+  finalize(): void
+}
+
+/** A SQLite connection, whichever SQLite it is. */
+export interface RawConnection {
+  exec(sql: string): void
+  /** The first column of the first row. */
+  value(sql: string): unknown
+  prepare(sql: string): RawStatement
+  close(): void
+}
+
+/** A connection on SQLite WASM, ferry's engine. */
+export function wasmConnection(db: Database): RawConnection {
+  return {
+    exec: (sql) => void db.exec(sql),
+    value: (sql) => db.selectValue(sql),
+    prepare: (sql) => {
+      const s = db.prepare(sql)
+      return {
+        run: (values) => {
+          s.bind([...values])
+          s.step()
+          s.reset()
+        },
+        ints: (values) => {
+          s.bind([...values])
+          const out: number[] = []
+          while (s.step()) out.push(s.getInt(0) ?? 0)
+          s.reset()
+          return out
+        },
+        finalize: () => void s.finalize(),
+      }
+    },
+    close: () => db.close(),
+  }
+}
+
+/**
+ * The pragmas ferry's file and OPFS stores set, in their order, checked: one connection holds
+ * the file (EXCLUSIVE), commits append to a WAL, and `synchronous` as given. Throws when
+ * SQLite does not take them (opfs-sahpool, for one, refuses WAL without EXCLUSIVE first).
+ */
+export function ferryPragmas(c: RawConnection, synchronous: 'normal' | 'full'): void {
+  const locking = c.value('PRAGMA locking_mode = EXCLUSIVE')
+  if (locking !== 'exclusive') throw new Error(`locking_mode=EXCLUSIVE did not take (SQLite kept ${String(locking)})`)
+  const mode = c.value('PRAGMA journal_mode = WAL')
+  if (mode !== 'wal') throw new Error(`journal_mode=WAL did not take (SQLite kept ${String(mode)})`)
+  c.exec(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864`)
+}
+
+/** `open` returns a fresh connection with its pragmas set; the schema is created here. */
+export function rawSqlite(open: () => Promise<RawConnection>): AdapterFactory {
   return async ({ concurrency }) => {
     const db = await open()
+    db.exec(RAW_SCHEMA)
     const insert = db.prepare(
       "INSERT INTO jobs (id, queue, type, state, priority, run_at, payload, data) VALUES (?, 'default', 'noop', 'waiting', 0, ?, ?, '{}')",
     )
@@ -29,7 +90,7 @@ export function rawSqlite(open: () => Promise<Database>): AdapterFactory {
     )
     const lease = db.prepare("UPDATE jobs SET state = 'active', lease_token = ? WHERE seq = ?")
     const done = db.prepare("UPDATE jobs SET state = 'succeeded', lease_token = NULL WHERE seq = ?")
-    const put = (i: number) => run(insert, [`j${i}`, Date.now(), JSON.stringify({ i })])
+    const put = (i: number) => insert.run([`j${i}`, Date.now(), JSON.stringify({ i })])
     const tx = <T>(fn: () => T): T => {
       db.exec('BEGIN IMMEDIATE')
       try {
@@ -53,13 +114,10 @@ export function rawSqlite(open: () => Promise<Database>): AdapterFactory {
         const settle = finished
         finished = []
         const claimed = tx(() => {
-          for (const seq of settle) run(done, [seq])
+          for (const seq of settle) done.run([seq])
           if (stopped) return []
-          const rows: number[] = []
-          next.bind([concurrency])
-          while (next.step()) rows.push(next.getInt(0) ?? 0)
-          next.reset()
-          for (const seq of rows) run(lease, ['t', seq])
+          const rows = next.ints([concurrency])
+          for (const seq of rows) lease.run(['t', seq])
           return rows
         })
         if (claimed.length === 0 && !stopped) {
@@ -103,10 +161,4 @@ export function rawSqlite(open: () => Promise<Database>): AdapterFactory {
     }
     return adapter
   }
-}
-
-function run(stmt: PreparedStatement, values: (string | number)[]): void {
-  stmt.bind(values)
-  stmt.step()
-  stmt.reset()
 }

@@ -5,8 +5,17 @@
  * @module
  */
 
+export interface BetterSqlite3Statement {
+  run(...values: unknown[]): unknown
+  get(...values: unknown[]): unknown
+  all(...values: unknown[]): unknown[]
+  /** Rows as their first column only. */
+  pluck(on?: boolean): BetterSqlite3Statement
+}
 export interface BetterSqlite3Database {
-  pragma(source: string): unknown
+  pragma(source: string, o?: { simple: boolean }): unknown
+  exec(sql: string): unknown
+  prepare(sql: string): BetterSqlite3Statement
   close(): void
 }
 export type BetterSqlite3 = { default: new (path: string) => BetterSqlite3Database }
