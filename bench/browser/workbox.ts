@@ -4,6 +4,11 @@
  * (`shiftRequest` until empty) with a no-op instead of `fetch`, one loop per unit of
  * concurrency.
  *
+ * `shiftRequest` reads the first entry in one transaction and deletes it in another, so loops
+ * running side by side can shift the same entry. Each request is counted once, by its URL:
+ * the handler runs for the first delivery only, and the row says how many were repeats.
+ * (Workbox's own `replayRequests` runs a single loop, which never repeats one.)
+ *
  * The Queue is made for a service worker and reads `self.registration`; here it runs on the
  * page with a stand-in registration without `sync`, which makes it take its documented
  * fallback (`forceSyncFallback`). Its IndexedDB work is the same.
@@ -24,11 +29,17 @@ export const workbox: AdapterFactory = async ({ concurrency }) => {
   let handler: Handler = () => undefined
   let stopped = true
   let loops: Promise<void>[] = []
+  const delivered = new Set<string>()
+  let repeats = 0
   const loop = async () => {
     while (!stopped) {
       const entry = await q.shiftRequest()
-      if (entry) handler()
-      else await sleep(1)
+      if (!entry) await sleep(1)
+      else if (delivered.has(entry.request.url)) repeats++
+      else {
+        delivered.add(entry.request.url)
+        handler()
+      }
     }
   }
   const adapter: Adapter = {
@@ -47,6 +58,10 @@ export const workbox: AdapterFactory = async ({ concurrency }) => {
     },
     close: async () => undefined,
     manyNote: 'no batch API: 1,000 pushRequest calls',
+    processNote: () =>
+      concurrency > 1
+        ? `${concurrency} shiftRequest loops; the jobs column counts each request once: ${repeats.toLocaleString('en-US')} more deliveries repeated a request already run`
+        : undefined,
   }
   return adapter
 }

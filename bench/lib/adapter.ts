@@ -21,6 +21,8 @@ export interface Adapter {
   close(): Promise<void>
   /** Set when dispatchMany is not one batch call but many single ones. */
   readonly manyNote?: string
+  /** Anything the processing rows must say about how jobs were counted, read after a run. */
+  processNote?(): string | undefined
   /** Why this system cannot run jobs here, found by trying once; undefined when it can. */
   cannotProcess?(): Promise<string | undefined>
 }
