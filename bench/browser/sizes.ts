@@ -11,7 +11,7 @@ export const BROWSER_SIZES = {
   dispatchOne: { jobs: 20_000, seconds: 3 },
   dispatchMany: { calls: 20, size: 1_000, seconds: 5 },
   process: { jobs: 20_000, seconds: 15 },
-  latency: { samples: 200, gapMs: 2 },
+  latency: { samples: 200, gapMs: { min: 0, max: 20 } },
   chains: { chains: 1_000, steps: 10, seconds: 20 },
   batch: { jobs: 10_000, seconds: 20 },
 } as const satisfies CommonSizes & Record<string, unknown>
@@ -24,7 +24,7 @@ export const OPFS_SIZES = {
   dispatchOne: { jobs: 20_000, seconds: 3 },
   dispatchMany: { calls: 10, size: 1_000, seconds: 5 },
   process: { jobs: 2_000, seconds: 10 },
-  latency: { samples: 50, gapMs: 2 },
+  latency: { samples: 50, gapMs: { min: 0, max: 20 } },
   chains: { chains: 100, steps: 10, seconds: 15 },
   batch: { jobs: 1_000, seconds: 15 },
 } as const satisfies CommonSizes & Record<string, unknown>

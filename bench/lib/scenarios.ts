@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { deferred, now, quantile, sleep } from './stats.js'
+import { deferred, now, quantile, seededRandom, sleep } from './stats.js'
 import type { AdapterFactory } from './adapter.js'
 
 /** The sizes of scenarios 1 to 3: Node and Chromium each have theirs. */
@@ -12,7 +12,11 @@ export interface CommonSizes {
   dispatchOne: { jobs: number; seconds: number }
   dispatchMany: { calls: number; size: number; seconds: number }
   process: { jobs: number; seconds: number }
-  latency: { samples: number; gapMs: number }
+  /**
+   * Pauses between samples are random in [min, max) ms: a system that polls is then caught at
+   * every point of its poll interval, not always at the same one.
+   */
+  latency: { samples: number; gapMs: { min: number; max: number } }
 }
 
 export interface Measured {
@@ -82,7 +86,7 @@ export async function processPreloaded(make: AdapterFactory, sizes: CommonSizes,
     await a.stop()
     const ms = now() - t0
     const loaded = jobs < sizes.process.jobs ? `loading stopped at the ${sizes.process.seconds} s limit: ${jobs.toLocaleString('en-US')} jobs` : undefined
-    return { jobs: seen(), ms, note: join(loaded, capNote(seen(), jobs, sizes.process.seconds)) }
+    return { jobs: seen(), ms, note: join(loaded, a.processNote?.(), capNote(seen(), jobs, sizes.process.seconds)) }
   } finally {
     await a.close()
   }
@@ -92,20 +96,22 @@ export async function processPreloaded(make: AdapterFactory, sizes: CommonSizes,
 export async function latency(make: AdapterFactory, sizes: CommonSizes): Promise<Measured> {
   const a = await make({ concurrency: 1 })
   try {
+    const { samples, gapMs } = sizes.latency
+    const random = seededRandom(1)
     let started = deferred<number>()
     await a.start(() => started.resolve(now()))
     const lat: number[] = []
     const t0 = now()
-    for (let i = 0; i < sizes.latency.samples; i++) {
+    for (let i = 0; i < samples; i++) {
       started = deferred<number>()
       const s = now()
       await a.dispatch(i)
       lat.push((await started.promise) - s)
-      await sleep(sizes.latency.gapMs)
+      await sleep(gapMs.min + random() * (gapMs.max - gapMs.min))
     }
     const ms = now() - t0
     await a.stop()
-    return { jobs: lat.length, ms, ...quantiles(lat), note: `one job at a time, ${sizes.latency.gapMs} ms apart` }
+    return { jobs: lat.length, ms, ...quantiles(lat), note: `one job at a time, ${gapMs.min}–${gapMs.max} ms apart at random` }
   } finally {
     await a.close()
   }

@@ -5,7 +5,12 @@
  *
  * @module
  */
-export const SIZES = {
+import { smokeSizes } from '../lib/smoke.js'
+
+/** `BENCH_SMOKE=1`: a tenth of every size (see `lib/smoke.ts`). */
+export const SMOKE = process.env['BENCH_SMOKE'] === '1'
+
+const FULL = {
   /** S1: sequential dispatches, up to this many or this long. */
   dispatchOne: { jobs: 20_000, seconds: 3 },
   /** S1: calls of dispatchMany with 1,000 jobs each. */
@@ -13,7 +18,7 @@ export const SIZES = {
   /** S2: pre-loaded jobs processed, with a time limit per run. */
   process: { jobs: 20_000, seconds: 20 },
   /** S3: one job at a time, a pause between them: light load. */
-  latency: { samples: 300, gapMs: 2 },
+  latency: { samples: 300, gapMs: { min: 0, max: 20 } },
   /** S4: chains and steps; the batch's size. */
   chains: { chains: 1_000, steps: 10, seconds: 20 },
   batch: { jobs: 10_000, seconds: 20 },
@@ -22,3 +27,5 @@ export const SIZES = {
   /** Workers: sequential dispatches; jobs processed while the event loop is watched. */
   workers: { dispatches: 2_000, jobs: 10_000 },
 } as const
+
+export const SIZES = SMOKE ? smokeSizes(FULL) : FULL
