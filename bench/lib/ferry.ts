@@ -14,6 +14,9 @@ export function queueAdapter(makeStore: () => Store): AdapterFactory {
     const q = createQueue({ store: makeStore(), concurrency })
     let handler: Handler = () => undefined
     q.register('noop', () => handler())
+    // A store opens on first use (loading SQLite, taking the lock, migrating): do it here,
+    // outside every timer, as the ceilings and the peers open their databases in their factories.
+    await q.counts()
     return {
       dispatch: (i) => q.dispatch(job('noop', { i })),
       dispatchMany: (n, offset) => q.dispatchMany(Array.from({ length: n }, (_, k) => job('noop', { i: offset + k }))),
