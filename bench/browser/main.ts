@@ -2,7 +2,7 @@
  * `npm run bench:browser`: serves the bench page with Vite on 127.0.0.1, opens it in the
  * system Chromium through Playwright, runs each subject in a fresh browser context (its own
  * IndexedDB and OPFS), and prints the tables. `npm run bench:browser -- ferry:idb` runs only
- * the subjects named and writes nothing.
+ * the subjects named, `BENCH_SMOKE=1` runs every size at a tenth; either writes nothing.
  *
  * @module
  */
@@ -12,7 +12,7 @@ import { chromium } from 'playwright'
 import { createServer } from 'vite'
 import { goalsTable } from '../lib/goals.js'
 import { ensureBenchDeps } from '../lib/install.js'
-import { chromiumVersion, machineHeader } from '../lib/machine.js'
+import { LoadSampler, chromiumVersion, machineHeader } from '../lib/machine.js'
 import type { Row } from '../lib/result.js'
 import { now } from '../lib/stats.js'
 import { allTables } from '../lib/table.js'
@@ -24,6 +24,7 @@ const SUBJECTS = ['ferry:idb', 'raw:idb', 'workbox', 'ferry:opfs', 'raw:opfs']
 const SUBJECT_LIMIT_MS = 240_000
 const executablePath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 
+const SMOKE = process.env['BENCH_SMOKE'] === '1'
 const only = process.argv.slice(2)
 const names = only.length > 0 ? only : SUBJECTS
 for (const n of names) if (!SUBJECTS.includes(n)) throw new Error(`no subject ${n}; known: ${SUBJECTS.join(', ')}`)
@@ -54,9 +55,10 @@ if (url === undefined) throw new Error('vite did not say where it listens')
 
 const browser = await chromium.launch({
   executablePath,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+  args: ['--no-sandbox', '--enable-precise-memory-info', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
 })
 const rows: Row[] = []
+const load = new LoadSampler()
 const t0 = now()
 try {
   const warmup = await browser.newPage()
@@ -67,21 +69,20 @@ try {
   await warmup.close()
   for (const name of names) {
     const started = now()
+    load.sample()
     const context = await browser.newContext()
     const page = await context.newPage()
     page.on('pageerror', (err) => console.error(`page error: ${err.message}`))
     page.on('console', (msg) => console.error(`  ${name}: ${msg.text()}`))
     try {
-      await page.goto(`${url}index.html`)
+      await page.goto(`${url}index.html${SMOKE ? '?smoke' : ''}`)
       await page.waitForFunction(() => 'ferryBench' in window, undefined, { timeout: 60_000 })
       const stuck = new Promise<never>((_, reject) =>
         setTimeout(() => reject(new Error(`no answer from the page within ${SUBJECT_LIMIT_MS / 1000 + 20} s`)), SUBJECT_LIMIT_MS + 20_000).unref(),
       )
       const evaluated = page.evaluate(async ([n, limitMs]) => {
         const late = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`did not finish within ${limitMs / 1000} s`)), limitMs))
-        const out = await Promise.race([window.ferryBench.run(n), late])
-        const heap = window.ferryBench.heapMB()
-        return n.endsWith(':opfs') || heap === undefined ? out : out.map((r) => ({ rssMB: heap, ...r }))
+        return Promise.race([window.ferryBench.run(n), late])
       }, [name, SUBJECT_LIMIT_MS] as const)
       rows.push(...(await Promise.race([evaluated, stuck])))
     } catch (err) {
@@ -96,9 +97,9 @@ try {
   await server.close()
 }
 
-const command = only.length > 0 ? `npm run bench:browser -- ${only.join(' ')}` : 'npm run bench:browser'
+const command = `${SMOKE ? 'BENCH_SMOKE=1 ' : ''}npm run bench:browser${only.length > 0 ? ` -- ${only.join(' ')}` : ''}`
 const report = [
-  machineHeader('ferry benchmarks: Chromium', command, [`Browser: ${chromiumVersion(executablePath)}, headless, driven by Playwright; pages served by Vite on 127.0.0.1`, `Full run took ${Math.round((now() - t0) / 1000)} s`]),
+  machineHeader('ferry benchmarks: Chromium', command, [`Browser: ${chromiumVersion(executablePath)}, headless, driven by Playwright; pages served by Vite on 127.0.0.1`, `Full run took ${Math.round((now() - t0) / 1000)} s`, load.line()]),
   '## Goals of issue 10',
   goalsTable(BROWSER_GOALS, rows),
   '## Results',
@@ -107,4 +108,4 @@ const report = [
   BROWSER_METHOD,
 ].join('\n\n')
 console.log(report)
-if (only.length === 0) writeFileSync(new URL('../results/browser.md', import.meta.url), `${report}\n`)
+if (only.length === 0 && !SMOKE) writeFileSync(new URL('../results/browser.md', import.meta.url), `${report}\n`)

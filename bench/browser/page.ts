@@ -10,8 +10,13 @@ import type { Row } from '../lib/result.js'
 import { runCommon } from '../lib/run-common.js'
 import { IDB_FERRY, IDB_RAW, WORKBOX } from './names.js'
 import { rawIdb } from './raw-idb.js'
+import { smokeSizes } from '../lib/smoke.js'
 import { BROWSER_SIZES } from './sizes.js'
 import { workbox } from './workbox.js'
+
+/** `?smoke` in the page's address: a tenth of every size (see `lib/smoke.ts`). */
+const SMOKE = new URLSearchParams(location.search).has('smoke')
+const SIZES = SMOKE ? smokeSizes(BROWSER_SIZES) : BROWSER_SIZES
 
 let dbs = 0
 const made: string[] = []
@@ -45,7 +50,7 @@ function inWorker(name: string): Promise<Row[]> {
       worker.terminate()
       reject(new Error(e.message))
     }
-    worker.postMessage({ name })
+    worker.postMessage({ name, smoke: SMOKE })
   })
 }
 
@@ -54,6 +59,14 @@ function heapMB(): number | undefined {
   const m = (performance as { memory?: { usedJSHeapSize: number } }).memory
   return m ? m.usedJSHeapSize / 2 ** 20 : undefined
 }
+
+function heapRow(): { rssMB?: number } {
+  const mb = heapMB()
+  return mb === undefined ? {} : { rssMB: mb }
+}
+
+/** Each scenario's row gets the heap right after it, then its databases are deleted. */
+const measured = { memoryMB: heapMB, after: cleanup }
 
 /**
  * Loads every module a subject may import, the worker's too, so that Vite's dependency
@@ -68,17 +81,17 @@ async function run(name: string): Promise<Row[]> {
   switch (name) {
     case 'ferry:idb': {
       const base = { subject: IDB_FERRY, kind: 'ferry' as const }
-      const rows = await runCommon(base, queueAdapter(ferryStore), BROWSER_SIZES, cleanup)
-      rows.push({ ...base, scenario: 'chains', ...(await chainsScenario(ferryStore, BROWSER_SIZES.chains)) })
+      const rows = await runCommon(base, queueAdapter(ferryStore), SIZES, measured)
+      rows.push({ ...base, scenario: 'chains', ...(await chainsScenario(ferryStore, SIZES.chains)), ...heapRow() })
       await cleanup()
-      rows.push({ ...base, scenario: 'batch', ...(await batchScenario(ferryStore, BROWSER_SIZES.batch)) })
+      rows.push({ ...base, scenario: 'batch', ...(await batchScenario(ferryStore, SIZES.batch)), ...heapRow() })
       await cleanup()
       return rows
     }
     case 'raw:idb':
-      return runCommon({ subject: IDB_RAW, kind: 'raw', compareTo: IDB_FERRY }, rawIdb, BROWSER_SIZES, cleanup)
+      return runCommon({ subject: IDB_RAW, kind: 'raw', compareTo: IDB_FERRY }, rawIdb, SIZES, measured)
     case 'workbox':
-      return runCommon({ subject: WORKBOX, kind: 'peer', compareTo: IDB_FERRY }, workbox, BROWSER_SIZES, cleanup)
+      return runCommon({ subject: WORKBOX, kind: 'peer', compareTo: IDB_FERRY }, workbox, SIZES, measured)
     case 'ferry:opfs':
     case 'raw:opfs':
       return inWorker(name)
@@ -89,8 +102,8 @@ async function run(name: string): Promise<Row[]> {
 
 declare global {
   interface Window {
-    ferryBench: { run(name: string): Promise<Row[]>; heapMB(): number | undefined; warm(): Promise<void> }
+    ferryBench: { run(name: string): Promise<Row[]>; warm(): Promise<void> }
   }
 }
 
-window.ferryBench = { run, heapMB, warm }
+window.ferryBench = { run, warm }

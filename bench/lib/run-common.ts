@@ -4,31 +4,51 @@
  * @module
  */
 import type { AdapterFactory } from './adapter.js'
-import type { Row, ScenarioId } from './result.js'
+import type { Row } from './result.js'
 import { dispatchMany, dispatchOne, latency, processPreloaded, type CommonSizes, type Measured } from './scenarios.js'
 
 /** How a subject's rows are labelled. */
 export type Base = Pick<Row, 'subject' | 'kind' | 'compareTo'>
 
-/** `after` runs after each scenario (the browser deletes its databases there). */
-export async function runCommon(base: Base, make: AdapterFactory, sizes: CommonSizes, after: () => Promise<void> = async () => undefined): Promise<Row[]> {
-  const rows: Row[] = []
-  const add = async (scenario: ScenarioId, m: Measured) => {
-    rows.push({ ...base, scenario, ...m })
-    await after()
-  }
-  await add('dispatch-one', await dispatchOne(make, sizes))
-  await add('dispatch-many', await dispatchMany(make, sizes))
-  const probe = await make({ concurrency: 1 })
-  const reason = await probe.cannotProcess?.()
-  await probe.close()
-  if (reason !== undefined) {
-    for (const scenario of ['process-c1', 'process-c8', 'latency'] as const) rows.push({ ...base, scenario, unavailable: reason })
-    return rows
-  }
-  await add('process-c1', await processPreloaded(make, sizes, 1))
-  await add('process-c8', await processPreloaded(make, sizes, 8))
-  await add('latency', await latency(make, sizes))
-  return rows
+/** The scenarios every subject runs, in table order. */
+export const COMMON = ['dispatch-one', 'dispatch-many', 'process-c1', 'process-c8', 'latency'] as const
+
+export type CommonScenario = (typeof COMMON)[number]
+
+const RUNS: Record<CommonScenario, (make: AdapterFactory, sizes: CommonSizes) => Promise<Measured>> = {
+  'dispatch-one': dispatchOne,
+  'dispatch-many': dispatchMany,
+  'process-c1': (make, sizes) => processPreloaded(make, sizes, 1),
+  'process-c8': (make, sizes) => processPreloaded(make, sizes, 8),
+  latency,
 }
 
+/** One common scenario as a row; a system that cannot run jobs gets a row saying why. */
+export async function runScenario(base: Base, make: AdapterFactory, sizes: CommonSizes, scenario: CommonScenario): Promise<Row> {
+  if (scenario !== 'dispatch-one' && scenario !== 'dispatch-many') {
+    const probe = await make({ concurrency: 1 })
+    const reason = await probe.cannotProcess?.()
+    await probe.close()
+    if (reason !== undefined) return { ...base, scenario, unavailable: reason }
+  }
+  return { ...base, scenario, ...(await RUNS[scenario](make, sizes)) }
+}
+
+export interface CommonOptions {
+  /** Runs after each scenario (the browser deletes its databases there). */
+  after?: () => Promise<void>
+  /** Memory to report for the scenario that just ran, in MB. */
+  memoryMB?: () => number | undefined
+}
+
+/** All common scenarios, one after another, in this process. */
+export async function runCommon(base: Base, make: AdapterFactory, sizes: CommonSizes, o: CommonOptions = {}): Promise<Row[]> {
+  const rows: Row[] = []
+  for (const scenario of COMMON) {
+    const row = await runScenario(base, make, sizes, scenario)
+    const mb = row.unavailable === undefined ? o.memoryMB?.() : undefined
+    rows.push(mb === undefined ? row : { ...row, rssMB: mb })
+    await o.after?.()
+  }
+  return rows
+}

@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: every Node subject in a process of its own, one after another, then the
- * tables. `npm run bench -- ferry:memory p-queue` runs only those subjects and writes nothing.
+ * `npm run bench`: every scenario of every Node subject in a process of its own, one after
+ * another, then the tables. `npm run bench -- ferry:memory p-queue` runs only those subjects,
+ * `BENCH_SMOKE=1` runs every size at a tenth; either writes nothing.
  *
  * @module
  */
@@ -11,13 +12,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { goalsTable } from '../lib/goals.js'
 import { ensureBenchDeps } from '../lib/install.js'
-import { machineHeader } from '../lib/machine.js'
+import { LoadSampler, machineHeader } from '../lib/machine.js'
 import { startRedis } from '../lib/redis.js'
 import type { Row } from '../lib/result.js'
 import { now } from '../lib/stats.js'
 import { allTables } from '../lib/table.js'
 import { NODE_GOALS } from './goals.js'
 import { METHOD } from './method.js'
+import { SMOKE } from './sizes.js'
 import { SUBJECTS } from './subjects.js'
 
 const only = process.argv.slice(2)
@@ -28,6 +30,7 @@ ensureBenchDeps()
 const redis = names.includes('bullmq') ? await startRedis() : { unavailable: 'not run' }
 const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'))
 const rows: Row[] = []
+const load = new LoadSampler()
 const t0 = now()
 try {
   const env: NodeJS.ProcessEnv = { ...process.env }
@@ -36,15 +39,18 @@ try {
   const entry = fileURLToPath(new URL('./subject.ts', import.meta.url))
   for (const name of names) {
     const started = now()
-    const out = join(dir, `${name.replace(/\W/g, '_')}.json`)
-    const r = spawnSync(process.execPath, ['--import', 'tsx', entry, name, out, dir], { env, stdio: ['ignore', 'inherit', 'inherit'] })
-    let got: Row[]
-    try {
-      got = JSON.parse(readFileSync(out, 'utf8')) as Row[]
-    } catch {
-      got = [{ scenario: 'dispatch-one', subject: name, kind: 'peer', unavailable: `the subject's process failed (exit ${r.status ?? r.signal ?? '?'})` }]
+    load.sample()
+    for (const scenario of SUBJECTS[name]?.().scenarios ?? []) {
+      const out = join(dir, `${name.replace(/\W/g, '_')}-${scenario}.json`)
+      const r = spawnSync(process.execPath, ['--import', 'tsx', entry, name, scenario, out, dir], { env, stdio: ['ignore', 'inherit', 'inherit'] })
+      let got: Row[]
+      try {
+        got = JSON.parse(readFileSync(out, 'utf8')) as Row[]
+      } catch {
+        got = [{ scenario, subject: name, kind: 'peer', unavailable: `the scenario's process failed (exit ${r.status ?? r.signal ?? '?'})` }]
+      }
+      rows.push(...got)
     }
-    rows.push(...got)
     console.error(`bench: ${name} done in ${((now() - started) / 1000).toFixed(1)} s`)
   }
 } finally {
@@ -53,9 +59,9 @@ try {
 }
 
 const extra = ['port' in redis ? `redis-server ${redis.version} on 127.0.0.1 (AOF, appendfsync everysec)` : `Redis: ${redis.unavailable}`]
-const command = only.length > 0 ? `npm run bench -- ${only.join(' ')}` : 'npm run bench'
+const command = `${SMOKE ? 'BENCH_SMOKE=1 ' : ''}npm run bench${only.length > 0 ? ` -- ${only.join(' ')}` : ''}`
 const report = [
-  machineHeader('ferry benchmarks: Node', command, [...extra, `Full run took ${Math.round((now() - t0) / 1000)} s`]),
+  machineHeader('ferry benchmarks: Node', command, [...extra, `Full run took ${Math.round((now() - t0) / 1000)} s`, load.line()]),
   '## Goals of issue 10',
   goalsTable(NODE_GOALS, rows),
   '## Results',
@@ -64,4 +70,4 @@ const report = [
   METHOD,
 ].join('\n\n')
 console.log(report)
-if (only.length === 0) writeFileSync(new URL('../results/node.md', import.meta.url), `${report}\n`)
+if (only.length === 0 && !SMOKE) writeFileSync(new URL('../results/node.md', import.meta.url), `${report}\n`)

@@ -81,10 +81,9 @@ async function preload(q: { dispatchMany: QueueClient['dispatchMany'] }, n: numb
   }
 }
 
-export async function workers(dir: string): Promise<Row[]> {
+/** One dispatch, local and through `connectQueue` to a worker_thread. */
+export async function workerDispatch(dir: string): Promise<Row[]> {
   const rows: Row[] = []
-  const n = SIZES.workers.jobs
-
   const local = createQueue({ store: openStore(STORE, dir), concurrency: 8 })
   rows.push({ scenario: 'worker-dispatch', subject: LOCAL, kind: 'ferry', ...(await dispatchCost(local)), note: 'p50/p99 per dispatch call' })
   await local.close()
@@ -94,7 +93,13 @@ export async function workers(dir: string): Promise<Row[]> {
   rows.push({ scenario: 'worker-dispatch', subject: REMOTE, kind: 'ferry', compareTo: LOCAL, ...(await dispatchCost(c1)), note: 'p50/p99 per dispatch call' })
   await c1.close()
   await w1.terminate()
+  return rows
+}
 
+/** The main thread's event-loop delay while jobs run on it, and while they run in a worker. */
+export async function workerEventLoop(dir: string): Promise<Row[]> {
+  const rows: Row[] = []
+  const n = SIZES.workers.jobs
   const main = createQueue({ store: openStore(STORE, dir), concurrency: 8 })
   const { handler, all } = counter(n)
   main.register('noop', handler)
