@@ -1,5 +1,5 @@
 /**
- * Issue 10's goals for the Chromium stores, as checks over the rows.
+ * ferry's speed goals for the Chromium stores, as checks over the rows.
  *
  * @module
  */

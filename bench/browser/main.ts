@@ -100,7 +100,7 @@ try {
 const command = `${SMOKE ? 'BENCH_SMOKE=1 ' : ''}npm run bench:browser${only.length > 0 ? ` -- ${only.join(' ')}` : ''}`
 const report = [
   machineHeader('ferry benchmarks: Chromium', command, [`Browser: ${chromiumVersion(executablePath)}, headless, driven by Playwright; pages served by Vite on 127.0.0.1`, `Full run took ${Math.round((now() - t0) / 1000)} s`, load.line()]),
-  '## Goals of issue 10',
+  '## Speed goals',
   goalsTable(BROWSER_GOALS, rows),
   '## Results',
   allTables(rows),

@@ -1,6 +1,6 @@
 /**
  * Sizes in Chromium. IndexedDB and OPFS commit far fewer transactions per second than a Node
- * file, so the scenarios keep the issue's sizes but stop at a time limit, and their rows say
+ * file, so the scenarios keep Node's sizes but stop at a time limit, and their rows say
  * how far they got.
  *
  * @module

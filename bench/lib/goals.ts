@@ -1,5 +1,5 @@
 /**
- * The issue's goals, checked against a run's rows and printed as a table. They are a report,
+ * ferry's speed goals, checked against a run's rows and printed as a table. They are a report,
  * not assertions: a missed goal is a finding.
  *
  * @module

@@ -4,7 +4,7 @@
  * @module
  */
 
-/** The scenarios of issue 10 (and the worker measurements of issue 6), in table order. */
+/** The scenarios S1 to S5 and the worker measurements, in table order. */
 export const SCENARIOS = {
   'dispatch-one': 'S1 · dispatch one at a time',
   'dispatch-many': 'S1 · dispatchMany of 1,000',

@@ -1,5 +1,5 @@
 /**
- * Scenarios 1 to 3 of issue 10, the same for every system in Node and in Chromium: each takes a
+ * Scenarios 1 to 3, the same for every system in Node and in Chromium: each takes a
  * factory, makes a fresh system, measures, and closes it.
  *
  * @module

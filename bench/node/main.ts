@@ -62,7 +62,7 @@ const extra = ['port' in redis ? `redis-server ${redis.version} on 127.0.0.1 (AO
 const command = `${SMOKE ? 'BENCH_SMOKE=1 ' : ''}npm run bench${only.length > 0 ? ` -- ${only.join(' ')}` : ''}`
 const report = [
   machineHeader('ferry benchmarks: Node', command, [...extra, `Full run took ${Math.round((now() - t0) / 1000)} s`, load.line()]),
-  '## Goals of issue 10',
+  '## Speed goals',
   goalsTable(NODE_GOALS, rows),
   '## Results',
   allTables(rows),

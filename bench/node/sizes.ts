@@ -1,5 +1,5 @@
 /**
- * How big each scenario is. The issue's sizes, except where a cap keeps a full run of
+ * How big each scenario is. The planned sizes, except where a cap keeps a full run of
  * `npm run bench` under about ten minutes on a 2-core machine: a capped run stops at its time
  * limit and its row says how many jobs it did.
  *

@@ -1,5 +1,5 @@
 /**
- * The worker-host measurements of issue 6, on the SQLite file store (synchronous=normal):
+ * The worker-host measurements, on the SQLite file store (synchronous=normal):
  *
  * - what one `dispatch` costs through `connectQueue` to a queue in a worker_thread, against a
  *   local `dispatch` on the same kind of store;
