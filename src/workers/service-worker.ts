@@ -78,11 +78,36 @@ export function serviceWorkerHost(queue: Queue<any> | Promise<Queue<any>>, o: Se
   hostIn(globalThis, queue, tag)
 }
 
+const navigatorOnLine = (): unknown => (globalThis as { navigator?: { onLine?: unknown } }).navigator?.onLine
+
 /**
  * Offline as the engine says, or as `navigator.onLine` says now: Chromium fires no `online` /
  * `offline` events in workers (crbug.com/114475), so an engine's view there can be stale.
  */
-const offline = (q: Queue): boolean => !q.online || (globalThis as { navigator?: { onLine?: unknown } }).navigator?.onLine === false
+const offline = (q: Queue): boolean => !q.online || navigatorOnLine() === false
+
+/** How long a sync event waits for an engine that still thinks it is offline to learn otherwise. */
+export const CATCH_UP_MS = 3_000
+
+/**
+ * Waits until the engine says it is online, at most CATCH_UP_MS. In a service worker the
+ * engine learns of the network by reading `navigator.onLine` from time to time (no events
+ * there), and Chromium fires a sync the moment the connection returns: drained at once, the
+ * jobs that need the network would not run, and the sync would fail for nothing.
+ */
+function catchUp(q: Queue): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      off()
+      resolve()
+    }
+    const timer = setTimeout(done, CATCH_UP_MS)
+    const off = q.events.subscribe((e) => {
+      if (e.kind === 'queue:online') done()
+    })
+  })
+}
 
 const isDrainMessage = (data: unknown, tag: string): data is DrainMessage =>
   typeof data === 'object' && data !== null && (data as Partial<DrainMessage>).ferry === 'drain' && (data as Partial<DrainMessage>).tag === tag
@@ -111,8 +136,10 @@ export function hostIn(scope: EventTarget, queue: Queue<any> | Promise<Queue<any
   }
 
   const sync = async (lastChance: boolean): Promise<void> => {
-    await drain()
     const q = await hosted
+    // A browser fires sync once it is online; the engine may not know yet (see catchUp).
+    if (!q.online && navigatorOnLine() === true) await catchUp(q)
+    await drain()
     if (lastChance || !offline(q)) return
     const c = await q.counts()
     const left = c.waiting + c.delayed

@@ -9,7 +9,8 @@
  * await e2e.close()
  *
  * The server also takes uploads: a PUT or POST to `/e2e/upload/<id>` answers 200 and is counted
- * per id in `e2e.uploads`, so a test can tell that each upload arrived, and how many times.
+ * per id in `e2e.uploads`, so a test can tell that each upload arrived, and how many times
+ * (`?hold=<ms>` answers late).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -45,7 +46,11 @@ export interface E2E {
   close(): Promise<void>
 }
 
-/** Counts `PUT|POST /e2e/upload/<id>` by id; answers `{ id, n }` (n: the requests of that id so far). */
+/**
+ * Counts `PUT|POST /e2e/upload/<id>` by id; answers `{ id, n }` (n: the requests of that id
+ * answered so far, this one included). With `?hold=<ms>` it waits that long before answering,
+ * and counts the request only if the client is still there to get the answer.
+ */
 function uploadEndpoint(uploads: Map<string, number>): Plugin {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method !== 'PUT' && req.method !== 'POST') {
@@ -53,14 +58,23 @@ function uploadEndpoint(uploads: Map<string, number>): Plugin {
       res.end()
       return
     }
-    const id = decodeURIComponent((req.url ?? '/').slice(1).split('?')[0] ?? '')
+    const url = new URL(req.url ?? '/', 'http://e2e')
+    const id = decodeURIComponent(url.pathname.slice(1))
+    const hold = Number(url.searchParams.get('hold') ?? 0)
+    let gone = false
+    res.on('close', () => {
+      if (!res.writableFinished) gone = true
+    })
     // The body is read to its end before answering, as a real upload endpoint does.
     req.resume()
     req.on('end', () => {
-      const n = (uploads.get(id) ?? 0) + 1
-      uploads.set(id, n)
-      res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify({ id, n }))
+      setTimeout(() => {
+        if (gone) return
+        const n = (uploads.get(id) ?? 0) + 1
+        uploads.set(id, n)
+        res.setHeader('content-type', 'application/json')
+        res.end(JSON.stringify({ id, n }))
+      }, hold)
     })
   }
   return {

@@ -5,7 +5,7 @@ import type { SwOutboxApi } from './pages/sw-outbox.js'
 
 type W = { outbox: SwOutboxApi }
 const outbox = (p: Page) => ({
-  dispatch: (ids: string[]) => p.evaluate((ids) => (window as unknown as W).outbox.dispatch(ids), ids),
+  dispatch: (ids: string[], o: { hold?: number } = {}) => p.evaluate(([ids, o]) => (window as unknown as W).outbox.dispatch(ids, o), [ids, o] as const),
   attempts: () => p.evaluate(() => (window as unknown as W).outbox.attempts()),
   jobs: (ids: string[]) => p.evaluate((ids) => (window as unknown as W).outbox.jobs(ids), ids),
   onLine: () => p.evaluate(() => (window as unknown as W).outbox.onLine()),
@@ -13,6 +13,32 @@ const outbox = (p: Page) => ({
 })
 
 const PAGE = '/test/e2e/pages/sw-outbox.html'
+
+/**
+ * Records what Background Sync does for `origin`, through the DevTools session of a page, and
+ * can dispatch a sync event through it.
+ */
+async function syncWatch(page: Page, origin: string): Promise<{ log: string[]; dispatch(tag: string): Promise<void> }> {
+  const log: string[] = []
+  const cdp = await page.context().newCDPSession(page)
+  cdp.on('BackgroundService.backgroundServiceEventReceived', ({ backgroundServiceEvent: e }) => {
+    if (e.origin.startsWith(origin)) log.push([e.eventName, ...e.eventMetadata.map((m) => `${m.key}: ${m.value}`)].join(', '))
+  })
+  let registrationId: string | undefined
+  cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+    for (const r of registrations) if (r.scopeURL.startsWith(origin)) registrationId = r.registrationId
+  })
+  await cdp.send('ServiceWorker.enable')
+  await cdp.send('BackgroundService.startObserving', { service: 'backgroundSync' })
+  await cdp.send('BackgroundService.setRecording', { shouldRecord: true, service: 'backgroundSync' })
+  return {
+    log,
+    async dispatch(tag) {
+      await expect.poll(() => registrationId).toBeDefined()
+      await cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId: registrationId ?? '', tag, lastChance: false })
+    },
+  }
+}
 
 describe('an outbox drained by a service worker on Background Sync (Chromium, end to end)', () => {
   // A server per test: a new origin, so a new IndexedDB and no service worker yet.
@@ -31,13 +57,7 @@ describe('an outbox drained by a service worker on Background Sync (Chromium, en
     // Another origin's page holds the browser context once the outbox page has closed; its
     // DevTools session records what Background Sync does.
     const holder = await e2e.context.newPage()
-    const cdp = await e2e.context.newCDPSession(holder)
-    const syncLog: string[] = []
-    cdp.on('BackgroundService.backgroundServiceEventReceived', ({ backgroundServiceEvent: e }) => {
-      if (e.origin.startsWith(e2e?.origin ?? '-')) syncLog.push([e.eventName, ...e.eventMetadata.map((m) => `${m.key}: ${m.value}`)].join(', '))
-    })
-    await cdp.send('BackgroundService.startObserving', { service: 'backgroundSync' })
-    await cdp.send('BackgroundService.setRecording', { shouldRecord: true, service: 'backgroundSync' })
+    const { log: synced } = await syncWatch(holder, e2e.origin)
     await e2e.context.setOffline(true)
     await expect.poll(() => o.onLine(), { timeout: 10_000 }).toBe(false)
     const ids = Array.from({ length: 5 }, (_, i) => `sw-photo-${i}`)
@@ -52,13 +72,39 @@ describe('an outbox drained by a service worker on Background Sync (Chromium, en
     // Chromium fires the sync once it is online; the service worker drains the outbox.
     await expect.poll(() => ids.every((id) => e2e?.uploads.get(id) === 1), { timeout: 30_000 }).toBe(true)
     expect(e2e.context.pages()).toEqual([holder])
-    await expect.poll(() => syncLog, { timeout: 10_000 }).toEqual(['Registered sync', 'Dispatched sync event, Last Chance: No', 'Sync completed, Status: succeeded'])
+    await expect.poll(() => synced, { timeout: 10_000 }).toEqual(['Registered sync', 'Dispatched sync event, Last Chance: No', 'Sync completed, Status: succeeded'])
 
     // Opened again, the page finds every upload done by the service worker, in one attempt.
     const again = await e2e.open(PAGE)
     await expect.poll(async () => (await outbox(again).jobs(ids)).map((j) => j?.state), { timeout: 10_000 }).toEqual(ids.map(() => 'succeeded'))
     for (const j of await outbox(again).jobs(ids)) expect(j).toMatchObject({ attempt: 1, result: { n: 1, where: 'sw' } })
     for (const id of ids) expect(e2e.uploads.get(id)).toBe(1)
+    expect(e2e.pageErrors).toEqual([])
+  }, 90_000)
+
+  it('fails a sync whose drain ends offline with an upload left, so the browser fires it again; the upload spends no attempt', async () => {
+    if (!e2e) throw new Error('the harness did not start')
+    const page = await e2e.open(`${PAGE}?noengine`)
+    const o = outbox(page)
+    const sync = await syncWatch(page, e2e.origin)
+    // Online: the sync fires at once. The service worker runs two uploads at a time, and the
+    // server answers them late; the third waits its turn.
+    expect(await o.dispatch(['slow-1', 'slow-2', 'third'], { hold: 4_000 })).toBe(true)
+    await expect.poll(() => sync.log, { timeout: 10_000 }).toContain('Dispatched sync event, Last Chance: No')
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    // The connection drops meanwhile: the drain ends offline, the third upload left waiting.
+    await e2e.context.setOffline(true)
+    await expect
+      .poll(() => sync.log.at(-1), { timeout: 20_000 })
+      .toBe('sync event failed, Next Attempt Delay (ms): 300000, Failure Reason: waitUntil rejected')
+    expect(await o.jobs(['third'])).toMatchObject([{ state: 'waiting', attempt: 0 }])
+    expect(e2e.uploads.has('third')).toBe(false)
+    // Online again: the next sync (here through DevTools, not five minutes later) delivers it.
+    await e2e.context.setOffline(false)
+    await sync.dispatch('outbox')
+    await expect.poll(() => e2e?.uploads.get('third'), { timeout: 20_000 }).toBe(1)
+    await expect.poll(async () => (await o.jobs(['third']))[0], { timeout: 10_000 }).toMatchObject({ state: 'succeeded', attempt: 1, result: { n: 1, where: 'sw' } })
+    console.info(`sw-outbox e2e: sync log ${JSON.stringify(sync.log)}; uploads ${JSON.stringify(Object.fromEntries(e2e.uploads))}`)
     expect(e2e.pageErrors).toEqual([])
   }, 90_000)
 

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { InvalidArgumentError, QueueError, createQueue, job, memoryStore } from '../../src/index.js'
 import { manualConnectivity } from '../../src/testing/index.js'
 import { hostIn } from '../../src/workers/service-worker.js'
 import { SYNC_INCOMPLETE, serviceWorkerHost } from '../../src/workers/index.js'
+import { CATCH_UP_MS } from '../../src/workers/service-worker.js'
 
 // The listeners serviceWorkerHost adds, driven with events shaped as a service worker's:
 // `sync` (tag, lastChance) and `message` (data, ports), each with waitUntil. The browser's
@@ -38,6 +39,10 @@ const setup = (o: { online?: boolean } = {}) => {
 }
 
 describe('serviceWorkerHost', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals()
+  })
+
   it('drains the queue on a sync event of its tag, and leaves the engine stopped', async () => {
     const { queue, scope, uploads } = setup()
     const ids = (await queue.dispatchMany([job('upload', { name: 'a.jpg' }), job('upload', { name: 'b.jpg' }), job('add', { a: 1, b: 2 })])).map((r) => r.id)
@@ -93,6 +98,28 @@ describe('serviceWorkerHost', () => {
     expect(await outcome(e)).toBe('ok')
     expect(uploads).toEqual(['a.jpg'])
   })
+
+  it('on a sync, waits for an engine that has not yet seen the network return, then drains', async () => {
+    // A browser fires sync once it is online, while the engine may still think it is offline.
+    vi.stubGlobal('navigator', { onLine: true })
+    const { net, queue, scope, uploads } = setup({ online: false })
+    const { id } = await queue.dispatch(job('upload', { name: 'a.jpg' }))
+    const e = sync('outbox')
+    scope.dispatchEvent(e)
+    setTimeout(() => net.set(true), 50)
+    expect(await outcome(e)).toBe('ok')
+    expect(uploads).toEqual(['a.jpg'])
+    expect(await queue.getJob(id)).toMatchObject({ state: 'succeeded', attempt: 1 })
+  })
+
+  it(`fails the sync when the engine still says offline after ${CATCH_UP_MS} ms`, async () => {
+    vi.stubGlobal('navigator', { onLine: true })
+    const { queue, scope } = setup({ online: false })
+    await queue.dispatch(job('upload', { name: 'a.jpg' }))
+    const e = sync('outbox')
+    scope.dispatchEvent(e)
+    expect(await outcome(e)).toMatchObject({ code: SYNC_INCOMPLETE })
+  }, 20_000)
 
   it('drains on a drain message from a page and answers on the port it was given', async () => {
     const { queue, scope, uploads } = setup()

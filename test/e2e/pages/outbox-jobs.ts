@@ -4,11 +4,14 @@
  */
 import type { Queue } from '../../../src/index.js'
 
+/** `hold`: the server answers that many ms late. */
+export type Upload = { id: string; body: string; hold?: number }
+
 export type OutboxJobs = {
   /** `id` is the upload's id and the job's (`withId`), so the server counts each job once per request. */
-  upload: { id: string; body: string }
+  upload: Upload
   /** The same upload with no network mode: a control that spends its attempts offline. */
-  'upload:always': { id: string; body: string }
+  'upload:always': Upload
 }
 
 /** One run of the handler, as the context that ran it saw it. */
@@ -30,9 +33,10 @@ export interface UploadResult {
 
 /** Registers the upload handlers on `queue`; `where` names the context, `seen` hears each attempt. */
 export function registerUploads(queue: Queue<OutboxJobs>, where: string, seen: (a: Attempt) => void): void {
-  const upload = async ({ id, body }: { id: string; body: string }, ctx: { type: string; attempt: number; signal: AbortSignal }): Promise<UploadResult> => {
+  const upload = async ({ id, body, hold }: Upload, ctx: { type: string; attempt: number; signal: AbortSignal }): Promise<UploadResult> => {
     seen({ id, type: ctx.type, attempt: ctx.attempt, where, onLine: navigator.onLine })
-    const res = await fetch(`/e2e/upload/${encodeURIComponent(id)}`, { method: 'PUT', body, signal: ctx.signal })
+    const query = hold === undefined ? '' : `?hold=${hold}`
+    const res = await fetch(`/e2e/upload/${encodeURIComponent(id)}${query}`, { method: 'PUT', body, signal: ctx.signal })
     if (!res.ok) throw new Error(`upload ${id} answered ${res.status}`)
     return { ...((await res.json()) as { id: string; n: number }), where }
   }

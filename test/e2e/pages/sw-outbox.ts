@@ -2,7 +2,8 @@
  * An offline-first page whose outbox a service worker drains on Background Sync: the page
  * dispatches into IndexedDB, runs its own engine too, and asks for a sync after each
  * dispatch. With `?nosync`, the page's registration has no `sync` (as in browsers without
- * Background Sync), so only the page's engine runs the jobs. Driven by test/e2e/sw-outbox.test.ts
+ * Background Sync), so only the page's engine runs the jobs; with `?noengine`, the page runs
+ * no engine. Driven by test/e2e/sw-outbox.test.ts
  * through `window.outbox`.
  */
 import { createQueue, job, type JobRecord } from '../../../src/index.js'
@@ -23,12 +24,13 @@ const attempts: Attempt[] = []
 registerUploads(queue, 'page', (a) => attempts.push(a))
 const inSw: Attempt[] = []
 new BroadcastChannel('e2e-sw-attempts').onmessage = (m: MessageEvent<Attempt>) => void inSw.push(m.data)
-await queue.start()
+// With `?noengine`, only the service worker runs jobs.
+if (!params.has('noengine')) await queue.start()
 
 const api = {
   /** Dispatches one upload per id, then asks for a Background Sync; returns what that answered. */
-  async dispatch(ids: string[]): Promise<boolean> {
-    await queue.dispatchMany(ids.map((id) => job('upload', { id, body: `photo ${id}` }).withId(id)))
+  async dispatch(ids: string[], o: { hold?: number } = {}): Promise<boolean> {
+    await queue.dispatchMany(ids.map((id) => job('upload', { id, body: `photo ${id}`, ...o }).withId(id)))
     return requestBackgroundSync({ tag: 'outbox' })
   },
   /** Attempts made by this page's engine, and those the service worker told while this page was open. */
