@@ -78,9 +78,11 @@ describe('an outbox page whose browser goes offline for a while (Chromium, end t
     expect(e2e.pageErrors).toEqual([])
   }, 90_000)
 
-  it('has requestBackgroundSync resolve false at once where no service worker is registered', async () => {
+  it('has requestBackgroundSync resolve false at once where no service worker is registered, and wait for one being installed', async () => {
     if (!e2e) throw new Error('the harness did not start')
     const page = await e2e.open('/test/e2e/pages/outbox.html')
     expect(await outbox(page).requestBackgroundSync()).toBe(false)
+    const late = await page.evaluate(() => (window as unknown as W).outbox.registerAndRequestSync())
+    expect(late).toEqual({ installing: true, synced: true, active: true })
   }, 30_000)
 })

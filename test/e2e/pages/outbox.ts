@@ -49,6 +49,13 @@ const api = {
     }
   },
   requestBackgroundSync: () => requestBackgroundSync({ tag: 'outbox' }),
+  /** Registers the outbox service worker and asks for a sync while it is still installing. */
+  async registerAndRequestSync(): Promise<{ installing: boolean; synced: boolean; active: boolean }> {
+    const r = await navigator.serviceWorker.register(new URL('./sw-outbox.sw.ts', import.meta.url), { type: 'module' })
+    const installing = r.installing !== null && r.active === null
+    const synced = await requestBackgroundSync({ tag: 'outbox' })
+    return { installing, synced, active: r.active !== null }
+  },
 }
 
 export type OutboxApi = typeof api
