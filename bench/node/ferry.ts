@@ -12,17 +12,8 @@ import type { AdapterFactory } from '../lib/adapter.js'
 import { batchScenario, chainsScenario, queueAdapter } from '../lib/ferry.js'
 import type { Measured } from '../lib/scenarios.js'
 import { deferred, now } from '../lib/stats.js'
+import type { FerryStore } from './names.js'
 import { SIZES } from './sizes.js'
-
-/** ferry's stores in Node, and how their rows are named. */
-export const FERRY_STORES = {
-  memory: 'ferry · memory',
-  'sqlite-memory': 'ferry · SQLite in memory',
-  'file-normal': 'ferry · SQLite file (normal)',
-  'file-full': 'ferry · SQLite file (full)',
-} as const
-
-export type FerryStore = keyof typeof FERRY_STORES
 
 let files = 0
 

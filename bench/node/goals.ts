@@ -4,7 +4,7 @@
  * @module
  */
 import type { Goal } from '../lib/goals.js'
-import { FERRY_STORES } from './ferry.js'
+import { FERRY_STORES } from './names.js'
 
 const N = FERRY_STORES['file-normal']
 const F = FERRY_STORES['file-full']

@@ -9,7 +9,7 @@ import { SIZES } from './sizes.js'
 const n = (x: number) => x.toLocaleString('en-US')
 
 export const METHOD = [
-  "- Every scenario of every subject runs in a process of its own (`bench/node/subject.ts`); the memory column is that process's peak resident set (RSS): the runtime, the subject's libraries and that one scenario.",
+  "- Every scenario of every subject runs in a process of its own (`bench/node/subject.ts`); the memory column is that process's peak resident set (RSS): the runtime (Node with tsx, about 75 MB alone), the libraries of that subject only, and that one scenario.",
   '- Handlers are no-ops. Every scenario starts on a fresh queue and a fresh database file in a temp directory, opened before any timer starts (for ferry: its first `counts()` loads SQLite, takes the lock and migrates).',
   `- S1: sequential awaited dispatches, up to ${n(SIZES.dispatchOne.jobs)} or ${SIZES.dispatchOne.seconds} s; p50/p99 per call. dispatchMany: ${SIZES.dispatchMany.calls} calls of 1,000 (up to ${SIZES.dispatchMany.seconds} s).`,
   `- S2: ${n(SIZES.process.jobs)} jobs loaded first (not timed; loading also stops at the time limit), then timed from start() until the last handler ran and stop() settled it (limit ${SIZES.process.seconds} s).`,

@@ -1,22 +1,15 @@
 /**
  * Every subject of the Node benchmark by name, the scenarios it runs, and how to run one of
- * them. Each scenario runs in a process of its own (`subject.ts`), so that its memory is its own.
+ * them. Each scenario runs in a process of its own (`subject.ts`), so that its memory is its
+ * own; a subject imports its code when it runs, so that the process loads only that.
  *
  * @module
  */
 import type { Row, ScenarioId } from '../lib/result.js'
 import type { AdapterFactory } from '../lib/adapter.js'
-import { FERRY_STORES, batch, chains, ferryAdapter, scale, type FerryStore } from './ferry.js'
-import { bullmq } from './bullmq.js'
-import { liteque } from './liteque.js'
-import { pQueue } from './p-queue.js'
-import { plainjob } from './plainjob.js'
-import { rawMemory } from './raw-memory.js'
-import { rawSqlite } from '../lib/raw-sqlite.js'
-import { openNativeSqlite, openRawSqlite } from './raw-sqlite-file.js'
 import { COMMON, runScenario, type Base, type CommonScenario } from '../lib/run-common.js'
+import { FERRY_STORES, type FerryStore } from './names.js'
 import { SIZES } from './sizes.js'
-import { workerDispatch, workerEventLoop } from './workers.js'
 
 export interface Subject {
   /** The scenarios it has rows in, in run order. */
@@ -29,22 +22,23 @@ function isCommon(id: ScenarioId): id is CommonScenario {
 }
 
 /** A subject that runs the common scenarios (or the ones named) through an adapter. */
-function common(base: Base, make: (dir: string) => AdapterFactory, scenarios: readonly CommonScenario[] = COMMON): Subject {
+function common(base: Base, make: (dir: string) => Promise<AdapterFactory>, scenarios: readonly CommonScenario[] = COMMON): Subject {
   return {
     scenarios,
     run: async (scenario, dir) => {
       if (!isCommon(scenario)) throw new Error(`${base.subject} has no scenario ${scenario}`)
-      return [await runScenario(base, make(dir), SIZES, scenario)]
+      return [await runScenario(base, await make(dir), SIZES, scenario)]
     },
   }
 }
 
 function ferry(kind: FerryStore): Subject {
   const base: Base = { subject: FERRY_STORES[kind], kind: 'ferry' }
-  const rest = common(base, (dir) => ferryAdapter(kind, dir))
+  const rest = common(base, async (dir) => (await import('./ferry.js')).ferryAdapter(kind, dir))
   return {
     scenarios: [...COMMON, 'chains', 'batch'],
     run: async (scenario, dir) => {
+      const { batch, chains } = await import('./ferry.js')
       if (scenario === 'chains') return [{ ...base, scenario, ...(await chains(kind, dir)) }]
       if (scenario === 'batch') return [{ ...base, scenario, ...(await batch(kind, dir)) }]
       return rest.run(scenario, dir)
@@ -58,6 +52,7 @@ const FULL = FERRY_STORES['file-full']
 const ferryScale: Subject = {
   scenarios: ['scale-1k', 'scale-1m'],
   run: async (scenario, dir) => {
+    const { scale } = await import('./ferry.js')
     const { small, large, processed } = SIZES.scale
     const waiting = scenario === 'scale-1k' ? small : large
     return [{ subject: NORMAL, kind: 'ferry', scenario, ...(await scale(dir, waiting, processed)) }]
@@ -66,7 +61,10 @@ const ferryScale: Subject = {
 
 const workers: Subject = {
   scenarios: ['worker-dispatch', 'worker-eld'],
-  run: (scenario, dir) => (scenario === 'worker-dispatch' ? workerDispatch(dir) : workerEventLoop(dir)),
+  run: async (scenario, dir) => {
+    const { workerDispatch, workerEventLoop } = await import('./workers.js')
+    return scenario === 'worker-dispatch' ? workerDispatch(dir) : workerEventLoop(dir)
+  },
 }
 
 function unavailable(base: Base, reason: string): Subject {
@@ -77,8 +75,23 @@ function bull(): Subject {
   const base: Base = { subject: 'BullMQ (local Redis, AOF everysec)', kind: 'peer', compareTo: NORMAL }
   const port = Number(process.env['BENCH_REDIS_PORT'])
   if (!(port > 0)) return unavailable(base, process.env['BENCH_REDIS_UNAVAILABLE'] ?? 'no redis-server')
-  return common(base, () => bullmq(port))
+  return common(base, async () => (await import('./bullmq.js')).bullmq(port))
 }
+
+const rawWasm = (kind: 'memory' | 'file-normal' | 'file-full') => async (dir: string) => {
+  const { rawSqlite } = await import('../lib/raw-sqlite.js')
+  const { openRawSqlite } = await import('./raw-sqlite-file.js')
+  return rawSqlite(openRawSqlite(kind, dir))
+}
+
+const rawNative = (synchronous: 'normal' | 'full') => async (dir: string) => {
+  const { rawSqlite } = await import('../lib/raw-sqlite.js')
+  const { openNativeSqlite } = await import('./raw-native.js')
+  return rawSqlite(openNativeSqlite(synchronous, dir))
+}
+
+const plainjob = (synchronous: 'normal' | 'full', pollMs?: number) => async (dir: string) => (await import('./plainjob.js')).plainjob(synchronous, dir, pollMs)
+const liteque = (synchronous: 'normal' | 'full') => async (dir: string) => (await import('./liteque.js')).liteque(synchronous, dir)
 
 /** In run order: ferry first, then the ceilings, then the peers. */
 export const SUBJECTS: Record<string, () => Subject> = {
@@ -87,34 +100,19 @@ export const SUBJECTS: Record<string, () => Subject> = {
   'ferry:file-normal': () => ferry('file-normal'),
   'ferry:file-full': () => ferry('file-full'),
   'ferry:scale': () => ferryScale,
-  'raw:memory': () => common({ subject: 'raw · Map + array', kind: 'raw', compareTo: FERRY_STORES.memory }, () => rawMemory),
+  'raw:memory': () => common({ subject: 'raw · Map + array', kind: 'raw', compareTo: FERRY_STORES.memory }, async () => (await import('./raw-memory.js')).rawMemory),
   'raw:sqlite-memory': () =>
-    common({ subject: "raw · ferry's engine: SQLite WASM in memory", kind: 'raw', compareTo: FERRY_STORES['sqlite-memory'] }, (dir) =>
-      rawSqlite(openRawSqlite('memory', dir)),
-    ),
-  'raw:file-normal': () =>
-    common({ subject: "raw · ferry's engine: SQLite WASM + ferry's VFS, file (normal)", kind: 'raw', compareTo: NORMAL }, (dir) =>
-      rawSqlite(openRawSqlite('file-normal', dir)),
-    ),
-  'raw:file-full': () =>
-    common({ subject: "raw · ferry's engine: SQLite WASM + ferry's VFS, file (full)", kind: 'raw', compareTo: FULL }, (dir) =>
-      rawSqlite(openRawSqlite('file-full', dir)),
-    ),
-  'raw:native-normal': () =>
-    common({ subject: 'raw · native SQLite (better-sqlite3), file (normal)', kind: 'raw', compareTo: NORMAL }, (dir) =>
-      rawSqlite(openNativeSqlite('normal', dir)),
-    ),
-  'raw:native-full': () =>
-    common({ subject: 'raw · native SQLite (better-sqlite3), file (full)', kind: 'raw', compareTo: FULL }, (dir) =>
-      rawSqlite(openNativeSqlite('full', dir)),
-    ),
-  'p-queue': () => common({ subject: 'p-queue (memory, not durable)', kind: 'peer', compareTo: FERRY_STORES.memory }, () => pQueue),
-  'plainjob:normal': () => common({ subject: 'plainjob (WAL, normal)', kind: 'peer', compareTo: NORMAL }, (dir) => plainjob('normal', dir)),
-  'plainjob:full': () => common({ subject: 'plainjob (WAL, full)', kind: 'peer', compareTo: FULL }, (dir) => plainjob('full', dir)),
-  'plainjob:poll-1ms': () =>
-    common({ subject: 'plainjob (WAL, normal), polling every 1 ms', kind: 'peer', compareTo: NORMAL }, (dir) => plainjob('normal', dir, 1), ['latency']),
-  'liteque:normal': () => common({ subject: 'liteque (WAL, normal)', kind: 'peer', compareTo: NORMAL }, (dir) => liteque('normal', dir)),
-  'liteque:full': () => common({ subject: 'liteque (WAL, full)', kind: 'peer', compareTo: FULL }, (dir) => liteque('full', dir)),
+    common({ subject: "raw · ferry's engine: SQLite WASM in memory", kind: 'raw', compareTo: FERRY_STORES['sqlite-memory'] }, rawWasm('memory')),
+  'raw:file-normal': () => common({ subject: "raw · ferry's engine: SQLite WASM + ferry's VFS, file (normal)", kind: 'raw', compareTo: NORMAL }, rawWasm('file-normal')),
+  'raw:file-full': () => common({ subject: "raw · ferry's engine: SQLite WASM + ferry's VFS, file (full)", kind: 'raw', compareTo: FULL }, rawWasm('file-full')),
+  'raw:native-normal': () => common({ subject: 'raw · native SQLite (better-sqlite3), file (normal)', kind: 'raw', compareTo: NORMAL }, rawNative('normal')),
+  'raw:native-full': () => common({ subject: 'raw · native SQLite (better-sqlite3), file (full)', kind: 'raw', compareTo: FULL }, rawNative('full')),
+  'p-queue': () => common({ subject: 'p-queue (memory, not durable)', kind: 'peer', compareTo: FERRY_STORES.memory }, async () => (await import('./p-queue.js')).pQueue),
+  'plainjob:normal': () => common({ subject: 'plainjob (WAL, normal)', kind: 'peer', compareTo: NORMAL }, plainjob('normal')),
+  'plainjob:full': () => common({ subject: 'plainjob (WAL, full)', kind: 'peer', compareTo: FULL }, plainjob('full')),
+  'plainjob:poll-1ms': () => common({ subject: 'plainjob (WAL, normal), polling every 1 ms', kind: 'peer', compareTo: NORMAL }, plainjob('normal', 1), ['latency']),
+  'liteque:normal': () => common({ subject: 'liteque (WAL, normal)', kind: 'peer', compareTo: NORMAL }, liteque('normal')),
+  'liteque:full': () => common({ subject: 'liteque (WAL, full)', kind: 'peer', compareTo: FULL }, liteque('full')),
   bullmq: bull,
   workers: () => workers,
 }

@@ -8,7 +8,8 @@
 import { workerData } from 'node:worker_threads'
 import { createQueue } from '../../src/index.js'
 import { exposeQueue } from '../../src/workers/index.js'
-import { openStore, type FerryStore } from './ferry.js'
+import { openStore } from './ferry.js'
+import type { FerryStore } from './names.js'
 
 const { store, dir } = workerData as { store: FerryStore; dir: string }
 const queue = createQueue({ store: openStore(store, dir), concurrency: 8 })
