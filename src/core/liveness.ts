@@ -32,6 +32,11 @@ export interface Liveness {
    * that stops it.
    */
   watch?(listener: () => void): () => void
+  /**
+   * Optional: every engine that can reach the store holds through this object, so an owner not
+   * alive is dead whenever its lease began, whatever the clocks say. Claims then name no time.
+   */
+  readonly exclusive?: boolean
 }
 
 /** The part of the Web Locks API (`navigator.locks`) liveness uses. */
@@ -171,5 +176,6 @@ export function exclusiveLiveness(): Liveness {
       }
     },
     alive: async () => [...held.keys()],
+    exclusive: true,
   }
 }

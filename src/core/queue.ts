@@ -159,7 +159,10 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   readonly #handlers = new Map<string, Handler<unknown>>()
   readonly #network = new Map<string, NetworkMode>()
   #online: boolean
+  readonly #connectivity: Connectivity
   readonly #unlisten: () => void
+  /** The engine runs because a drain started it: that drain stops it when done. */
+  #drainStarted = false
   readonly #paused = new Set<string>()
   readonly #emitter: Emitter<QueueEvent>
   readonly #runner: Runner
@@ -181,6 +184,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     this.#clock = o.clock ?? systemClock
     this.#defaults = checkDefaults(o.defaults)
     const connectivity = o.connectivity === undefined ? defaultConnectivity() : checkConnectivity(o.connectivity)
+    this.#connectivity = connectivity
     this.#online = connectivity.online
     this.#emitter = new Emitter<QueueEvent>((err, event) => {
       // A listener that throws must not break the engine; others hear of it, once.
@@ -195,14 +199,16 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       middleware: [...(o.middleware ?? [])],
       handlers: this.#handlers,
       network: this.#network,
-      online: () => this.#online,
+      online: () => this.#readOnline(),
       paused: this.#paused,
       emit: (events) => this.#emit(events),
       emitCommitted: (events) => this.#emitCommitted(events),
       reportError: (error) => this.#emit([{ kind: 'queue:error', at: this.#clock.now(), error: serializeError(error) }]),
     })
     runners.set(this, this.#runner)
-    this.#unlisten = connectivity.subscribe((online) => this.#connectivityChanged(online))
+    const unlisten: unknown = connectivity.subscribe((online) => this.#connectivityChanged(online))
+    if (typeof unlisten !== 'function') throw new InvalidArgumentError("connectivity.subscribe must return the function that stops listening")
+    this.#unlisten = unlisten as () => void
     // A store that can be watched tells of every commit on it, this queue's and others'.
     this.#unwatch = this.#store.watch?.((events) => {
       this.#emit(events)
@@ -232,6 +238,21 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   }
 
   get online(): boolean {
+    return this.#readOnline()
+  }
+
+  /**
+   * The connectivity's state now. A change it has not told of yet (Chromium changes a worker's
+   * `navigator.onLine` without an event) is taken as told.
+   */
+  #readOnline(): boolean {
+    let online: boolean
+    try {
+      online = this.#connectivity.online
+    } catch {
+      return this.#online
+    }
+    if (typeof online === 'boolean' && online !== this.#online) this.#connectivityChanged(online)
     return this.#online
   }
 
@@ -244,6 +265,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     const network = checkNetworkMode(options?.network)
     this.#handlers.set(type, handler as Handler<unknown>)
     this.#network.set(type, network)
+    this.#runner.scopeChanged(type)
     if (this.#runner.running) this.#runner.kick()
   }
 
@@ -315,26 +337,42 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   async start(): Promise<void> {
     if (this.#closing) throw new QueueClosedError('the queue is closed')
     this.#open()
+    // Started by the application: a drain under way leaves it running.
+    this.#drainStarted = false
     this.#runner.start()
   }
 
   async drain(opts?: { timeoutMs?: number }): Promise<void> {
     const timeoutMs = opts?.timeoutMs
     if (timeoutMs !== undefined && !(timeoutMs >= 0)) throw new InvalidArgumentError(`timeoutMs must be a number of ms >= 0, got ${timeoutMs}`)
-    const started = !this.#runner.running
-    if (started) await this.start()
-    const quiet = this.#runner.quiet()
-    if (timeoutMs === undefined ? (await quiet, true) : await settlesWithin(systemClock, timeoutMs, quiet)) {
-      if (started) await this.#runner.stop(stopTimeout())
+    if (this.#closing) throw new QueueClosedError('the queue is closed')
+    this.#open()
+    if (!this.#runner.running) {
+      this.#drainStarted = true
+      this.#runner.start()
+    }
+    const ours = (): boolean => {
+      // Stopped by the drain that started it, unless the application started it meanwhile.
+      if (!this.#drainStarted || !this.#runner.running) return false
+      this.#drainStarted = false
+      return true
+    }
+    let quiet: boolean | undefined
+    const done = this.#runner.quiet().then((q) => void (quiet = q))
+    if (timeoutMs === undefined ? (await done, true) : await settlesWithin(systemClock, timeoutMs, done)) {
+      if (ours()) await this.#runner.stop(stopTimeout())
+      if (!quiet) throw new QueueError('the queue stopped before drain finished', { code: 'DRAIN_STOPPED' })
       return
     }
     // Its attempts wind down in the background as after stop(); the caller hears now.
-    if (started) void this.#runner.stop(stopTimeout())
+    if (ours()) void this.#runner.stop(stopTimeout())
     throw new QueueError(`drain did not finish within ${timeoutMs} ms`, { code: 'DRAIN_TIMEOUT' })
   }
 
   async stop(opts?: { timeoutMs?: number }): Promise<void> {
-    await this.#runner.stop(stopTimeout(opts))
+    const timeoutMs = stopTimeout(opts)
+    this.#drainStarted = false
+    await this.#runner.stop(timeoutMs)
   }
 
   async close(opts?: { timeoutMs?: number }): Promise<void> {
@@ -346,8 +384,14 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
         await this.#runner.stop(timeoutMs)
         this.#closed = true
         this.#runner.close()
-        this.#unwatch?.()
-        this.#unlisten()
+        // What the application gave (a connectivity) may throw: the store closes all the same.
+        for (const end of [this.#unwatch, this.#unlisten]) {
+          try {
+            end?.()
+          } catch (err) {
+            this.#emit([{ kind: 'queue:error', at: this.#clock.now(), error: serializeError(err) }])
+          }
+        }
         await this.#store.close()
       })()
     }
@@ -368,7 +412,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       if (!this.#paused.delete(q)) continue
       this.#emit([{ kind: 'queue:resumed', at: this.#clock.now(), queue: q }])
     }
-    if (this.#runner.running) this.#runner.kick()
+    this.#runner.scopeChanged()
   }
 
   async getJob(id: string): Promise<JobRecord | undefined> {

@@ -43,7 +43,6 @@
 import { nanoid } from 'nanoid'
 import { outcomeOf, runHandler, type Attempt, type AttemptHost } from './attempt.js'
 import { MAX_TIMER_MS, settlesWithin } from './clock.js'
-import { backoffDelay } from './backoff.js'
 import type { NetworkMode } from './connectivity.js'
 import { DueTimes, earliest } from './due-times.js'
 import { JobCancelledError, JobTimeoutError, LeaseLostError, QueueClosedError, SerializationError, StorageError, serializeError } from './errors.js'
@@ -66,8 +65,6 @@ export interface RunnerHost extends AttemptHost {
 const RETRY_STORE_MS = [100, 500, 2000, 5000]
 /** Jobs started by other engines make a claim ask which engines are alive, at most this often. */
 const ALIVE_EVERY_MS = 1000
-/** Jobs of network mode `'offlineFirst'` held back until the connection returns, at most. */
-const MAX_HELD = 1000
 
 
 export class Runner {
@@ -101,13 +98,13 @@ export class Runner {
   #progress = 0
   readonly #slice = new Slice()
   /**
-   * Jobs of network mode `'offlineFirst'` whose attempt failed while offline and went back to
-   * the queue: claims leave them alone until the connection returns.
+   * Types of network mode `'offlineFirst'` of which an attempt failed while offline: claimed no
+   * more until the connection returns, as `'online'` types are not.
    */
-  readonly #held = new Set<string>()
+  readonly #heldTypes = new Set<string>()
   /** The last turn found nothing ready that it could claim: no attempt runs, none waits to settle. */
   #quiet = false
-  #quietWaiters: (() => void)[] = []
+  #quietWaiters: ((quiet: boolean) => void)[] = []
   /** Ends this engine's proof of life in the store's liveness; set once it holds. */
   #release: (() => void) | undefined
   #unwatchDeaths: (() => void) | undefined
@@ -181,6 +178,8 @@ export class Runner {
     if (this.#running) return
     this.#clearRenew()
     this.#clearWake()
+    // A drain waiting for a turn that will not come now hears that the engine stopped.
+    for (const resolve of this.#quietWaiters.splice(0)) resolve(this.#quiet)
   }
 
   #drainsWithin(ms: number): Promise<boolean> {
@@ -275,10 +274,12 @@ export class Runner {
   async #aliveNow(): Promise<AliveOwners | undefined> {
     const liveness = this.#h.store.liveness
     if (!liveness) return undefined
-    const asOf = this.#h.clock.now()
+    // Where every engine that can reach the store holds through this liveness, time says nothing.
+    const now = this.#h.clock.now()
+    const asOf = liveness.exclusive ? Number.MAX_SAFE_INTEGER : now
     try {
       const owners = await liveness.alive()
-      this.#aliveAt = asOf
+      this.#aliveAt = now
       return { owners, asOf }
     } catch (err) {
       // The claim goes on without: dead engines' jobs then wait for their leases to end.
@@ -302,15 +303,15 @@ export class Runner {
       for (const a of this.#attempts.values()) a.sawOffline = true
       return
     }
-    this.#held.clear()
+    this.#heldTypes.clear()
     if (this.#running) this.#kick()
   }
 
   /**
-   * Resolves once a turn finds nothing ready to claim while no attempt runs or waits to settle,
-   * or once the engine has stopped and gone idle.
+   * Resolves true once a turn finds nothing ready to claim while no attempt runs or waits to
+   * settle; false if the engine stopped first.
    */
-  quiet(): Promise<void> {
+  quiet(): Promise<boolean> {
     return new Promise((resolve) => {
       this.#quietWaiters.push(resolve)
       this.#kick()
@@ -344,7 +345,7 @@ export class Runner {
       if (!this.#holdsLeases()) this.#clearRenew()
       if (this.#idle()) {
         for (const resolve of this.#drained.splice(0)) resolve()
-        if ((this.#quiet || !this.#running) && !this.#kicked) for (const resolve of this.#quietWaiters.splice(0)) resolve()
+        if ((this.#quiet || !this.#running) && !this.#kicked) for (const resolve of this.#quietWaiters.splice(0)) resolve(this.#quiet)
       }
     }
   }
@@ -356,7 +357,7 @@ export class Runner {
     const free = this.#running && proven ? h.concurrency - this.#attempts.size : 0
     const queues = h.queues.filter((q) => !h.paused.has(q))
     const online = h.online()
-    const types = [...h.handlers.keys()].filter((t) => online || h.network.get(t) !== 'online')
+    const types = [...h.handlers.keys()].filter((t) => online || (h.network.get(t) !== 'online' && !this.#heldTypes.has(t)))
     const claiming = free > 0 && queues.length > 0 && types.length > 0
     const alive = claiming && this.#askAlive ? await this.#aliveNow() : undefined
     const settle = this.#settlements.splice(0)
@@ -366,11 +367,10 @@ export class Runner {
     const claim: ClaimRequest | undefined = claiming
       ? { owner: this.#owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs, ...this.#runningIds(), ...(alive ? { alive } : {}) }
       : undefined
-    if (alive) this.#askAlive = false
     const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
     this.#quiet = false
     if (settle.length === 0 && !claim && !tick) {
-      this.#quiet = this.#attempts.size === 0
+      this.#quiet = this.#running && this.#attempts.size === 0
       // The timer may have gone off for something earlier (a lease end): keep one for the next due time.
       if (this.#running && this.#due.at !== undefined) this.#armWake(this.#due.at)
       return
@@ -409,6 +409,8 @@ export class Runner {
       return
     }
     this.#calling = false
+    // A claim that filled up may have left dead engines' jobs behind: the next asks again.
+    if (alive && claim && out.claimed.length < claim.limit) this.#askAlive = false
     this.#othersStarted(out.claimed)
     h.emitCommitted(out.events)
     const lost = out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId }))
@@ -422,7 +424,7 @@ export class Runner {
     this.#due.learn(mark, tick !== undefined, out.nextWakeAt, out.events)
     const full = claim !== undefined && out.claimed.length === claim.limit
     if (full) this.#again = true
-    this.#quiet = out.claimed.length === 0 && this.#attempts.size === 0 && this.#settlements.length === 0
+    this.#quiet = this.#running && out.claimed.length === 0 && this.#attempts.size === 0 && this.#settlements.length === 0
     // The earliest given-up handler frees its job then: a claim must look again.
     const freed = claim && !full && this.#hung.size > 0 ? Math.min(...this.#hung.values()) : undefined
     const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed, this.#holdRetryAt)
@@ -434,7 +436,7 @@ export class Runner {
 
   /** The jobs whose handlers run here, which a claim must not hand back to this engine. */
   #runningIds(): { running?: string[] } {
-    const ids = new Set([...this.#attempts.keys(), ...[...this.#hung.keys()].map((a) => a.job.id), ...this.#held])
+    const ids = new Set([...this.#attempts.keys(), ...[...this.#hung.keys()].map((a) => a.job.id)])
     return ids.size > 0 ? { running: [...ids] } : {}
   }
 
@@ -530,14 +532,18 @@ export class Runner {
     const mode = this.#h.network.get(a.job.type) ?? 'always'
     if (outcome.kind !== 'failed' || outcome.unrecoverable || mode === 'always') return outcome
     if (!a.sawOffline && this.#h.online()) return outcome
-    const now = this.#h.clock.now()
-    if (mode === 'online' || this.#h.online()) return { kind: 'deferred', runAt: now }
-    // 'offlineFirst' runs offline, but not again and again: claims leave it until online.
-    if (this.#held.size < MAX_HELD) {
-      this.#held.add(a.job.id)
-      return { kind: 'deferred', runAt: now }
-    }
-    return { kind: 'deferred', runAt: now + backoffDelay(a.job.backoff, a.job.attempt, Math.random()) }
+    // 'offlineFirst' runs offline, but once one of its jobs failed offline the others would
+    // most likely fail the same way: the type waits for the connection, as 'online' ones do.
+    if (mode === 'offlineFirst' && !this.#h.online()) this.#heldTypes.add(a.job.type)
+    return { kind: 'deferred', runAt: this.#h.clock.now() }
+  }
+
+  /** A type was registered again (its network mode may have changed) or a queue resumed. */
+  scopeChanged(type?: string): void {
+    if (type !== undefined) this.#heldTypes.delete(type)
+    // Jobs of dead engines that earlier claims could not take (not their type, no room) are taken now.
+    if (this.#h.store.liveness) this.#askAlive = true
+    if (this.#running) this.#kick()
   }
 
   /** Attempts run, or outcomes wait for their commit: their leases must be kept. */

@@ -251,3 +251,100 @@ describe('drain', () => {
     await expect(queue.drain({ timeoutMs: -1 })).rejects.toBeInstanceOf(InvalidArgumentError)
   })
 })
+
+describe('network mode, edges', () => {
+  it("holds back an 'offlineFirst' type after one of its jobs failed offline, and frees it when registered again", async () => {
+    const net = manualConnectivity(false)
+    const { queue } = harness({ connectivity: net })
+    let calls = 0
+    const handler = (): never => {
+      calls++
+      throw new TypeError('Failed to fetch')
+    }
+    queue.register('sync', handler, { network: 'offlineFirst' })
+    await queue.dispatchMany([job('sync', 1), job('sync', 2), job('sync', 3)])
+    await queue.start()
+    await settle(10)
+    expect(calls).toBe(1)
+    expect(await queue.counts()).toMatchObject({ waiting: 3, failed: 0 })
+    queue.register('sync', () => 'ok', { network: 'always' })
+    await settle(10)
+    expect(await queue.counts()).toMatchObject({ waiting: 0, succeeded: 3 })
+    await queue.close()
+  })
+
+  it("reads the connectivity's state when an attempt ends, even before it told of the change", async () => {
+    let online = true
+    const { queue } = harness({ connectivity: { get online() { return online }, subscribe: () => () => undefined } })
+    let calls = 0
+    queue.register(
+      'upload',
+      () => {
+        calls++
+        if (calls === 1) {
+          online = false
+          throw new TypeError('Failed to fetch')
+        }
+      },
+      { network: 'online' },
+    )
+    const { id } = await queue.dispatch(job('upload', 1).retry(0))
+    await queue.start()
+    await settle(8)
+    expect(await queue.getJob(id)).toMatchObject({ state: 'waiting', attempt: 0 })
+    expect(queue.online).toBe(false)
+    await queue.close()
+  })
+
+  it('refuses a connectivity whose subscribe returns no function, and closes the store when unsubscribing throws', async () => {
+    expect(() => harness({ connectivity: { online: true, subscribe: () => undefined as never } })).toThrow(InvalidArgumentError)
+    const { queue, store, kinds } = harness({
+      connectivity: {
+        online: true,
+        subscribe: () => () => {
+          throw new Error('cannot unsubscribe')
+        },
+      },
+    })
+    await queue.close()
+    expect(kinds()).toContain('queue:error')
+    await expect(store.getJob('x')).rejects.toMatchObject({ code: 'QUEUE_CLOSED' })
+  })
+})
+
+describe('drain, edges', () => {
+  it('leaves running an engine the application started while the drain ran', async () => {
+    const { queue } = harness()
+    const gate = deferred()
+    const ran: number[] = []
+    queue.register('t', async (p) => {
+      if (p === 1) await gate.promise
+      ran.push(p as number)
+    })
+    await queue.dispatch(job('t', 1))
+    const drained = queue.drain()
+    await settle()
+    await queue.start()
+    gate.resolve(undefined)
+    await drained
+    await queue.dispatch(job('t', 2))
+    await settle(6)
+    expect(ran).toEqual([1, 2])
+    await queue.close()
+  })
+
+  it('rejects with DRAIN_STOPPED when the engine is stopped before nothing is ready', async () => {
+    const { queue } = harness()
+    const gate = deferred()
+    queue.register('t', () => gate.promise)
+    await queue.dispatchMany([job('t', 1), job('t', 2)])
+    await queue.start()
+    const drained = queue.drain().catch((e: unknown) => e)
+    await settle()
+    const stopped = queue.stop({ timeoutMs: 1000 })
+    gate.resolve(undefined)
+    await stopped
+    expect(await drained).toMatchObject({ code: 'DRAIN_STOPPED' })
+    await queue.close()
+  })
+})
