@@ -186,9 +186,8 @@ export interface ClaimRequest {
    * Ids of jobs the caller is still running, including attempts it ended (timed out, lease
    * lost, released by stop) less than a lease ago whose handler has not returned yet. None of
    * them is claimed, by any path: not an expired lease (renewals may have failed for a while),
-   * not a job waiting again. An engine must never run one job twice at once. The engine also
-   * names here the jobs of network mode `'offlineFirst'` it put back while offline, which it
-   * leaves until the connection returns. The limit still fills with others.
+   * not a job waiting again. An engine must never run one job twice at once. The limit still
+   * fills with others.
    */
   running?: string[]
   /**

@@ -113,6 +113,39 @@ function checkPayloads(method: keyof QueueApi, args: readonly unknown[]): void {
   else if (method === 'schedule') check(args[2] as SpecOptions, `the job of schedule ${String(args[0])}`)
 }
 
+const CALLBACKS = ['onSuccess', 'onError', 'onSettled', 'onProgress'] as const
+
+/** The specs a call carries: they cross to the worker, so payloads made at dispatch are made first. */
+function specsOf(method: keyof QueueApi, args: readonly unknown[]): (SpecOptions | undefined)[] {
+  if (method === 'dispatchMany') return args[0] as SpecOptions[]
+  if (method === 'schedule') return [args[2] as SpecOptions]
+  if (method === 'chain' || method === 'batch') {
+    const p = args[0] as BatchPlan
+    return [...p.specs, ...CALLBACKS.map((k) => p[k])]
+  }
+  return []
+}
+
+/** A spec's payload made (see `withPrepare`), the function left behind: it cannot cross. */
+async function made(o: SpecOptions): Promise<SpecOptions> {
+  if (o.prepare === undefined) return o
+  const { prepare, ...rest } = o
+  return { ...rest, payload: await prepare() }
+}
+
+/** The call's arguments with every payload made at dispatch made. */
+async function prepared<K extends keyof QueueApi>(method: K, args: Parameters<QueueApi[K]>): Promise<Parameters<QueueApi[K]>> {
+  if (method === 'dispatchMany') return [await Promise.all((args[0] as SpecOptions[]).map(made))] as Parameters<QueueApi[K]>
+  if (method === 'schedule') return [args[0], args[1], await made(args[2] as SpecOptions), args[3]] as unknown as Parameters<QueueApi[K]>
+  const p = { ...(args[0] as BatchPlan) }
+  p.specs = await Promise.all(p.specs.map(made))
+  for (const k of CALLBACKS) {
+    const cb = p[k]
+    if (cb !== undefined) p[k] = await made(cb)
+  }
+  return [p, ...args.slice(1)] as Parameters<QueueApi[K]>
+}
+
 /**
  * A value that cannot be cloned and that no check above knows of (a DOM node, say) makes
  * `postMessage` throw a `DataCloneError` before anything is sent: the caller gets a
@@ -134,6 +167,9 @@ export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } 
   let closed = false
   const call = <K extends keyof QueueApi>(method: K, ...args: Parameters<QueueApi[K]>): Promise<Awaited<ReturnType<QueueApi[K]>>> => {
     if (closed) return Promise.reject(new QueueClosedError('the queue client is closed'))
+    if (specsOf(method, args).some((o) => o?.prepare !== undefined)) {
+      return prepared(method, args).then((made) => call(method, ...made))
+    }
     try {
       checkPayloads(method, args)
     } catch (err) {

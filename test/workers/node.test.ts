@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { InvalidArgumentError, NotFoundError, QueueClosedError, QueueError, SerializationError, createQueue, job, memoryStore } from '../../src/index.js'
 import { batch$, chain$, counts$, events$, job$, ofKind } from '../../src/observable/index.js'
 import { connectQueue, type QueueClient } from '../../src/workers/index.js'
+import { withPrepare } from '../../src/core/job-spec.js'
 import type { Jobs } from './fixtures/jobs.js'
 import { tempDirs } from '../storage/wasm-sqlite/temp-dir.js'
 import { tsWorker } from './fixtures/spawn.js'
@@ -73,6 +74,21 @@ describe('a queue hosted in a Node worker_thread', { timeout: 60_000 }, () => {
     expect(err).toMatchObject({ name: 'NotFoundError', code: 'NOT_FOUND' })
     const bad = await q.dispatch(job('add', { a: 1, b: 2 }).withId('x')).then(() => q.chain().dispatch()).catch((e: unknown) => e)
     expect(bad).toBeInstanceOf(InvalidArgumentError)
+  })
+
+  it('makes a payload made at dispatch on this side, then sends it: single jobs, chains, batches and schedules', async () => {
+    const q = open()
+    const later = (a: number, b: number) => withPrepare(job('add', { a: 0, b: 0 }), async () => ({ a, b }))
+    const { id } = await q.dispatch(later(2, 3))
+    expect(await lastValueFrom(job$(q, id))).toMatchObject({ state: 'succeeded', result: 5, payload: { a: 2, b: 3 } })
+    const [many] = await q.dispatchMany([later(4, 4)])
+    expect(await lastValueFrom(job$(q, many?.id ?? ''))).toMatchObject({ result: 8 })
+    const chainId = await q.chain(later(1, 1), job('add', { a: 1, b: 2 })).onSuccess(later(5, 5)).dispatch()
+    expect(await lastValueFrom(chain$(q, chainId))).toMatchObject({ state: 'succeeded' })
+    const batchId = await q.batch(later(6, 6)).onSettled(later(7, 7)).dispatch()
+    expect(await lastValueFrom(batch$(q, batchId))).toMatchObject({ state: 'succeeded' })
+    await q.schedule('later', { every: 3_600_000 }, later(9, 9))
+    expect((await q.listSchedules())[0]).toMatchObject({ name: 'later', payload: { a: 9, b: 9 } })
   })
 
   it('refuses a payload that cannot cross with SerializationError, as a local queue does, and writes nothing', async () => {
