@@ -9,7 +9,7 @@
 import { nanoid } from 'nanoid'
 import type { BatchBuilder, ChainBuilder } from '../core/builders.js'
 import { InvalidArgumentError } from '../core/errors.js'
-import { specOptions, type SpecOf, type SpecOptions } from '../core/job-spec.js'
+import { prepareSpecs, specOptions, type SpecOf, type SpecOptions } from '../core/job-spec.js'
 import { checkStorable } from '../core/storable.js'
 import type { ScheduleOptions } from '../core/queue.js'
 import type { DispatchResult, JobMap } from '../core/types.js'
@@ -123,6 +123,17 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
     if (group?.batchId !== undefined) r.batchId = group.batchId
     return r
   }
+  /** A callback recorded at build time whose payload is made at dispatch (see `withPrepare`), made. */
+  const made = async (r: RecordedJob | undefined): Promise<RecordedJob | undefined> => {
+    if (r?.options.prepare === undefined) return r
+    const { prepare, ...options } = r.options
+    return { ...r, payload: await prepare(), options }
+  }
+  const callbacks = async <P extends object>(plan: P, keys: readonly string[]): Promise<P> => {
+    const out = { ...plan } as Record<string, unknown>
+    for (const k of keys) if (out[k] !== undefined) out[k] = await made(out[k] as RecordedJob)
+    return out as P
+  }
   // The fake refuses what every store refuses, so a test cannot pass on a payload that the
   // real queue would reject.
   const storable = (...list: (RecordedJob | undefined)[]): void => {
@@ -147,7 +158,8 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
         if (specs.length === 0) throw new InvalidArgumentError('a chain needs at least one job')
         const id = plan.id ?? nanoid()
         if (chains.some((c) => c.id === id)) return id
-        const members = specs.map((s) => record(s, { ...plan, chainId: id }))
+        plan = await callbacks(plan, ['onSuccess', 'onError', 'onSettled'])
+        const members = (await prepareSpecs(specs)).map((s) => record(s, { ...plan, chainId: id }))
         storable(...members, plan.onSuccess, plan.onError, plan.onSettled)
         jobs.push(...members)
         chains.push({ ...plan, id, jobs: members })
@@ -170,7 +182,8 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
         if (specs.length === 0) throw new InvalidArgumentError('a batch needs at least one job')
         const id = plan.id ?? nanoid()
         if (batches.some((b) => b.id === id)) return id
-        const members = specs.map((s) => record(s, { ...plan, batchId: id }))
+        plan = await callbacks(plan, ['onProgress', 'onSuccess', 'onError', 'onSettled'])
+        const members = (await prepareSpecs(specs)).map((s) => record(s, { ...plan, batchId: id }))
         storable(...members, plan.onProgress, plan.onSuccess, plan.onError, plan.onSettled)
         jobs.push(...members)
         batches.push({ ...plan, id, jobs: members })
@@ -180,15 +193,15 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
   }
 
   return {
-    async dispatch(spec) {
-      const r = record(spec)
+    async dispatch(spec, opts) {
+      const r = record((await prepareSpecs([spec], opts))[0])
       storable(r)
       const duplicate = jobs.some((j) => j.id === r.id)
       if (!duplicate) jobs.push(r)
       return { id: r.id, duplicate }
     },
-    async dispatchMany(specs) {
-      const recorded = specs.map((s) => record(s))
+    async dispatchMany(specs, opts) {
+      const recorded = (await prepareSpecs(specs, opts)).map((s) => record(s))
       storable(...recorded)
       const out: DispatchResult[] = []
       for (const r of recorded) {
@@ -201,7 +214,7 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
     chain: (...specs) => chainBuilder(specs, {}),
     batch: (...specs) => batchBuilder(specs, { allowFailures: false }),
     async schedule(name, when, spec, options = {}) {
-      const r = record(spec)
+      const r = record((await prepareSpecs([spec]))[0])
       storable(r)
       schedules = [...schedules.filter((s) => s.name !== name), { name, when, job: r, options }]
     },

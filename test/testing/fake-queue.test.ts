@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { job } from '../../src/index.js'
+import { InvalidArgumentError, job } from '../../src/index.js'
+import { withPrepare } from '../../src/core/job-spec.js'
 import { AssertionError, createFakeQueue } from '../../src/testing/index.js'
 
 type Jobs = { 'email:send': { to: string }; 'photo:upload': { name: string }; 'album:done': null }
@@ -16,6 +17,22 @@ function failure(fn: () => void): string {
 }
 
 describe('createFakeQueue', () => {
+  it('records the payload made at dispatch, as the real queue stores it, and refuses it with a transaction', async () => {
+    const q = createFakeQueue<Jobs>()
+    const later = (name: string) => withPrepare(job('photo:upload', { name: 'pending' }), async () => ({ name }))
+    await q.dispatch(later('a.jpg'))
+    await q.dispatchMany([later('b.jpg')])
+    await q.chain(later('c.jpg')).onSuccess(later('d.jpg')).dispatch()
+    await q.batch(later('e.jpg')).onSettled(later('f.jpg')).dispatch()
+    await q.schedule('nightly', '@daily', later('g.jpg'))
+    expect(q.recorded.jobs.map((j) => (j.payload as { name: string }).name)).toEqual(['a.jpg', 'b.jpg', 'c.jpg', 'e.jpg'])
+    expect(q.recorded.chains[0]?.onSuccess?.payload).toEqual({ name: 'd.jpg' })
+    expect(q.recorded.batches[0]?.onSettled?.payload).toEqual({ name: 'f.jpg' })
+    expect(q.recorded.schedules[0]?.job.payload).toEqual({ name: 'g.jpg' })
+    expect(q.recorded.jobs.every((j) => j.options.prepare === undefined)).toBe(true)
+    await expect(q.dispatch(later('h.jpg'), { tx: {} })).rejects.toBeInstanceOf(InvalidArgumentError)
+  })
+
   it('records dispatches and runs nothing', async () => {
     const q = createFakeQueue<Jobs>()
     const r = await q.dispatch(job('email:send', { to: 'a@b.c' }).onQueue('mail'))
