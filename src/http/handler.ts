@@ -8,6 +8,10 @@
  *   spending its attempt (`JobDeferredError`), up to `maxDeferrals` times per job on this
  *   handler; without one, or past that, it is an ordinary failed attempt (backoff).
  * - `fail` (any other status): `UnrecoverableError`, the job fails at once.
+ * - a redirect: followed for GET and HEAD (the result says so); for any other method it is not
+ *   followed, since fetch would send the write on as a bodiless GET, and the job fails at once.
+ * - a 2xx is never undone by its body: one cut off, too deep to store or not the JSON it claims
+ *   to be is kept as far as it goes, flagged.
  * - fetch itself failing (the network) is an ordinary failed attempt; the engine puts it back
  *   without spending it while offline (`network: 'online'`).
  *
@@ -15,8 +19,9 @@
  */
 import { InvalidArgumentError, JobDeferredError, QueueError, UnrecoverableError } from '../core/errors.js'
 import type { Handler, JobContext } from '../core/types.js'
+import { checkStorable } from '../core/storable.js'
 import { fromBase64 } from './bytes.js'
-import { textual, type RequestSpec } from './request.js'
+import { checkBytes, checkHeaders, checkMethod, checkUrl, isStream, jsonText, textual, type RequestSpec } from './request.js'
 
 /** What an `'http'` job's result holds. */
 export type HttpResult = {
@@ -25,8 +30,13 @@ export type HttpResult = {
   headers: Record<string, string>
   /** JSON parsed when the response is JSON, text when it is text; left out when empty or binary. */
   body?: unknown
-  /** Set when the body was longer than `maxBodyBytes` and was cut (it is then text). */
+  /** Set when the body was longer than `maxBodyBytes`, or the connection broke while it was read: it is then the text read. */
   truncated?: true
+  /** Set when a JSON body did not parse, or was nested too deeply to store: it is then text. */
+  unparsed?: true
+  /** Set when a GET or HEAD was redirected; `url` is where the answer came from. */
+  redirected?: true
+  url?: string
 }
 
 export type Verdict = 'ok' | 'retry' | 'fail'
@@ -58,13 +68,15 @@ export interface HttpHandlerOptions {
   /**
    * `Retry-After` waits that spend no attempt, per job on this handler until the job ends; past
    * them a retry status counts as a failed attempt, so a server that always says "later"
-   * cannot keep a job forever. Counted in memory: a reload starts again from zero.
+   * cannot keep a job forever. Counted in memory by this handler: a reload, another engine or a
+   * service worker started afresh counts from zero again.
    * @default 10
    */
   maxDeferrals?: number
 }
 
 const KEPT_HEADERS = ['content-type', 'location', 'etag', 'last-modified']
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
 const EXCERPT_BYTES = 1024
 const EXCERPT_CHARS = 200
 /** Jobs whose deferrals are counted; the oldest are forgotten past this. */
@@ -72,7 +84,8 @@ const COUNTED_JOBS = 10_000
 
 /** The default classification (DESIGN §13). */
 export function classifyStatus(status: number): Verdict {
-  if (status >= 200 && status < 300) return 'ok'
+  // 304: the answer to a conditional GET (If-None-Match) that fetch hands over as it is.
+  if ((status >= 200 && status < 300) || status === 304) return 'ok'
   if (status === 408 || status === 425 || status === 429 || status >= 500) return 'retry'
   return 'fail'
 }
@@ -95,13 +108,22 @@ export function httpHandler(o: HttpHandlerOptions = {}): Handler<RequestSpec> {
     const { url, init } = buildRequest(spec, extra, ctx)
     const send = o.fetch ?? ((input: RequestInfo | URL, i?: RequestInit) => globalThis.fetch(input, i))
     const res = await send(url, init)
+    const where = `${init.method} ${shortUrl(url)} answered ${res.type === 'opaqueredirect' ? 'a redirect' : `${res.status}${res.statusText ? ` ${res.statusText}` : ''}`}`
+    if (init.redirect === 'manual' && (res.type === 'opaqueredirect' || REDIRECTS.has(res.status))) {
+      deferrals.delete(ctx.id)
+      await res.body?.cancel().catch(() => undefined)
+      const location = res.headers.get('location')
+      const err = new UnrecoverableError(
+        `${where}${location === null ? '' : ` to ${location}`}: not followed, since fetch would send a ${init.method} on as a GET without its body`,
+      )
+      throw Object.assign(err, location === null ? { status: res.status } : { status: res.status, location })
+    }
     const verdict = classify(res)
     if (verdict === 'ok') {
       deferrals.delete(ctx.id)
-      return resultOf(res, kept, maxBodyBytes)
+      return resultOf(res, kept, maxBodyBytes, ctx.signal)
     }
     const excerpt = await bodyExcerpt(res)
-    const where = `${init.method} ${shortUrl(url)} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`
     if (verdict === 'retry') {
       const wait = retryAfterMs(res.headers.get('retry-after'), Date.now())
       const done = deferrals.get(ctx.id) ?? 0
@@ -119,34 +141,40 @@ export function httpHandler(o: HttpHandlerOptions = {}): Handler<RequestSpec> {
   }
 }
 
-/** The url and fetch options of one attempt. A payload that cannot make a request fails the job. */
+/**
+ * The url and fetch options of one attempt, checked as `request()` checks a spec, since a
+ * handler's `prepare` may have changed it. A payload that cannot make a request fails the job.
+ */
 function buildRequest(spec: RequestSpec, extra: Record<string, string> | undefined, ctx: JobContext): { url: string; init: RequestInit & { method: string } } {
   if (typeof spec !== 'object' || spec === null || typeof spec.url !== 'string') {
     throw new UnrecoverableError(`job ${ctx.id} has no request to send: its payload needs a url`)
   }
   try {
-    const headers = new Headers(spec.headers)
-    for (const [name, value] of Object.entries(extra ?? {})) headers.set(name, value)
+    const url = checkUrl(spec.url)
+    const headers = new Headers(checkHeaders(spec.headers))
+    for (const [name, value] of Object.entries(checkHeaders(extra) ?? {})) headers.set(name, value)
     headers.set('Idempotency-Key', ctx.id)
     let body: BodyInit | undefined
     if (spec.bytes !== undefined) {
-      body = fromBase64(spec.bytes.base64)
-      const type = spec.bytes.type
-      if (typeof type === 'string' && type !== '' && !headers.has('content-type')) headers.set('content-type', type)
-    } else if (spec.body !== undefined && spec.body !== null) {
+      if (spec.body !== undefined) throw new InvalidArgumentError('a request has a body or bytes, not both')
+      const { base64, type } = checkBytes(spec.bytes)
+      body = fromBase64(base64)
+      if (type !== '' && !headers.has('content-type')) headers.set('content-type', type)
+    } else if (spec.body !== undefined) {
       if (typeof spec.body === 'string' && spec.json !== true) body = spec.body
+      else if (isStream(spec.body)) throw new InvalidArgumentError('a stream body cannot be sent again on a retry: pass a Blob or an ArrayBuffer')
       else if (isBodyInit(spec.body)) body = spec.body
       else {
-        body = JSON.stringify(spec.body)
+        body = jsonText(spec.body)
         if (!headers.has('content-type')) headers.set('content-type', 'application/json')
       }
     }
-    const method = (spec.method ?? (body === undefined ? 'GET' : 'POST')).toUpperCase()
+    const method = checkMethod(spec.method, body !== undefined)
     const init: RequestInit & { method: string } = { method, headers, signal: ctx.signal }
     if (body !== undefined) init.body = body
-    // Checked now, so a bad payload fails the job instead of passing for a network error.
-    new Request(spec.url, init)
-    return { url: spec.url, init }
+    // A write is not followed to another place: fetch turns a POST answered 301, 302 or 303 into a bodiless GET.
+    if (method !== 'GET' && method !== 'HEAD') init.redirect = 'manual'
+    return { url, init }
   } catch (err) {
     throw new UnrecoverableError(`job ${ctx.id} cannot make its request: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
   }
@@ -163,45 +191,70 @@ function isBodyInit(body: unknown): body is BodyInit {
   )
 }
 
-async function resultOf(res: Response, kept: readonly string[], maxBodyBytes: number): Promise<HttpResult> {
+async function resultOf(res: Response, kept: readonly string[], maxBodyBytes: number, signal: AbortSignal): Promise<HttpResult> {
   const headers: Record<string, string> = {}
   for (const name of kept) {
     const v = res.headers.get(name)
     if (v !== null) headers[name] = v
   }
   const out: HttpResult = { status: res.status, headers }
+  if (res.redirected) {
+    out.redirected = true
+    out.url = res.url
+  }
   const type = res.headers.get('content-type') ?? ''
   if (type !== '' && !textual(type)) {
-    await res.body?.cancel()
+    await res.body?.cancel().catch(() => undefined)
     return out
   }
-  const { text, truncated } = await readText(res, maxBodyBytes)
+  // The request was delivered: a body that breaks off is kept as far as it came, not retried.
+  const { text, truncated } = await readText(res, maxBodyBytes, signal)
   if (truncated) {
     out.body = text
     out.truncated = true
   } else if (text !== '') {
-    out.body = /[/+]json\b/i.test(type) ? parseOr(text) : text
+    if (/[/+]json\b/i.test(type)) {
+      const value = storableJson(text)
+      if (value === undefined) out.unparsed = true
+      out.body = value === undefined ? text : value.json
+    } else {
+      out.body = text
+    }
   }
   return out
 }
 
-function parseOr(text: string): unknown {
+/** The parsed JSON, unless it does not parse or no store could keep it (nested too deeply). */
+function storableJson(text: string): { json: unknown } | undefined {
   try {
-    return JSON.parse(text) as unknown
+    const json = JSON.parse(text) as unknown
+    checkStorable(json, 'the response body', 'a request job')
+    return { json }
   } catch {
-    return text
+    return undefined
   }
 }
 
-/** The body as text, at most `max` bytes of it: the rest is never read. */
-async function readText(res: Response, max: number): Promise<{ text: string; truncated: boolean }> {
+/**
+ * The body as text, at most `max` bytes of it: the rest is never read. A body that breaks off
+ * (the connection closed) comes back `truncated`; an aborted attempt throws.
+ */
+async function readText(res: Response, max: number, signal?: AbortSignal): Promise<{ text: string; truncated: boolean }> {
   if (!res.body) return { text: '', truncated: false }
   const reader = res.body.getReader()
   const parts: Uint8Array[] = []
   let size = 0
   let truncated = false
   for (;;) {
-    const { done, value } = await reader.read()
+    let chunk: ReadableStreamReadResult<Uint8Array>
+    try {
+      chunk = await reader.read()
+    } catch (err) {
+      if (signal?.aborted === true) throw err
+      truncated = true
+      break
+    }
+    const { done, value } = chunk
     if (done) break
     if (size + value.byteLength > max) {
       parts.push(value.subarray(0, max - size))
@@ -220,7 +273,20 @@ async function readText(res: Response, max: number): Promise<{ text: string; tru
     at += p.byteLength
   }
   // Streaming when cut: a character split at the cut is left out rather than mangled.
-  return { text: new TextDecoder().decode(all, { stream: truncated }), truncated }
+  return { text: decoderFor(res.headers.get('content-type') ?? '').decode(all, { stream: truncated }), truncated }
+}
+
+/** A decoder for the charset the content-type names, UTF-8 when it names none TextDecoder knows. */
+function decoderFor(type: string): TextDecoder {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]
+  if (charset !== undefined) {
+    try {
+      return new TextDecoder(charset)
+    } catch {
+      // An unknown charset: read as UTF-8.
+    }
+  }
+  return new TextDecoder()
 }
 
 /** The start of an error response's body, for the job's error. */
@@ -245,14 +311,54 @@ function withData<E extends Error>(err: E, status: number, body: string | undefi
   return err
 }
 
-/** The wait a `Retry-After` value asks for (delay in seconds, or an HTTP date), if it is one. */
+const DAY = '(Mon|Tue|Wed|Thu|Fri|Sat|Sun)'
+const LONG_DAY = '(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)'
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+const MONTH = `(${MONTHS.join('|')})`
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})'
+/** `Sun, 06 Nov 1994 08:49:37 GMT` */
+const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`)
+/** `Sunday, 06-Nov-94 08:49:37 GMT` */
+const RFC_850 = new RegExp(`^${LONG_DAY}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`)
+/** `Sun Nov  6 08:49:37 1994` */
+const ASCTIME = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`)
+
+/**
+ * The wait a `Retry-After` value asks for, if it is one: delay-seconds (digits only) or an
+ * HTTP-date (RFC 9110: IMF-fixdate, or the obsolete RFC 850 and asctime forms, all GMT).
+ */
 export function retryAfterMs(value: string | null, now: number): number | undefined {
   if (value === null) return undefined
   const v = value.trim()
   if (/^\d+$/.test(v)) return Number(v) * 1000
-  // An HTTP date names its day and month: a bare number that is not a delay (`-1`) is no date.
-  const at = /[a-z]/i.test(v) ? Date.parse(v) : NaN
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
+  const at = httpDate(v, now)
+  return at === undefined ? undefined : Math.max(0, at - now)
+}
+
+function httpDate(v: string, now: number): number | undefined {
+  let m = IMF_FIXDATE.exec(v)
+  if (m) return utc(Number(m[4]), m[3], m[2], m.slice(5, 8))
+  m = RFC_850.exec(v)
+  if (m) {
+    // A two-digit year more than 50 years ahead is of the century before (RFC 9110 §5.6.7).
+    let year = Math.floor(new Date(now).getUTCFullYear() / 100) * 100 + Number(m[4])
+    if (year > new Date(now).getUTCFullYear() + 50) year -= 100
+    return utc(year, m[3], m[2], m.slice(5, 8))
+  }
+  m = ASCTIME.exec(v)
+  if (m) return utc(Number(m[7]), m[2], m[3], m.slice(4, 7))
+  return undefined
+}
+
+/** The time of a date's parts, unless they name no real date (31 Feb, 25:00). */
+function utc(year: number, month: string | undefined, day: string | undefined, time: (string | undefined)[]): number | undefined {
+  const mon = MONTHS.indexOf(month ?? '')
+  const [h, min, sec] = time.map(Number) as [number, number, number]
+  const d = Number((day ?? '').trim())
+  const at = Date.UTC(year, mon, d, h, min, sec)
+  const t = new Date(at)
+  if (t.getUTCDate() !== d || t.getUTCMonth() !== mon || t.getUTCHours() !== h || t.getUTCMinutes() !== min || t.getUTCSeconds() !== sec) return undefined
+  return at
 }
 
 /** The url without its query, which may hold secrets, for messages. */

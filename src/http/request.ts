@@ -53,15 +53,16 @@ function fromSpec(input: RequestSpec): JobSpec<'http', RequestSpec> {
   const headers = checkHeaders(input.headers)
   const { body, bytes, json } = input
   if (json !== undefined && typeof json !== 'boolean') throw new InvalidArgumentError('json must be a boolean')
-  const hasBody = (body !== undefined && body !== null) || bytes !== undefined
+  if (body === null) throw new InvalidArgumentError('body: null sends nothing: leave body out for no body, or pass the string \'null\' with a content-type')
+  const hasBody = body !== undefined || bytes !== undefined
   const method = checkMethod(input.method, hasBody)
   const base: RequestSpec = { url, method }
   if (headers) base.headers = headers
   if (bytes !== undefined) {
-    if (body !== undefined && body !== null) throw new InvalidArgumentError('a request has a body or bytes, not both')
+    if (body !== undefined) throw new InvalidArgumentError('a request has a body or bytes, not both')
     return job('http', { ...base, bytes: checkBytes(bytes) })
   }
-  if (body === undefined || body === null) return job('http', base)
+  if (body === undefined) return job('http', base)
   if (typeof body === 'string' && json !== true) return job('http', { ...base, body })
   const view = bytesOf(body)
   if (view) {
@@ -80,6 +81,7 @@ function fromSpec(input: RequestSpec): JobSpec<'http', RequestSpec> {
 
 function fromRequest(req: Request): JobSpec<'http', RequestSpec> {
   if (req.bodyUsed) throw new InvalidArgumentError('the Request body was already read')
+  if (req.body?.locked === true) throw new InvalidArgumentError('the Request body is being read (its stream is locked)')
   const url = checkUrl(req.url)
   const headers = checkHeaders(Object.fromEntries(req.headers))
   const method = checkMethod(req.method, req.body !== null)
@@ -108,6 +110,8 @@ export function checkUrl(url: unknown): string {
     throw new InvalidArgumentError(`${JSON.stringify(url)} is not a URL${typeof base === 'string' ? '' : ' (a relative URL needs a page or a worker to resolve it against)'}`)
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidArgumentError(`a request url must be http or https, got ${parsed.protocol}`)
+  // fetch refuses them when it sends, and the store would keep the password at rest.
+  if (parsed.username !== '' || parsed.password !== '') throw new InvalidArgumentError('a request url cannot hold credentials (user:password@): send them in a header')
   return parsed.href
 }
 
@@ -124,10 +128,23 @@ export function checkMethod(method: unknown, hasBody: boolean): string {
   return m
 }
 
-/** Headers as given, checked as fetch checks them; undefined when there are none. */
+/**
+ * The Fetch standard's forbidden request headers: fetch sets them itself, browsers drop them
+ * without a word and Node refuses some (or, given `content-length`, waits forever).
+ */
+const FORBIDDEN_HEADERS = new Set([
+  'accept-charset', 'accept-encoding', 'access-control-request-headers', 'access-control-request-method',
+  'connection', 'content-length', 'cookie', 'cookie2', 'date', 'dnt', 'expect', 'host', 'keep-alive',
+  'origin', 'referer', 'set-cookie', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'via',
+])
+const METHOD_OVERRIDES = new Set(['x-http-method', 'x-http-method-override', 'x-method-override'])
+
+/** Headers as given (an object of strings or a `Headers`), checked as fetch checks them; undefined when there are none. */
 export function checkHeaders(headers: unknown): Record<string, string> | undefined {
   if (headers === undefined) return undefined
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new InvalidArgumentError('headers must be an object of strings')
+  const HeadersClass = (globalThis as { Headers?: typeof Headers }).Headers
+  if (HeadersClass !== undefined && headers instanceof HeadersClass) headers = Object.fromEntries(headers)
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new InvalidArgumentError('headers must be an object of strings or a Headers')
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
     if (typeof value !== 'string') throw new InvalidArgumentError(`header ${name} must be a string`)
@@ -136,7 +153,14 @@ export function checkHeaders(headers: unknown): Record<string, string> | undefin
     } catch {
       throw new InvalidArgumentError(`${JSON.stringify(name)}: ${JSON.stringify(value)} is not a valid header`)
     }
-    if (name.toLowerCase() === 'idempotency-key') {
+    const lower = name.toLowerCase()
+    if (FORBIDDEN_HEADERS.has(lower) || lower.startsWith('proxy-') || lower.startsWith('sec-')) {
+      throw new InvalidArgumentError(`${name} is a header fetch sets itself or refuses: a request cannot set it`)
+    }
+    if (METHOD_OVERRIDES.has(lower) && value.split(',').some((m) => FORBIDDEN.has(m.trim().toUpperCase()))) {
+      throw new InvalidArgumentError(`${name}: ${value} names a method fetch cannot send`)
+    }
+    if (lower === 'idempotency-key') {
       throw new InvalidArgumentError('Idempotency-Key is the job id on every attempt: choose it with .withId(key)')
     }
     out[name] = value
@@ -144,22 +168,30 @@ export function checkHeaders(headers: unknown): Record<string, string> | undefin
   return Object.keys(out).length > 0 ? out : undefined
 }
 
-function checkBytes(bytes: unknown): StoredBytes {
+export function checkBytes(bytes: unknown): StoredBytes {
   const b = bytes as Partial<StoredBytes> | null
   if (typeof b !== 'object' || b === null || typeof b.base64 !== 'string' || typeof b.type !== 'string') {
     throw new InvalidArgumentError('bytes must be { base64: string, type: string }')
   }
-  try {
-    atob(b.base64)
-  } catch {
-    throw new InvalidArgumentError('bytes.base64 is not base64')
+  if (!BASE64.test(b.base64)) throw new InvalidArgumentError('bytes.base64 is not base64')
+  if (b.type !== '') {
+    try {
+      new Headers([['content-type', b.type]])
+    } catch {
+      throw new InvalidArgumentError(`bytes.type ${JSON.stringify(b.type)} is not a valid content-type`)
+    }
+    if (/[\r\n]/.test(b.type)) throw new InvalidArgumentError(`bytes.type ${JSON.stringify(b.type)} is not a valid content-type`)
   }
   return { base64: b.base64, type: b.type }
 }
 
-/** The bytes of an ArrayBuffer or a view on one, copied. */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+/** The bytes of an ArrayBuffer, a SharedArrayBuffer or a view on one, copied. */
 function bytesOf(body: unknown): Uint8Array | undefined {
   if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0))
+  const g = globalThis as { SharedArrayBuffer?: typeof SharedArrayBuffer }
+  if (g.SharedArrayBuffer !== undefined && body instanceof g.SharedArrayBuffer) return new Uint8Array(body.slice(0))
   if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength))
   return undefined
 }
@@ -174,21 +206,45 @@ function readLater(body: unknown): body is Blob | FormData | URLSearchParams {
   )
 }
 
-function isStream(body: unknown): boolean {
+export function isStream(body: unknown): boolean {
   const g = globalThis as { ReadableStream?: typeof ReadableStream }
   return g.ReadableStream !== undefined && body instanceof g.ReadableStream
 }
 
-/** The body as the JSON that will be sent, so every store keeps the same thing. */
-function jsonCopy(body: unknown): unknown {
+class Unfaithful extends Error {}
+
+/**
+ * The JSON text a body is sent as. Refused when JSON would send something else than the value:
+ * a NaN or an Infinity (sent as null), a Map, a Set, a Response or any class instance without
+ * `toJSON` (sent as `{}`), a body that comes out as null.
+ */
+export function jsonText(body: unknown): string {
   let text: string | undefined
   try {
-    text = JSON.stringify(body)
+    text = JSON.stringify(body, function (this: unknown, key, value: unknown) {
+      const at = key === '' ? 'the body' : `body key ${JSON.stringify(key)}`
+      if (typeof value === 'number' && !Number.isFinite(value)) throw new Unfaithful(`${at} is ${value}, which JSON sends as null`)
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        const proto = Object.getPrototypeOf(value) as unknown
+        if (proto !== Object.prototype && proto !== null) {
+          const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+          throw new Unfaithful(`${at} is a ${typeof name === 'string' && name !== '' ? name : 'class instance'}, which JSON sends as {}: pass plain data`)
+        }
+      }
+      return value
+    })
   } catch (err) {
-    throw new InvalidArgumentError(`the body cannot be sent as JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+    const why = err instanceof Error ? err.message : String(err)
+    throw new InvalidArgumentError(err instanceof Unfaithful ? why : `the body cannot be sent as JSON: ${why}`, { cause: err })
   }
   if (text === undefined) throw new InvalidArgumentError(`a ${typeof body} body cannot be sent as JSON`)
-  return JSON.parse(text)
+  if (text === 'null') throw new InvalidArgumentError('the body comes out as null in JSON: leave body out for no body')
+  return text
+}
+
+/** The body as the JSON that will be sent, so every store keeps the same thing. */
+function jsonCopy(body: unknown): unknown {
+  return JSON.parse(jsonText(body))
 }
 
 /** Whether a media type is text: JSON, XML, form data, anything `text/`. */
@@ -198,7 +254,8 @@ export function textual(type: string): boolean {
 
 function utf8(buffer: ArrayBuffer): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(buffer)
+    // ignoreBOM keeps a byte order mark: the text sent is the bytes that were given.
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buffer)
   } catch {
     return undefined
   }

@@ -61,6 +61,27 @@ describe('request()', () => {
     expect(atob(multipart.bytes?.base64 ?? '')).toContain('name="name"')
   })
 
+  it('takes a Headers object as the headers', () => {
+    expect(request({ url: api, headers: new Headers({ Authorization: 'Bearer t', 'content-type': 'text/csv' }), body: 'a,b' }).payload).toEqual({
+      url: `${api}/`,
+      method: 'POST',
+      headers: { authorization: 'Bearer t', 'content-type': 'text/csv' },
+      body: 'a,b',
+    })
+  })
+
+  it('keeps a SharedArrayBuffer as bytes, and plain data and Dates as JSON', async () => {
+    const shared = new SharedArrayBuffer(2)
+    new Uint8Array(shared).set([104, 105])
+    expect(await stored(request({ url: api, body: shared }))).toMatchObject({ bytes: { base64: 'aGk=', type: '' } })
+    expect(request({ url: api, body: { a: null, n: 0, d: new Date(0), o: Object.create(null) as object } }).payload.body).toEqual({ a: null, n: 0, d: '1970-01-01T00:00:00.000Z', o: {} })
+  })
+
+  it('keeps the byte order mark of a Request’s text body', async () => {
+    const bom = new Request(`${api}/a`, { method: 'POST', body: new Uint8Array([0xef, 0xbb, 0xbf, 0x68, 0x69]), headers: { 'content-type': 'text/plain' } })
+    expect(await stored(request(bom))).toMatchObject({ body: '\ufeffhi' })
+  })
+
   it('reads a Request at each dispatch, keeps text bodies as text and others as bytes', async () => {
     const text = new Request(`${api}/a`, { method: 'POST', body: 'héllo', headers: { 'content-type': 'text/plain' } })
     const spec = request(text)
@@ -93,6 +114,27 @@ describe('request()', () => {
     ['json: true with a binary body', () => request({ url: api, body: new Uint8Array(1), json: true })],
     ['bytes that are not base64', () => request({ url: api, bytes: { base64: '%%%', type: '' } })],
     ['both body and bytes', () => request({ url: api, body: 'x', bytes: { base64: '', type: '' } })],
+    ...['content-length', 'Transfer-Encoding', 'connection', 'keep-alive', 'expect', 'upgrade', 'host', 'te', 'trailer', 'via', 'cookie', 'origin', 'referer', 'accept-encoding', 'date', 'dnt', 'Proxy-Authorization', 'sec-fetch-mode'].map(
+      (name): [string, () => unknown] => [`a ${name} header, which fetch sets or refuses itself`, () => request({ url: api, headers: { [name]: '1' } })],
+    ),
+    ['an X-HTTP-Method-Override to a method fetch refuses', () => request({ url: api, headers: { 'x-http-method-override': 'TRACE' } })],
+    ['a url with credentials', () => request({ url: 'https://user:pw@api.example.com/x' })],
+    ['a url with a user name only', () => request({ url: 'https://user@api.example.com/x' })],
+    ['a bytes type with a line break', () => request({ url: api, bytes: { base64: 'aGk=', type: 'text/plain\r\nx-evil: 1' } })],
+    ['a NaN body', () => request({ url: api, body: NaN })],
+    ['an Infinity inside a body', () => request({ url: api, body: { a: [1, Infinity] } })],
+    ['a body whose toJSON gives null', () => request({ url: api, body: { toJSON: () => null } })],
+    ['body: null', () => request({ url: api, method: 'POST', body: null })],
+    ['a Map body', () => request({ url: api, body: new Map([['a', 1]]) })],
+    ['a Set inside a body', () => request({ url: api, body: { s: new Set([1]) } })],
+    ['a Response body', () => request({ url: api, body: new Response('x') })],
+    ['a Request body', () => request({ url: api, body: new Request(api) })],
+    ['a class instance body', () => request({ url: api, body: new (class Point { x = 1 })() })],
+    ['a Request whose body is locked', () => {
+      const r = new Request(api, { method: 'POST', body: 'x' })
+      r.body?.getReader()
+      return request(r)
+    }],
     ['a Request already read', () => {
       const r = new Request(api, { method: 'POST', body: 'x' })
       void r.text()
@@ -107,7 +149,8 @@ describe('classification and Retry-After', () => {
   it('retries 408, 425, 429 and 5xx, accepts 2xx, fails other statuses', () => {
     expect([200, 201, 204, 299].map(classifyStatus)).toEqual(['ok', 'ok', 'ok', 'ok'])
     expect([408, 425, 429, 500, 503, 599].map(classifyStatus)).toEqual(Array(6).fill('retry'))
-    expect([301, 304, 400, 401, 403, 404, 409, 422].map(classifyStatus)).toEqual(Array(8).fill('fail'))
+    expect([301, 302, 400, 401, 403, 404, 409, 422].map(classifyStatus)).toEqual(Array(8).fill('fail'))
+    expect(classifyStatus(304)).toBe('ok')
   })
 
   it('reads seconds and HTTP dates', () => {
@@ -119,5 +162,15 @@ describe('classification and Retry-After', () => {
     expect(retryAfterMs(null, now)).toBeUndefined()
     expect(retryAfterMs('soon', now)).toBeUndefined()
     expect(retryAfterMs('-1', now)).toBeUndefined()
+  })
+
+  it('reads the obsolete HTTP date forms as GMT, and nothing that only looks like a date', () => {
+    const now = Date.parse('Wed, 21 Oct 2026 07:28:00 GMT')
+    expect(retryAfterMs('Wednesday, 21-Oct-26 07:28:30 GMT', now)).toBe(30_000)
+    expect(retryAfterMs('Wed Oct 21 07:28:30 2026', now)).toBe(30_000)
+    expect(retryAfterMs('Wed Oct  1 07:28:30 2026', now)).toBe(0)
+    for (const junk of ['in 5', 'abc 1', 'x 2030', 'June 2040', '5 minutes', '120s', '1.5', '1e3', 'Dec', 'tomorrow', '2026-10-21T07:28:30Z', 'Wed, 21 Oct 2026 07:28:30 PST', 'Wed, 32 Oct 2026 07:28:30 GMT']) {
+      expect([junk, retryAfterMs(junk, now)]).toEqual([junk, undefined])
+    }
   })
 })
