@@ -173,7 +173,7 @@ export function checkBytes(bytes: unknown): StoredBytes {
   if (typeof b !== 'object' || b === null || typeof b.base64 !== 'string' || typeof b.type !== 'string') {
     throw new InvalidArgumentError('bytes must be { base64: string, type: string }')
   }
-  if (!BASE64.test(b.base64)) throw new InvalidArgumentError('bytes.base64 is not base64')
+  if (!BASE64.test(b.base64) || b.base64.length % 4 === 1) throw new InvalidArgumentError('bytes.base64 is not base64')
   if (b.type !== '') {
     try {
       new Headers([['content-type', b.type]])

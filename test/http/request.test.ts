@@ -1,4 +1,5 @@
-import { describe, expect, expectTypeOf, it } from 'vitest'
+import { describe, expect, expectTypeOf, it, vi } from 'vitest'
+import { fromBase64, toBase64 } from '../../src/http/bytes.js'
 import { InvalidArgumentError, createQueue, type Handler, type JobSpec, type Queue } from '../../src/index.js'
 import { classifyStatus, httpHandler, request, retryAfterMs, type HttpJobs, type RequestSpec } from '../../src/http/index.js'
 
@@ -171,6 +172,41 @@ describe('classification and Retry-After', () => {
     expect(retryAfterMs('Wed Oct  1 07:28:30 2026', now)).toBe(0)
     for (const junk of ['in 5', 'abc 1', 'x 2030', 'June 2040', '5 minutes', '120s', '1.5', '1e3', 'Dec', 'tomorrow', '2026-10-21T07:28:30Z', 'Wed, 21 Oct 2026 07:28:30 PST', 'Wed, 32 Oct 2026 07:28:30 GMT']) {
       expect([junk, retryAfterMs(junk, now)]).toEqual([junk, undefined])
+    }
+  })
+})
+
+describe('base64 of binary bodies', () => {
+  const sample = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + (i >> 8)) & 255)
+  const restore: (() => void)[] = []
+
+  it.each([
+    ['natively', (): void => undefined],
+    ['in slices, without Buffer or Uint8Array.prototype.toBase64', (): void => {
+      vi.stubGlobal('Buffer', undefined)
+      const proto = Uint8Array.prototype as { toBase64?: unknown }
+      const ctor = Uint8Array as { fromBase64?: unknown }
+      const own = [Object.getOwnPropertyDescriptor(proto, 'toBase64'), Object.getOwnPropertyDescriptor(ctor, 'fromBase64')] as const
+      delete proto.toBase64
+      delete ctor.fromBase64
+      restore.push(() => {
+        if (own[0]) Object.defineProperty(proto, 'toBase64', own[0])
+        if (own[1]) Object.defineProperty(ctor, 'fromBase64', own[1])
+      })
+    }],
+  ])('turns bytes into base64 and back %s', (_how, setUp) => {
+    const expected = [0, 1, 2, 3, 4, 49_151, 49_152, 49_153, 200_001].map((n) => [n, Buffer.from(sample(n)).toString('base64')] as const)
+    setUp()
+    try {
+      for (const [n, base64] of expected) {
+        expect(toBase64(sample(n))).toBe(base64)
+        expect(fromBase64(base64)).toEqual(sample(n))
+      }
+      expect(toBase64(sample(10).subarray(3, 8))).toBe(btoa(String.fromCharCode(...sample(10).subarray(3, 8))))
+      expect(fromBase64('aGk')).toEqual(new Uint8Array([104, 105]))
+    } finally {
+      vi.unstubAllGlobals()
+      for (const undo of restore.splice(0)) undo()
     }
   })
 })
