@@ -100,9 +100,19 @@ export function httpHandler(o: HttpHandlerOptions = {}): Handler<RequestSpec> {
   const maxDeferrals = count('maxDeferrals', o.maxDeferrals, 10)
   const kept = [...KEPT_HEADERS, ...(o.resultHeaders ?? []).map((h) => h.toLowerCase())]
   const classify = o.classify ?? ((res: Response) => classifyStatus(res.status))
-  const deferrals = new Map<string, number>()
+  // Per job: the free waits taken, and the time before which the server asked not to be sent again.
+  const deferrals = new Map<string, { count: number; notBefore: number }>()
+  const remember = (id: string, entry: { count: number; notBefore: number }): void => {
+    deferrals.delete(id) // re-inserted last: the map forgets the oldest first
+    deferrals.set(id, entry)
+    if (deferrals.size > COUNTED_JOBS) deferrals.delete(deferrals.keys().next().value as string)
+  }
 
   return async (payload, ctx) => {
+    // A Retry-After that came once the free waits were spent cost its attempt; the next attempt
+    // still waits as long as it asked, without sending (and without spending another).
+    const early = (deferrals.get(ctx.id)?.notBefore ?? 0) - Date.now()
+    if (early > 0) throw new JobDeferredError(early, `waiting ${early} ms more, as the last Retry-After asked`)
     const spec = o.prepare ? await o.prepare(payload, ctx) : payload
     const extra = o.headers ? await o.headers(ctx) : undefined
     const { url, init } = buildRequest(spec, extra, ctx)
@@ -126,15 +136,14 @@ export function httpHandler(o: HttpHandlerOptions = {}): Handler<RequestSpec> {
     const excerpt = await bodyExcerpt(res)
     if (verdict === 'retry') {
       const wait = retryAfterMs(res.headers.get('retry-after'), Date.now())
-      const done = deferrals.get(ctx.id) ?? 0
-      if (wait !== undefined && done < maxDeferrals) {
-        deferrals.delete(ctx.id) // re-inserted last: the map forgets the oldest first
-        deferrals.set(ctx.id, done + 1)
-        if (deferrals.size > COUNTED_JOBS) deferrals.delete(deferrals.keys().next().value as string)
-        const ms = Math.min(wait, maxRetryAfterMs)
+      const done = deferrals.get(ctx.id)?.count ?? 0
+      const ms = wait === undefined ? undefined : Math.min(wait, maxRetryAfterMs)
+      if (ms !== undefined && done < maxDeferrals) {
+        remember(ctx.id, { count: done + 1, notBefore: 0 })
         throw new JobDeferredError(ms, `${where}: waiting ${ms} ms as Retry-After asks`)
       }
-      throw withData(new QueueError(where, { code: 'HTTP_STATUS' }), res.status, excerpt)
+      if (ms !== undefined) remember(ctx.id, { count: done, notBefore: Date.now() + ms })
+      throw withData(new QueueError(ms === undefined ? where : `${where}; Retry-After: ${ms} ms`, { code: 'HTTP_STATUS' }), res.status, excerpt)
     }
     deferrals.delete(ctx.id)
     throw withData(new UnrecoverableError(where), res.status, excerpt)

@@ -81,6 +81,19 @@ describe('the HTTP handler', () => {
     await queue.close()
   })
 
+  it('past maxDeferrals, still waits as long as Retry-After asks before the next attempt', async () => {
+    const ns = space()
+    await script(ns, [{ status: 503, headers: { 'retry-after': '1' } }, { status: 200 }])
+    const { queue, events } = outbox(memoryStore(), { maxDeferrals: 0 })
+    await queue.start()
+    const { id } = await queue.dispatch(request({ url: url(ns, 'x') }).retry(1).backoff(0))
+    expect(await finished(queue, id)).toMatchObject({ state: 'succeeded', attempt: 2 })
+    const [first, second] = await log(ns)
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(900)
+    expect(events.map((e) => e.kind).filter((k) => k === 'job:retrying' || k === 'job:deferred')).toEqual(['job:retrying', 'job:deferred'])
+    await queue.close()
+  })
+
   it('honours an HTTP-date Retry-After, and caps a long one at maxRetryAfterMs', async () => {
     const ns = space()
     const later = new Date(Date.now() + 3_600_000).toUTCString()
