@@ -191,6 +191,20 @@ export function outboxCases(server: () => string, stores: [string, () => Store][
       await queue.close()
     })
 
+    it('fails a POST answered with a redirect without following it, and follows one for a GET', async () => {
+      const ns = space()
+      const { queue } = outbox(makeStore())
+      await queue.start()
+      const post = await queue.dispatch(request({ url: url(ns, 'redirect?status=302'), method: 'POST', body: { a: 1 } }).retry(3))
+      const get = await queue.dispatch(request({ url: url(ns, 'redirect?status=302') }))
+      expect(await finished(queue, post.id)).toMatchObject({ state: 'failed', attempt: 1, error: { name: 'UnrecoverableError' } })
+      expect((await finished(queue, post.id)).error?.message).toMatch(/redirect/)
+      const followed = await finished(queue, get.id)
+      expect(followed).toMatchObject({ state: 'succeeded', result: { status: 200, redirected: true, url: url(ns, 'echo'), body: { method: 'GET' } } })
+      expect((await log(ns)).map((r) => `${r.method} ${r.path}`).sort()).toEqual([`GET /${ns}/echo`, `GET /${ns}/redirect?status=302`, `POST /${ns}/redirect?status=302`])
+      await queue.close()
+    })
+
     it('reads a Request once at dispatch, leaving the caller’s unread', async () => {
       const ns = space()
       const req = new Request(url(ns, 'echo'), { method: 'PATCH', body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json', 'x-trace': 'r1' } })

@@ -9,6 +9,7 @@
  * - `PUT /<ns>/items/<id>` updates an item that exists (200, the item), else 404.
  * - `* /<ns>/echo` answers with what it received.
  * - `GET /<ns>/big?n=<bytes>` answers with `n` bytes of text.
+ * - `* /<ns>/redirect?status=<3xx>` redirects to `/<ns>/echo`.
  * - any other path answers from the namespace's script (`POST /_script/<ns>` with a list of
  *   `{ status, headers?, body? }`; the last one repeats), or 200 `{}` without one.
  * - `GET /_log/<ns>` lists the requests of the namespace: method, path, the headers the tests
@@ -104,6 +105,9 @@ export async function startTestServer(): Promise<TestServer> {
     }
     if (route[0] === 'echo') {
       return json(res, 200, { method: entry.method, headers: entry.headers, text: entry.text, base64: entry.base64 })
+    }
+    if (route[0] === 'redirect') {
+      return send(res, Number(url.searchParams.get('status') ?? '302'), { location: `/${space}/echo` }, '')
     }
     if (route[0] === 'big') {
       const n = Number(url.searchParams.get('n') ?? '0')
