@@ -22,6 +22,7 @@ export type RequestSpec = {
   url: string
   /** @default 'POST' with a body, else 'GET' */
   method?: string
+  /** Given to `request()` or returned by `prepare`, a `Headers` is taken too (as an object). */
   headers?: Record<string, string>
   body?: unknown
   /** Send a string `body` as JSON. Other values are always JSON; binary bodies never are. */
@@ -40,7 +41,7 @@ export type HttpJobs = { http: RequestSpec }
  * queue.register('http', httpHandler(), { network: 'online' })
  * await queue.dispatch(request({ url: '/api/notes', method: 'POST', body: { text } }))
  */
-export function request(input: RequestSpec | Request): JobSpec<'http', RequestSpec> {
+export function request(input: RequestSpec | (Omit<RequestSpec, 'headers'> & { headers?: Headers }) | Request): JobSpec<'http', RequestSpec> {
   // Read when called: no platform global is touched at import time.
   const RequestClass = (globalThis as { Request?: typeof Request }).Request
   if (RequestClass !== undefined && input instanceof RequestClass) return fromRequest(input)
