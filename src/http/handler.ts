@@ -124,7 +124,7 @@ export function httpHandler(o: HttpHandlerOptions = {}): Handler<RequestSpec> {
       await res.body?.cancel().catch(() => undefined)
       const location = res.headers.get('location')
       const err = new UnrecoverableError(
-        `${where}${location === null ? '' : ` to ${location}`}: not followed, since fetch would send a ${init.method} on as a GET without its body`,
+        `${where}${location === null ? '' : ` to ${location}`}: a ${init.method} is not sent on through a redirect (fetch turns it into a GET without its body after 301, 302 and 303): send it to the url it moved to`,
       )
       throw Object.assign(err, location === null ? { status: res.status } : { status: res.status, location })
     }
