@@ -6,7 +6,8 @@
  * - `ok` (2xx by default): the result keeps the status, some headers and the body.
  * - `retry` (408, 425, 429 and 5xx): with a `Retry-After` the job waits that long without
  *   spending its attempt (`JobDeferredError`), up to `maxDeferrals` times per job on this
- *   handler; without one, or past that, it is an ordinary failed attempt (backoff).
+ *   handler; without one, or past that, it is an ordinary failed attempt (backoff), and past
+ *   that the next attempt still waits as long as the server asked.
  * - `fail` (any other status): `UnrecoverableError`, the job fails at once.
  * - a redirect: followed for GET and HEAD (the result says so); for any other method it is not
  *   followed, since fetch would send the write on as a bodiless GET, and the job fails at once.
