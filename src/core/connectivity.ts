@@ -77,19 +77,21 @@ export function browserConnectivity(): Connectivity {
       const off = (): void => tell(false)
       scope.addEventListener('online', on)
       scope.addEventListener('offline', off)
-      // Chromium changes a worker's navigator.onLine without firing its events (seen under
-      // DevTools' offline emulation): a worker also reads it twice a second.
-      const poll =
-        'window' in globalThis
-          ? undefined
-          : setInterval(() => {
-              const now = scope.navigator.onLine === true
-              if (now !== last) tell(now)
-            }, WORKER_POLL_MS)
+      // Chromium changes a worker's navigator.onLine without firing its events
+      // (crbug.com/114475): a worker also reads it twice a second.
+      let poll: ReturnType<typeof setTimeout> | undefined
+      let stopped = false
+      const read = (): void => {
+        const now = scope.navigator.onLine === true
+        if (now !== last) tell(now)
+        if (!stopped) poll = setTimeout(read, WORKER_POLL_MS)
+      }
+      if (!('window' in globalThis)) poll = setTimeout(read, WORKER_POLL_MS)
       return () => {
         scope.removeEventListener('online', on)
         scope.removeEventListener('offline', off)
-        if (poll !== undefined) clearInterval(poll)
+        stopped = true
+        if (poll !== undefined) clearTimeout(poll)
       }
     },
   }
