@@ -12,7 +12,10 @@ import { InvalidArgumentError } from './errors.js'
 
 export interface Connectivity {
   readonly online: boolean
-  /** Calls `listener` when the state may have changed. Returns the function that stops it. */
+  /**
+   * Calls `listener` when the state may have changed (possibly with the same state again).
+   * Returns the function that stops it.
+   */
   subscribe(listener: (online: boolean) => void): () => void
 }
 
@@ -68,22 +71,18 @@ export function browserConnectivity(): Connectivity {
       return scope.navigator.onLine === true
     },
     subscribe(listener) {
-      let last = scope.navigator.onLine === true
-      const tell = (online: boolean): void => {
-        last = online
-        listener(online)
-      }
+      const tell = (online: boolean): void => listener(online)
       const on = (): void => tell(true)
       const off = (): void => tell(false)
       scope.addEventListener('online', on)
       scope.addEventListener('offline', off)
       // Chromium changes a worker's navigator.onLine without firing its events
-      // (crbug.com/114475): a worker also reads it twice a second.
+      // (crbug.com/114475): a worker also tells what it reads there twice a second. Every
+      // time, not only on a change it saw: a listener may have read a change in between.
       let poll: ReturnType<typeof setTimeout> | undefined
       let stopped = false
       const read = (): void => {
-        const now = scope.navigator.onLine === true
-        if (now !== last) tell(now)
+        tell(scope.navigator.onLine === true)
         if (!stopped) poll = setTimeout(read, WORKER_POLL_MS)
       }
       if (!('window' in globalThis)) poll = setTimeout(read, WORKER_POLL_MS)

@@ -18,15 +18,15 @@ describe('the network state in a page and in a dedicated worker (Chromium, end t
     }
     await e2e.context.setOffline(true)
     for (const where of ['page', 'worker'] as const) {
-      await expect.poll(() => page.evaluate((w) => window.conn[w].online(), where)).toBe(false)
+      await expect.poll(() => page.evaluate((w) => window.conn[w].online(), where), { timeout: 5000 }).toBe(false)
       await page.evaluate((w) => window.conn[w].dispatch('upload', `${w}-upload`), where)
       await page.evaluate((w) => window.conn[w].dispatch('local', `${w}-local`), where)
-      await expect.poll(() => page.evaluate((w) => window.conn[w].ran(), where)).toEqual([`${where}-local`])
+      await expect.poll(() => page.evaluate((w) => window.conn[w].ran(), where), { timeout: 5000 }).toEqual([`${where}-local`])
     }
     await new Promise((r) => setTimeout(r, 300))
     await e2e.context.setOffline(false)
     for (const where of ['page', 'worker'] as const) {
-      await expect.poll(() => page.evaluate((w) => window.conn[w].ran(), where)).toEqual([`${where}-local`, `${where}-upload`])
+      await expect.poll(() => page.evaluate((w) => window.conn[w].ran(), where), { timeout: 5000 }).toEqual([`${where}-local`, `${where}-upload`])
       expect(await page.evaluate((w) => window.conn[w].events(), where)).toEqual(['queue:offline', 'queue:online'])
       expect(await page.evaluate((w) => window.conn[w].online(), where)).toBe(true)
     }
