@@ -22,8 +22,12 @@
 import { InvalidArgumentError } from './errors.js'
 
 export interface Liveness {
-  /** Proves `owner` alive until the returned function is called; resolves once the proof holds. */
-  hold(owner: string): Promise<() => void>
+  /**
+   * Proves `owner` alive until the returned function is called; resolves once the proof holds.
+   * `onLost` is called if the proof is taken away while held (another script stole the Web
+   * Lock): from then on other engines see this one as dead.
+   */
+  hold(owner: string, onLost?: () => void): Promise<() => void>
   /** The owners alive now, as far as this platform can tell. */
   alive(): Promise<string[]>
   /**
@@ -103,15 +107,19 @@ export function webLocksLiveness(locks: WebLocks | undefined = platformLocks()):
     )
   }
   return {
-    async hold(owner) {
+    async hold(owner, onLost) {
       const name = ENGINE_LOCK_PREFIX + checkOwner(owner)
       if (mine.has(owner)) throw new InvalidArgumentError(`owner ${owner} is held already`)
       mine.add(owner)
+      let granted = false
+      let released = false
       return new Promise((resolve, reject) => {
         api
           .request(name, { mode: 'exclusive' }, () =>
             new Promise<void>((release) => {
+              granted = true
               resolve(() => {
+                released = true
                 mine.delete(owner)
                 release()
               })
@@ -119,7 +127,9 @@ export function webLocksLiveness(locks: WebLocks | undefined = platformLocks()):
           )
           .catch((err: unknown) => {
             mine.delete(owner)
-            reject(err)
+            // Rejected after it was granted: the lock was stolen from under the engine.
+            if (!granted) reject(err)
+            else if (!released) onLost?.()
           })
       })
     },

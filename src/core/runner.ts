@@ -69,8 +69,8 @@ const ALIVE_EVERY_MS = 1000
 
 export class Runner {
   readonly #h: RunnerHost
-  /** The name its leases carry. */
-  readonly #owner = nanoid()
+  /** The name its leases carry; a new one if its proof of life is taken away. */
+  #owner = nanoid()
   readonly #attempts = new Map<string, Attempt>()
   /**
    * Attempts that ended (timed out, lease lost, released by stop) while their handler goes on,
@@ -252,7 +252,8 @@ export class Runner {
     const liveness = this.#h.store.liveness
     if (!liveness || this.#release || !this.#running) return true
     try {
-      const release = await liveness.hold(this.#owner)
+      const owner = this.#owner
+      const release = await liveness.hold(owner, () => this.#proofLost(owner))
       if (this.#closed) {
         release()
         return false
@@ -268,6 +269,28 @@ export class Runner {
       this.#armWake(this.#holdRetryAt)
       return false
     }
+  }
+
+  /**
+   * This engine's proof of life was taken away (its Web Lock stolen): other engines now take
+   * its jobs at once. Its attempts end as if their leases were lost, and it holds again under
+   * a new owner before it claims.
+   */
+  #proofLost(owner: string): void {
+    if (owner !== this.#owner || this.#closed) return
+    this.#h.reportError(new LeaseLostError(`this engine's proof of life (${owner}) was taken away: its jobs may run elsewhere`))
+    this.#unwatchDeaths?.()
+    this.#unwatchDeaths = undefined
+    this.#release = undefined
+    this.#owner = nanoid()
+    const now = this.#h.clock.now()
+    for (const a of [...this.#attempts.values()]) {
+      a.controller.abort(new LeaseLostError(`job ${a.job.id} is no longer leased to this engine`))
+      this.#h.emit([{ kind: 'lease:lost', at: now, jobId: a.job.id }])
+      this.#finish(a, null)
+    }
+    this.#askAlive = true
+    this.#kick()
   }
 
   /** The engines alive now, with the time taken just before asking (see `ClaimRequest.alive`). */

@@ -30,6 +30,19 @@ describe('webLocksLiveness (Chromium)', () => {
     releaseA()
   })
 
+  it('tells a holder whose lock another script steals, and not one that released it', async () => {
+    const [a, b] = [owner('a'), owner('b')]
+    const liveness = webLocksLiveness()
+    let lostA = 0
+    let lostB = 0
+    await liveness.hold(a, () => lostA++)
+    const releaseB = await liveness.hold(b, () => lostB++)
+    releaseB()
+    await navigator.locks.request(ENGINE_LOCK_PREFIX + a, { steal: true }, () => undefined)
+    await vi.waitFor(() => expect(lostA).toBe(1))
+    expect(lostB).toBe(0)
+  })
+
   it('calls a watcher when an engine it saw alive releases its hold', async () => {
     const [a, b] = [owner('a'), owner('b')]
     const here = webLocksLiveness()

@@ -214,3 +214,38 @@ describe('an engine and the liveness of its store', () => {
     await queue.close()
   })
 })
+
+describe('an engine whose proof of life is taken from it', () => {
+  it('aborts its attempts as lost, and holds again under a new owner before it claims', async () => {
+    const held: { owner: string; lost?: () => void }[] = []
+    const liveness: Liveness = {
+      async hold(owner, onLost) {
+        held.push({ owner, ...(onLost ? { lost: onLost } : {}) })
+        return () => undefined
+      },
+      alive: async () => held.map((h) => h.owner),
+    }
+    const store = storeWith(liveness, [])
+    const { queue, kinds } = harness({ store })
+    const gate = deferred()
+    const reasons: unknown[] = []
+    queue.register('t', (_p, ctx) => {
+      ctx.signal.addEventListener('abort', () => reasons.push(ctx.signal.reason))
+      return gate.promise
+    })
+    const { id } = await queue.dispatch(job('t', 1))
+    await queue.start()
+    await settle()
+    expect(held).toHaveLength(1)
+    held[0]?.lost?.()
+    await settle(6)
+    expect(reasons[0]).toMatchObject({ code: 'LEASE_LOST' })
+    expect(kinds()).toContain('lease:lost')
+    expect(kinds()).toContain('queue:error')
+    expect(held).toHaveLength(2)
+    expect(held[1]?.owner).not.toBe(held[0]?.owner)
+    gate.resolve(undefined)
+    await queue.close()
+    expect(await store.getJob(id).catch(() => 'closed')).toBe('closed')
+  })
+})
