@@ -4,9 +4,12 @@
  * `requestBackgroundSync()`; the browser wakes the service worker with a `sync` event once it
  * is online, and the host runs the engine until nothing is ready (`queue.drain()`).
  *
- * A sync event that ends with work still waiting on the network, while the engine is offline
- * (the connection dropped during the drain), fails, so the browser fires it again later; its
- * last chance never fails (the jobs stay in the store for the next sync or the next page).
+ * A sync event fails, so the browser fires it again later, while its drain leaves work
+ * unfinished that a later sync could finish: jobs waiting (on the network, say), jobs running
+ * under another engine (a page that may close before they finish: its jobs are then taken over
+ * by the next drain), and jobs delayed (a retry in backoff) that are due within DUE_SOON_MS.
+ * A retry due within WAIT_DUE_MS is waited for inside the event and run. The last chance of a
+ * sync never fails (the jobs stay in the store for the next sync or the next page).
  *
  * @module
  */
@@ -41,7 +44,7 @@ export function checkTag(tag: unknown): string {
   return tag
 }
 
-/** An error of this code fails a sync event whose drain left work waiting on the network. */
+/** An error of this code fails a sync event whose drain left work unfinished (see the module). */
 export const SYNC_INCOMPLETE = 'SYNC_INCOMPLETE'
 
 interface ExtendableEventLike extends Event {
@@ -90,6 +93,49 @@ const offline = (q: Queue): boolean => !q.online || navigatorOnLine() === false
 export const CATCH_UP_MS = 3_000
 
 /**
+ * A delayed job due within this time fails the sync, so a sync fires again for it (Chromium's
+ * first retry comes five minutes after a failure); one due later (next week's) does not.
+ */
+export const DUE_SOON_MS = 5 * 60_000
+
+/** A delayed job due within this time is waited for inside the sync event, then run. */
+export const WAIT_DUE_MS = 30_000
+
+/**
+ * How long a sync event may wait for delayed jobs in all, well inside the time a browser gives
+ * it (Chromium: three minutes).
+ */
+export const SYNC_WAIT_MS = 60_000
+
+/** What a drain left unfinished: by state, and when the next delayed job is due. */
+interface Left {
+  waiting: number
+  active: number
+  soon: number
+  next: number | undefined
+}
+
+/** The delayed jobs are read a page at a time, to find the one due first. */
+const PAGE = 500
+
+async function unfinished(q: Queue, now: number): Promise<Left> {
+  const c = await q.counts()
+  let soon = 0
+  let next: number | undefined
+  for (let offset = 0; offset < c.delayed; offset += PAGE) {
+    const page = await q.listJobs({ state: 'delayed', limit: PAGE, offset })
+    for (const j of page) {
+      if (j.runAt <= now + DUE_SOON_MS) soon++
+      if (next === undefined || j.runAt < next) next = j.runAt
+    }
+    if (page.length < PAGE) break
+  }
+  return { waiting: c.waiting, active: c.active, soon, next }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
  * Waits until the engine says it is online, at most CATCH_UP_MS. In a service worker the
  * engine learns of the network by reading `navigator.onLine` from time to time (no events
  * there), and Chromium fires a sync the moment the connection returns: drained at once, the
@@ -135,16 +181,53 @@ export function hostIn(scope: EventTarget, queue: Queue<any> | Promise<Queue<any
     return next
   }
 
+  /**
+   * What is left unfinished, read between drains: the active jobs then are another engine's
+   * (a drain of this host would be running its own).
+   */
+  const check = (q: Queue): Promise<Left> => {
+    const next = tail.then(() => unfinished(q, Date.now()))
+    tail = next.catch(() => undefined)
+    return next
+  }
+
   const sync = async (lastChance: boolean): Promise<void> => {
     const q = await hosted
     // A browser fires sync once it is online; the engine may not know yet (see catchUp).
     if (!q.online && navigatorOnLine() === true) await catchUp(q)
-    await drain()
-    if (lastChance || !offline(q)) return
-    const c = await q.counts()
-    const left = c.waiting + c.delayed
-    // The browser fires a failed sync event again later, once it is online.
-    if (left > 0) throw new QueueError(`${left} jobs wait for the network`, { code: SYNC_INCOMPLETE })
+    const until = Date.now() + SYNC_WAIT_MS
+    let again = true
+    for (;;) {
+      await drain()
+      if (lastChance) return
+      const left = await check(q)
+      if (offline(q)) {
+        const n = left.waiting + left.soon
+        // The browser fires a failed sync event again later, once it is online.
+        if (n > 0) throw new QueueError(`${n} jobs wait for the network`, { code: SYNC_INCOMPLETE })
+        return
+      }
+      const n = left.waiting + left.active + left.soon
+      if (n === 0) return
+      const now = Date.now()
+      const due = left.next === undefined ? Infinity : left.next - now
+      if (left.waiting > 0 && again) {
+        // Dispatched after the drain last looked: one more drain runs them.
+        again = false
+        continue
+      }
+      if (left.waiting === 0 && left.active === 0 && due <= WAIT_DUE_MS && now + due < until) {
+        // Only a retry due shortly is left: it is run in this event rather than in the next.
+        await sleep(Math.max(due, 0))
+        continue
+      }
+      const parts = [
+        left.waiting > 0 ? `${left.waiting} waiting` : '',
+        left.active > 0 ? `${left.active} running elsewhere` : '',
+        left.soon > 0 ? `${left.soon} due within ${DUE_SOON_MS / 60_000} minutes` : '',
+      ].filter(Boolean)
+      throw new QueueError(`${n} jobs are not finished: ${parts.join(', ')}`, { code: SYNC_INCOMPLETE })
+    }
   }
 
   scope.addEventListener('sync', (event) => {

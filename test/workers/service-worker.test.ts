@@ -3,7 +3,7 @@ import { InvalidArgumentError, QueueError, createQueue, job, memoryStore } from 
 import { manualConnectivity } from '../../src/testing/index.js'
 import { hostIn } from '../../src/workers/service-worker.js'
 import { SYNC_INCOMPLETE, serviceWorkerHost } from '../../src/workers/index.js'
-import { CATCH_UP_MS } from '../../src/workers/service-worker.js'
+import { CATCH_UP_MS, DUE_SOON_MS, WAIT_DUE_MS } from '../../src/workers/service-worker.js'
 
 // The listeners serviceWorkerHost adds, driven with events shaped as a service worker's:
 // `sync` (tag, lastChance) and `message` (data, ports), each with waitUntil. The browser's
@@ -26,16 +26,26 @@ const outcome = async (e: ExtendableEvent): Promise<unknown> => {
   )
 }
 
-type Jobs = { add: { a: number; b: number }; upload: { name: string } }
+type Jobs = { add: { a: number; b: number }; upload: { name: string }; flaky: { name: string } }
 const setup = (o: { online?: boolean } = {}) => {
   const net = manualConnectivity(o.online ?? true)
   const uploads: string[] = []
-  const queue = createQueue<Jobs>({ store: memoryStore(), connectivity: net })
+  const store = memoryStore()
+  const queue = createQueue<Jobs>({ store, connectivity: net })
   queue.register('add', ({ a, b }) => a + b)
   queue.register('upload', ({ name }) => void uploads.push(name), { network: 'online' })
+  // Answered 503 at its first attempt, online: a retry in backoff.
+  queue.register(
+    'flaky',
+    ({ name }, ctx) => {
+      if (ctx.attempt === 1) throw new Error('the server answered 503')
+      uploads.push(name)
+    },
+    { network: 'online' },
+  )
   const scope = new EventTarget()
   hostIn(scope, queue, 'outbox')
-  return { net, queue, scope, uploads }
+  return { net, queue, scope, store, uploads }
 }
 
 describe('serviceWorkerHost', () => {
@@ -77,6 +87,66 @@ describe('serviceWorkerHost', () => {
     // What needs no network ran; the upload spent nothing.
     expect(await queue.getJob(add?.id ?? '')).toMatchObject({ state: 'succeeded' })
     expect(await queue.getJob(up?.id ?? '')).toMatchObject({ state: 'waiting', attempt: 0 })
+    expect(uploads).toEqual([])
+  })
+
+  it('fails a sync that ends online with jobs running under another engine, which may die before they finish', async () => {
+    const { scope, store, uploads } = setup()
+    // Another engine on the same store (a page) runs the uploads, and has not finished them.
+    const page = createQueue<Jobs>({ store, concurrency: 2 })
+    let release = (): void => {}
+    const held = new Promise<void>((r) => (release = r))
+    page.register('upload', async ({ name }) => {
+      await held
+      uploads.push(`page:${name}`)
+    })
+    await page.dispatchMany([job('upload', { name: 'a.jpg' }), job('upload', { name: 'b.jpg' })])
+    await page.start()
+    await expect.poll(async () => (await page.counts()).active).toBe(2)
+    const e = sync('outbox')
+    scope.dispatchEvent(e)
+    expect(await outcome(e)).toMatchObject({ code: SYNC_INCOMPLETE, message: '2 jobs are not finished: 2 running elsewhere' })
+    // Its last chance never fails.
+    const last = sync('outbox', true)
+    scope.dispatchEvent(last)
+    expect(await outcome(last)).toBe('ok')
+    release()
+    await page.drain()
+    await page.stop()
+    // Finished: the next sync succeeds.
+    const next = sync('outbox')
+    scope.dispatchEvent(next)
+    expect(await outcome(next)).toBe('ok')
+    expect(uploads.sort()).toEqual(['page:a.jpg', 'page:b.jpg'])
+  })
+
+  it(`fails a sync that ends online with a retry in backoff due within ${DUE_SOON_MS / 60_000} minutes`, async () => {
+    const { queue, scope, uploads } = setup()
+    const { id } = await queue.dispatch(job('flaky', { name: 'a.jpg' }).backoff(2 * 60_000))
+    const e = sync('outbox')
+    scope.dispatchEvent(e)
+    expect(await outcome(e)).toMatchObject({ code: SYNC_INCOMPLETE, message: '1 jobs are not finished: 1 due within 5 minutes' })
+    expect(await queue.getJob(id)).toMatchObject({ state: 'delayed', attempt: 1 })
+    expect(uploads).toEqual([])
+  })
+
+  it(`waits inside the sync for a retry due within ${WAIT_DUE_MS / 1000} s, and runs it`, async () => {
+    const { queue, scope, uploads } = setup()
+    const { id } = await queue.dispatch(job('flaky', { name: 'a.jpg' }).backoff(300))
+    const e = sync('outbox')
+    scope.dispatchEvent(e)
+    expect(await outcome(e)).toBe('ok')
+    expect(uploads).toEqual(['a.jpg'])
+    expect(await queue.getJob(id)).toMatchObject({ state: 'succeeded', attempt: 2 })
+  })
+
+  it('succeeds a sync whose only jobs left are scheduled far ahead', async () => {
+    const { queue, scope, uploads } = setup()
+    const { id } = await queue.dispatch(job('upload', { name: 'weekly.jpg' }).delay(7 * 24 * 3_600_000))
+    const e = sync('outbox')
+    scope.dispatchEvent(e)
+    expect(await outcome(e)).toBe('ok')
+    expect(await queue.getJob(id)).toMatchObject({ state: 'delayed', attempt: 0 })
     expect(uploads).toEqual([])
   })
 
