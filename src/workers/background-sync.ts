@@ -14,9 +14,10 @@ interface SyncManagerLike {
  * Registers a Background Sync of `tag` on the service worker registration of this page.
  * Resolves true once registered; false where that cannot be: no service worker API (an
  * insecure page, Node), no registration for this page, a registration without `sync` (Firefox,
- * Safari), a service worker that never activates, or a sync the browser refuses (the user
- * turned background sync off). Then the page's own engine runs the jobs, as without a service
- * worker. It never waits for a registration that does not exist.
+ * Safari), a service worker that does not activate within ACTIVATE_WAIT_MS (its install failed,
+ * or never finishes), or a sync the browser refuses (the user turned background sync off).
+ * Then the page's own engine runs the jobs, as without a service worker. It never waits for a
+ * registration that does not exist.
  * @example
  * await queue.dispatch(job('photo:upload', { name }))
  * await requestBackgroundSync({ tag: 'outbox' })   // the service worker's serviceWorkerHost tag
@@ -44,17 +45,31 @@ export async function requestBackgroundSync(o: { tag?: string } = {}): Promise<b
   }
 }
 
-/** Whether `r` has an active worker, waiting for one being installed until it activates or fails. */
+/**
+ * How long `requestBackgroundSync` waits for a service worker being installed to activate: one
+ * whose install never finishes (an `install` handler whose promise never settles) would hold it
+ * for ever.
+ */
+export const ACTIVATE_WAIT_MS = 5_000
+
+/**
+ * Whether `r` has an active worker, waiting for one being installed until it activates, fails,
+ * or ACTIVATE_WAIT_MS has passed.
+ */
 function activated(r: ServiceWorkerRegistration): Promise<boolean> {
   if (r.active) return Promise.resolve(true)
   const w = r.installing ?? r.waiting
   if (!w) return Promise.resolve(false)
   return new Promise((resolve) => {
-    const check = (): void => {
-      if (w.state !== 'activated' && w.state !== 'redundant') return
+    const settle = (ok: boolean): void => {
+      clearTimeout(timer)
       w.removeEventListener('statechange', check)
-      resolve(w.state === 'activated')
+      resolve(ok)
     }
+    const check = (): void => {
+      if (w.state === 'activated' || w.state === 'redundant') settle(w.state === 'activated')
+    }
+    const timer = setTimeout(() => settle(false), ACTIVATE_WAIT_MS)
     w.addEventListener('statechange', check)
     check()
   })

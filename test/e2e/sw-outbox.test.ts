@@ -1,13 +1,15 @@
 import type { Page } from 'playwright'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startE2E, type E2E } from './harness.js'
+import type { SwHangApi } from './pages/sw-hang.js'
 import type { SwOutboxApi } from './pages/sw-outbox.js'
 
 type W = { outbox: SwOutboxApi }
 const outbox = (p: Page) => ({
-  dispatch: (ids: string[], o: { hold?: number } = {}) => p.evaluate(([ids, o]) => (window as unknown as W).outbox.dispatch(ids, o), [ids, o] as const),
+  dispatch: (ids: string[], o: { hold?: number; sync?: boolean } = {}) => p.evaluate(([ids, o]) => (window as unknown as W).outbox.dispatch(ids, o), [ids, o] as const),
   attempts: () => p.evaluate(() => (window as unknown as W).outbox.attempts()),
   jobs: (ids: string[]) => p.evaluate((ids) => (window as unknown as W).outbox.jobs(ids), ids),
+  requestSync: () => p.evaluate(() => (window as unknown as W).outbox.requestSync()),
   onLine: () => p.evaluate(() => (window as unknown as W).outbox.onLine()),
   hasSync: () => p.evaluate(() => (window as unknown as W).outbox.hasSync()),
 })
@@ -107,6 +109,48 @@ describe('an outbox drained by a service worker on Background Sync (Chromium, en
     console.info(`sw-outbox e2e: sync log ${JSON.stringify(sync.log)}; uploads ${JSON.stringify(Object.fromEntries(e2e.uploads))}`)
     expect(e2e.pageErrors).toEqual([])
   }, 90_000)
+
+  it('finishes the uploads of a page that closed mid-upload, with no page open, through a sync fired again', async () => {
+    if (!e2e) throw new Error('the harness did not start')
+    const page = await e2e.open(PAGE)
+    const o = outbox(page)
+    const holder = await e2e.context.newPage()
+    const sync = await syncWatch(holder, e2e.origin)
+    // The page's engine starts both uploads (the server answers them late), then asks for a sync.
+    const ids = ['closing-1', 'closing-2']
+    expect(await o.dispatch(ids, { hold: 10_000, sync: false })).toBe(false)
+    await expect.poll(async () => (await o.attempts()).page.map((a) => a.id).sort(), { timeout: 10_000 }).toEqual(ids)
+    expect(await o.requestSync()).toBe(true)
+    // The service worker finds them running under the page: the sync fails, to come again.
+    await expect
+      .poll(() => sync.log.at(-1), { timeout: 20_000 })
+      .toBe('sync event failed, Next Attempt Delay (ms): 300000, Failure Reason: waitUntil rejected')
+    expect((await o.jobs(ids)).map((j) => j?.state)).toEqual(['active', 'active'])
+    // The page closes mid-upload: the server never answers it.
+    await page.close()
+    expect(e2e.context.pages()).toEqual([holder])
+    expect(e2e.uploads.size).toBe(0)
+    // The sync fired again (here through DevTools, not five minutes later) takes the jobs over.
+    await sync.dispatch('outbox')
+    await expect.poll(() => ids.map((id) => e2e?.uploads.get(id)), { timeout: 45_000 }).toEqual([1, 1])
+    expect(e2e.context.pages()).toEqual([holder])
+
+    const again = await e2e.open(`${PAGE}?noengine`)
+    await expect.poll(async () => (await outbox(again).jobs(ids)).map((j) => j?.state), { timeout: 10_000 }).toEqual(ids.map(() => 'succeeded'))
+    for (const j of await outbox(again).jobs(ids)) expect(j).toMatchObject({ attempt: 2, result: { n: 1, where: 'sw' } })
+    for (const id of ids) expect(e2e.uploads.get(id)).toBe(1)
+    console.info(`sw-outbox e2e (page closed mid-upload): sync log ${JSON.stringify(sync.log)}`)
+    expect(e2e.pageErrors).toEqual([])
+  }, 90_000)
+
+  it('resolves requestBackgroundSync false, within a few seconds, when the service worker never finishes installing', async () => {
+    if (!e2e) throw new Error('the harness did not start')
+    const page = await e2e.open('/test/e2e/pages/sw-hang.html')
+    type H = { swHang: SwHangApi }
+    expect(await page.evaluate(() => (window as unknown as H).swHang.requestSync(20_000))).toBe(false)
+    expect(await page.evaluate(() => (window as unknown as H).swHang.installing())).toBe('installing')
+    expect(e2e.pageErrors).toEqual([])
+  }, 60_000)
 
   it('runs the jobs in the page itself where the registration has no Background Sync, spending no attempt offline', async () => {
     if (!e2e) throw new Error('the harness did not start')

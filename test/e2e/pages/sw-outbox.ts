@@ -28,11 +28,16 @@ new BroadcastChannel('e2e-sw-attempts').onmessage = (m: MessageEvent<Attempt>) =
 if (!params.has('noengine')) await queue.start()
 
 const api = {
-  /** Dispatches one upload per id, then asks for a Background Sync; returns what that answered. */
-  async dispatch(ids: string[], o: { hold?: number } = {}): Promise<boolean> {
-    await queue.dispatchMany(ids.map((id) => job('upload', { id, body: `photo ${id}`, ...o }).withId(id)))
-    return requestBackgroundSync({ tag: 'outbox' })
+  /**
+   * Dispatches one upload per id, then asks for a Background Sync (unless `sync` is false);
+   * returns what that answered.
+   */
+  async dispatch(ids: string[], o: { hold?: number; sync?: boolean } = {}): Promise<boolean> {
+    const hold = o.hold === undefined ? {} : { hold: o.hold }
+    await queue.dispatchMany(ids.map((id) => job('upload', { id, body: `photo ${id}`, ...hold }).withId(id)))
+    return o.sync === false ? false : requestBackgroundSync({ tag: 'outbox' })
   },
+  requestSync: () => requestBackgroundSync({ tag: 'outbox' }),
   /** Attempts made by this page's engine, and those the service worker told while this page was open. */
   attempts: () => ({ page: [...attempts], sw: [...inSw] }),
   jobs: (ids: string[]): Promise<(JobRecord | undefined)[]> => Promise.all(ids.map((id) => queue.getJob(id))),
