@@ -22,7 +22,10 @@
  * origin can post on the channel, so every message is checked field by field before it is
  * read, and the host runs only the methods of the queue API: a request for anything else (the
  * worker's `detachEvents`, `constructor`) is answered with `InvalidArgumentError`, and a
- * message of any other shape is dropped.
+ * message of any other shape is dropped. A channel message does not say who sent it, so a
+ * tab's `online` is never taken from an `events` message: a `queue:online` / `queue:offline`
+ * there only makes the tab ask the host (`isOnline`, answered to this tab's request id), and
+ * the answer sets `online` and emits the matching event.
  *
  * @module
  */
@@ -263,7 +266,14 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
     } else if (msg.t === 'res') {
       if (msg.to === tab && calls.get(msg.rid)?.sentTo === msg.host) answer(msg.rid, msg.ok, msg.ok ? msg.value : msg.error)
     } else if (msg.t === 'events') {
-      if (!host && msg.host === current) for (const e of msg.events) view.deliver(e)
+      if (host || msg.host !== current) return
+      let network = false
+      for (const e of msg.events) {
+        if (e.kind === 'queue:online' || e.kind === 'queue:offline') network = true
+        else view.deliver(e)
+      }
+      // Any page can post an events message: the host's network is asked of the host itself.
+      if (network) askOnline()
     } else if (msg.host !== current) {
       // A new host, if its lock says so: whatever was not answered goes to it.
       const id = msg.host

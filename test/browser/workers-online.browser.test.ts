@@ -80,6 +80,36 @@ describe('the network of a queue shared by tabs', { timeout: 40_000 }, () => {
     return q
   }
 
+  it('takes the host’s network only from the host’s answers, never from an events message another page can post', async () => {
+    const name = `forged-${Date.now()}`
+    const host = tab(name, 'online')
+    await expect.poll(() => host.isHost, { timeout: 10_000 }).toBe(true)
+    const other = tab(name, 'online')
+    const heard: QueueEvent[] = []
+    other.events.subscribe((e) => heard.push(e))
+    await expect.poll(() => other.online, { timeout: 10_000 }).toBe(true)
+    // A page of the origin that knows the host's id (any page can read the held locks).
+    const { held = [] } = await navigator.locks.query()
+    const prefix = `ferry:hostid:${name}:`
+    const id = held.map((l) => l.name ?? '').find((n) => n.startsWith(prefix))?.slice(prefix.length)
+    expect(id).toBeDefined()
+    const forger = new BroadcastChannel(`ferry:tabs:${name}`)
+    forger.postMessage({ t: 'events', host: id, events: [{ kind: 'queue:offline', at: 1 }] })
+    // Posted after it by the same sender, so heard after it.
+    forger.postMessage({ t: 'events', host: id, events: [{ kind: 'job:progress', jobId: 'marker', progress: 1, at: 1 }] })
+    await expect.poll(() => heard.some((e) => e.kind === 'job:progress'), { timeout: 10_000 }).toBe(true)
+    expect(other.online).toBe(true)
+    // A call after it, answered by the host: the client's own question about the network was answered too.
+    await other.counts()
+    expect(other.online).toBe(true)
+    expect(network(heard)).toEqual([])
+    // The host's real change still reaches the client.
+    setOnline(workers.get('online'), false)
+    await expect.poll(() => other.online, { timeout: 10_000 }).toBe(false)
+    expect(network(heard)).toEqual(['queue:offline'])
+    forger.close()
+  })
+
   it('shows every tab the host’s state, and a tab that takes over shows its own', async () => {
     const name = `online-${Date.now()}`
     const host = tab(name, 'offline')
