@@ -161,8 +161,10 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   #online: boolean
   readonly #connectivity: Connectivity
   readonly #unlisten: () => void
-  /** The engine runs because a drain started it: that drain stops it when done. */
+  /** The engine runs because a drain started it: the last drain to end stops it. */
   #drainStarted = false
+  /** Drains under way. */
+  #drains = 0
   readonly #paused = new Set<string>()
   readonly #emitter: Emitter<QueueEvent>
   readonly #runner: Runner
@@ -351,21 +353,22 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       this.#drainStarted = true
       this.#runner.start()
     }
-    const ours = (): boolean => {
-      // Stopped by the drain that started it, unless the application started it meanwhile.
-      if (!this.#drainStarted || !this.#runner.running) return false
+    this.#drains++
+    const last = (): boolean => {
+      // The last drain to end stops an engine drains started, unless the application started it meanwhile.
+      if (--this.#drains > 0 || !this.#drainStarted || !this.#runner.running) return false
       this.#drainStarted = false
       return true
     }
     let quiet: boolean | undefined
     const done = this.#runner.quiet().then((q) => void (quiet = q))
     if (timeoutMs === undefined ? (await done, true) : await settlesWithin(systemClock, timeoutMs, done)) {
-      if (ours()) await this.#runner.stop(stopTimeout())
+      if (last()) await this.#runner.stop(stopTimeout())
       if (!quiet) throw new QueueError('the queue stopped before drain finished', { code: 'DRAIN_STOPPED' })
       return
     }
     // Its attempts wind down in the background as after stop(); the caller hears now.
-    if (ours()) void this.#runner.stop(stopTimeout())
+    if (last()) void this.#runner.stop(stopTimeout())
     throw new QueueError(`drain did not finish within ${timeoutMs} ms`, { code: 'DRAIN_TIMEOUT' })
   }
 

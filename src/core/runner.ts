@@ -327,6 +327,8 @@ export class Runner {
       return
     }
     this.#heldTypes.clear()
+    // Jobs of network-bound types that dead engines left were outside the claims made offline.
+    if (this.#h.store.liveness) this.#askAlive = true
     if (this.#running) this.#kick()
   }
 
@@ -432,8 +434,9 @@ export class Runner {
       return
     }
     this.#calling = false
-    // A claim that filled up may have left dead engines' jobs behind: the next asks again.
-    if (alive && claim && out.claimed.length < claim.limit) this.#askAlive = false
+    // Leases of dead engines are taken before ready jobs: a claim that took fewer of them than
+    // its limit left none behind in its scope, and the next claims need not ask again.
+    if (alive && claim && out.events.filter((e) => e.kind === 'job:stalled').length < claim.limit) this.#askAlive = false
     this.#othersStarted(out.claimed)
     h.emitCommitted(out.events)
     const lost = out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId }))

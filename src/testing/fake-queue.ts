@@ -129,8 +129,12 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
     const { prepare, ...options } = r.options
     return { ...r, payload: await prepare(), options }
   }
-  const callbacks = async <P extends object>(plan: P, keys: readonly string[]): Promise<P> => {
+  const callbacks = async <P extends object>(plan: P, keys: readonly string[], opts?: { tx?: unknown }): Promise<P> => {
     const out = { ...plan } as Record<string, unknown>
+    // Refused as the real queue refuses it: such a payload cannot join the caller's transaction.
+    if (opts?.tx !== undefined && keys.some((k) => (out[k] as RecordedJob | undefined)?.options.prepare !== undefined)) {
+      throw new InvalidArgumentError("a job whose payload is made at dispatch cannot join the caller's transaction")
+    }
     for (const k of keys) if (out[k] !== undefined) out[k] = await made(out[k] as RecordedJob)
     return out as P
   }
@@ -154,15 +158,15 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
       onSuccess: (s) => next({ onSuccess: record(s, plan) }),
       onError: (s) => next({ onError: record(s, plan) }),
       onSettled: (s) => next({ onSettled: record(s, plan) }),
-      async dispatch() {
+      async dispatch(opts) {
         if (specs.length === 0) throw new InvalidArgumentError('a chain needs at least one job')
         const id = plan.id ?? nanoid()
         if (chains.some((c) => c.id === id)) return id
-        plan = await callbacks(plan, ['onSuccess', 'onError', 'onSettled'])
-        const members = (await prepareSpecs(specs)).map((s) => record(s, { ...plan, chainId: id }))
-        storable(...members, plan.onSuccess, plan.onError, plan.onSettled)
+        const members = (await prepareSpecs(specs, opts)).map((s) => record(s, { ...plan, chainId: id }))
+        const made = await callbacks(plan, ['onSuccess', 'onError', 'onSettled'], opts)
+        storable(...members, made.onSuccess, made.onError, made.onSettled)
         jobs.push(...members)
-        chains.push({ ...plan, id, jobs: members })
+        chains.push({ ...made, id, jobs: members })
         return id
       },
     }
@@ -178,15 +182,15 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
       onSuccess: (s) => next({ onSuccess: record(s, plan) }),
       onError: (s) => next({ onError: record(s, plan) }),
       onSettled: (s) => next({ onSettled: record(s, plan) }),
-      async dispatch() {
+      async dispatch(opts) {
         if (specs.length === 0) throw new InvalidArgumentError('a batch needs at least one job')
         const id = plan.id ?? nanoid()
         if (batches.some((b) => b.id === id)) return id
-        plan = await callbacks(plan, ['onProgress', 'onSuccess', 'onError', 'onSettled'])
-        const members = (await prepareSpecs(specs)).map((s) => record(s, { ...plan, batchId: id }))
-        storable(...members, plan.onProgress, plan.onSuccess, plan.onError, plan.onSettled)
+        const members = (await prepareSpecs(specs, opts)).map((s) => record(s, { ...plan, batchId: id }))
+        const made = await callbacks(plan, ['onProgress', 'onSuccess', 'onError', 'onSettled'], opts)
+        storable(...members, made.onProgress, made.onSuccess, made.onError, made.onSettled)
         jobs.push(...members)
-        batches.push({ ...plan, id, jobs: members })
+        batches.push({ ...made, id, jobs: members })
         return id
       },
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { job, memoryStore } from '../../src/index.js'
+import { manualConnectivity } from '../../src/testing/index.js'
 import { harness, settle } from '../helpers.js'
 
 /** Jobs leased by an engine that is gone: claimed on the store by an owner nobody holds. */
@@ -37,6 +38,22 @@ describe("a dead engine's jobs on a store only this context reaches", () => {
     await queue.start()
     await settle(10)
     expect(await queue.getJob('j0')).toMatchObject({ state: 'succeeded', attempt: 2 })
+    await queue.close()
+  })
+
+  it("of a network-bound type are taken over the moment the connection returns", async () => {
+    const store = await leasedByTheDead(2, 1_000_000)
+    const net = manualConnectivity(false)
+    const { queue } = harness({ store, connectivity: net })
+    queue.register('a', () => 'ok', { network: 'online' })
+    queue.register('b', () => 'ok')
+    await queue.start()
+    await settle(10)
+    expect(await queue.getJob('j0')).toMatchObject({ state: 'succeeded' })
+    expect(await queue.getJob('j1')).toMatchObject({ state: 'active', attempt: 1 })
+    net.set(true)
+    await settle(10)
+    expect(await queue.getJob('j1')).toMatchObject({ state: 'succeeded', attempt: 2 })
     await queue.close()
   })
 

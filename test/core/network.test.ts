@@ -333,6 +333,25 @@ describe('drain, edges', () => {
     await queue.close()
   })
 
+  it("lets a drain without a timeout finish when another drain's timeout passes, then stops the engine", async () => {
+    const { queue } = harness()
+    const gate = deferred()
+    queue.register('t', () => gate.promise)
+    await queue.dispatch(job('t', 1))
+    const timed = queue.drain({ timeoutMs: 30 }).catch((e: unknown) => e)
+    const patient = queue.drain().then(
+      () => 'drained',
+      (e: unknown) => e,
+    )
+    expect(await timed).toMatchObject({ code: 'DRAIN_TIMEOUT' })
+    gate.resolve(undefined)
+    expect(await patient).toBe('drained')
+    await queue.dispatch(job('t', 2))
+    await settle(6)
+    expect(await queue.counts()).toMatchObject({ waiting: 1, succeeded: 1 })
+    await queue.close()
+  })
+
   it('rejects with DRAIN_STOPPED when the engine is stopped before nothing is ready', async () => {
     const { queue } = harness()
     const gate = deferred()

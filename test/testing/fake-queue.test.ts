@@ -31,6 +31,10 @@ describe('createFakeQueue', () => {
     expect(q.recorded.schedules[0]?.job.payload).toEqual({ name: 'g.jpg' })
     expect(q.recorded.jobs.every((j) => j.options.prepare === undefined)).toBe(true)
     await expect(q.dispatch(later('h.jpg'), { tx: {} })).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(q.chain(later('i.jpg')).dispatch({ tx: {} })).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(q.batch(job('photo:upload', { name: 'j.jpg' })).onSuccess(later('k.jpg')).dispatch({ tx: {} })).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect(q.recorded.chains).toHaveLength(1)
+    expect(q.recorded.batches).toHaveLength(1)
   })
 
   it('records dispatches and runs nothing', async () => {
