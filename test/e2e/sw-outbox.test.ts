@@ -24,7 +24,9 @@ async function syncWatch(page: Page, origin: string): Promise<{ log: string[]; d
   const log: string[] = []
   const cdp = await page.context().newCDPSession(page)
   cdp.on('BackgroundService.backgroundServiceEventReceived', ({ backgroundServiceEvent: e }) => {
-    if (e.origin.startsWith(origin)) log.push([e.eventName, ...e.eventMetadata.map((m) => `${m.key}: ${m.value}`)].join(', '))
+    // Chromium lists the metadata in no fixed order: sorted by key here.
+    const metadata = [...e.eventMetadata].sort((a, b) => (a.key < b.key ? -1 : 1)).map((m) => `${m.key}: ${m.value}`)
+    if (e.origin.startsWith(origin)) log.push([e.eventName, ...metadata].join(', '))
   })
   let registrationId: string | undefined
   cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
@@ -98,7 +100,7 @@ describe('an outbox drained by a service worker on Background Sync (Chromium, en
     await e2e.context.setOffline(true)
     await expect
       .poll(() => sync.log.at(-1), { timeout: 20_000 })
-      .toBe('sync event failed, Next Attempt Delay (ms): 300000, Failure Reason: waitUntil rejected')
+      .toBe('sync event failed, Failure Reason: waitUntil rejected, Next Attempt Delay (ms): 300000')
     expect(await o.jobs(['third'])).toMatchObject([{ state: 'waiting', attempt: 0 }])
     expect(e2e.uploads.has('third')).toBe(false)
     // Online again: the next sync (here through DevTools, not five minutes later) delivers it.
@@ -118,21 +120,29 @@ describe('an outbox drained by a service worker on Background Sync (Chromium, en
     const sync = await syncWatch(holder, e2e.origin)
     // The page's engine starts both uploads (the server answers them late), then asks for a sync.
     const ids = ['closing-1', 'closing-2']
-    expect(await o.dispatch(ids, { hold: 10_000, sync: false })).toBe(false)
+    expect(await o.dispatch(ids, { hold: 6_000, sync: false })).toBe(false)
     await expect.poll(async () => (await o.attempts()).page.map((a) => a.id).sort(), { timeout: 10_000 }).toEqual(ids)
     expect(await o.requestSync()).toBe(true)
     // The service worker finds them running under the page: the sync fails, to come again.
     await expect
       .poll(() => sync.log.at(-1), { timeout: 20_000 })
-      .toBe('sync event failed, Next Attempt Delay (ms): 300000, Failure Reason: waitUntil rejected')
+      .toBe('sync event failed, Failure Reason: waitUntil rejected, Next Attempt Delay (ms): 300000')
     expect((await o.jobs(ids)).map((j) => j?.state)).toEqual(['active', 'active'])
     // The page closes mid-upload: the server never answers it.
     await page.close()
     expect(e2e.context.pages()).toEqual([holder])
     expect(e2e.uploads.size).toBe(0)
     // The sync fired again (here through DevTools, not five minutes later) takes the jobs over.
-    await sync.dispatch('outbox')
-    await expect.poll(() => ids.map((id) => e2e?.uploads.get(id)), { timeout: 45_000 }).toEqual([1, 1])
+    // Fired the moment the page closed, it may still find the page's engine alive, and fail: then
+    // it is fired again, as the browser would.
+    for (let i = 0; i < 5 && !ids.every((id) => e2e?.uploads.get(id) === 1); i++) {
+      await sync.dispatch('outbox')
+      await expect
+        .poll(() => ids.every((id) => e2e?.uploads.get(id) === 1), { timeout: 15_000 })
+        .toBe(true)
+        .catch(() => undefined)
+    }
+    expect(ids.map((id) => e2e?.uploads.get(id))).toEqual([1, 1])
     expect(e2e.context.pages()).toEqual([holder])
 
     const again = await e2e.open(`${PAGE}?noengine`)
