@@ -62,7 +62,7 @@ describe('several tabs on one IndexedDB database (Chromium, end to end)', () => 
     await Promise.all([producer.close(), worker.close()])
   }, 60_000)
 
-  it('finishes in another tab a job whose tab closed while running it, once its lease expires', async () => {
+  it('finishes in another tab a job whose tab closed while running it', async () => {
     const query = `db=closed-${Date.now()}&leaseMs=1500`
     const [doomed, survivor] = await open(2, query)
     if (!doomed || !survivor) throw new Error('no tabs')
