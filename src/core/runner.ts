@@ -23,12 +23,9 @@
  * then given up on (its late result is discarded), so it holds neither its slot nor, for
  * good, its job, and claims do not grow with the number of such handlers.
  *
- * Dead engines: on a store with `liveness`, the engine holds its owner id there for its whole
- * life (from before its first claim until the queue closes), and a claim may say which engines
- * are alive: the first claim after each start and, where the liveness watches engines, the next
- * one after it tells of an engine dying and the next one after another engine was heard starting
- * a job (at most once a second; asking also makes the liveness watch that engine). The store
- * then takes over at once the jobs of engines not alive, as if their leases had run out.
+ * Dead engines: on a store with `liveness`, the engine proves itself alive before its first
+ * claim, and some claims say which engines are alive, so the store takes over at once the jobs
+ * of engines that died (see `vitals.ts`).
  *
  * Stopping: no more claims; jobs that a claim in flight brings back are released at once.
  * Running attempts get `timeoutMs` to finish, then their signals are aborted and their jobs
@@ -46,9 +43,11 @@ import { MAX_TIMER_MS, settlesWithin } from './clock.js'
 import type { NetworkMode } from './connectivity.js'
 import { DueTimes, earliest } from './due-times.js'
 import { JobCancelledError, JobTimeoutError, LeaseLostError, QueueClosedError, SerializationError, StorageError, serializeError } from './errors.js'
+import { NetworkGate } from './network-gate.js'
 import { Slice } from './slice.js'
-import type { AliveOwners, AttemptOutcome, ClaimRequest, Settlement, StoredJob } from './store.js'
+import type { AttemptOutcome, ClaimRequest, Settlement, StoredJob } from './store.js'
 import type { QueueEvent } from './types.js'
+import { Vitals } from './vitals.js'
 
 export interface RunnerHost extends AttemptHost {
   queues: readonly string[]
@@ -63,14 +62,10 @@ export interface RunnerHost extends AttemptHost {
 }
 
 const RETRY_STORE_MS = [100, 500, 2000, 5000]
-/** Jobs started by other engines make a claim ask which engines are alive, at most this often. */
-const ALIVE_EVERY_MS = 1000
 
 
 export class Runner {
   readonly #h: RunnerHost
-  /** The name its leases carry; a new one if its proof of life is taken away. */
-  #owner = nanoid()
   readonly #attempts = new Map<string, Attempt>()
   /**
    * Attempts that ended (timed out, lease lost, released by stop) while their handler goes on,
@@ -97,32 +92,26 @@ export class Runner {
   /** Counts turns and finished attempts: lets a test tell whether anything moved. */
   #progress = 0
   readonly #slice = new Slice()
-  /**
-   * Types of network mode `'offlineFirst'` of which an attempt failed while offline: claimed no
-   * more until the connection returns, as `'online'` types are not.
-   */
-  readonly #heldTypes = new Set<string>()
+  readonly #gate: NetworkGate
   /** The last turn found nothing ready that it could claim: no attempt runs, none waits to settle. */
   #quiet = false
   #quietWaiters: ((quiet: boolean) => void)[] = []
-  /** Ends this engine's proof of life in the store's liveness; set once it holds. */
-  #release: (() => void) | undefined
-  #unwatchDeaths: (() => void) | undefined
-  /** The next claim says which engines are alive. */
-  #askAlive = false
-  /** When the engines alive were last asked, on the clock. */
-  #aliveAt = Number.NEGATIVE_INFINITY
-  #aliveTimer: unknown
-  /** Jobs other engines may have started, heard while a store call of this one was in flight. */
-  readonly #startsHeard = new Set<string>()
-  #calling = false
-  #closed = false
-  /** When to try holding again after a hold failed, and how many failed in a row. */
-  #holdRetryAt: number | undefined
-  #holdFailures = 0
+  readonly #vitals: Vitals
 
   constructor(host: RunnerHost) {
     this.#h = host
+    this.#gate = new NetworkGate(host)
+    this.#vitals = new Vitals({
+      liveness: host.store.liveness,
+      clock: host.clock,
+      retryMs: RETRY_STORE_MS,
+      running: () => this.#running,
+      runs: (id) => this.#attempts.has(id),
+      kick: () => this.#kick(),
+      wakeAt: (at) => this.#armWake(at),
+      reportError: (err) => host.reportError(err),
+      lost: (err) => this.#proofLost(err),
+    })
   }
 
   get running(): boolean {
@@ -137,7 +126,7 @@ export class Runner {
   start(): void {
     this.#running = true
     // Leases left by engines that died before this one started are taken over at once.
-    this.#askAlive = true
+    this.#vitals.askNext()
     this.#giveUp = 'no'
     this.kick()
   }
@@ -203,113 +192,26 @@ export class Runner {
     for (const resolve of this.#drained.splice(0)) resolve()
   }
 
-  /**
-   * Events committed on the store (by any engine). A job started elsewhere may be an engine
-   * this one has not seen: the next claim asks which engines are alive, so that it is watched,
-   * and takes over its jobs if it has died already.
-   */
+  /** Events committed on the store, by this engine or others. */
   noticed(events: readonly QueueEvent[]): void {
-    if (!this.#h.store.liveness?.watch) return
-    for (const e of events) if (e.kind === 'job:started' && !this.#attempts.has(e.jobId)) this.#startsHeard.add(e.jobId)
-    if (!this.#calling) this.#othersStarted([])
-  }
-
-  /** The starts heard, less the jobs this engine claimed itself: any left means others work too. */
-  #othersStarted(claimed: readonly StoredJob[]): void {
-    for (const j of claimed) this.#startsHeard.delete(j.id)
-    if (this.#startsHeard.size === 0) return
-    this.#startsHeard.clear()
-    if (this.#askAlive || this.#aliveTimer !== undefined) return
-    const wait = this.#aliveAt + ALIVE_EVERY_MS - this.#h.clock.now()
-    if (wait <= 0) return this.#someoneMayHaveDied()
-    this.#aliveTimer = this.#h.clock.setTimeout(() => {
-      this.#aliveTimer = undefined
-      this.#someoneMayHaveDied()
-    }, wait)
-  }
-
-  #someoneMayHaveDied(): void {
-    this.#askAlive = true
-    if (this.#running) this.#kick()
+    this.#vitals.noticed(events)
   }
 
   /** The queue closed: this engine is alive no more, and its leases left are anyone's. */
   close(): void {
-    this.#closed = true
-    this.#h.clock.clearTimeout(this.#aliveTimer)
-    this.#aliveTimer = undefined
-    this.#unwatchDeaths?.()
-    this.#unwatchDeaths = undefined
-    this.#release?.()
-    this.#release = undefined
+    this.#vitals.close()
   }
 
-  /**
-   * Holds this engine's owner id in the store's liveness, once in its life, before its first
-   * claim: a lease it takes must never look like a dead engine's. False while that fails.
-   */
-  async #proveAlive(): Promise<boolean> {
-    const liveness = this.#h.store.liveness
-    if (!liveness || this.#release || !this.#running) return true
-    try {
-      const owner = this.#owner
-      const release = await liveness.hold(owner, () => this.#proofLost(owner))
-      if (this.#closed) {
-        release()
-        return false
-      }
-      this.#release = release
-      this.#holdRetryAt = undefined
-      this.#holdFailures = 0
-      this.#unwatchDeaths = liveness.watch?.(() => this.#someoneMayHaveDied())
-      return true
-    } catch (err) {
-      this.#h.reportError(err)
-      this.#holdRetryAt = this.#h.clock.now() + (RETRY_STORE_MS[Math.min(this.#holdFailures++, RETRY_STORE_MS.length - 1)] as number)
-      this.#armWake(this.#holdRetryAt)
-      return false
-    }
-  }
-
-  /**
-   * This engine's proof of life was taken away (its Web Lock stolen): other engines now take
-   * its jobs at once. Its attempts end as if their leases were lost, and it holds again under
-   * a new owner before it claims.
-   */
-  #proofLost(owner: string): void {
-    if (owner !== this.#owner || this.#closed) return
-    this.#h.reportError(new LeaseLostError(`this engine's proof of life (${owner}) was taken away: its jobs may run elsewhere`))
-    this.#unwatchDeaths?.()
-    this.#unwatchDeaths = undefined
-    this.#release = undefined
-    this.#owner = nanoid()
+  /** The proof of life was taken away: every attempt ends as if its lease were lost. */
+  #proofLost(err: LeaseLostError): void {
+    this.#h.reportError(err)
     const now = this.#h.clock.now()
     for (const a of [...this.#attempts.values()]) {
       a.controller.abort(new LeaseLostError(`job ${a.job.id} is no longer leased to this engine`))
       this.#h.emit([{ kind: 'lease:lost', at: now, jobId: a.job.id }])
       this.#finish(a, null)
     }
-    this.#askAlive = true
     this.#kick()
-  }
-
-  /** The engines alive now, with the time taken just before asking (see `ClaimRequest.alive`). */
-  async #aliveNow(): Promise<AliveOwners | undefined> {
-    const liveness = this.#h.store.liveness
-    if (!liveness) return undefined
-    // Where every engine that can reach the store holds through this liveness, time says nothing.
-    const now = this.#h.clock.now()
-    const asOf = liveness.exclusive ? Number.MAX_SAFE_INTEGER : now
-    try {
-      const owners = await liveness.alive()
-      this.#aliveAt = now
-      return { owners, asOf }
-    } catch (err) {
-      // The claim goes on without: dead engines' jobs then wait for their leases to end.
-      this.#askAlive = false
-      this.#h.reportError(err)
-      return undefined
-    }
   }
 
   /** Aborts a running attempt whose job was cancelled. */
@@ -323,12 +225,12 @@ export class Runner {
   /** The network came or went. Online, the jobs that waited for it are claimed at once. */
   connectivity(online: boolean): void {
     if (!online) {
-      for (const a of this.#attempts.values()) a.sawOffline = true
+      this.#gate.wentOffline(this.#attempts.values())
       return
     }
-    this.#heldTypes.clear()
+    this.#gate.cameOnline()
     // Jobs of network-bound types that dead engines left were outside the claims made offline.
-    if (this.#h.store.liveness) this.#askAlive = true
+    this.#vitals.askNext()
     if (this.#running) this.#kick()
   }
 
@@ -378,19 +280,18 @@ export class Runner {
   async #step(): Promise<void> {
     const h = this.#h
     // Held already (or nothing to hold): the hot path awaits nothing more.
-    const proven = this.#release !== undefined || !h.store.liveness || (await this.#proveAlive())
+    const proven = this.#vitals.proven || (await this.#vitals.prove())
     const free = this.#running && proven ? h.concurrency - this.#attempts.size : 0
     const queues = h.queues.filter((q) => !h.paused.has(q))
-    const online = h.online()
-    const types = [...h.handlers.keys()].filter((t) => online || (h.network.get(t) !== 'online' && !this.#heldTypes.has(t)))
+    const types = this.#gate.claimable(h.handlers.keys())
     const claiming = free > 0 && queues.length > 0 && types.length > 0
-    const alive = claiming && this.#askAlive ? await this.#aliveNow() : undefined
+    const alive = claiming && this.#vitals.asking ? await this.#vitals.alive() : undefined
     const settle = this.#settlements.splice(0)
     const now = h.clock.now()
     // A handler still going one lease after its attempt ended is given up on: its job may run here again.
     for (const [a, until] of this.#hung) if (until <= now) this.#hung.delete(a)
     const claim: ClaimRequest | undefined = claiming
-      ? { owner: this.#owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs, ...this.#runningIds(), ...(alive ? { alive } : {}) }
+      ? { owner: this.#vitals.owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs, ...this.#runningIds(), ...(alive ? { alive } : {}) }
       : undefined
     const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
     this.#quiet = false
@@ -403,16 +304,13 @@ export class Runner {
     const mark = this.#due.callStarts()
     let out
     this.#committing = settle
-    this.#calling = true
+    this.#vitals.calling()
     try {
       out = await h.store.settleAndClaim({ now, settle, ...(claim ? { claim } : {}), ...(tick ? { tick } : {}) })
       this.#committing = []
       this.#storeFailures = 0
     } catch (err) {
-      this.#calling = false
-      this.#othersStarted([])
-      // Not taken: the next claim asks again.
-      if (alive) this.#askAlive = true
+      this.#vitals.called({ failed: true, ...(alive ? { alive } : {}) })
       if (this.#giveUp === 'given-up') {
         this.#committing = []
         return
@@ -433,11 +331,7 @@ export class Runner {
       this.#armWake(h.clock.now() + delay)
       return
     }
-    this.#calling = false
-    // Leases of dead engines are taken before ready jobs: a claim that took fewer of them than
-    // its limit left none behind in its scope, and the next claims need not ask again.
-    if (alive && claim && out.events.filter((e) => e.kind === 'job:stalled').length < claim.limit) this.#askAlive = false
-    this.#othersStarted(out.claimed)
+    this.#vitals.called({ claimed: out.claimed, events: out.events, ...(alive ? { alive } : {}), ...(claim ? { limit: claim.limit } : {}) })
     h.emitCommitted(out.events)
     const lost = out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId }))
     if (lost.length > 0) h.emit(lost)
@@ -453,7 +347,7 @@ export class Runner {
     this.#quiet = this.#running && out.claimed.length === 0 && this.#attempts.size === 0 && this.#settlements.length === 0
     // The earliest given-up handler frees its job then: a claim must look again.
     const freed = claim && !full && this.#hung.size > 0 ? Math.min(...this.#hung.values()) : undefined
-    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed, this.#holdRetryAt)
+    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed, this.#vitals.retryAt)
     if (wake !== undefined) this.#armWake(wake)
     else if ((claim && !full) || tick) this.#clearWake()
     if (this.#settlements.length > 0) this.#again = true
@@ -502,7 +396,8 @@ export class Runner {
 
   #run(job: StoredJob, token: string): void {
     const h = this.#h
-    const a: Attempt = { job, token, controller: new AbortController(), cancelled: false, sawOffline: !h.online() }
+    const a: Attempt = { job, token, controller: new AbortController(), cancelled: false }
+    this.#gate.begins(a)
     this.#attempts.set(job.id, a)
     this.#armRenew()
     if (job.timeoutMs !== undefined) {
@@ -544,31 +439,16 @@ export class Runner {
     if (!a.returned) this.#hung.set(a, this.#h.clock.now() + this.#h.leaseMs)
     this.#progress++
     if (a.timer !== undefined) this.#h.clock.clearTimeout(a.timer)
-    if (outcome) this.#settlements.push({ id: a.job.id, token: a.token, outcome: this.#offlineOutcome(a, outcome), random: Math.random() })
+    if (outcome) this.#settlements.push({ id: a.job.id, token: a.token, outcome: this.#gate.outcome(a, outcome), random: Math.random() })
     if (!this.#holdsLeases()) this.#clearRenew()
     this.#kick()
   }
 
-  /**
-   * A job that needs the network and failed while the engine was offline (at any time during
-   * the attempt) goes back without spending the attempt: an offline period of any length
-   * fails none. An unrecoverable error still fails it.
-   */
-  #offlineOutcome(a: Attempt, outcome: AttemptOutcome): AttemptOutcome {
-    const mode = this.#h.network.get(a.job.type) ?? 'always'
-    if (outcome.kind !== 'failed' || outcome.unrecoverable || mode === 'always') return outcome
-    if (!a.sawOffline && this.#h.online()) return outcome
-    // 'offlineFirst' runs offline, but once one of its jobs failed offline the others would
-    // most likely fail the same way: the type waits for the connection, as 'online' ones do.
-    if (mode === 'offlineFirst' && !this.#h.online()) this.#heldTypes.add(a.job.type)
-    return { kind: 'deferred', runAt: this.#h.clock.now() }
-  }
-
   /** A type was registered again (its network mode may have changed) or a queue resumed. */
   scopeChanged(type?: string): void {
-    if (type !== undefined) this.#heldTypes.delete(type)
+    if (type !== undefined) this.#gate.registered(type)
     // Jobs of dead engines that earlier claims could not take (not their type, no room) are taken now.
-    if (this.#h.store.liveness) this.#askAlive = true
+    this.#vitals.askNext()
     if (this.#running) this.#kick()
   }
 

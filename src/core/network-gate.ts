@@ -1,0 +1,68 @@
+/**
+ * What the network lets an engine claim, and what a failure while offline means (DESIGN §8).
+ *
+ * While offline, no job of network mode `'online'` is claimed, and none of an `'offlineFirst'`
+ * type once one of its jobs failed offline (the others would most likely fail the same way).
+ * A job of either mode whose attempt fails while the engine is offline, or saw the network drop
+ * during the attempt, goes back without spending the attempt: an offline period of any length
+ * fails none. An unrecoverable error still fails it.
+ *
+ * @module
+ */
+import type { Attempt } from './attempt.js'
+import type { NetworkMode } from './connectivity.js'
+import type { AttemptOutcome } from './store.js'
+import type { Clock } from './types.js'
+
+export interface NetworkGateHost {
+  /** Each registered type's network mode. */
+  network: ReadonlyMap<string, NetworkMode>
+  online(): boolean
+  clock: Clock
+}
+
+export class NetworkGate {
+  readonly #h: NetworkGateHost
+  /** Types of network mode `'offlineFirst'` of which an attempt failed while offline. */
+  readonly #held = new Set<string>()
+
+  constructor(host: NetworkGateHost) {
+    this.#h = host
+  }
+
+  /** The types a claim may take now. */
+  claimable(types: Iterable<string>): string[] {
+    const online = this.#h.online()
+    return [...types].filter((t) => online || (this.#h.network.get(t) !== 'online' && !this.#held.has(t)))
+  }
+
+  /** An attempt begins: it counts as offline if the engine is. */
+  begins(a: Attempt): void {
+    a.sawOffline = !this.#h.online()
+  }
+
+  /** The network went away: every attempt running now saw it. */
+  wentOffline(running: Iterable<Attempt>): void {
+    for (const a of running) a.sawOffline = true
+  }
+
+  /** The connection is back: every type may be claimed again. */
+  cameOnline(): void {
+    this.#held.clear()
+  }
+
+  /** The type was registered again: its network mode may have changed. */
+  registered(type: string): void {
+    this.#held.delete(type)
+  }
+
+  /** What an attempt's outcome becomes, given the network it met. */
+  outcome(a: Attempt, outcome: AttemptOutcome): AttemptOutcome {
+    const mode = this.#h.network.get(a.job.type) ?? 'always'
+    if (outcome.kind !== 'failed' || outcome.unrecoverable || mode === 'always') return outcome
+    const online = this.#h.online()
+    if (!a.sawOffline && online) return outcome
+    if (mode === 'offlineFirst' && !online) this.#held.add(a.job.type)
+    return { kind: 'deferred', runAt: this.#h.clock.now() }
+  }
+}
