@@ -157,6 +157,13 @@ export function needsPrepare(specs: readonly unknown[]): boolean {
   return specs.some((s) => Spec.options(s)?.prepare !== undefined)
 }
 
+/** Spec options with the payload made and `prepare` left behind (a function crosses no thread). */
+export async function madeOptions(o: SpecOptions): Promise<SpecOptions> {
+  if (o.prepare === undefined) return o
+  const { prepare, ...rest } = o
+  return { ...rest, payload: await prepare() }
+}
+
 /**
  * The specs with their payloads made (see `withPrepare`), in order; others as they are. A
  * caller's transaction is refused before anything is read.
@@ -168,9 +175,7 @@ export async function prepareSpecs(specs: readonly unknown[], opts?: { tx?: unkn
   return Promise.all(
     specs.map(async (s) => {
       const o = Spec.options(s)
-      if (o?.prepare === undefined) return s
-      const { prepare, ...rest } = o
-      return new Spec({ ...rest, payload: await prepare() })
+      return o?.prepare === undefined ? s : new Spec(await madeOptions(o))
     }),
   )
 }

@@ -9,7 +9,7 @@
 import { nanoid } from 'nanoid'
 import type { BatchBuilder, ChainBuilder } from '../core/builders.js'
 import { InvalidArgumentError } from '../core/errors.js'
-import { prepareSpecs, specOptions, type SpecOf, type SpecOptions } from '../core/job-spec.js'
+import { madeOptions, prepareSpecs, specOptions, type SpecOf, type SpecOptions } from '../core/job-spec.js'
 import { checkStorable } from '../core/storable.js'
 import type { ScheduleOptions } from '../core/queue.js'
 import type { DispatchResult, JobMap } from '../core/types.js'
@@ -126,8 +126,8 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
   /** A callback recorded at build time whose payload is made at dispatch (see `withPrepare`), made. */
   const made = async (r: RecordedJob | undefined): Promise<RecordedJob | undefined> => {
     if (r?.options.prepare === undefined) return r
-    const { prepare, ...options } = r.options
-    return { ...r, payload: await prepare(), options }
+    const options = await madeOptions(r.options)
+    return { ...r, payload: options.payload, options }
   }
   const callbacks = async <P extends object>(plan: P, keys: readonly string[], opts?: { tx?: unknown }): Promise<P> => {
     const out = { ...plan } as Record<string, unknown>

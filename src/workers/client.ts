@@ -7,7 +7,7 @@
  */
 import { nanoid } from 'nanoid'
 import { InvalidArgumentError, QueueClosedError, SerializationError } from '../core/errors.js'
-import { specOptions, type JobSpec, type SpecOf, type SpecOptions } from '../core/job-spec.js'
+import { madeOptions as made, specOptions, type JobSpec, type SpecOf, type SpecOptions } from '../core/job-spec.js'
 import { checkStorable } from '../core/storable.js'
 import type { ScheduleInfo, ScheduleOptions } from '../core/queue.js'
 import type {
@@ -124,13 +124,6 @@ function specsOf(method: keyof QueueApi, args: readonly unknown[]): (SpecOptions
     return [...p.specs, ...CALLBACKS.map((k) => p[k])]
   }
   return []
-}
-
-/** A spec's payload made (see `withPrepare`), the function left behind: it cannot cross. */
-async function made(o: SpecOptions): Promise<SpecOptions> {
-  if (o.prepare === undefined) return o
-  const { prepare, ...rest } = o
-  return { ...rest, payload: await prepare() }
 }
 
 /** The call's arguments with every payload made at dispatch made. */
