@@ -7,6 +7,13 @@
  * queried is found in its new state), and must await nothing but its own requests: IndexedDB
  * commits a transaction as soon as no request is pending.
  *
+ * Core may issue several requests of one transaction without awaiting each one first (a
+ * `Promise.all` of reads, or puts issued one after another and awaited together). A backend
+ * must apply them in the order they were issued: a read issued after a put sees it, and of two
+ * puts of one record the later wins. IndexedDB does this by itself (requests of a transaction
+ * run in the order they are made); the SQLite and memory backends run each request
+ * synchronously when it is called, which gives the same order.
+ *
  * @module
  */
 import type { Counts, JobFilter, QueueEvent } from './types.js'
@@ -21,6 +28,11 @@ export interface StoreReadTx {
   getJob(id: string): Promise<StoredJob | undefined>
   getChain(id: string): Promise<StoredChain | undefined>
   getBatch(id: string): Promise<StoredBatch | undefined>
+  /**
+   * The ids of the batch's jobs in dispatch order (`seq`), read from the jobs' batch index
+   * (`StoredJob.batchId`): a `StoredBatch` does not list its jobs. Empty for an unknown batch.
+   */
+  batchJobIds(batchId: string): Promise<string[]>
   /** A job with this unique key whose `uniqueUntil` is later than `now`, if any. */
   findUnique(key: string, now: number): Promise<StoredJob | undefined>
   /** `waiting` jobs of the scope in claim order (priority desc, runAt, seq), at most `limit`. */
@@ -38,8 +50,14 @@ export interface StoreReadTx {
   nextDue(queues: string[]): Promise<number | undefined>
   /** The earliest lease end, later than `now`, of an active job of the scope. */
   nextExpiry(scope: QueueScope, now: number): Promise<number | undefined>
-  /** Jobs matching the filter in dispatch order (state matched as stored). */
-  listJobs(filter: JobFilter): Promise<StoredJob[]>
+  /**
+   * Jobs matching the filter in dispatch order (`seq`), paged by `filter.limit` (default 100)
+   * and `filter.offset` (default 0). A state filter matches the state users see: a `delayed`
+   * job whose `runAt <= now` is `waiting`, not `delayed`. A backend answers it from indexes,
+   * reading about `offset + limit` records: with 100,000 waiting jobs,
+   * `{ state: 'waiting', limit: 100 }` reads about 100, not 100,000.
+   */
+  listJobs(filter: JobFilter, now: number): Promise<StoredJob[]>
   /** Jobs per stored state, with delayed jobs past `now` moved to waiting. */
   counts(now: number): Promise<Counts>
   /** Finished jobs with `finishedAt < before`, at most `limit`. */
@@ -56,8 +74,12 @@ export interface StoreReadTx {
 }
 
 export interface StoreTx extends StoreReadTx {
-  /** The next dispatch sequence number: larger than every one handed out before. */
-  nextSeq(): Promise<number>
+  /**
+   * Reserves `count` (default 1) consecutive dispatch sequence numbers and returns the first:
+   * `first, first + 1, ..., first + count - 1` are all larger than every number handed out
+   * before, and none is handed out again. `insert` of 1,000 jobs asks once.
+   */
+  nextSeq(count?: number): Promise<number>
   putJob(job: StoredJob): Promise<void>
   putChain(chain: StoredChain): Promise<void>
   putBatch(batch: StoredBatch): Promise<void>

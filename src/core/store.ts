@@ -90,8 +90,13 @@ export interface StoredChain {
   callbacks: { success?: CallbackDraft; error?: CallbackDraft; settled?: CallbackDraft }
 }
 
+/**
+ * A batch as the store keeps it: its counters and callbacks, not its members. The ids of its
+ * jobs come from the jobs' batch index (`StoreReadTx.batchJobIds`), so settling a member
+ * rewrites a small record whatever the size of the batch. Records written before this may
+ * still carry a `jobIds` list; it is ignored.
+ */
 export interface StoredBatch extends Omit<BatchState, 'jobIds'> {
-  jobIds: string[]
   allowFailures: boolean
   error?: SerializedError
   callbacks: { progress?: CallbackDraft; success?: CallbackDraft; error?: CallbackDraft; settled?: CallbackDraft }
