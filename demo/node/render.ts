@@ -43,7 +43,7 @@ export function statusBlock(s: Snapshot, p: Paint): string[] {
   const pct = total === 0 ? 0 : Math.floor((done / total) * 100)
   const inFlight = [...s.inFlight].map(([id, pct]) => `${id} ${pct}%`).join('  ')
   return [
-    `${p.bold('ferry')} ${p.dim('· photo outbox · memory store')}   ${seconds(s.elapsedMs)}`,
+    `${p.bold('ferry')} ${p.dim('· photo outbox · SQLite file store')}   ${seconds(s.elapsedMs)}`,
     '',
     `${bar(c, total, p)} ${String(pct).padStart(3)}%  ${done}/${total}  ${p.bold(s.rate.toFixed(0))} jobs/s`,
     '',
