@@ -19,7 +19,7 @@ import { allTables } from '../lib/table.js'
 import { BROWSER_GOALS } from './goals.js'
 import { BROWSER_METHOD } from './method.js'
 
-const SUBJECTS = ['ferry:idb', 'raw:idb', 'workbox', 'ferry:opfs', 'raw:opfs']
+const SUBJECTS = ['ferry:idb', 'raw:idb', 'raw:idb-ahead', 'workbox', 'ferry:opfs', 'raw:opfs', 'raw:opfs-ahead']
 /** A subject still running after this is reported as unavailable, so a run always ends. */
 const SUBJECT_LIMIT_MS = 240_000
 const executablePath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'

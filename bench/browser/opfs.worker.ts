@@ -8,13 +8,14 @@
 import { sqliteStore } from '../../src/storage/wasm-sqlite/index.js'
 import { sahPool } from '../../src/storage/wasm-sqlite/opfs.js'
 import { loadSqlite } from '../../src/storage/wasm-sqlite/sqlite.js'
-import { batchScenario, chainsScenario, queueAdapter } from '../lib/ferry.js'
+import { AHEAD } from '../lib/claim-ahead.js'
+import { batchScenario, chainsScenario, plainScenario, queueAdapter } from '../lib/ferry.js'
 import { ferryPragmas, rawSqlite, wasmConnection, type RawConnection } from '../lib/raw-sqlite.js'
 import type { Row } from '../lib/result.js'
-import { runCommon } from '../lib/run-common.js'
+import { COMMON, runCommon } from '../lib/run-common.js'
 import { smokeSizes } from '../lib/smoke.js'
 import { OPFS_SIZES } from './sizes.js'
-import { OPFS_FERRY, OPFS_RAW } from './names.js'
+import { OPFS_FERRY, OPFS_RAW, claimAheadName } from './names.js'
 
 let files = 0
 const made: string[] = []
@@ -53,9 +54,18 @@ async function run(name: string, smoke: boolean): Promise<Row[]> {
     await cleanup()
     rows.push({ ...base, scenario: 'batch', ...(await batchScenario(ferryStore, SIZES.batch)) })
     await cleanup()
+    rows.push({ ...base, scenario: 'plain', ...(await plainScenario(ferryStore, SIZES.plain)) })
+    await cleanup()
     return rows
   }
-  if (name === 'raw:opfs') return runCommon({ subject: OPFS_RAW, kind: 'raw', compareTo: OPFS_FERRY }, rawSqlite(openRaw), SIZES, { after: cleanup })
+  if (name === 'raw:opfs') {
+    // The single commit is what ferry's dispatch to start on OPFS is measured against.
+    return runCommon({ subject: OPFS_RAW, kind: 'raw', compareTo: OPFS_FERRY }, rawSqlite(openRaw), SIZES, { after: cleanup, scenarios: [...COMMON, 'commit'] })
+  }
+  if (name === 'raw:opfs-ahead') {
+    const base = { subject: claimAheadName(OPFS_RAW, AHEAD), kind: 'raw' as const, compareTo: OPFS_FERRY }
+    return runCommon(base, rawSqlite(openRaw, { ahead: AHEAD }), SIZES, { after: cleanup, scenarios: ['process-c1', 'process-c8'] })
+  }
   throw new Error(`no OPFS subject ${name}`)
 }
 

@@ -5,10 +5,11 @@
  * @module
  */
 import { idbStore } from '../../src/storage/idb/index.js'
-import { batchScenario, chainsScenario, queueAdapter } from '../lib/ferry.js'
+import { AHEAD } from '../lib/claim-ahead.js'
+import { batchScenario, chainsScenario, plainScenario, queueAdapter } from '../lib/ferry.js'
 import type { Row } from '../lib/result.js'
 import { runCommon } from '../lib/run-common.js'
-import { IDB_FERRY, IDB_RAW, WORKBOX } from './names.js'
+import { IDB_FERRY, IDB_RAW, WORKBOX, claimAheadName } from './names.js'
 import { rawIdb } from './raw-idb.js'
 import { smokeSizes } from '../lib/smoke.js'
 import { BROWSER_SIZES } from './sizes.js'
@@ -86,14 +87,22 @@ async function run(name: string): Promise<Row[]> {
       await cleanup()
       rows.push({ ...base, scenario: 'batch', ...(await batchScenario(ferryStore, SIZES.batch)), ...heapRow() })
       await cleanup()
+      rows.push({ ...base, scenario: 'plain', ...(await plainScenario(ferryStore, SIZES.plain)), ...heapRow() })
+      await cleanup()
       return rows
     }
     case 'raw:idb':
-      return runCommon({ subject: IDB_RAW, kind: 'raw', compareTo: IDB_FERRY }, rawIdb, SIZES, measured)
+      return runCommon({ subject: IDB_RAW, kind: 'raw', compareTo: IDB_FERRY }, rawIdb(), SIZES, measured)
+    case 'raw:idb-ahead':
+      return runCommon({ subject: claimAheadName(IDB_RAW, AHEAD), kind: 'raw', compareTo: IDB_FERRY }, rawIdb({ ahead: AHEAD }), SIZES, {
+        ...measured,
+        scenarios: ['process-c1', 'process-c8'],
+      })
     case 'workbox':
       return runCommon({ subject: WORKBOX, kind: 'peer', compareTo: IDB_FERRY }, workbox, SIZES, measured)
     case 'ferry:opfs':
     case 'raw:opfs':
+    case 'raw:opfs-ahead':
       return inWorker(name)
     default:
       throw new Error(`no browser subject ${name}`)

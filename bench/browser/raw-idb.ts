@@ -3,11 +3,14 @@
  * library. Jobs are records in one object store with an index for the claim; the default
  * durability, as ferry's store uses. A dispatch is one put in its own transaction,
  * `dispatchMany` 1,000 puts in one, and processing at concurrency c is one transaction per turn
- * that marks the last c jobs done and leases the next c (getAll on the index).
+ * that marks the last c jobs done and leases the next c (getAll on the index). With `ahead`,
+ * processing claims ahead instead (`claim-ahead.ts`): one transaction settles what finished and
+ * leases up to `ahead` jobs, which c runners take from a buffer.
  *
  * @module
  */
 import type { Adapter, AdapterFactory, Handler } from '../lib/adapter.js'
+import { claimAheadLoop } from '../lib/claim-ahead.js'
 
 interface Job {
   seq: number
@@ -42,7 +45,8 @@ async function open(name: string): Promise<IDBDatabase> {
   return req(r)
 }
 
-export const rawIdb: AdapterFactory = async ({ concurrency }) => {
+/** `ahead`: jobs leased per turn with claim-ahead; without it, each turn leases c. */
+export const rawIdb = (o: { ahead?: number } = {}): AdapterFactory => async ({ concurrency }) => {
   const name = `raw-${Date.now()}-${dbs++}`
   const db = await open(name)
   let seq = 0
@@ -52,14 +56,14 @@ export const rawIdb: AdapterFactory = async ({ concurrency }) => {
   let stopped = true
   let loop: Promise<void> = Promise.resolve()
   let wake: (() => void) | undefined
-  const turn = async (settle: Job[]): Promise<Job[]> => {
+  const turn = async (settle: Job[], want = stopped ? 0 : concurrency): Promise<Job[]> => {
     const tx = db.transaction('jobs', 'readwrite')
     const s = tx.objectStore('jobs')
     for (const j of settle) s.put({ ...j, state: 'succeeded' })
     let claimed: Job[] = []
-    if (!stopped) {
+    if (want > 0) {
       const range = IDBKeyRange.bound(['waiting', 'default', -Infinity], ['waiting', 'default', Infinity])
-      claimed = (await req(s.index('claim').getAll(range, concurrency))) as Job[]
+      claimed = (await req(s.index('claim').getAll(range, want))) as Job[]
       for (const j of claimed) s.put({ ...j, state: 'active' })
     }
     await done(tx)
@@ -84,26 +88,30 @@ export const rawIdb: AdapterFactory = async ({ concurrency }) => {
       )
     }
   }
+  const ahead = o.ahead === undefined ? undefined : claimAheadLoop<Job>({ concurrency, ahead: o.ahead, turn })
+  const woken = () => (ahead ? ahead.wake() : wake?.())
   const adapter: Adapter = {
     dispatch: async (i) => {
       const tx = db.transaction('jobs', 'readwrite')
       put(tx.objectStore('jobs'), i)
       await done(tx)
-      wake?.()
+      woken()
     },
     dispatchMany: async (n, offset) => {
       const tx = db.transaction('jobs', 'readwrite')
       const s = tx.objectStore('jobs')
       for (let k = 0; k < n; k++) put(s, offset + k)
       await done(tx)
-      wake?.()
+      woken()
     },
     start: async (h) => {
+      if (ahead) return ahead.start(h)
       handler = h
       stopped = false
       loop = work()
     },
     stop: async () => {
+      if (ahead) return ahead.stop()
       stopped = true
       wake?.()
       await loop

@@ -14,6 +14,7 @@ export const BROWSER_SIZES = {
   latency: { samples: 200, gapMs: { min: 0, max: 20 } },
   chains: { chains: 1_000, steps: 10, seconds: 20 },
   batch: { jobs: 10_000, seconds: 20 },
+  plain: { jobs: 10_000, seconds: 20 },
 } as const satisfies CommonSizes & Record<string, unknown>
 
 /**
@@ -27,4 +28,5 @@ export const OPFS_SIZES = {
   latency: { samples: 50, gapMs: { min: 0, max: 20 } },
   chains: { chains: 100, steps: 10, seconds: 15 },
   batch: { jobs: 1_000, seconds: 15 },
+  plain: { jobs: 1_000, seconds: 15 },
 } as const satisfies CommonSizes & Record<string, unknown>

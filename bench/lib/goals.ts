@@ -12,6 +12,8 @@ export type Goal =
   | { label: string; kind: 'ratio'; scenario: ScenarioId; a: string; aScenario?: ScenarioId; b: string; min: number }
   | { label: string; kind: 'p50'; scenario: ScenarioId; a: string; max: number }
   | { label: string; kind: 'rate'; scenario: ScenarioId; a: string; min: number }
+  /** a's p50 in `aScenario` ÷ b's p50 in `scenario`: lower is better. */
+  | { label: string; kind: 'p50-ratio'; scenario: ScenarioId; a: string; aScenario: ScenarioId; b: string; max: number }
 
 function find(rows: readonly Row[], scenario: ScenarioId, subject: string): Row | undefined {
   return rows.find((r) => r.scenario === scenario && r.subject === subject && r.unavailable === undefined)
@@ -30,6 +32,13 @@ export function goalsTable(goals: readonly Goal[], rows: readonly Row[]): string
       measured = x === undefined ? 'not measured' : ratio(x)
       target = `≥ ${g.min}×`
       met = x === undefined ? undefined : x >= g.min
+    } else if (g.kind === 'p50-ratio') {
+      const a = find(rows, g.aScenario, g.a)?.p50
+      const b = find(rows, g.scenario, g.b)?.p50
+      const x = a !== undefined && b ? a / b : undefined
+      measured = x === undefined ? 'not measured' : ratio(x)
+      target = `≤ ${g.max}×`
+      met = x === undefined ? undefined : x <= g.max
     } else if (g.kind === 'p50') {
       const p = find(rows, g.scenario, g.a)?.p50
       measured = p === undefined ? 'not measured' : `${ms(p)} ms`

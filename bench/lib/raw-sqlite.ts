@@ -4,12 +4,15 @@
  * own transaction, `dispatchMany` 1,000 INSERTs in one, and processing at concurrency c is one
  * transaction per turn that marks the last c jobs done and leases the next c. The same
  * statements run on any connection: ferry's own engine (SQLite WASM, in Node through ferry's
- * VFS, in Chromium on opfs-sahpool) or native SQLite through better-sqlite3.
+ * VFS, in Chromium on opfs-sahpool) or native SQLite through better-sqlite3. With `ahead`,
+ * processing claims ahead instead (`claim-ahead.ts`): one transaction settles what finished and
+ * leases up to `ahead` jobs, which c runners take from a buffer.
  *
  * @module
  */
 import type { Database } from '@sqlite.org/sqlite-wasm'
 import type { Adapter, AdapterFactory, Handler } from './adapter.js'
+import { claimAheadLoop } from './claim-ahead.js'
 
 /** The table the raw ceiling writes: ferry's hot columns, the id unique, one claim index. */
 export const RAW_SCHEMA = `
@@ -77,8 +80,11 @@ export function ferryPragmas(c: RawConnection, synchronous: 'normal' | 'full'): 
   c.exec(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864`)
 }
 
-/** `open` returns a fresh connection with its pragmas set; the schema is created here. */
-export function rawSqlite(open: () => Promise<RawConnection>): AdapterFactory {
+/**
+ * `open` returns a fresh connection with its pragmas set; the schema is created here. `ahead`:
+ * jobs leased per turn with claim-ahead; without it, each turn leases c.
+ */
+export function rawSqlite(open: () => Promise<RawConnection>, o: { ahead?: number } = {}): AdapterFactory {
   return async ({ concurrency }) => {
     const db = await open()
     db.exec(RAW_SCHEMA)
@@ -133,23 +139,41 @@ export function rawSqlite(open: () => Promise<RawConnection>): AdapterFactory {
         )
       }
     }
+    const ahead =
+      o.ahead === undefined
+        ? undefined
+        : claimAheadLoop<number>({
+            concurrency,
+            ahead: o.ahead,
+            turn: (settle, want) =>
+              tx(() => {
+                for (const seq of settle) done.run([seq])
+                if (want === 0) return []
+                const rows = next.ints([want])
+                for (const seq of rows) lease.run(['t', seq])
+                return rows
+              }),
+          })
+    const woken = () => (ahead ? ahead.wake() : wake?.())
     const adapter: Adapter = {
       dispatch: async (i) => {
         tx(() => put(i))
-        wake?.()
+        woken()
       },
       dispatchMany: async (n, offset) => {
         tx(() => {
           for (let k = 0; k < n; k++) put(offset + k)
         })
-        wake?.()
+        woken()
       },
       start: async (h) => {
+        if (ahead) return ahead.start(h)
         handler = h
         stopped = false
         loop = work()
       },
       stop: async () => {
+        if (ahead) return ahead.stop()
         stopped = true
         wake?.()
         await loop

@@ -11,10 +11,13 @@ export const SCENARIOS = {
   'process-c1': 'S2 · process pre-loaded jobs, concurrency 1',
   'process-c8': 'S2 · process pre-loaded jobs, concurrency 8',
   latency: 'S3 · latency from dispatch to handler start, light load',
+  commit: 'S3 · one commit at light load: a single-INSERT transaction, what dispatch to start is measured against',
   chains: 'S4 · 1,000 chains of 10 steps, concurrency 8',
   batch: 'S4 · a batch of 10,000 jobs with callbacks, concurrency 8',
+  plain: 'S4 · 10,000 plain jobs (one dispatchMany), concurrency 8: what chains and the batch are measured against',
   'scale-1k': 'S5 · claim throughput with 1,000 waiting (concurrency 8)',
   'scale-1m': 'S5 · claim throughput with 1,000,000 waiting (concurrency 8)',
+  'list-100k': "S5 · listJobs({ state: 'waiting', limit: 100 }) with 100,000 jobs",
   'worker-dispatch': 'Workers · one dispatch: local vs through a worker_thread',
   'worker-eld': 'Workers · main-thread event-loop delay while jobs are processed',
 } as const

@@ -118,6 +118,30 @@ export async function latency(make: AdapterFactory, sizes: CommonSizes): Promise
 }
 
 /**
+ * S3's yardstick for a raw ceiling: its dispatch alone (one single-INSERT transaction), at the
+ * light load and with the pauses of the latency scenario, so that "dispatch to handler start"
+ * can be set against the one commit it cannot do without.
+ */
+export async function commitLatency(make: AdapterFactory, sizes: CommonSizes): Promise<Measured> {
+  const a = await make({ concurrency: 1 })
+  try {
+    const { samples, gapMs } = sizes.latency
+    const random = seededRandom(1)
+    const lat: number[] = []
+    const t0 = now()
+    for (let i = 0; i < samples; i++) {
+      const s = now()
+      await a.dispatch(i)
+      lat.push(now() - s)
+      await sleep(gapMs.min + random() * (gapMs.max - gapMs.min))
+    }
+    return { jobs: lat.length, ms: now() - t0, ...quantiles(lat), note: `one commit at a time, ${gapMs.min}–${gapMs.max} ms apart at random` }
+  } finally {
+    await a.close()
+  }
+}
+
+/**
  * A handler that counts, and a promise that resolves at the n-th job, or at the first job after
  * `seconds` have passed. The handler checks the time itself: an engine that never yields to
  * the event loop starves timers, so a timer alone would not stop the run.

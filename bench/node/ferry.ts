@@ -9,7 +9,7 @@ import { threadId } from 'node:worker_threads'
 import { createQueue, job, memoryStore, type Store } from '../../src/index.js'
 import { sqliteStore } from '../../src/storage/wasm-sqlite/index.js'
 import type { AdapterFactory } from '../lib/adapter.js'
-import { batchScenario, chainsScenario, queueAdapter } from '../lib/ferry.js'
+import { batchScenario, chainsScenario, listScenario, plainScenario, queueAdapter } from '../lib/ferry.js'
 import type { Measured } from '../lib/scenarios.js'
 import { deferred, now } from '../lib/stats.js'
 import type { FerryStore } from './names.js'
@@ -44,6 +44,14 @@ export function chains(kind: FerryStore, dir: string): Promise<Measured> {
 
 export function batch(kind: FerryStore, dir: string): Promise<Measured> {
   return batchScenario(() => openStore(kind, dir), SIZES.batch)
+}
+
+export function plain(kind: FerryStore, dir: string): Promise<Measured> {
+  return plainScenario(() => openStore(kind, dir), SIZES.plain)
+}
+
+export function list(kind: FerryStore, dir: string): Promise<Measured> {
+  return listScenario(() => openStore(kind, dir), SIZES.list)
 }
 
 export interface ScaleMeasured extends Measured {

@@ -22,8 +22,12 @@ const FULL = {
   /** S4: chains and steps; the batch's size. */
   chains: { chains: 1_000, steps: 10, seconds: 20 },
   batch: { jobs: 10_000, seconds: 20 },
+  /** S4's yardstick: as many plain jobs as the chains have steps and the batch has jobs. */
+  plain: { jobs: 10_000, seconds: 20 },
   /** S5: waiting jobs, and how many are processed to measure the claim rate. */
   scale: { small: 1_000, large: 1_000_000, processed: 10_000 },
+  /** S5: jobs waiting, listJobs calls timed (up to this many or this long). */
+  list: { jobs: 100_000, calls: 50, seconds: 10 },
   /** Workers: sequential dispatches; jobs processed while the event loop is watched. */
   workers: { dispatches: 2_000, jobs: 10_000 },
 } as const

@@ -7,8 +7,9 @@
  */
 import type { Row, ScenarioId } from '../lib/result.js'
 import type { AdapterFactory } from '../lib/adapter.js'
-import { COMMON, runScenario, type Base, type CommonScenario } from '../lib/run-common.js'
-import { FERRY_STORES, type FerryStore } from './names.js'
+import { COMMON, RUNNABLE, runScenario, type Base, type CommonScenario } from '../lib/run-common.js'
+import { AHEAD } from '../lib/claim-ahead.js'
+import { FERRY_STORES, RAW_NATIVE_FULL, RAW_NATIVE_NORMAL, RAW_WASM_FULL, RAW_WASM_NORMAL, claimAheadName, type FerryStore } from './names.js'
 import { SIZES } from './sizes.js'
 
 export interface Subject {
@@ -18,7 +19,7 @@ export interface Subject {
 }
 
 function isCommon(id: ScenarioId): id is CommonScenario {
-  return (COMMON as readonly ScenarioId[]).includes(id)
+  return (RUNNABLE as readonly ScenarioId[]).includes(id)
 }
 
 /** A subject that runs the common scenarios (or the ones named) through an adapter. */
@@ -36,11 +37,12 @@ function ferry(kind: FerryStore): Subject {
   const base: Base = { subject: FERRY_STORES[kind], kind: 'ferry' }
   const rest = common(base, async (dir) => (await import('./ferry.js')).ferryAdapter(kind, dir))
   return {
-    scenarios: [...COMMON, 'chains', 'batch'],
+    scenarios: [...COMMON, 'chains', 'batch', 'plain'],
     run: async (scenario, dir) => {
-      const { batch, chains } = await import('./ferry.js')
+      const { batch, chains, plain } = await import('./ferry.js')
       if (scenario === 'chains') return [{ ...base, scenario, ...(await chains(kind, dir)) }]
       if (scenario === 'batch') return [{ ...base, scenario, ...(await batch(kind, dir)) }]
+      if (scenario === 'plain') return [{ ...base, scenario, ...(await plain(kind, dir)) }]
       return rest.run(scenario, dir)
     },
   }
@@ -50,9 +52,10 @@ const NORMAL = FERRY_STORES['file-normal']
 const FULL = FERRY_STORES['file-full']
 
 const ferryScale: Subject = {
-  scenarios: ['scale-1k', 'scale-1m'],
+  scenarios: ['scale-1k', 'scale-1m', 'list-100k'],
   run: async (scenario, dir) => {
-    const { scale } = await import('./ferry.js')
+    const { list, scale } = await import('./ferry.js')
+    if (scenario === 'list-100k') return [{ subject: NORMAL, kind: 'ferry', scenario, ...(await list('file-normal', dir)) }]
     const { small, large, processed } = SIZES.scale
     const waiting = scenario === 'scale-1k' ? small : large
     return [{ subject: NORMAL, kind: 'ferry', scenario, ...(await scale(dir, waiting, processed)) }]
@@ -78,17 +81,23 @@ function bull(): Subject {
   return common(base, async () => (await import('./bullmq.js')).bullmq(port))
 }
 
-const rawWasm = (kind: 'memory' | 'file-normal' | 'file-full') => async (dir: string) => {
+const rawWasm = (kind: 'memory' | 'file-normal' | 'file-full', ahead?: number) => async (dir: string) => {
   const { rawSqlite } = await import('../lib/raw-sqlite.js')
   const { openRawSqlite } = await import('./raw-sqlite-file.js')
-  return rawSqlite(openRawSqlite(kind, dir))
+  return rawSqlite(openRawSqlite(kind, dir), ahead === undefined ? {} : { ahead })
 }
 
-const rawNative = (synchronous: 'normal' | 'full') => async (dir: string) => {
+const rawNative = (synchronous: 'normal' | 'full', ahead?: number) => async (dir: string) => {
   const { rawSqlite } = await import('../lib/raw-sqlite.js')
   const { openNativeSqlite } = await import('./raw-native.js')
-  return rawSqlite(openNativeSqlite(synchronous, dir))
+  return rawSqlite(openNativeSqlite(synchronous, dir), ahead === undefined ? {} : { ahead })
 }
+
+/** Claim-ahead only changes processing: its ceilings run S2 alone. */
+const PROCESS: readonly CommonScenario[] = ['process-c1', 'process-c8']
+
+const rawAhead = (raw: string, compareTo: string, make: (dir: string) => Promise<AdapterFactory>) =>
+  common({ subject: claimAheadName(raw, AHEAD), kind: 'raw', compareTo }, make, PROCESS)
 
 const plainjob = (synchronous: 'normal' | 'full', pollMs?: number) => async (dir: string) => (await import('./plainjob.js')).plainjob(synchronous, dir, pollMs)
 const liteque = (synchronous: 'normal' | 'full') => async (dir: string) => (await import('./liteque.js')).liteque(synchronous, dir)
@@ -103,10 +112,14 @@ export const SUBJECTS: Record<string, () => Subject> = {
   'raw:memory': () => common({ subject: 'raw · Map + array', kind: 'raw', compareTo: FERRY_STORES.memory }, async () => (await import('./raw-memory.js')).rawMemory),
   'raw:sqlite-memory': () =>
     common({ subject: "raw · ferry's engine: SQLite WASM in memory", kind: 'raw', compareTo: FERRY_STORES['sqlite-memory'] }, rawWasm('memory')),
-  'raw:file-normal': () => common({ subject: "raw · ferry's engine: SQLite WASM + ferry's VFS, file (normal)", kind: 'raw', compareTo: NORMAL }, rawWasm('file-normal')),
-  'raw:file-full': () => common({ subject: "raw · ferry's engine: SQLite WASM + ferry's VFS, file (full)", kind: 'raw', compareTo: FULL }, rawWasm('file-full')),
-  'raw:native-normal': () => common({ subject: 'raw · native SQLite (better-sqlite3), file (normal)', kind: 'raw', compareTo: NORMAL }, rawNative('normal')),
-  'raw:native-full': () => common({ subject: 'raw · native SQLite (better-sqlite3), file (full)', kind: 'raw', compareTo: FULL }, rawNative('full')),
+  'raw:file-normal': () => common({ subject: RAW_WASM_NORMAL, kind: 'raw', compareTo: NORMAL }, rawWasm('file-normal')),
+  'raw:file-full': () => common({ subject: RAW_WASM_FULL, kind: 'raw', compareTo: FULL }, rawWasm('file-full')),
+  'raw:native-normal': () => common({ subject: RAW_NATIVE_NORMAL, kind: 'raw', compareTo: NORMAL }, rawNative('normal')),
+  'raw:native-full': () => common({ subject: RAW_NATIVE_FULL, kind: 'raw', compareTo: FULL }, rawNative('full')),
+  'raw:file-normal-ahead': () => rawAhead(RAW_WASM_NORMAL, NORMAL, rawWasm('file-normal', AHEAD)),
+  'raw:file-full-ahead': () => rawAhead(RAW_WASM_FULL, FULL, rawWasm('file-full', AHEAD)),
+  'raw:native-normal-ahead': () => rawAhead(RAW_NATIVE_NORMAL, NORMAL, rawNative('normal', AHEAD)),
+  'raw:native-full-ahead': () => rawAhead(RAW_NATIVE_FULL, FULL, rawNative('full', AHEAD)),
   'p-queue': () => common({ subject: 'p-queue (memory, not durable)', kind: 'peer', compareTo: FERRY_STORES.memory }, async () => (await import('./p-queue.js')).pQueue),
   'plainjob:normal': () => common({ subject: 'plainjob (WAL, normal)', kind: 'peer', compareTo: NORMAL }, plainjob('normal')),
   'plainjob:full': () => common({ subject: 'plainjob (WAL, full)', kind: 'peer', compareTo: FULL }, plainjob('full')),
