@@ -1,8 +1,8 @@
 /**
  * The processing loop of a raw ceiling with claim-ahead: the form an engine takes when one
  * transaction carries many jobs. Each turn is one transaction that settles every job finished
- * since the last turn and leases up to `ahead` jobs beyond those running or buffered; c
- * runners take jobs from that buffer. A turn runs when the buffer falls below c (the runners
+ * since the last turn and leases enough that up to `ahead` are held (running or buffered);
+ * c runners take jobs from that buffer. A turn runs when the buffer falls below c (the runners
  * are about to starve) while the queue had more, or when everything leased has run and waits
  * to be settled. So at concurrency 8 with 64 ahead, one transaction settles and leases about
  * 64 jobs, where the plain ceiling's turn settles and leases 8.
