@@ -12,17 +12,10 @@
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm'
 import { InvalidArgumentError, QueueClosedError, StorageError } from '../../core/errors.js'
 import type { StoreBackend, StoreTx } from '../../core/store-backend.js'
+import type { StoredJob } from '../../core/store.js'
 import { storageError } from './errors.js'
-import {
-  batchFromRow,
-  batchToRow,
-  chainFromRow,
-  chainToRow,
-  jobFromRow,
-  jobToRow,
-  scheduleFromRow,
-  scheduleToRow,
-} from './rows.js'
+import { JobRows, updateJobSql } from './job-rows.js'
+import { batchFromRow, batchToRow, chainFromRow, chainToRow, jobFromRow, scheduleFromRow, scheduleToRow } from './rows.js'
 import { Statements } from './statements.js'
 import { SqliteTransaction } from './transaction.js'
 
@@ -39,7 +32,11 @@ export interface Connection {
 interface Open {
   conn: Connection
   statements: Statements
+  /** The writes' transaction, which remembers the job rows it reads in `rows`. */
   tx: StoreTx
+  rows: JobRows
+  /** The reads' transaction, which remembers nothing. */
+  readTx: StoreTx
 }
 
 export class SqliteBackend implements StoreBackend {
@@ -66,7 +63,8 @@ export class SqliteBackend implements StoreBackend {
     const conn = await this.#opener()
     try {
       const statements = new Statements(conn.db)
-      return { conn, statements, tx: storeTx(statements) }
+      const rows = new JobRows()
+      return { conn, statements, tx: storeTx(statements, rows), rows, readTx: storeTx(statements, undefined) }
     } catch (err) {
       conn.close()
       throw err
@@ -81,7 +79,7 @@ export class SqliteBackend implements StoreBackend {
   async read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.#exclusive(async (o) => {
       try {
-        return await fn(o.tx)
+        return await fn(o.readTx)
       } catch (err) {
         throw storageError(err, o.conn.where)
       }
@@ -141,24 +139,27 @@ export class SqliteBackend implements StoreBackend {
 
   async #atomically<T>(o: Open, fn: () => Promise<T>): Promise<T> {
     const { db, sqlite3, where } = o.conn
+    const s = o.statements
     try {
-      db.exec('BEGIN IMMEDIATE')
+      s.run('begin')
       const out = await fn()
       if (sqlite3.capi.sqlite3_get_autocommit(db) !== 0) {
         throw new StorageError(`${where}: SQLite rolled the transaction back after an error`)
       }
-      db.exec('COMMIT')
+      s.run('commit')
       return out
     } catch (err) {
       // SQLite may have rolled back already (a full disk, an I/O error during commit).
       if (sqlite3.capi.sqlite3_get_autocommit(db) === 0) {
         try {
-          db.exec('ROLLBACK')
+          s.run('rollback')
         } catch {
           // Nothing more can be undone; the error below says what went wrong.
         }
       }
       throw storageError(err, where)
+    } finally {
+      o.rows.clear()
     }
   }
 
@@ -167,35 +168,59 @@ export class SqliteBackend implements StoreBackend {
       const why = '{ tx } must be the SqliteTransaction given by store.transaction() of this store, inside its callback'
       return Promise.reject(new InvalidArgumentError(why))
     }
-    return tx.serial(async (db, storeTx) => {
-      db.exec('SAVEPOINT ferry_write')
+    return tx.serial(async (_db, storeTx) => {
+      const o = await this.ready()
+      const s = o.statements
+      // The application's own SQL may change rows between ferry's writes: each write starts
+      // knowing no row.
+      o.rows.clear()
+      s.run('savepoint')
       try {
         const out = await fn(storeTx)
-        db.exec('RELEASE ferry_write')
+        s.run('release')
         return out
       } catch (err) {
         try {
-          db.exec('ROLLBACK TO ferry_write; RELEASE ferry_write')
+          s.run('rollbackTo')
+          s.run('release')
         } catch {
           // The whole transaction was rolled back; its commit will fail and say so.
         }
         throw storageError(err, 'the SQLite store')
+      } finally {
+        o.rows.clear()
       }
     })
   }
 }
 
-/** The reads and writes of one transaction, over the connection's prepared statements. */
-function storeTx(s: Statements): StoreTx {
+/**
+ * The reads and writes of one transaction, over the connection's prepared statements. With
+ * `rows`, the job rows read are remembered and a put of one of them updates only what changed.
+ */
+function storeTx(s: Statements, rows: JobRows | undefined): StoreTx {
   const json = (v: string[]): string => JSON.stringify(v)
+  const job = rows ? rows.read : jobFromRow
+  const putJob = (j: StoredJob): void => {
+    if (!rows) throw new StorageError('a read transaction cannot write')
+    const w = rows.put(j)
+    try {
+      if (w.kind === 'upsert') s.run('putJob', w.row)
+      else if (w.kind === 'update') s.runSql(updateJobSql(w.columns), w.bind)
+    } catch (err) {
+      rows.forget(j.id)
+      throw err
+    }
+  }
   return {
-    getJob: async (id) => s.first('getJob', [id], jobFromRow),
+    getJob: async (id) => s.first('getJob', [id], job),
     getChain: async (id) => s.first('getChain', [id], chainFromRow),
     getBatch: async (id) => s.first('getBatch', [id], batchFromRow),
-    findUnique: async (key, now) => s.first('findUnique', [key, now], jobFromRow),
+    batchJobIds: async (batchId) => s.all('batchJobIds', [batchId], (r) => r[0] as string),
+    findUnique: async (key, now) => s.first('findUnique', [key, now], job),
     ready: async ({ queues, types }, limit) => {
       if (limit <= 0) return []
-      const lists = queues.flatMap((q) => types.map((t) => s.all('ready', [q, t, limit], jobFromRow)))
+      const lists = queues.flatMap((q) => types.map((t) => s.all('ready', [q, t, limit], job)))
       if (lists.length === 1) return lists[0] ?? []
       return lists
         .flat()
@@ -205,14 +230,14 @@ function storeTx(s: Statements): StoreTx {
     due: async (queues, now, limit) => {
       if (limit <= 0) return []
       return queues
-        .flatMap((q) => s.all('due', [q, now, limit], jobFromRow))
+        .flatMap((q) => s.all('due', [q, now, limit], job))
         .sort((a, b) => a.runAt - b.runAt || a.seq - b.seq)
         .slice(0, limit)
     },
     expired: async (scope, now, limit, alive) =>
       alive
-        ? s.all('expiredOrDead', [now, json(scope.queues), json(scope.types), limit, json(alive.owners), alive.asOf], jobFromRow)
-        : s.all('expired', [now, json(scope.queues), json(scope.types), limit], jobFromRow),
+        ? s.all('expiredOrDead', [now, json(scope.queues), json(scope.types), limit, json(alive.owners), alive.asOf], job)
+        : s.all('expired', [now, json(scope.queues), json(scope.types), limit], job),
     nextDue: async (queues) => {
       let min: number | undefined
       for (const q of queues) {
@@ -222,9 +247,9 @@ function storeTx(s: Statements): StoreTx {
       return min
     },
     nextExpiry: async (scope, now) => s.value('nextExpiry', [now, json(scope.queues), json(scope.types)]),
-    listJobs: async (filter) => s.listJobs(filter, jobFromRow),
+    listJobs: async (filter, now) => s.listJobs(filter, now, job),
     counts: async (now) => s.counts(now),
-    finishedBefore: async (before, limit) => s.all('finishedBefore', [before, limit], jobFromRow),
+    finishedBefore: async (before, limit) => s.all('finishedBefore', [before, limit], job),
     groupsFinishedBefore: async (before, limit) => ({
       chains: s.all('chainsFinishedBefore', [before, limit], chainFromRow),
       batches: s.all('batchesFinishedBefore', [before, limit], batchFromRow),
@@ -233,15 +258,19 @@ function storeTx(s: Statements): StoreTx {
     listSchedules: async () => s.all('listSchedules', [], scheduleFromRow),
     dueSchedules: async (now, limit) => s.all('dueSchedules', [now, limit], scheduleFromRow),
     nextScheduleAt: async () => s.value('nextScheduleAt', []),
-    nextSeq: async () => {
-      const seq = s.value('nextSeq', [])
+    nextSeq: async (count = 1) => {
+      if (!Number.isSafeInteger(count) || count < 1) throw new InvalidArgumentError(`nextSeq(count): count must be a positive integer, not ${count}`)
+      const seq = s.value('nextSeq', [count])
       if (seq === undefined) throw new StorageError('the ferry_meta table has lost its seq row')
       return seq
     },
-    putJob: async (j) => s.run('putJob', jobToRow(j)),
+    putJob: async (j) => putJob(j),
     putChain: async (c) => s.run('putChain', chainToRow(c)),
     putBatch: async (b) => s.run('putBatch', batchToRow(b)),
-    deleteJob: async (id) => s.run('deleteJob', [id]),
+    deleteJob: async (id) => {
+      rows?.forget(id)
+      s.run('deleteJob', [id])
+    },
     deleteChain: async (id) => s.run('deleteChain', [id]),
     deleteBatch: async (id) => s.run('deleteBatch', [id]),
     putSchedule: async (sc) => s.run('putSchedule', scheduleToRow(sc)),

@@ -34,7 +34,15 @@ export const JOB_COLUMNS = [
 
 export const JOB_SELECT = JOB_COLUMNS.join(', ')
 
-export function jobToRow(j: StoredJob): SqlValue[] {
+/** Where `payload` and `data` sit in a job row. */
+export const PAYLOAD = 16
+export const DATA = 17
+
+/**
+ * `payloadJson`, when given, is the payload's JSON already: the text of the row the job was
+ * read from, when the payload is that very value.
+ */
+export function jobToRow(j: StoredJob, payloadJson?: SqlValue): SqlValue[] {
   const {
     seq,
     id,
@@ -70,7 +78,7 @@ export function jobToRow(j: StoredJob): SqlValue[] {
     uniqueUntil ?? null,
     chainId ?? null,
     batchId ?? null,
-    strictJson(payload, `the payload of job ${id}`) ?? null,
+    payloadJson !== undefined ? payloadJson : (strictJson(payload, `the payload of job ${id}`) ?? null),
     strictJson(rest, `job ${id}`) ?? '{}',
   ]
 }
@@ -104,13 +112,18 @@ export function chainFromRow(r: SqlValue[]): StoredChain {
   return groupFromRow(r)
 }
 
+/** A batch's jobs are found by their `batch_id`: a list of them, if a record has one, is not kept. */
 export function batchToRow(b: StoredBatch): SqlValue[] {
   const { id, state, finishedAt, ...rest } = b
+  delete (rest as { jobIds?: unknown }).jobIds
   return [id, state, finishedAt ?? null, strictJson(rest, `batch ${id}`) ?? '{}']
 }
 
+/** Rows written before batches stopped listing their jobs still have `jobIds`: it is left out. */
 export function batchFromRow(r: SqlValue[]): StoredBatch {
-  return groupFromRow(r)
+  const b = groupFromRow<StoredBatch & { jobIds?: unknown }>(r)
+  delete b.jobIds
+  return b
 }
 
 function groupFromRow<G extends { id: string; state: string; finishedAt?: number }>(r: SqlValue[]): G {

@@ -68,15 +68,17 @@ export function createSqliteStore(o: SqliteStoreOptions, openFile: FileOpener): 
   const backend = new SqliteBackend(path === undefined ? openMemory : () => openFile(path, synchronous))
   // Open at once, so the lock is taken now; failures surface on the first call.
   backend.ready().catch(() => undefined)
-  return {
-    // Only this context reaches the database: the Node file behind its lock file, OPFS behind
-    // its exclusive handles, memory. An engine that left a lease on it has ended.
-    ...defineStore(backend, { liveness: exclusiveLiveness() }),
+  // Only this context reaches the database: the Node file behind its lock file, OPFS behind
+  // its exclusive handles, memory. An engine that left a lease on it has ended.
+  const store = defineStore(backend, { liveness: exclusiveLiveness() })
+  // Added to the store itself, not to a copy: the store stays the one defineStore knows.
+  const extra: Pick<SqliteStore, 'open' | 'transaction'> = {
     open: async () => {
       await backend.ready()
     },
     transaction: (fn) => backend.transaction(fn),
   }
+  return Object.assign(store, extra)
 }
 
 async function openMemory(): Promise<Connection> {

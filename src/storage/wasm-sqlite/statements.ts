@@ -1,15 +1,15 @@
 /**
  * Every query the SQLite store runs, prepared once per connection and reset after each use.
- * The few whose shape depends on a filter (`listJobs`) are prepared on first use and cached
- * by their SQL.
+ * Those whose shape depends on their input (`listJobs` by its filter, an update by the columns
+ * it sets) are prepared on first use and cached by their SQL.
  *
  * @module
  */
 import type { Database, PreparedStatement, SqlValue } from '@sqlite.org/sqlite-wasm'
-
-type Bind = readonly SqlValue[]
 import type { Counts, JobFilter, JobState } from '../../core/types.js'
 import { JOB_COLUMNS, JOB_SELECT } from './rows.js'
+
+type Bind = readonly SqlValue[]
 
 const JOBS = `SELECT ${JOB_SELECT} FROM ferry_jobs`
 const IN_JSON = (column: string, n: number): string => `${column} IN (SELECT value FROM json_each(?${n}))`
@@ -48,7 +48,10 @@ export const SQL = {
   finishedBefore:
     `${JOBS} WHERE finished_at IS NOT NULL AND chain_id IS NULL AND batch_id IS NULL AND finished_at < ? ` +
     'ORDER BY finished_at LIMIT ?',
-  nextSeq: `UPDATE ferry_meta SET value = value + 1 WHERE key = 'seq' RETURNING value`,
+  /** Reserves ?1 numbers, returns the first. */
+  nextSeq: `UPDATE ferry_meta SET value = value + ?1 WHERE key = 'seq' RETURNING value - ?1 + 1`,
+  /** The batch index holds (batch_id, seq): read in dispatch order, no sort. */
+  batchJobIds: 'SELECT id FROM ferry_jobs WHERE batch_id = ? ORDER BY seq',
 
   getChain: 'SELECT id, state, finished_at, data FROM ferry_chains WHERE id = ?',
   putChain: 'INSERT OR REPLACE INTO ferry_chains (id, state, finished_at, data) VALUES (?, ?, ?, ?)',
@@ -65,10 +68,61 @@ export const SQL = {
   nextScheduleAt: 'SELECT MIN(next_run_at) FROM ferry_schedules',
   putSchedule: 'INSERT OR REPLACE INTO ferry_schedules (name, next_run_at, data) VALUES (?, ?, ?)',
   deleteSchedule: 'DELETE FROM ferry_schedules WHERE name = ?',
+
+  // Prepared once: db.exec would parse and prepare them again at every transaction.
+  begin: 'BEGIN IMMEDIATE',
+  commit: 'COMMIT',
+  rollback: 'ROLLBACK',
+  savepoint: 'SAVEPOINT ferry_write',
+  release: 'RELEASE ferry_write',
+  rollbackTo: 'ROLLBACK TO ferry_write',
 } as const
 
 export type StatementName = keyof typeof SQL
 
+const STATES: ReadonlySet<string> = new Set<JobState>(['blocked', 'waiting', 'delayed', 'active', 'succeeded', 'failed', 'cancelled'])
+
+/**
+ * The query of `listJobs`, and its bindings. A state filter matches the state users see: `waiting`
+ * is the stored waiting jobs and the delayed ones already due, `delayed` the others. Each stored
+ * state is one arm, read from the state index in dispatch order, and SQLite merges the arms
+ * (`MERGE (UNION ALL)`) and stops after `offset + limit` rows: nothing is sorted.
+ */
+export function listJobsQuery(f: JobFilter, now: number): { sql: string; bind: SqlValue[] } | undefined {
+  const bind: SqlValue[] = []
+  const param = (v: SqlValue): string => {
+    bind.push(v)
+    return `?${bind.length}`
+  }
+  const common: string[] = []
+  const match = (column: string, want: string | string[] | undefined): void => {
+    if (want === undefined) return
+    common.push(Array.isArray(want) ? `${column} IN (SELECT value FROM json_each(${param(JSON.stringify(want))}))` : `${column} = ${param(want)}`)
+  }
+  match('type', f.type)
+  match('queue', f.queue)
+  match('batch_id', f.batchId)
+  match('chain_id', f.chainId)
+  let arms: string[][] = [[]]
+  if (f.state !== undefined) {
+    arms = []
+    let at: string | undefined
+    const nowParam = (): string => (at ??= param(now))
+    for (const state of new Set([f.state].flat())) {
+      if (state === 'waiting') arms.push(["state = 'waiting'"], ["state = 'delayed'", `run_at <= ${nowParam()}`])
+      else if (state === 'delayed') arms.push(["state = 'delayed'", `run_at > ${nowParam()}`])
+      // A state no job has matches nothing, as in every store.
+      else if (STATES.has(state)) arms.push([`state = '${state}'`])
+    }
+    if (arms.length === 0) return undefined
+  }
+  const selects = arms.map((arm) => {
+    const where = [...arm, ...common]
+    return `${JOBS}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`
+  })
+  const sql = `${selects.join(' UNION ALL ')} ORDER BY seq LIMIT ${param(f.limit ?? 100)} OFFSET ${param(f.offset ?? 0)}`
+  return { sql, bind }
+}
 
 export class Statements {
   readonly #db: Database
@@ -100,14 +154,8 @@ export class Statements {
     return v === null || v === undefined ? undefined : Number(v)
   }
 
-  run(name: StatementName, bind: Bind): void {
-    const stmt = this.#prepare(SQL[name])
-    try {
-      if (bind.length > 0) stmt.bind(bind)
-      stmt.step()
-    } finally {
-      stmt.reset()
-    }
+  run(name: StatementName, bind: Bind = []): void {
+    this.#run(this.#prepare(SQL[name]), bind)
   }
 
   counts(dueBy: number): Counts {
@@ -119,28 +167,15 @@ export class Statements {
     return c
   }
 
-  /** Jobs matching the filter in dispatch order (the state as stored). */
-  listJobs<T>(f: JobFilter, map: (row: SqlValue[]) => T): T[] {
-    const where: string[] = []
-    const bind: SqlValue[] = []
-    const match = (column: string, want: string | string[] | undefined): void => {
-      if (want === undefined) return
-      if (Array.isArray(want)) {
-        bind.push(JSON.stringify(want))
-        where.push(IN_JSON(column, bind.length))
-      } else {
-        bind.push(want)
-        where.push(`${column} = ?${bind.length}`)
-      }
-    }
-    match('state', f.state)
-    match('type', f.type)
-    match('queue', f.queue)
-    match('batch_id', f.batchId)
-    match('chain_id', f.chainId)
-    bind.push(f.limit ?? 100, f.offset ?? 0)
-    const sql = `${JOBS}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?${bind.length - 1} OFFSET ?${bind.length}`
-    return this.#all(this.#prepare(sql), bind, map)
+  /** Jobs matching the filter in dispatch order: see `listJobsQuery`. */
+  listJobs<T>(f: JobFilter, now: number, map: (row: SqlValue[]) => T): T[] {
+    const q = listJobsQuery(f, now)
+    return q ? this.#all(this.#prepare(q.sql), q.bind, map) : []
+  }
+
+  /** Runs SQL prepared on first use and kept, such as an update of some columns. */
+  runSql(sql: string, bind: Bind): void {
+    this.#run(this.#prepare(sql), bind)
   }
 
   finalize(): void {
@@ -152,6 +187,15 @@ export class Statements {
     let stmt = this.#prepared.get(sql)
     if (!stmt) this.#prepared.set(sql, (stmt = this.#db.prepare(sql)))
     return stmt
+  }
+
+  #run(stmt: PreparedStatement, bind: Bind): void {
+    try {
+      if (bind.length > 0) stmt.bind(bind)
+      stmt.step()
+    } finally {
+      stmt.reset()
+    }
   }
 
   #all<T>(stmt: PreparedStatement, bind: Bind, map: (row: SqlValue[]) => T): T[] {
