@@ -13,13 +13,16 @@
  * `makeStore` must return a new, empty store each time (a durable store: a fresh database name
  * or file per call). The suite uses only the public contract, so it holds for stores built with
  * `defineStore` and for stores written from scratch alike. `watch` and `liveness` are optional:
- * their tests skip when a store has none. Every store honours `ClaimRequest.alive`.
+ * their tests skip when a store has none. Every store honours `ClaimRequest.alive`. A store made
+ * with `defineStore` also has its backend checked directly (`nextSeq`, `batchJobIds`, ordered
+ * requests); for a store written from scratch those tests skip.
  *
  * @module
  */
 import { describe } from './contract/test-api.js'
 import type { Store } from '../core/store.js'
 import { adminContract } from './contract/admin.js'
+import { backendContract } from './contract/backend.js'
 import { batchContract } from './contract/batches.js'
 import { chainContract } from './contract/chains.js'
 import { claimContract } from './contract/claims.js'
@@ -40,5 +43,6 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
     scheduleContract(makeStore)
     watchContract(makeStore)
     livenessContract(makeStore)
+    backendContract(makeStore)
   })
 }

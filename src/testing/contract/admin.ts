@@ -164,6 +164,48 @@ export function adminContract(makeStore: MakeStore): void {
       expect(await ids({ state: ['waiting'], limit: 1, offset: 1 }, 2000)).toEqual([delayed.id])
       expect(await ids({ state: 'delayed' }, 2000)).toEqual([])
     })
+
+    it('pages state: waiting across waiting and due delayed jobs in dispatch order, and delayed without the due ones', async () => {
+      // Dispatch order is insertion order, whatever the priority or runAt: seq decides.
+      const jobs = Array.from({ length: 60 }, (_, i) =>
+        newJob({ priority: i % 3, ...(i % 2 === 0 ? {} : { runAt: i % 4 === 1 ? 1500 + i : 9000 + i }) }),
+      )
+      await s.store.insert({ now: T0, jobs: jobs.slice(0, 25) })
+      await s.store.insert({ now: T0, jobs: [], batches: [newBatch([newJob({ type: 'm' })])] })
+      await s.store.insert({ now: T0, jobs: jobs.slice(25) })
+      const now = 2000
+      const waiting = jobs.filter((_, i) => i % 2 === 0 || i % 4 === 1).map((j) => j.id)
+      const delayed = jobs.filter((_, i) => i % 4 === 3).map((j) => j.id)
+      const page = async (state: 'waiting' | 'delayed', limit: number, offset: number): Promise<string[]> =>
+        (await s.store.listJobs({ state, type: 't', limit, offset }, now)).map((j) => j.id)
+      const all = async (state: 'waiting' | 'delayed', limit: number): Promise<string[]> => {
+        const out: string[] = []
+        for (let offset = 0; ; offset += limit) {
+          const p = await page(state, limit, offset)
+          out.push(...p)
+          if (p.length < limit) return out
+        }
+      }
+      expect(await all('waiting', 7)).toEqual(waiting)
+      expect(await all('delayed', 4)).toEqual(delayed)
+      expect(await page('waiting', 10, 20)).toEqual(waiting.slice(20, 30))
+      expect(await page('delayed', 100, delayed.length)).toEqual([])
+      expect((await s.store.listJobs({ state: ['delayed', 'succeeded'], limit: 3, offset: 2 }, now)).map((j) => j.id)).toEqual(delayed.slice(2, 5))
+      expect((await s.store.listJobs({ state: ['waiting', 'delayed'], type: 't', limit: 1000 }, now)).map((j) => j.id)).toEqual(jobs.map((j) => j.id))
+      expect((await s.store.listJobs({ state: 'waiting', limit: 2 }, now)).map((j) => j.id)).toEqual(waiting.slice(0, 2))
+    })
+
+    it('pages the jobs of a batch and of a state together', async () => {
+      const batch = newBatch(Array.from({ length: 30 }, (_, i) => newJob({ type: 'm', ...(i % 3 === 0 ? { runAt: 5000 } : {}) })))
+      await s.store.insert({ now: T0, jobs: [newJob({ type: 'm' })], batches: [batch] })
+      const ids = batch.jobs.map((j) => j.id)
+      const page = async (state: 'waiting' | 'delayed', now: number, limit: number, offset: number): Promise<string[]> =>
+        (await s.store.listJobs({ batchId: batch.id, state, limit, offset }, now)).map((j) => j.id)
+      expect(await page('delayed', T0, 5, 2)).toEqual(ids.filter((_, i) => i % 3 === 0).slice(2, 7))
+      expect(await page('waiting', T0, 5, 5)).toEqual(ids.filter((_, i) => i % 3 !== 0).slice(5, 10))
+      expect(await page('waiting', 5000, 5, 5)).toEqual(ids.slice(5, 10))
+      expect(await page('delayed', 5000, 5, 0)).toEqual([])
+    })
   })
 
   describe('prune', () => {

@@ -162,6 +162,64 @@ export function batchContract(makeStore: MakeStore): void {
       expect(await s.store.listJobs({}, T0)).toEqual([])
     })
 
+    it('lists its members in dispatch order, only its own', async () => {
+      const a = newBatch(Array.from({ length: 5 }, () => newJob({ type: 'm' })))
+      const b = newBatch(Array.from({ length: 3 }, () => newJob({ type: 'm' })))
+      await s.store.insert({ now: T0, jobs: [newJob({ type: 'm' })], batches: [a, b] })
+      await s.store.insert({ now: T0, jobs: [newJob({ type: 'm' })] })
+      expect((await s.store.getBatch(a.id))?.jobIds).toEqual(a.jobs.map((j) => j.id))
+      expect((await s.store.getBatch(b.id))?.jobIds).toEqual(b.jobs.map((j) => j.id))
+    })
+
+    it('settles a batch of 2,000 members with its counters right, one batch:progressed per transaction', async () => {
+      const n = 2000
+      const { batch } = await start(n, 0)
+      const ids = batch.jobs.map((j) => j.id)
+      let now = 1500
+      for (let done = 0; done < n; ) {
+        const claimed = (await claim(s.store, now, { types: ['m'], limit: 400 })).claimed
+        expect(claimed).toHaveLength(400)
+        const out = await s.store.settleAndClaim({
+          now,
+          settle: claimed.map((j, i) => ({ id: j.id, token: j.lease?.token ?? '', outcome: i % 100 === 7 ? { kind: 'skipped' as const } : { kind: 'succeeded' as const } })),
+        })
+        done += claimed.length
+        expect(out.lost).toEqual([])
+        const progressed = out.events.filter((e) => e.kind === 'batch:progressed')
+        expect(progressed).toHaveLength(1)
+        expect(progressed[0]).toMatchObject({ batchId: batch.id, state: { pending: n - done, succeeded: done, jobIds: ids } })
+        const finished = out.events.filter((e) => e.kind === 'batch:completed')
+        expect(finished).toHaveLength(done === n ? 1 : 0)
+        now += 100
+      }
+      const b = await s.store.getBatch(batch.id)
+      expect(b).toMatchObject({ state: 'succeeded', total: n, pending: 0, succeeded: n, failed: 0, cancelled: 0, finishedAt: now - 100 })
+      expect(b?.jobIds).toEqual(ids)
+      expect(await callbackJobs(s.store, 'on-success')).toHaveLength(1)
+      expect(await callbackJobs(s.store, 'on-settled')).toHaveLength(1)
+    })
+
+    it('fails at a failure among members settled together and cancels every member not started', async () => {
+      const { batch, active } = await start(50, 10)
+      const out = await s.store.settleAndClaim({
+        now: 2000,
+        settle: active.slice(0, 6).map((j, i) => ({
+          id: j.id,
+          token: j.lease?.token ?? '',
+          outcome: i === 3 ? { kind: 'failed' as const, error: boom } : { kind: 'succeeded' as const },
+        })),
+      })
+      expect(out.lost).toEqual([])
+      expect(await consistentBatch(s.store, batch.id)).toMatchObject({ state: 'failed', pending: 4, succeeded: 5, failed: 1, cancelled: 40 })
+      expect(out.events.filter((e) => e.kind === 'batch:failed')).toHaveLength(1)
+      const progressed = out.events.filter((e) => e.kind === 'batch:progressed')
+      expect(progressed).toHaveLength(1)
+      expect(progressed[0]).toMatchObject({ batchId: batch.id, state: { state: 'failed', pending: 4, cancelled: 40 } })
+      expect(out.events.filter((e) => e.kind === 'job:cancelled')).toHaveLength(40)
+      for (const j of active.slice(6)) expect((await mustGet(s.store, j.id)).state).toBe('active')
+      expect(await callbackJobs(s.store, 'on-error')).toHaveLength(1)
+    })
+
     it('returns undefined for an unknown batch', async () => {
       expect(await s.store.getBatch('no-such-batch')).toBeUndefined()
     })
