@@ -26,6 +26,14 @@ export interface DefineStoreOptions {
   liveness?: Liveness
 }
 
+/** The backend of each store made here, for the conformance suite's backend tests. */
+const backends = new WeakMap<Store, StoreBackend>()
+
+/** The backend a store was made of with `defineStore`; undefined for any other store. */
+export function storeBackend(store: Store): StoreBackend | undefined {
+  return backends.get(store)
+}
+
 export function defineStore(backend: StoreBackend, options: DefineStoreOptions = {}): Store {
   let closed = false
   const watchers = new Set<(events: QueueEvent[]) => void>()
@@ -58,7 +66,7 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
     open()
     return backend.read(fn)
   }
-  return {
+  const store: Store = {
     ...(options.liveness ? { liveness: options.liveness } : {}),
     async insert(input, opts) {
       const out = await write((tx) => insert(tx, input), opts)
@@ -99,15 +107,7 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
     deleteSchedule: (name) => write((tx) => deleteSchedule(tx, name)),
     listSchedules: () => read((tx) => tx.listSchedules()),
     getJob: (id) => read((tx) => tx.getJob(id)),
-    listJobs: (filter, now) => read(async (tx) => {
-      const states = filter.state === undefined ? undefined : [filter.state].flat()
-      if (!states || (!states.includes('waiting') && !states.includes('delayed'))) return tx.listJobs(filter)
-      // Whether a job is waiting or delayed depends on now: read both, then page on that view.
-      const { limit = 100, offset = 0 } = filter
-      const stored = [...new Set([...states, 'waiting' as const, 'delayed' as const])]
-      const all = await tx.listJobs({ ...filter, state: stored, offset: 0, limit: Number.MAX_SAFE_INTEGER })
-      return all.filter((j) => states.includes(present(j, now))).slice(offset, offset + limit)
-    }),
+    listJobs: (filter, now) => read((tx) => tx.listJobs(filter, now)),
     counts: (now) => read((tx) => tx.counts(now)),
     getChain: (id) => read(async (tx): Promise<ChainState | undefined> => {
       const ch = await tx.getChain(id)
@@ -123,7 +123,7 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
     }),
     getBatch: (id) => read(async (tx) => {
       const b = await tx.getBatch(id)
-      return b && batchView(b)
+      return b && batchView(b, await tx.batchJobIds(id))
     }),
     watch(listener) {
       const l = (events: QueueEvent[]): void => listener(events)
@@ -146,6 +146,8 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
       await backend.close()
     },
   }
+  backends.set(store, backend)
+  return store
 }
 
 /** A job's state as users see it: a delayed job whose time has come is waiting. */

@@ -5,9 +5,12 @@
  * Transactions run one at a time. Writes apply at once, so later reads in the same
  * transaction see them, and each write records how to undo itself: a transaction that throws
  * is rolled back completely. Application values (payloads, results) are structured-cloned on
- * the way in and whatever a call returns is cloned on the way out, so a caller holding one
+ * the way in and whatever a call returns is copied on the way out, so a caller holding one
  * cannot change what is stored, and a value that cannot be cloned is a `SerializationError`
- * with nothing written.
+ * with nothing written. Only what can change is copied: a primitive payload or result is kept
+ * as it is, records core hands in are kept (core never changes a record it has put), and on
+ * the way out the records are copied field by field with only their application values
+ * structured-cloned.
  *
  * @module
  */
@@ -17,17 +20,22 @@ import { exclusiveLiveness } from './liveness.js'
 import { SortedList } from './sorted-list.js'
 import type { QueueScope, StoreBackend, StoreTx } from './store-backend.js'
 import type { Store, StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
-import type { Counts } from './types.js'
+import type { Counts, JobFilter, JobState } from './types.js'
 
 type Entry = { id: string; priority: number; runAt: number; seq: number }
+
+const STATES: readonly JobState[] = ['blocked', 'waiting', 'delayed', 'active', 'succeeded', 'failed', 'cancelled']
 
 const byClaimOrder = (a: Entry, b: Entry): number =>
   b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq || cmp(a.id, b.id)
 const byRunAt = (a: Entry, b: Entry): number => a.runAt - b.runAt || a.seq - b.seq || cmp(a.id, b.id)
+const bySeq = (a: Entry, b: Entry): number => a.seq - b.seq || cmp(a.id, b.id)
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 /** The fields of a job that hold the application's values, which the store must copy. */
 const VALUE_FIELDS = ['payload', 'result', 'progress', 'error', 'previousResult', 'groupError'] as const
+/** Where application values sit in what the store returns: records, drafts and events. */
+const VALUE_KEYS: ReadonlySet<string> = new Set<string>(VALUE_FIELDS)
 
 const entry = (j: StoredJob): Entry => ({ id: j.id, priority: j.priority, runAt: j.runAt, seq: j.seq })
 
@@ -46,6 +54,10 @@ class MemoryBackend implements StoreBackend {
   /** delayed jobs: queue -> runAt order */
   readonly #delayed = new Map<string, SortedList<Entry>>()
   readonly #active = new Set<string>()
+  /** Every job by stored state, in dispatch order: what `listJobs` pages through. */
+  readonly #bySeq = Object.fromEntries(STATES.map((st) => [st, new SortedList<Entry>(bySeq)])) as Record<JobState, SortedList<Entry>>
+  /** The jobs of each batch in dispatch order, and the list of their ids once asked for. */
+  readonly #members = new Map<string, { list: SortedList<Entry>; ids?: string[] }>()
   readonly #unique = new Map<string, Set<string>>()
   readonly #counts: Counts = { blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 }
   #seq = 0
@@ -58,7 +70,7 @@ class MemoryBackend implements StoreBackend {
     return this.#exclusive(async () => {
       const undo: (() => void)[] = []
       try {
-        return clone(await fn(this.#tx(undo)))
+        return copyOut(await fn(this.#tx(undo)))
       } catch (err) {
         for (let i = undo.length - 1; i >= 0; i--) undo[i]?.()
         throw err
@@ -67,7 +79,7 @@ class MemoryBackend implements StoreBackend {
   }
 
   async read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.#exclusive(async () => clone(await fn(this.#tx(null))))
+    return this.#exclusive(async () => copyOut(await fn(this.#tx(null))))
   }
 
   async close(): Promise<void> {
@@ -146,21 +158,12 @@ class MemoryBackend implements StoreBackend {
         }
         return min
       },
-      listJobs: async (f) => {
-        const match = <T>(want: T | T[] | undefined, v: T | undefined): boolean =>
-          want === undefined || (Array.isArray(want) ? want.includes(v as T) : want === v)
-        const all = [...this.#jobs.values()]
-          .filter(
-            (j) =>
-              match(f.state, j.state) &&
-              match(f.type, j.type) &&
-              match(f.queue, j.queue) &&
-              match(f.batchId, j.batchId) &&
-              match(f.chainId, j.chainId),
-          )
-          .sort((a, b) => a.seq - b.seq)
-        const offset = f.offset ?? 0
-        return all.slice(offset, offset + (f.limit ?? 100))
+      listJobs: async (f, now) => this.#list(f, now),
+      batchJobIds: async (batchId) => {
+        const m = this.#members.get(batchId)
+        if (!m) return []
+        m.ids ??= [...m.list.values()].map((e) => e.id)
+        return m.ids
       },
       counts: async (now) => {
         let due = 0
@@ -199,16 +202,18 @@ class MemoryBackend implements StoreBackend {
         for (const sc of this.#schedules.values()) if (min === undefined || sc.nextRunAt < min) min = sc.nextRunAt
         return min
       },
-      nextSeq: async () => {
+      nextSeq: async (count = 1) => {
+        if (!undo) throw new Error('write in a read transaction')
         const prev = this.#seq
-        undo?.push(() => (this.#seq = prev))
-        return ++this.#seq
+        undo.push(() => (this.#seq = prev))
+        this.#seq += count
+        return prev + 1
       },
       putJob: writable((j: StoredJob) => setJob(j.id, this.#own(j))),
       deleteJob: writable((id: string) => setJob(id, undefined)),
-      putChain: writable((c: StoredChain) => putIn(this.#chains, c.id, clone(c))),
+      putChain: writable((c: StoredChain) => putIn(this.#chains, c.id, ownCallbacks(c, this.#chains.get(c.id)))),
       deleteChain: writable((id: string) => putIn(this.#chains, id, undefined)),
-      putBatch: writable((b: StoredBatch) => putIn(this.#batches, b.id, clone(b))),
+      putBatch: writable((b: StoredBatch) => putIn(this.#batches, b.id, ownCallbacks(b, this.#batches.get(b.id)))),
       deleteBatch: writable((id: string) => putIn(this.#batches, id, undefined)),
       putSchedule: writable((sc: StoredSchedule) => putIn(this.#schedules, sc.name, clone(sc))),
       deleteSchedule: writable((name: string) => putIn(this.#schedules, name, undefined)),
@@ -216,18 +221,55 @@ class MemoryBackend implements StoreBackend {
   }
 
   /**
-   * The record to keep for `j`: a copy whose values from outside (a new payload, a result) are
-   * cloned. Values the stored record holds already are shared, not cloned again: records are
-   * never changed in place, only replaced.
+   * The record to keep for `j`: `j` itself (core builds a new record for every put and never
+   * changes it after), with its values from outside (a new payload, a result) cloned when they
+   * are objects. Values the stored record holds already are shared, not cloned again: records
+   * are never changed in place, only replaced.
    */
   #own(j: StoredJob): StoredJob {
     const prev = this.#jobs.get(j.id)
-    const rec: StoredJob = { ...j }
+    let rec = j
     for (const f of VALUE_FIELDS) {
-      const v = rec[f]
-      if (v !== undefined && v !== prev?.[f]) (rec as unknown as Record<string, unknown>)[f] = clone(v)
+      const v = j[f]
+      if (v !== prev?.[f] && mayChange(v)) {
+        if (rec === j) rec = { ...j }
+        ;(rec as unknown as Record<string, unknown>)[f] = clone(v)
+      }
     }
     return rec
+  }
+
+  #list(f: JobFilter, now: number): StoredJob[] {
+    const limit = f.limit ?? 100
+    let skip = f.offset ?? 0
+    if (limit <= 0) return []
+    const states = f.state === undefined ? undefined : new Set([f.state].flat())
+    const types = f.type === undefined ? undefined : new Set([f.type].flat())
+    const queues = f.queue === undefined ? undefined : new Set([f.queue].flat())
+    // Where to look, in dispatch order: the batch's or chain's jobs, or the jobs of the stored
+    // states that can show as the states asked for (a due delayed job shows as waiting).
+    let source: Iterable<string>
+    if (f.batchId !== undefined) source = [...(this.#members.get(f.batchId)?.list.values() ?? [])].map((e) => e.id)
+    else if (f.chainId !== undefined) source = this.#chains.get(f.chainId)?.jobIds ?? []
+    else {
+      const stored = states === undefined ? STATES : STATES.filter((st) => states.has(st) || (st === 'delayed' && states.has('waiting')))
+      source = ids(mergeBySeq(stored.map((st) => this.#bySeq[st])))
+    }
+    const out: StoredJob[] = []
+    for (const id of source) {
+      const j = this.#jobs.get(id)
+      if (
+        !j ||
+        (states && !states.has(j.state === 'delayed' && j.runAt <= now ? 'waiting' : j.state)) ||
+        (types && !types.has(j.type)) ||
+        (queues && !queues.has(j.queue)) ||
+        (f.batchId !== undefined && j.batchId !== f.batchId) ||
+        (f.chainId !== undefined && j.chainId !== f.chainId)
+      ) continue
+      if (skip > 0) skip--
+      else if (out.push(j) >= limit) break
+    }
+    return out
   }
 
   #ready(scope: QueueScope, limit: number): StoredJob[] {
@@ -265,10 +307,22 @@ class MemoryBackend implements StoreBackend {
       this.#jobs.set(id, next)
       this.#index(next)
     } else this.#jobs.delete(id)
+    // A job's batch never changes: it joins its batch's list when written first, and leaves
+    // it when deleted.
+    const batchId = (prev ?? next)?.batchId
+    if (batchId !== undefined && (prev === undefined) !== (next === undefined)) {
+      let m = this.#members.get(batchId)
+      if (!m) this.#members.set(batchId, (m = { list: new SortedList(bySeq) }))
+      if (next) m.list.add(entry(next))
+      else if (prev) m.list.delete(entry(prev))
+      m.ids = undefined
+      if (m.list.size === 0) this.#members.delete(batchId)
+    }
   }
 
   #index(j: StoredJob): void {
     this.#counts[j.state]++
+    this.#bySeq[j.state].add(entry(j))
     if (j.state === 'waiting') this.#waitingList(j).add(entry(j))
     else if (j.state === 'delayed') this.#delayedList(j.queue).add(entry(j))
     else if (j.state === 'active') this.#active.add(j.id)
@@ -281,6 +335,7 @@ class MemoryBackend implements StoreBackend {
 
   #unindex(j: StoredJob): void {
     this.#counts[j.state]--
+    this.#bySeq[j.state].delete(entry(j))
     if (j.state === 'waiting') this.#waitingList(j).delete(entry(j))
     else if (j.state === 'delayed') this.#delayedList(j.queue).delete(entry(j))
     else if (j.state === 'active') this.#active.delete(j.id)
@@ -315,8 +370,61 @@ function* take<T>(list: SortedList<T>, limit: number): Generator<T> {
   }
 }
 
+/** The entries of sorted lists, merged in dispatch order. */
+function* mergeBySeq(lists: SortedList<Entry>[]): Generator<Entry> {
+  const its = lists.filter((l) => l.size > 0).map((l) => l.values())
+  const heads = its.map((it) => it.next())
+  for (;;) {
+    let best = -1
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i] as IteratorResult<Entry>
+      if (!h.done && (best < 0 || h.value.seq < (heads[best] as IteratorYieldResult<Entry>).value.seq)) best = i
+    }
+    if (best < 0) return
+    yield (heads[best] as IteratorYieldResult<Entry>).value
+    heads[best] = (its[best] as IterableIterator<Entry>).next()
+  }
+}
+
+function* ids(entries: Iterable<Entry>): Generator<string> {
+  for (const e of entries) yield e.id
+}
+
 function inScope(j: StoredJob, scope: QueueScope): boolean {
   return scope.queues.includes(j.queue) && scope.types.includes(j.type)
+}
+
+/** Whether a value can be changed by whoever holds it (and so must be cloned), or fail to clone. */
+function mayChange(v: unknown): boolean {
+  return (typeof v === 'object' && v !== null) || typeof v === 'function' || typeof v === 'symbol'
+}
+
+/** A chain or batch to keep: its callbacks' payloads cloned when they are new. */
+function ownCallbacks<G extends { callbacks: object }>(g: G, prev: G | undefined): G {
+  return g.callbacks === prev?.callbacks ? g : { ...g, callbacks: clone(g.callbacks) }
+}
+
+/**
+ * What a call returns, detached from what is stored: arrays and plain objects copied, the
+ * application values in them (`payload`, `result`, ...) structured-cloned when they are objects.
+ */
+function copyOut<T>(v: T): T {
+  return copy(v, false) as T
+}
+
+function copy(v: unknown, value: boolean): unknown {
+  if (typeof v !== 'object' || v === null) return v
+  if (value) return clone(v)
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length)
+    for (let i = 0; i < v.length; i++) out[i] = copy(v[i], false)
+    return out
+  }
+  const proto = Object.getPrototypeOf(v) as unknown
+  if (proto !== Object.prototype && proto !== null) return clone(v)
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(v)) out[k] = copy((v as Record<string, unknown>)[k], VALUE_KEYS.has(k))
+  return out
 }
 
 function clone<T>(v: T): T {

@@ -14,7 +14,11 @@ import { backoffDelay } from './backoff.js'
 import type { CallbackDraft, CallbackOf, NewJob, StoredBatch, StoredChain, StoredJob } from './store.js'
 import type { BatchState, FinishedState, JobState, QueueEvent, SerializedError } from './types.js'
 
-/** What one transition writes: records to put, jobs to create, events to emit after commit. */
+/**
+ * What one transaction writes: records to put, jobs to create, events to emit after commit.
+ * One `Changes` lives for a whole operation, so what it holds is also what the transaction has
+ * changed but not yet written: reads look here first.
+ */
 export class Changes {
   readonly jobs = new Map<string, StoredJob>()
   readonly chains = new Map<string, StoredChain>()
@@ -22,6 +26,14 @@ export class Changes {
   /** Callback jobs to create; the operation assigns their seq. */
   readonly created: StoredJob[] = []
   readonly events: QueueEvent[] = []
+  /**
+   * The member ids of the batches this transaction touches, in dispatch order: read once per
+   * batch per transaction (`StoreReadTx.batchJobIds`), by the operation, before a transition
+   * that shows the batch in an event.
+   */
+  readonly batchJobIds = new Map<string, string[]>()
+  /** Where this transaction's `batch:progressed` event of each batch is: one per batch. */
+  readonly #progressed = new Map<string, QueueEvent>()
 
   constructor(readonly now: number) {}
 
@@ -31,6 +43,24 @@ export class Changes {
   }
   emit(e: DistributiveOmit<QueueEvent, 'at'>): void {
     this.events.push({ ...e, at: this.now })
+  }
+  /**
+   * A batch moved. Members settled in one transaction are one moment: the batch's earlier
+   * `batch:progressed` of this transaction gives way to this one, which tells the last state.
+   */
+  progressed(b: StoredBatch): void {
+    const prev = this.#progressed.get(b.id)
+    if (prev) this.events.splice(this.events.lastIndexOf(prev), 1)
+    this.emit({ kind: 'batch:progressed', batchId: b.id, state: this.view(b) })
+    this.#progressed.set(b.id, this.events[this.events.length - 1] as QueueEvent)
+  }
+  /**
+   * The batch as users see it, with its members read for this transaction. The events of one
+   * transaction share its one list of ids: a batch of 10,000 settled by 100 members in one
+   * transaction is not copied 100 times.
+   */
+  view(b: StoredBatch): BatchState {
+    return viewOf(b, this.batchJobIds.get(b.id) ?? [])
   }
 }
 
@@ -197,7 +227,12 @@ export function chainStepFinished(chain: StoredChain, step: StoredJob, rest: Sto
   enqueueCallback(chain.callbacks.settled, cb('settled'), `${chain.id}:settled`, c, error)
 }
 
-export function batchView(b: StoredBatch): BatchState {
+/** A batch as users see it: its counters and `jobIds`, the ids of its members in dispatch order. */
+export function batchView(b: StoredBatch, jobIds: readonly string[]): BatchState {
+  return viewOf(b, [...jobIds])
+}
+
+function viewOf(b: StoredBatch, jobIds: string[]): BatchState {
   const v: BatchState = {
     id: b.id,
     state: b.state,
@@ -206,7 +241,7 @@ export function batchView(b: StoredBatch): BatchState {
     succeeded: b.succeeded,
     failed: b.failed,
     cancelled: b.cancelled,
-    jobIds: [...b.jobIds],
+    jobIds,
     createdAt: b.createdAt,
   }
   if (b.name !== undefined) v.name = b.name
@@ -218,6 +253,7 @@ export function batchView(b: StoredBatch): BatchState {
  * Batch members finished. Counters move; the first failure (without `allowFailures`) fails the
  * batch and cancels the members that have not started (`members` must then hold every member;
  * otherwise it may be empty). `progressJob` is the progress callback that may still be waiting.
+ * The batch's ids must be in `c.batchJobIds` for its events.
  */
 export function batchMemberFinished(
   batch: StoredBatch,
@@ -235,7 +271,7 @@ export function batchMemberFinished(
     if (!b.allowFailures && b.state === 'running') {
       b.state = 'failed'
       for (const m of members) if (m.id !== member.id && notStarted(m)) b = count(b, cancelQueued(m, c).state)
-      c.emit({ kind: 'batch:failed', batchId: b.id, state: batchView(b) })
+      c.emit({ kind: 'batch:failed', batchId: b.id, state: c.view(b) })
     }
   }
   const progressWaiting = progressJob !== undefined && (progressJob.state === 'waiting' || progressJob.state === 'delayed')
@@ -247,7 +283,7 @@ export function batchMemberFinished(
   }
   if (b.pending === 0) b = finishBatch(b, c)
   c.batches.set(b.id, b)
-  c.emit({ kind: 'batch:progressed', batchId: b.id, state: batchView(b) })
+  c.progressed(b)
 }
 
 /** `cancelBatch`: members that have not started are cancelled; running ones finish. */
@@ -255,7 +291,7 @@ export function cancelBatch(batch: StoredBatch, members: StoredJob[], c: Changes
   if (batch.state !== 'running') return
   let b: StoredBatch = { ...batch, state: 'cancelled' }
   for (const m of members) if (notStarted(m)) b = count(b, cancelQueued(m, c).state)
-  c.emit({ kind: 'batch:cancelled', batchId: b.id, state: batchView(b) })
+  c.emit({ kind: 'batch:cancelled', batchId: b.id, state: c.view(b) })
   if (b.pending === 0) b = finishBatch(b, c)
   c.batches.set(b.id, b)
 }
@@ -276,7 +312,7 @@ function finishBatch(b: StoredBatch, c: Changes): StoredBatch {
   const done: StoredBatch = { ...b, state, finishedAt: c.now }
   if (wasRunning) {
     const kind = state === 'succeeded' ? 'batch:completed' : state === 'failed' ? 'batch:failed' : 'batch:cancelled'
-    c.emit({ kind, batchId: b.id, state: batchView(done) })
+    c.emit({ kind, batchId: b.id, state: c.view(done) })
   }
   if (state === 'succeeded') enqueueCallback(b.callbacks.success, cb('success'), `${b.id}:success`, c)
   enqueueCallback(b.callbacks.settled, cb('settled'), `${b.id}:settled`, c, b.error)

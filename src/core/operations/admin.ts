@@ -7,14 +7,16 @@ import type { StoreTx } from '../store-backend.js'
 import type { CancelInput, CancelOutcome, ReplayOutcome } from '../store.js'
 import { Changes, cancelBatch, cancelQueued, isFinished, notStarted } from '../transitions.js'
 import { QueueError } from '../errors.js'
-import { finishInGroups, readJobs } from './groups.js'
+import { batchJobIds, finishInGroups, readBatch, readJobs } from './groups.js'
 import { writeChanges } from './write.js'
 
 export async function cancel(tx: StoreTx, input: CancelInput): Promise<CancelOutcome> {
   const c = new Changes(input.now)
   const out: CancelOutcome = { cancelled: [], requested: [], events: c.events }
-  for (const id of input.jobIds ?? []) {
-    const j = c.jobs.get(id) ?? (await tx.getJob(id))
+  const ids = input.jobIds ?? []
+  const read = await Promise.all(ids.map((id) => tx.getJob(id)))
+  for (const [i, id] of ids.entries()) {
+    const j = c.jobs.get(id) ?? read[i]
     if (!j) continue
     if (notStarted(j)) {
       await finishInGroups(tx, cancelQueued(j, c), c)
@@ -23,18 +25,17 @@ export async function cancel(tx: StoreTx, input: CancelInput): Promise<CancelOut
       c.job({ ...j, cancelRequested: true })
       out.requested.push(id)
     }
-    await writeChanges(tx, c)
   }
   if (input.batchId !== undefined) {
-    const batch = await tx.getBatch(input.batchId)
+    const batch = await readBatch(tx, input.batchId, c)
     if (batch) {
-      const members = await readJobs(tx, batch.jobIds, c)
+      const members = await readJobs(tx, await batchJobIds(tx, batch.id, c), c)
       const before = new Set(members.filter(notStarted).map((m) => m.id))
       cancelBatch(batch, members, c)
       for (const id of before) if (c.jobs.get(id)?.state === 'cancelled') out.cancelled.push(id)
-      await writeChanges(tx, c)
     }
   }
+  await writeChanges(tx, c)
   return out
 }
 
@@ -61,22 +62,21 @@ export const PRUNE_PAGE = 500
 export async function prunePage(tx: StoreTx, before: number): Promise<{ deleted: number; more: boolean }> {
   let deleted = 0
   const groups = await tx.groupsFinishedBefore(before, PRUNE_PAGE)
-  for (const g of [...groups.chains, ...groups.batches]) {
-    for (const id of g.jobIds) {
-      const j = await tx.getJob(id)
-      if (j && isFinished(j.state)) {
-        await tx.deleteJob(id)
-        deleted++
-      }
+  const memberIds = [...groups.chains.map((ch) => ch.jobIds), ...(await Promise.all(groups.batches.map((b) => tx.batchJobIds(b.id))))].flat()
+  const members = await Promise.all(memberIds.map((id) => tx.getJob(id)))
+  const writes: Promise<void>[] = []
+  for (const j of members) {
+    if (j && isFinished(j.state)) {
+      writes.push(tx.deleteJob(j.id))
+      deleted++
     }
   }
-  for (const ch of groups.chains) await tx.deleteChain(ch.id)
-  for (const b of groups.batches) await tx.deleteBatch(b.id)
+  for (const ch of groups.chains) writes.push(tx.deleteChain(ch.id))
+  for (const b of groups.batches) writes.push(tx.deleteBatch(b.id))
+  await Promise.all(writes)
   const jobs = await tx.finishedBefore(before, PRUNE_PAGE)
-  for (const j of jobs) {
-    await tx.deleteJob(j.id)
-    deleted++
-  }
+  await Promise.all(jobs.map((j) => tx.deleteJob(j.id)))
+  deleted += jobs.length
   const more = jobs.length === PRUNE_PAGE || groups.chains.length === PRUNE_PAGE || groups.batches.length === PRUNE_PAGE
   return { deleted, more }
 }

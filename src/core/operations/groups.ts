@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { StoreTx } from '../store-backend.js'
-import type { StoredJob } from '../store.js'
+import type { StoreReadTx, StoreTx } from '../store-backend.js'
+import type { StoredBatch, StoredJob } from '../store.js'
 import { batchMemberFinished, chainStepFinished, isFinished, type Changes } from '../transitions.js'
 
 /** Reads what the chain or batch rules need and applies them for a job that just finished. */
@@ -19,22 +19,52 @@ export async function finishInGroups(tx: StoreTx, job: StoredJob, c: Changes): P
     }
   }
   if (job.batchId !== undefined) {
-    const batch = c.batches.get(job.batchId) ?? (await tx.getBatch(job.batchId))
+    const batch = await readBatch(tx, job.batchId, c)
     if (batch) {
+      const ids = await batchJobIds(tx, batch.id, c)
       const failsBatch = job.state === 'failed' && !batch.allowFailures && batch.state === 'running'
-      const members = failsBatch ? await readJobs(tx, batch.jobIds, c) : []
-      const progressJob = batch.progressJobId === undefined ? undefined : await tx.getJob(batch.progressJobId)
+      const [members, progressJob] = await Promise.all([
+        failsBatch ? readJobs(tx, ids, c) : [],
+        batch.progressJobId === undefined ? undefined : readJob(tx, batch.progressJobId, c),
+      ])
       batchMemberFinished(batch, job, members, progressJob, c)
     }
   }
 }
 
-/** Jobs by id as they are in this transaction, changes not yet written included. */
-export async function readJobs(tx: StoreTx, ids: string[], c: Changes): Promise<StoredJob[]> {
-  const out: StoredJob[] = []
-  for (const id of ids) {
-    const j = c.jobs.get(id) ?? (await tx.getJob(id))
-    if (j) out.push(j)
+/**
+ * The batch as it is in this transaction. A record written before batches stopped listing
+ * their members may still carry `jobIds`: it is dropped, and goes with the next write.
+ */
+export async function readBatch(tx: StoreReadTx, id: string, c: Changes): Promise<StoredBatch | undefined> {
+  const pending = c.batches.get(id)
+  if (pending) return pending
+  const stored = await tx.getBatch(id)
+  if (!stored || !('jobIds' in stored)) return stored
+  const { jobIds: _, ...batch } = stored as StoredBatch & { jobIds?: unknown }
+  return batch
+}
+
+/** The batch's member ids in dispatch order: read once per transaction, kept on `c`. */
+export async function batchJobIds(tx: StoreReadTx, id: string, c: Changes): Promise<string[]> {
+  let ids = c.batchJobIds.get(id)
+  if (!ids) {
+    ids = await tx.batchJobIds(id)
+    c.batchJobIds.set(id, ids)
   }
-  return out
+  return ids
+}
+
+/**
+ * A job as it is in this transaction: changed, or created as a callback, but not yet written,
+ * or as stored.
+ */
+export async function readJob(tx: StoreReadTx, id: string, c: Changes): Promise<StoredJob | undefined> {
+  return c.jobs.get(id) ?? c.created.find((j) => j.id === id) ?? (await tx.getJob(id))
+}
+
+/** Jobs by id as they are in this transaction, changes not yet written included; read together. */
+export async function readJobs(tx: StoreReadTx, ids: string[], c: Changes): Promise<StoredJob[]> {
+  const jobs = await Promise.all(ids.map(async (id) => c.jobs.get(id) ?? tx.getJob(id)))
+  return jobs.filter((j): j is StoredJob => j !== undefined)
 }

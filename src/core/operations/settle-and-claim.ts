@@ -16,8 +16,14 @@ const PROMOTE_LIMIT = 1000
 export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> {
   const c = new Changes(input.now)
   const lost: string[] = []
-  for (const s of input.settle) {
-    if (!(await settleOne(tx, s, c))) lost.push(s.id)
+  if (input.settle.length > 0) {
+    // Every settled job read at once; then each transition in order, on the jobs as this
+    // transaction has changed them (a job settled twice in one call is lost the second time).
+    const read = await Promise.all(input.settle.map((s) => tx.getJob(s.id)))
+    for (const [i, s] of input.settle.entries()) {
+      if (!(await settleOne(tx, s, c.jobs.get(s.id) ?? read[i], c))) lost.push(s.id)
+    }
+    await writeChanges(tx, c)
   }
   const out: SettleAndClaimOutcome = { lost, claimed: [], events: c.events }
   const req = input.claim && input.claim.limit > 0 ? input.claim : undefined
@@ -30,8 +36,11 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
   // the wake-up queries run only when the claim has room left or the engine asked (a tick).
   const room = req !== undefined && out.claimed.length < req.limit
   if (room || input.tick) {
-    const times = [await tx.nextDue(queues), await tx.nextScheduleAt()]
-    if (room) times.push(await tx.nextExpiry({ queues: req.queues, types: req.types }, input.now))
+    const times = await Promise.all([
+      tx.nextDue(queues),
+      tx.nextScheduleAt(),
+      room ? tx.nextExpiry({ queues: req.queues, types: req.types }, input.now) : undefined,
+    ])
     const wake = earliest(times)
     if (wake !== undefined) out.nextWakeAt = wake
   }
@@ -40,21 +49,21 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
 
 /** Delayed jobs whose runAt has come are waiting now; each move is an event, so views of the job see it. */
 async function promote(tx: StoreTx, queues: string[], c: Changes): Promise<void> {
-  for (const j of await tx.due(queues, c.now, PROMOTE_LIMIT)) {
-    await tx.putJob({ ...j, state: 'waiting' })
+  const due = await tx.due(queues, c.now, PROMOTE_LIMIT)
+  const writes = due.map((j) => {
     c.emit({ kind: 'job:waiting', jobId: j.id, type: j.type, queue: j.queue })
-  }
+    return tx.putJob({ ...j, state: 'waiting' })
+  })
+  await Promise.all(writes)
 }
 
-async function settleOne(tx: StoreTx, s: Settlement, c: Changes): Promise<boolean> {
-  const job = await tx.getJob(s.id)
+async function settleOne(tx: StoreTx, s: Settlement, job: StoredJob | undefined, c: Changes): Promise<boolean> {
   if (!job || job.state !== 'active' || job.lease?.token !== s.token) return false
   // A job cancelled while it ran ends cancelled whatever its handler returned: `cancel` said so
   // when it found the job active, and the engine may not have seen the cancel at all.
   const outcome: Outcome = job.cancelRequested ? { kind: 'cancelled' } : s.outcome
   const next = endAttempt(job, outcome, s.random ?? 0.5, c)
   await finishInGroups(tx, next, c)
-  await writeChanges(tx, c)
   return true
 }
 
