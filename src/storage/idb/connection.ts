@@ -137,7 +137,14 @@ async function openOwn(name: string, migrations: readonly Migration[]): Promise<
   let blocked: (err: StorageError) => void = () => undefined
   const whenBlocked = new Promise<never>((_resolve, reject) => (blocked = reject))
   const opening = openDB<FerryDB>(name, migrations.length, {
-    upgrade(db, _old, _new, tx) {
+    upgrade(db, old, _new, tx) {
+      // A database of this name that ferry did not create is not turned into ferry's.
+      if (old > 0 && !db.objectStoreNames.contains(STORES.meta)) {
+        upgradeError = notFerrys(name, old)
+        tx.done.catch(() => undefined)
+        tx.abort()
+        return
+      }
       migrate(db, tx, migrations).catch((err: unknown) => (upgradeError = err))
     },
     blocked(current) {
@@ -162,11 +169,15 @@ async function openOwn(name: string, migrations: readonly Migration[]): Promise<
   const missing = ferryStoreNames.filter((n) => !db.objectStoreNames.contains(n))
   if (missing.length > 0) {
     db.close()
-    throw new StorageError(`IndexedDB database "${name}" is at version ${db.version} but has no ferry stores: it is not ferry's; give idbStore another name`, {
-      code: 'SCHEMA_MISSING',
-    })
+    throw notFerrys(name, db.version)
   }
   return db
+}
+
+function notFerrys(name: string, version: number): StorageError {
+  return new StorageError(`IndexedDB database "${name}" is at version ${version} but has no ferry stores: it is not ferry's; give idbStore another name`, {
+    code: 'SCHEMA_MISSING',
+  })
 }
 
 /** The version of a database as it is, without creating or upgrading it; undefined if it is gone. */
