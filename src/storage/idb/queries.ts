@@ -20,6 +20,8 @@ type JobIndex = IDBPIndex<FerryDB, FerryStoreName[], 'ferry.jobs', IndexNames<Fe
 /** Sorts above every number and string: the open end of a key prefix. */
 const HIGH: IDBValidKey = []
 const STATES: JobState[] = ['blocked', 'waiting', 'delayed', 'active', 'succeeded', 'failed', 'cancelled']
+/** The states kept in the `state` index: all but `active`, whose jobs are in `lease` only. */
+const LISTED: JobState[] = STATES.filter((s) => s !== 'active')
 /** The most records one paged request of a filtered listing reads. */
 const PAGE = 500
 
@@ -83,29 +85,37 @@ function min(values: number[]): number | undefined {
 
 export async function counts(jobs: JobStore, now: number): Promise<Counts> {
   const index = jobs.index('state')
-  const [perState, due] = await Promise.all([
-    Promise.all(STATES.map((s) => index.count(range([s], [s, HIGH])))),
+  const [perState, active, due] = await Promise.all([
+    Promise.all(LISTED.map((s) => index.count(range([s], [s, HIGH])))),
+    // Active jobs are in the lease index only.
+    jobs.index('lease').count(),
     jobs.index('delayed').count(IDBKeyRange.upperBound(now)),
   ])
-  const out = Object.fromEntries(STATES.map((s, i) => [s, perState[i] ?? 0])) as unknown as Counts
+  const out = Object.fromEntries(LISTED.map((s, i) => [s, perState[i] ?? 0])) as unknown as Counts
+  out.active = active
   out.waiting += due
   out.delayed -= due
   return out
 }
 
+/** A job's state as users see it: a delayed job whose time has come is waiting. */
+const shown = (j: JobRow, now: number): JobState => (j.state === 'delayed' && j.runAt <= now ? 'waiting' : j.state)
+
 /**
- * Jobs matching the filter in dispatch order, states as stored. Reads from the most selective
- * index the filter allows (batch, chain, state, else dispatch order) and pages through it until
- * `offset + limit` jobs matched.
+ * Jobs matching the filter in dispatch order, states as users see them at `now`. Each source
+ * (a batch, a chain, a state's range of the `state` index, the active jobs) is read in seq
+ * order until it has `offset + limit` matches, and the sources are merged; so a listing reads
+ * about `offset + limit` records per state it asks for, however many jobs there are.
  */
-export async function listJobs(jobs: JobStore, f: JobFilter): Promise<JobRow[]> {
-  const want = (f.offset ?? 0) + (f.limit ?? 100)
+export async function listJobs(jobs: JobStore, f: JobFilter, now: number): Promise<JobRow[]> {
+  const offset = f.offset ?? 0
+  const want = offset + (f.limit ?? 100)
   const oneOf = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? undefined : [v].flat() as T[])
   const states = oneOf(f.state)
   const types = oneOf(f.type)
   const queues = oneOf(f.queue)
   const match = (j: JobRow): boolean =>
-    (states === undefined || states.includes(j.state)) &&
+    (states === undefined || states.includes(shown(j, now))) &&
     (types === undefined || types.includes(j.type)) &&
     (queues === undefined || queues.includes(j.queue)) &&
     (f.batchId === undefined || j.batchId === f.batchId) &&
@@ -113,12 +123,30 @@ export async function listJobs(jobs: JobStore, f: JobFilter): Promise<JobRow[]> 
   let sources: Promise<JobRow[]>[]
   if (f.batchId !== undefined) sources = [scanPrefix(jobs.index('batch'), f.batchId, match, want)]
   else if (f.chainId !== undefined) sources = [scanPrefix(jobs.index('chain'), f.chainId, match, want)]
-  else if (states !== undefined) sources = [...new Set(states)].map((s) => scanPrefix(jobs.index('state'), s, match, want))
-  else sources = [scan(jobs.index('seq'), (after) => (after === undefined ? null : IDBKeyRange.lowerBound(after, true)), (j) => j.seq, match, want)]
+  else {
+    const asked = new Set(states ?? STATES)
+    const stateIndex = jobs.index('state')
+    sources = LISTED.filter((s) => asked.has(s) || (s === 'delayed' && asked.has('waiting'))).map((s) =>
+      // Delayed jobs are read only for those due when `waiting` alone is asked: few, by the delayed index.
+      s === 'delayed' && !asked.has('delayed') ? dueDelayed(jobs, stateIndex, now, match, want) : scanPrefix(stateIndex, s, match, want),
+    )
+    if (asked.has('active')) sources.push(jobs.index('lease').getAll().then((rows) => rows.filter(match).sort(bySeq).slice(0, want)))
+  }
   const all = (await Promise.all(sources)).flat().sort(bySeq)
-  return all.slice(f.offset ?? 0, want)
+  return all.slice(offset, want)
 }
 
+/**
+ * Delayed jobs whose `runAt <= now`, first `want` matches in seq order. Engines promote them
+ * soon, so there are few: read whole by the delayed index. Only when more are due than a page
+ * more than `want` does it page through the delayed range of `state` instead.
+ */
+async function dueDelayed(jobs: JobStore, stateIndex: JobIndex, now: number, match: (j: JobRow) => boolean, want: number): Promise<JobRow[]> {
+  const most = Math.min(want, 2 ** 30) + PAGE
+  const due = await jobs.index('delayed').getAll(IDBKeyRange.upperBound(now), most + 1)
+  if (due.length > most) return scanPrefix(stateIndex, 'delayed', match, want)
+  return due.filter(match).sort(bySeq).slice(0, want)
+}
 /** Rows of an index keyed `[prefix, seq]`, in seq order. */
 function scanPrefix(index: JobIndex, prefix: string, match: (j: JobRow) => boolean, want: number): Promise<JobRow[]> {
   return scan(index, (after) => range(after ?? [prefix], [prefix, HIGH], after !== undefined), (j) => [prefix, j.seq], match, want)

@@ -7,11 +7,19 @@
  * just the jobs its query wants: a claim reads waiting jobs and never steps over the delayed,
  * active or finished ones, however many there are. `_ix` is internal: `fromRow` strips it.
  *
+ * Every index a record is in costs its puts an index entry to write and one to remove, so a
+ * job is in as few as its queries need: a waiting job in `ready` and `state`, an active one in
+ * `lease` only (active jobs are few: a listing reads them all), a finished one in `state` and,
+ * outside chains and batches, `finished`. There is no index of every job: a listing in dispatch
+ * order merges the `state` ranges.
+ *
  * @module
  */
 import type { StoredJob } from '../../core/store.js'
 
 export interface JobIndexKeys {
+  /** Every job but the active ones, per state in dispatch order: listings and counts. */
+  state?: [state: string, seq: number]
   /** Waiting jobs in claim order per queue and type: priority (higher first), runAt, seq. */
   ready?: [queue: string, type: string, negPriority: number, runAt: number, seq: number]
   /** Delayed jobs per queue, earliest first. */
@@ -29,7 +37,7 @@ export interface JobRow extends StoredJob {
 }
 
 export function toRow(j: StoredJob): JobRow {
-  const ix: JobIndexKeys = {}
+  const ix: JobIndexKeys = j.state === 'active' ? {} : { state: [j.state, j.seq] }
   switch (j.state) {
     case 'waiting':
       // `0 - p` rather than `-p`: no negative zero in keys.

@@ -38,7 +38,9 @@ export interface FerryDB extends DBSchema {
     key: string
     value: JobRow
     indexes: {
+      /** Schema 1 only: schema 2 drops it. */
       seq: number
+      /** Schema 1: `['state', 'seq']` of every job; schema 2: `_ix.state`, active jobs left out. */
       state: [string, number]
       ready: [string, string, number, number, number]
       due: [string, number, number]
@@ -85,8 +87,32 @@ const v1: Migration = (db) => {
   db.createObjectStore(STORES.meta)
 }
 
+/** Job records rewritten per request of the schema 2 migration. */
+const MIGRATION_PAGE = 1000
+
+/**
+ * Schema 2: each put writes fewer index entries. The unique `seq` index of every job is gone
+ * (a listing in dispatch order merges the `state` ranges, and `nextSeq` alone hands numbers
+ * out), and `state` is keyed by `_ix.state`, which active jobs do not have: a claim and a
+ * settlement each change one index fewer. Every job but the active ones gets its `_ix.state`.
+ */
+const v2: Migration = async (_db, tx) => {
+  const jobs = tx.objectStore(STORES.jobs)
+  jobs.deleteIndex('seq')
+  jobs.deleteIndex('state')
+  jobs.createIndex('state', '_ix.state')
+  for (let after: string | undefined; ; ) {
+    const rows = await jobs.getAll(after === undefined ? null : IDBKeyRange.lowerBound(after, true), MIGRATION_PAGE)
+    const writes = rows.filter((r) => r.state !== 'active').map((r) => jobs.put({ ...r, _ix: { ...r._ix, state: [r.state, r.seq] } }))
+    await Promise.all(writes)
+    const last = rows[rows.length - 1]
+    if (rows.length < MIGRATION_PAGE || !last) break
+    after = last.id
+  }
+}
+
 /** Every schema version in order: `MIGRATIONS[v]` upgrades from `v` to `v + 1`. */
-export const MIGRATIONS: readonly Migration[] = [v1]
+export const MIGRATIONS: readonly Migration[] = [v1, v2]
 
 /** The schema version this ferry reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length

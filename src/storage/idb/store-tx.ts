@@ -7,11 +7,18 @@
  * transaction's requests in the order they were made and shows it its own writes, so writes
  * are not waited for one by one: a put is queued and the next read, made after it, sees it.
  * `flush` waits for the queued writes; a value that cannot be cloned still fails its `put` at
- * once, before anything else is queued.
+ * once, before anything else is queued. Reads issued together are in flight together: nothing
+ * here makes one wait for another (the sequence counter is read once per transaction, and
+ * every `nextSeq` of it takes its numbers from that one read).
+ *
+ * A batch record does not list its jobs (the jobs' `batch` index does): a list written by
+ * schema 1 is dropped when the record is read or written.
  *
  * @module
  */
 import type { IDBPTransaction } from 'idb'
+import { InvalidArgumentError } from '../../core/errors.js'
+import type { StoredBatch } from '../../core/store.js'
 import type { StoreTx } from '../../core/store-backend.js'
 import { counts, due, expired, listJobs, nextDue, nextExpiry, ready } from './queries.js'
 import { fromRow, toRow } from './rows.js'
@@ -20,6 +27,13 @@ import { STORES, type FerryDB, type FerryStoreName } from './schema.js'
 export type FerryTx = IDBPTransaction<FerryDB, FerryStoreName[], 'readwrite'>
 
 const HIGH: IDBValidKey = []
+
+/** A batch record without the member list schema 1 kept in it. */
+function withoutMembers(b: StoredBatch): StoredBatch {
+  if (!('jobIds' in b)) return b
+  const { jobIds: _, ...rest } = b as StoredBatch & { jobIds?: unknown }
+  return rest
+}
 
 export interface IdbStoreTx extends StoreTx {
   /** Resolves once every queued write succeeded; rejects with the first that failed. */
@@ -32,7 +46,9 @@ export function storeTx(tx: FerryTx): IdbStoreTx {
   const batches = tx.objectStore(STORES.batches)
   const schedules = tx.objectStore(STORES.schedules)
   const meta = tx.objectStore(STORES.meta)
-  /** The last sequence number of this transaction, once read. */
+  /** The stored counter, read once by the first `nextSeq` of the transaction. */
+  let counter: Promise<number | undefined> | undefined
+  /** The last sequence number handed out in this transaction. */
   let seq: number | undefined
   const writes: Promise<unknown>[] = []
   const queue = (request: Promise<unknown>): Promise<void> => {
@@ -48,7 +64,11 @@ export function storeTx(tx: FerryTx): IdbStoreTx {
       return row && fromRow(row)
     },
     getChain: (id) => chains.get(id),
-    getBatch: (id) => batches.get(id),
+    getBatch: async (id) => {
+      const b = await batches.get(id)
+      return b && withoutMembers(b)
+    },
+    batchJobIds: (batchId) => jobs.index('batch').getAllKeys(IDBKeyRange.bound([batchId], [batchId, HIGH])),
     findUnique: async (key, now) => {
       const [holder] = await jobs.index('unique').getAll(IDBKeyRange.bound([key, now], [key, HIGH], true), 1)
       return holder && fromRow(holder)
@@ -58,30 +78,34 @@ export function storeTx(tx: FerryTx): IdbStoreTx {
     expired: (scope, now, limit, alive) => rows(expired(jobs, scope, now, limit, alive)),
     nextDue: (queues) => nextDue(jobs, queues),
     nextExpiry: (scope, now) => nextExpiry(jobs, scope, now),
-    listJobs: (filter) => rows(listJobs(jobs, filter)),
+    listJobs: (filter, now) => rows(listJobs(jobs, filter, now)),
     counts: (now) => counts(jobs, now),
     finishedBefore: (before, limit) => rows(jobs.index('finished').getAll(IDBKeyRange.upperBound(before, true), limit)),
     groupsFinishedBefore: async (before, limit) => {
       const finished = IDBKeyRange.upperBound(before, true)
       const [c, b] = await Promise.all([chains.index('finished').getAll(finished, limit), batches.index('finished').getAll(finished, limit)])
-      return { chains: c, batches: b }
+      return { chains: c, batches: b.map(withoutMembers) }
     },
     getSchedule: (name) => schedules.get(name),
     listSchedules: () => schedules.getAll(),
     dueSchedules: (now, limit) => schedules.index('next').getAll(IDBKeyRange.upperBound(now), limit),
     nextScheduleAt: async () => (await schedules.index('next').getAll(null, 1))[0]?.nextRunAt,
 
-    nextSeq: async () => {
-      const next = (seq ?? (await meta.get('seq')) ?? 0) + 1
-      seq = next
-      await queue(meta.put(next, 'seq'))
-      return next
+    nextSeq: async (count = 1) => {
+      if (!Number.isSafeInteger(count) || count < 1) throw new InvalidArgumentError(`nextSeq: count must be a positive integer, not ${count}`)
+      counter ??= meta.get('seq')
+      const stored = await counter
+      // Calls issued together resume here in the order they were made.
+      const first = (seq ?? stored ?? 0) + 1
+      seq = first + count - 1
+      await queue(meta.put(seq, 'seq'))
+      return first
     },
     putJob: async (j) => queue(jobs.put(toRow(j))),
     deleteJob: async (id) => queue(jobs.delete(id)),
     putChain: async (c) => queue(chains.put(c)),
     deleteChain: async (id) => queue(chains.delete(id)),
-    putBatch: async (b) => queue(batches.put(b)),
+    putBatch: async (b) => queue(batches.put(withoutMembers(b))),
     deleteBatch: async (id) => queue(batches.delete(id)),
     putSchedule: async (sc) => queue(schedules.put(sc)),
     deleteSchedule: async (name) => queue(schedules.delete(name)),
