@@ -39,7 +39,8 @@ const server = await createServer({
   root,
   mode: 'production',
   logLevel: 'warn',
-  server: { host: '127.0.0.1', port: 0, strictPort: false, fs: { allow: [repo] } },
+  // No watching, no HMR: a file saved in the tree mid-run must not reload the page.
+  server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null, fs: { allow: [repo] } },
   // SQLite WASM finds its .wasm file next to its module: Vite must serve the package as is.
   // The rest is pre-bundled at start: a dependency found later reloads the page mid-run.
   optimizeDeps: {
