@@ -5,7 +5,9 @@
  *
  * @module
  */
-import { realpathSync } from 'node:fs'
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser } from 'playwright'
 import { createServer, type ViteDevServer } from 'vite'
@@ -44,9 +46,12 @@ export async function openChromium(executablePath: string): Promise<Chromium> {
   const repo = fileURLToPath(new URL('../..', import.meta.url))
   // node_modules may be a link to another checkout's: Vite serves files by their real path.
   const modules = realpathSync(new URL('../../node_modules', import.meta.url))
+  // A cache of its own: node_modules may be shared with another checkout that runs Vite too.
+  const cacheDir = mkdtempSync(join(tmpdir(), 'ferry-profile-vite-'))
   const server: ViteDevServer = await createServer({
     configFile: false,
     root,
+    cacheDir,
     mode: 'production',
     logLevel: 'warn',
     // No watching, no HMR: a file saved in the tree mid-run must not reload the page.
@@ -91,6 +96,7 @@ export async function openChromium(executablePath: string): Promise<Chromium> {
     close: async () => {
       await browser.close()
       await server.close()
+      rmSync(cacheDir, { recursive: true, force: true })
     },
   }
 }
