@@ -43,7 +43,9 @@ export const SQL = {
   nextExpiry:
     `SELECT MIN(lease_until) FROM ferry_jobs INDEXED BY ferry_jobs_active WHERE state = 'active' AND lease_until > ?1 ` +
     `AND ${IN_JSON('queue', 2)} AND ${IN_JSON('type', 3)}`,
-  counts: 'SELECT state, COUNT(*) FROM ferry_jobs GROUP BY state',
+  // Active jobs are not in the state index: they are counted from their own.
+  counts: "SELECT state, COUNT(*) FROM ferry_jobs WHERE state <> 'active' GROUP BY state",
+  activeCount: "SELECT COUNT(*) FROM ferry_jobs WHERE state = 'active'",
   dueCount: `SELECT COUNT(*) FROM ferry_jobs WHERE state = 'delayed' AND run_at <= ?`,
   finishedBefore:
     `${JOBS} WHERE finished_at IS NOT NULL AND chain_id IS NULL AND batch_id IS NULL AND finished_at < ? ` +
@@ -116,9 +118,18 @@ export function listJobsQuery(f: JobFilter, now: number): { sql: string; bind: S
     }
     if (arms.length === 0) return undefined
   }
+  // Without statistics the planner walks the table in seq order instead, through every older
+  // job. A batch or chain is read from its own index, in seq order too.
+  const byGroup = f.batchId !== undefined || f.chainId !== undefined
   const selects = arms.map((arm) => {
     const where = [...arm, ...common]
-    return `${JOBS}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`
+    let from = 'ferry_jobs'
+    if (!byGroup && arm[0] === "state = 'active'") from += ' INDEXED BY ferry_jobs_active'
+    else if (!byGroup && arm[0] !== undefined) {
+      from += ' INDEXED BY ferry_jobs_state_inactive'
+      where.push("state <> 'active'")
+    }
+    return `SELECT ${JOB_SELECT} FROM ${from}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`
   })
   const sql = `${selects.join(' UNION ALL ')} ORDER BY seq LIMIT ${param(f.limit ?? 100)} OFFSET ${param(f.offset ?? 0)}`
   return { sql, bind }
@@ -161,6 +172,7 @@ export class Statements {
   counts(dueBy: number): Counts {
     const c: Counts = { blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 }
     for (const [state, n] of this.all('counts', [], (r) => [r[0] as JobState, Number(r[1])] as const)) c[state] = n
+    c.active = this.value('activeCount', []) ?? 0
     const due = this.value('dueCount', [dueBy]) ?? 0
     c.waiting += due
     c.delayed -= due
