@@ -26,7 +26,7 @@ function open(path?: string): SqliteStore {
   return store
 }
 
-async function plan(store: SqliteStore, sql: string, bind: (string | number | null)[]): Promise<string> {
+async function plan(store: SqliteStore, sql: string, bind: SqlValue[]): Promise<string> {
   const rows = await store.transaction((tx) => tx.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, bind))
   return rows.map((r) => r.detail).join('\n')
 }
