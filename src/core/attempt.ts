@@ -12,7 +12,12 @@ import type { Clock, Handler, JobContext, Middleware, QueueEvent } from './types
 export interface Attempt {
   job: StoredJob
   token: string
-  controller: AbortController
+  /** Made when the handler first reads its signal: most handlers never do. */
+  controller?: AbortController
+  /** Why the attempt was aborted, once it was. */
+  abortedWith?: Error
+  /** When its handler started, on the engine's clock. */
+  startedAt: number
   timer?: unknown
   /** Cancel was requested while it ran. */
   cancelled: boolean
@@ -43,7 +48,9 @@ export async function runHandler(h: AttemptHost, a: Attempt): Promise<unknown> {
     queue: job.queue,
     attempt: job.attempt,
     maxAttempts: job.maxAttempts,
-    signal: a.controller.signal,
+    get signal() {
+      return signalOf(a)
+    },
     progress: async (value) => {
       const now = h.clock.now()
       if (!(await h.store.progress({ id: job.id, token: a.token, progress: value, now }))) {
@@ -65,6 +72,22 @@ export async function runHandler(h: AttemptHost, a: Attempt): Promise<unknown> {
     if (c) ctx.chain = c
   }
   return compose(h.middleware, ctx, async () => handler(job.payload, ctx), h.clock)
+}
+
+/** Aborts the attempt's signal, now or when the handler first reads it. The first reason holds. */
+export function abort(a: Attempt, reason: Error): void {
+  if (a.abortedWith) return
+  a.abortedWith = reason
+  a.controller?.abort(reason)
+}
+
+/** An AbortController costs microseconds to make: one per attempt only for handlers that look. */
+function signalOf(a: Attempt): AbortSignal {
+  if (!a.controller) {
+    a.controller = new AbortController()
+    if (a.abortedWith) a.controller.abort(a.abortedWith)
+  }
+  return a.controller.signal
 }
 
 /** What a value the handler threw means for the attempt. */

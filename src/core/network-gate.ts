@@ -25,15 +25,26 @@ export class NetworkGate {
   readonly #h: NetworkGateHost
   /** Types of network mode `'offlineFirst'` of which an attempt failed while offline. */
   readonly #held = new Set<string>()
+  /** The last answer of `claimable`, kept while nothing it depends on changed: a claim per turn asks. */
+  #last: { online: boolean; count: number; types: string[] } | undefined
 
   constructor(host: NetworkGateHost) {
     this.#h = host
   }
 
-  /** The types a claim may take now. */
-  claimable(types: Iterable<string>): string[] {
+  /** The types a claim may take now, of the registered `handlers`. */
+  claimable(handlers: ReadonlyMap<string, unknown>): string[] {
     const online = this.#h.online()
-    return [...types].filter((t) => online || (this.#h.network.get(t) !== 'online' && !this.#held.has(t)))
+    const last = this.#last
+    if (last && last.online === online && last.count === handlers.size) return last.types
+    const types = [...handlers.keys()].filter((t) => this.allows(t, online))
+    this.#last = { online, count: handlers.size, types }
+    return types
+  }
+
+  /** Whether a job of `type` may start now. */
+  allows(type: string, online = this.#h.online()): boolean {
+    return online || (this.#h.network.get(type) !== 'online' && !this.#held.has(type))
   }
 
   /** An attempt begins: it counts as offline if the engine is. */
@@ -49,11 +60,13 @@ export class NetworkGate {
   /** The connection is back: every type may be claimed again. */
   cameOnline(): void {
     this.#held.clear()
+    this.#last = undefined
   }
 
   /** The type was registered again: its network mode may have changed. */
   registered(type: string): void {
     this.#held.delete(type)
+    this.#last = undefined
   }
 
   /** What an attempt's outcome becomes, given the network it met. */
@@ -62,7 +75,10 @@ export class NetworkGate {
     if (outcome.kind !== 'failed' || outcome.unrecoverable || mode === 'always') return outcome
     const online = this.#h.online()
     if (!a.sawOffline && online) return outcome
-    if (mode === 'offlineFirst' && !online) this.#held.add(a.job.type)
+    if (mode === 'offlineFirst' && !online && !this.#held.has(a.job.type)) {
+      this.#held.add(a.job.type)
+      this.#last = undefined
+    }
     return { kind: 'deferred', runAt: this.#h.clock.now() }
   }
 }

@@ -23,6 +23,11 @@
  * then given up on (its late result is discarded), so it holds neither its slot nor, for
  * good, its job, and claims do not grow with the number of such handlers.
  *
+ * Claim-ahead: once attempts prove fast, a claim leases more jobs than there are free slots;
+ * the extra ones wait in a bounded buffer, leased and renewed like running ones, and start the
+ * moment a slot frees, without a store call; the next turn settles the attempts that ended
+ * meanwhile and refills the buffer (see `claim-ahead.ts`: how many, and when they go back).
+ *
  * Dead engines: on a store with `liveness`, the engine proves itself alive before its first
  * claim, and some claims say which engines are alive, so the store takes over at once the jobs
  * of engines that died (see `vitals.ts`).
@@ -38,7 +43,8 @@
  * @module
  */
 import { nanoid } from 'nanoid'
-import { outcomeOf, runHandler, type Attempt, type AttemptHost } from './attempt.js'
+import { abort, outcomeOf, runHandler, type Attempt, type AttemptHost } from './attempt.js'
+import { ClaimAhead, HOARD_MS, type Ahead } from './claim-ahead.js'
 import { MAX_TIMER_MS, settlesWithin } from './clock.js'
 import type { NetworkMode } from './connectivity.js'
 import { DueTimes, earliest } from './due-times.js'
@@ -97,16 +103,23 @@ export class Runner {
   #quiet = false
   #quietWaiters: ((quiet: boolean) => void)[] = []
   readonly #vitals: Vitals
+  /** Jobs claimed ahead of free slots. */
+  readonly #ahead = new ClaimAhead()
+  /** When the last attempt started: a buffer that has not moved for HOARD_MS goes back. */
+  #lastStartAt = 0
+  /** The engine's queues, when none is paused. */
+  readonly #allQueues: string[]
 
   constructor(host: RunnerHost) {
     this.#h = host
+    this.#allQueues = [...host.queues]
     this.#gate = new NetworkGate(host)
     this.#vitals = new Vitals({
       liveness: host.store.liveness,
       clock: host.clock,
       retryMs: RETRY_STORE_MS,
       running: () => this.#running,
-      runs: (id) => this.#attempts.has(id),
+      runs: (id) => this.#attempts.has(id) || this.#ahead.has(id),
       kick: () => this.#kick(),
       wakeAt: (at) => this.#armWake(at),
       reportError: (err) => host.reportError(err),
@@ -120,7 +133,8 @@ export class Runner {
 
   /** What the loop is doing now, for test kits that wait for it to go quiet. */
   activity(): { busy: boolean; settling: number; running: number; progress: number } {
-    return { busy: this.#busy || this.#kicked, settling: this.#settlements.length, running: this.#attempts.size, progress: this.#progress }
+    const running = this.#attempts.size + this.#ahead.size
+    return { busy: this.#busy || this.#kicked, settling: this.#settlements.length, running, progress: this.#progress }
   }
 
   start(): void {
@@ -140,9 +154,12 @@ export class Runner {
   /** Runs a turn soon: attempts finishing in the same tick share it. */
   #kick(): void {
     this.#quiet = false
-    if (this.#kicked) return
+    // A turn under way goes round again: no microtask needed (this runs once per attempt).
+    if (this.#busy) this.#again = true
+    if (this.#kicked || this.#busy) return
     this.#kicked = true
-    queueMicrotask(() => {
+    // Not queueMicrotask: Node wraps each in an AsyncResource.
+    void Promise.resolve().then(() => {
       this.#kicked = false
       void this.#turn()
     })
@@ -151,11 +168,12 @@ export class Runner {
   async stop(timeoutMs: number): Promise<void> {
     this.#running = false
     this.#clearWake()
+    this.#releaseAhead()
     if (!(await this.#drainsWithin(timeoutMs))) {
       if (this.#running) return // started again meanwhile: its attempts go on
       const now = this.#h.clock.now()
       for (const a of [...this.#attempts.values()]) {
-        a.controller.abort(new QueueClosedError('the queue stopped before this attempt finished'))
+        abort(a, new QueueClosedError('the queue stopped before this attempt finished'))
         this.#finish(a, { kind: 'deferred', runAt: now })
       }
       this.#giveUp = 'on-failure'
@@ -207,25 +225,34 @@ export class Runner {
     this.#h.reportError(err)
     const now = this.#h.clock.now()
     for (const a of [...this.#attempts.values()]) {
-      a.controller.abort(new LeaseLostError(`job ${a.job.id} is no longer leased to this engine`))
+      abort(a, new LeaseLostError(`job ${a.job.id} is no longer leased to this engine`))
       this.#h.emit([{ kind: 'lease:lost', at: now, jobId: a.job.id }])
       this.#finish(a, null)
     }
+    // Their leases may be taken over already: a release that comes late changes nothing.
+    this.#releaseAhead()
     this.#kick()
   }
 
-  /** Aborts a running attempt whose job was cancelled. */
+  /** Aborts a running attempt whose job was cancelled; a job claimed ahead never starts. */
   cancelled(id: string): void {
+    const e = this.#ahead.take(id)
+    if (e) {
+      this.#settlements.push({ id, token: e.token, outcome: { kind: 'cancelled' } })
+      this.#kick()
+      return
+    }
     const a = this.#attempts.get(id)
     if (!a) return
     a.cancelled = true
-    a.controller.abort(new JobCancelledError(`job ${id} was cancelled`))
+    abort(a, new JobCancelledError(`job ${id} was cancelled`))
   }
 
   /** The network came or went. Online, the jobs that waited for it are claimed at once. */
   connectivity(online: boolean): void {
     if (!online) {
       this.#gate.wentOffline(this.#attempts.values())
+      this.#releaseAhead((j) => !this.#runnable(j))
       return
     }
     this.#gate.cameOnline()
@@ -251,7 +278,7 @@ export class Runner {
   }
 
   #idle(): boolean {
-    return this.#attempts.size === 0 && this.#settlements.length === 0 && !this.#busy
+    return this.#attempts.size === 0 && this.#ahead.size === 0 && this.#settlements.length === 0 && !this.#busy
   }
 
   async #turn(): Promise<void> {
@@ -281,24 +308,32 @@ export class Runner {
     const h = this.#h
     // Held already (or nothing to hold): the hot path awaits nothing more.
     const proven = this.#vitals.proven || (await this.#vitals.prove())
+    if (this.#ahead.size > 0) this.#sweep()
     const free = this.#running && proven ? h.concurrency - this.#attempts.size : 0
-    const queues = h.queues.filter((q) => !h.paused.has(q))
-    const types = this.#gate.claimable(h.handlers.keys())
-    const claiming = free > 0 && queues.length > 0 && types.length > 0
+    const queues = h.paused.size === 0 ? this.#allQueues : h.queues.filter((q) => !h.paused.has(q))
+    const types = this.#gate.claimable(h.handlers)
+    let now = h.clock.now()
+    // A refill alone waits until half the buffer is gone; with a call made anyway it is free.
+    const calling = free > 0 || this.#settlements.length > 0 || (this.#running && this.#due.needsTick(now))
+    const limit = free + (this.#running && proven ? this.#ahead.wanted(h.concurrency, calling) : 0)
+    const claiming = limit > 0 && queues.length > 0 && types.length > 0
     const alive = claiming && this.#vitals.asking ? await this.#vitals.alive() : undefined
-    const settle = this.#settlements.splice(0)
-    const now = h.clock.now()
+    const settle = this.#settlements
+    this.#settlements = []
+    now = h.clock.now()
     // A handler still going one lease after its attempt ended is given up on: its job may run here again.
     for (const [a, until] of this.#hung) if (until <= now) this.#hung.delete(a)
     const claim: ClaimRequest | undefined = claiming
-      ? { owner: this.#vitals.owner, token: nanoid(), queues, types, limit: free, leaseUntil: now + h.leaseMs, ...this.#runningIds(), ...(alive ? { alive } : {}) }
+      ? { owner: this.#vitals.owner, token: nanoid(), queues, types, limit, leaseUntil: now + h.leaseMs, ...this.#runningIds(), ...(alive ? { alive } : {}) }
       : undefined
     const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
     this.#quiet = false
+    const hoardAt = this.#ahead.size > 0 ? this.#lastStartAt + HOARD_MS : undefined
     if (settle.length === 0 && !claim && !tick) {
-      this.#quiet = this.#running && this.#attempts.size === 0
+      this.#quiet = this.#running && this.#attempts.size === 0 && this.#ahead.size === 0
       // The timer may have gone off for something earlier (a lease end): keep one for the next due time.
-      if (this.#running && this.#due.at !== undefined) this.#armWake(this.#due.at)
+      const wake = this.#running ? earliest(this.#due.at, hoardAt) : undefined
+      if (wake !== undefined) this.#armWake(wake)
       return
     }
     const mark = this.#due.callStarts()
@@ -331,33 +366,80 @@ export class Runner {
       this.#armWake(h.clock.now() + delay)
       return
     }
+    this.#ahead.called(h.clock.now() - now)
     this.#vitals.called({ claimed: out.claimed, events: out.events, ...(alive ? { alive } : {}), ...(claim ? { limit: claim.limit } : {}) })
     h.emitCommitted(out.events)
-    const lost = out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId }))
-    if (lost.length > 0) h.emit(lost)
+    if (out.lost.length > 0) h.emit(out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId })))
+    const token = claim?.token ?? ''
     for (const job of out.claimed) {
-      if (this.#running && !h.paused.has(job.queue)) this.#run(job, claim?.token ?? '')
+      if (this.#runnable(job)) {
+        this.#ahead.add(job, token)
+        this.#armRenew()
+      }
       // Claimed while stop was under way or its queue was paused: back to the queue at once,
       // the attempt not spent.
-      else this.#settlements.push({ id: job.id, token: claim?.token ?? '', outcome: { kind: 'deferred', runAt: h.clock.now() } })
+      else this.#release({ job, token })
     }
+    if (this.#ahead.size > 0) this.#startAhead()
     this.#due.learn(mark, tick !== undefined, out.nextWakeAt, out.events)
     const full = claim !== undefined && out.claimed.length === claim.limit
     if (full) this.#again = true
-    this.#quiet = this.#running && out.claimed.length === 0 && this.#attempts.size === 0 && this.#settlements.length === 0
+    this.#quiet = this.#running && out.claimed.length === 0 && this.#attempts.size === 0 && this.#ahead.size === 0 && this.#settlements.length === 0
     // The earliest given-up handler frees its job then: a claim must look again.
-    const freed = claim && !full && this.#hung.size > 0 ? Math.min(...this.#hung.values()) : undefined
-    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed, this.#vitals.retryAt)
+    let freed: number | undefined
+    if (claim && !full) for (const until of this.#hung.values()) freed = earliest(freed, until)
+    const stalls = this.#ahead.size > 0 ? this.#lastStartAt + HOARD_MS : undefined
+    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed, this.#vitals.retryAt, stalls)
     if (wake !== undefined) this.#armWake(wake)
     else if ((claim && !full) || tick) this.#clearWake()
     if (this.#settlements.length > 0) this.#again = true
     if (!this.#running) this.#clearWake()
   }
 
+  /** Whether a job claimed for this engine may start now. */
+  #runnable(job: StoredJob): boolean {
+    return this.#running && !this.#h.paused.has(job.queue) && this.#h.handlers.has(job.type) && this.#gate.allows(job.type)
+  }
+
+  /**
+   * Jobs claimed ahead that may not start now go back: all of them when no job started for
+   * HOARD_MS (every slot held by a slow attempt), else those whose queue was paused or whose
+   * type cannot be claimed now, and those that would wait long (see `surplus`). Free slots take the next ones.
+   */
+  #sweep(): void {
+    const stalled = this.#attempts.size >= this.#h.concurrency && this.#h.clock.now() - this.#lastStartAt >= HOARD_MS
+    this.#releaseAhead(stalled ? undefined : (j) => !this.#runnable(j))
+    for (const e of this.#ahead.surplus(this.#h.concurrency)) this.#release(e)
+    this.#startAhead()
+  }
+
+  /** Starts jobs claimed ahead while slots are free. */
+  #startAhead(): void {
+    while (this.#attempts.size < this.#h.concurrency && this.#running && this.#vitals.proven) {
+      const e = this.#ahead.next()
+      if (!e) return
+      if (this.#runnable(e.job)) this.#run(e.job, e.token)
+      else this.#release(e)
+    }
+  }
+
+  /** Jobs claimed ahead go back to the queue at once, the attempt not spent (all, or those `out` names). */
+  #releaseAhead(out?: (job: StoredJob) => boolean): void {
+    const gone = this.#ahead.release(out)
+    for (const e of gone) this.#release(e)
+    if (gone.length > 0) this.#kick()
+  }
+
+  #release(e: Ahead): void {
+    this.#settlements.push({ id: e.job.id, token: e.token, outcome: { kind: 'deferred', runAt: this.#h.clock.now() } })
+  }
+
   /** The jobs whose handlers run here, which a claim must not hand back to this engine. */
   #runningIds(): { running?: string[] } {
-    const ids = new Set([...this.#attempts.keys(), ...[...this.#hung.keys()].map((a) => a.job.id)])
-    return ids.size > 0 ? { running: [...ids] } : {}
+    if (this.#attempts.size === 0 && this.#hung.size === 0) return {}
+    const ids = [...this.#attempts.keys()]
+    for (const a of this.#hung.keys()) if (!this.#attempts.has(a.job.id)) ids.push(a.job.id)
+    return { running: ids }
   }
 
   /** Settles one by one; a settlement whose result cannot be stored fails its job instead. */
@@ -396,7 +478,8 @@ export class Runner {
 
   #run(job: StoredJob, token: string): void {
     const h = this.#h
-    const a: Attempt = { job, token, controller: new AbortController(), cancelled: false }
+    const a: Attempt = { job, token, startedAt: h.clock.now(), cancelled: false }
+    this.#lastStartAt = a.startedAt
     this.#gate.begins(a)
     this.#attempts.set(job.id, a)
     this.#armRenew()
@@ -404,7 +487,7 @@ export class Runner {
       const ms = job.timeoutMs
       a.timer = h.clock.setTimeout(() => {
         const err = new JobTimeoutError(`job ${job.id} timed out after ${ms} ms`)
-        a.controller.abort(err)
+        abort(a, err)
         this.#finish(a, { kind: 'failed', error: serializeError(err) })
       }, ms)
     }
@@ -436,17 +519,26 @@ export class Runner {
   #finish(a: Attempt, outcome: AttemptOutcome | null): void {
     if (this.#attempts.get(a.job.id) !== a) return
     this.#attempts.delete(a.job.id)
-    if (!a.returned) this.#hung.set(a, this.#h.clock.now() + this.#h.leaseMs)
+    const now = this.#h.clock.now()
+    if (!a.returned) this.#hung.set(a, now + this.#h.leaseMs)
     this.#progress++
     if (a.timer !== undefined) this.#h.clock.clearTimeout(a.timer)
-    if (outcome) this.#settlements.push({ id: a.job.id, token: a.token, outcome: this.#gate.outcome(a, outcome), random: Math.random() })
+    if (outcome) {
+      this.#ahead.attempted(now - a.startedAt)
+      this.#settlements.push({ id: a.job.id, token: a.token, outcome: this.#gate.outcome(a, outcome), random: Math.random() })
+    }
+    // The slot takes the next job claimed ahead at once: no store call between.
+    if (this.#ahead.size > 0) this.#startAhead()
     if (!this.#holdsLeases()) this.#clearRenew()
     this.#kick()
   }
 
   /** A type was registered again (its network mode may have changed) or a queue resumed. */
   scopeChanged(type?: string): void {
-    if (type !== undefined) this.#gate.registered(type)
+    if (type !== undefined) {
+      this.#gate.registered(type)
+      this.#releaseAhead((j) => !this.#runnable(j))
+    }
     // Jobs of dead engines that earlier claims could not take (not their type, no room) are taken now.
     this.#vitals.askNext()
     if (this.#running) this.#kick()
@@ -454,7 +546,7 @@ export class Runner {
 
   /** Attempts run, or outcomes wait for their commit: their leases must be kept. */
   #holdsLeases(): boolean {
-    return this.#attempts.size > 0 || this.#settlements.length > 0 || this.#committing.length > 0
+    return this.#attempts.size > 0 || this.#ahead.size > 0 || this.#settlements.length > 0 || this.#committing.length > 0
   }
 
   #clearRenew(): void {
@@ -482,6 +574,7 @@ export class Runner {
     const leases = new Map<string, string>()
     for (const s of [...this.#committing, ...this.#settlements]) leases.set(s.id, s.token)
     for (const a of attempts) leases.set(a.job.id, a.token)
+    for (const e of this.#ahead.entries()) leases.set(e.job.id, e.token)
     if (leases.size === 0) return
     const now = h.clock.now()
     let out
@@ -494,10 +587,12 @@ export class Runner {
     const held = new Set(out.held)
     for (const a of attempts) {
       if (held.has(a.job.id)) continue
-      a.controller.abort(new LeaseLostError(`job ${a.job.id} is no longer leased to this engine`))
+      abort(a, new LeaseLostError(`job ${a.job.id} is no longer leased to this engine`))
       if (this.#attempts.get(a.job.id) === a) h.emit([{ kind: 'lease:lost', at: now, jobId: a.job.id }])
       this.#finish(a, null)
     }
+    const gone = this.#ahead.release((j) => !held.has(j.id))
+    if (gone.length > 0) h.emit(gone.map((e): QueueEvent => ({ kind: 'lease:lost', at: now, jobId: e.job.id })))
     for (const id of out.cancelRequested) this.cancelled(id)
   }
 }

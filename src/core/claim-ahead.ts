@@ -1,0 +1,170 @@
+/**
+ * Claim-ahead: an engine leases more jobs than it has free slots and keeps the extra ones here,
+ * so that when a slot frees the next job starts at once, without a store call. The settlement
+ * of the attempt that ended goes to the next turn as always; while one turn's transaction is in
+ * flight, several jobs finish and start, and the next turn settles them all and refills the
+ * buffer. On durable storage throughput is transactions per second times jobs per transaction:
+ * at concurrency 1 without a buffer every job costs one transaction and nothing runs during it.
+ *
+ * A buffered job is leased exactly like a running one (same owner, token and lease as its
+ * claim), so it is renewed with them and, if its engine dies, taken over at once by engines
+ * that see it dead. It is no running attempt: it is not in a claim's `running` list (its lease
+ * is renewed, so no claim of this engine takes it back; if renewals failed and one does, the
+ * fresh lease replaces the buffered one and the job still starts once).
+ *
+ * How many: the buffer is bounded and adaptive, so that priority order stays honest and slow
+ * jobs are not hoarded away from other engines. From what the engine measures on its clock (the
+ * mean duration of attempts `a` and of store calls `s`), the target is
+ *
+ *     min(cap, FILL × c × (s + a) / a, WAIT_MS × c / a)       (c = concurrency)
+ *
+ * - `c × (s + a) / a` is the number of jobs the slots finish during one store call, plus one
+ *   per slot; FILL = 2 covers the call's jitter and the half of the buffer kept as low water.
+ * - `WAIT_MS × c / a` keeps the expected wait of the last buffered job under WAIT_MS (20 ms):
+ *   jobs of a few tens of ms or more are not claimed ahead at all.
+ * - cap = max(4 × c, 64): a job dispatched at a higher priority than the buffered ones waits
+ *   behind at most that many (no more than a few ms of fast attempts).
+ * - 0 until WARMUP attempts were measured: an engine does not hoard before it knows.
+ *
+ * The mean of attempts rises fast (half the distance to a slower sample) and falls slowly (an
+ * eighth): slowness is believed at once, speed only once it lasts. An attempt measured at 0 ms
+ * (a test's manual clock; sub-millisecond handlers on a millisecond clock) counts as fast: the
+ * target is then the cap. The buffer is refilled when it is down to half its target, or on any
+ * store call the turn makes anyway (to settle, tick or fill free slots): a refill alone is never
+ * a transaction of its own while half the buffer is left. Jobs that would wait more than twice
+ * WAIT_MS (attempts turned slow) go back at the next turn, and a buffer that has not moved for
+ * HOARD_MS (no job started: every slot is held by a slow attempt) goes back whole.
+ *
+ * Buffered jobs go back at once, their attempt not spent (a `deferred` settlement, run now), on
+ * stop, when their queue is paused or their type can no longer be claimed (offline; the handler
+ * gone), and when the buffer stalls as above. A buffered job that is cancelled never starts: it
+ * is settled `cancelled`.
+ *
+ * `job:started` stays the store's event of the claim: it is emitted after the commit that made
+ * the job `active` and counted its attempt (DESIGN §4: events tell committed state changes),
+ * other contexts hear it through the store's watch, and liveness relies on it to learn of other
+ * engines. A buffered job starts within the wait bound above, so the event precedes its handler
+ * by a few ms at most; a released one is followed by `job:deferred`.
+ *
+ * @module
+ */
+import type { StoredJob } from './store.js'
+
+/** Attempts measured before any job is claimed ahead. */
+const WARMUP = 8
+/** The expected wait of the last buffered job before it starts, at most. */
+const WAIT_MS = 20
+/** Jobs claimed ahead per job that finishes during one store call. */
+const FILL = 2
+/** A buffer in which no job started for this long goes back to the store. */
+export const HOARD_MS = 50
+
+export interface Ahead {
+  job: StoredJob
+  token: string
+}
+
+export class ClaimAhead {
+  /** In claim order: priority, then runAt, then dispatch order. */
+  #queue: Ahead[] = []
+  readonly #ids = new Set<string>()
+  #attemptMs = 0
+  #storeMs = 0
+  #measured = 0
+
+  get size(): number {
+    return this.#queue.length
+  }
+
+  has(id: string): boolean {
+    return this.#ids.has(id)
+  }
+
+  /** The buffered jobs, first to start first. */
+  entries(): readonly Ahead[] {
+    return this.#queue
+  }
+
+  /** Keeps a claimed job, in claim order; a fresh lease on a job kept already replaces it. */
+  add(job: StoredJob, token: string): void {
+    const q = this.#queue
+    if (this.#ids.has(job.id)) this.take(job.id)
+    this.#ids.add(job.id)
+    let i = q.length
+    while (i > 0 && before(job, (q[i - 1] as Ahead).job)) i--
+    if (i === q.length) q.push({ job, token })
+    else q.splice(i, 0, { job, token })
+  }
+
+  /** The next job to start, taken out. */
+  next(): Ahead | undefined {
+    const e = this.#queue.shift()
+    if (e) this.#ids.delete(e.job.id)
+    return e
+  }
+
+  take(id: string): Ahead | undefined {
+    if (!this.#ids.delete(id)) return undefined
+    const at = this.#queue.findIndex((e) => e.job.id === id)
+    return this.#queue.splice(at, 1)[0]
+  }
+
+  /** Takes out the jobs `out` says go back (all when not given). */
+  release(out?: (job: StoredJob) => boolean): Ahead[] {
+    if (this.#queue.length === 0 || (out && !this.#queue.some((e) => out(e.job)))) return []
+    const gone: Ahead[] = []
+    const kept: Ahead[] = []
+    for (const e of this.#queue) (!out || out(e.job) ? gone : kept).push(e)
+    for (const e of gone) this.#ids.delete(e.job.id)
+    this.#queue = kept
+    return gone
+  }
+
+  /**
+   * Takes out the last jobs of a buffer in which they would wait more than twice WAIT_MS
+   * (attempts turned slow): they go back rather than wait behind slow ones. Only then: a target
+   * that wavers with the store's speed must not make jobs go back and be claimed again.
+   */
+  surplus(concurrency: number): Ahead[] {
+    const a = this.#attemptMs
+    if (a <= 0 || this.#queue.length <= (2 * WAIT_MS * concurrency) / a) return []
+    const gone = this.#queue.splice(Math.floor((2 * WAIT_MS * concurrency) / a))
+    for (const e of gone) this.#ids.delete(e.job.id)
+    return gone
+  }
+
+  /** An attempt ended after `ms` on the engine's clock. */
+  attempted(ms: number): void {
+    const d = ms - this.#attemptMs
+    this.#attemptMs = this.#measured++ === 0 ? ms : this.#attemptMs + (d > 0 ? d / 2 : d / 8)
+  }
+
+  /** A store call took `ms`. */
+  called(ms: number): void {
+    this.#storeMs += (ms - this.#storeMs) / 8
+  }
+
+  /** How many jobs to keep claimed ahead for `concurrency` slots. */
+  target(concurrency: number): number {
+    if (this.#measured < WARMUP) return 0
+    const cap = Math.max(4 * concurrency, 64)
+    const a = this.#attemptMs
+    if (a <= 0) return cap
+    return Math.min(cap, Math.ceil((FILL * concurrency * (this.#storeMs + a)) / a), Math.floor((WAIT_MS * concurrency) / a))
+  }
+
+  /**
+   * How many more to claim: up to the target when the turn calls the store anyway (`calling`)
+   * or half the buffer is gone; none otherwise.
+   */
+  wanted(concurrency: number, calling: boolean): number {
+    const target = this.target(concurrency)
+    const size = this.#queue.length
+    return size < target && (calling || size <= target / 2) ? target - size : 0
+  }
+}
+
+/** Whether `a` comes before `b` in claim order (see `Store.settleAndClaim`). */
+function before(a: StoredJob, b: StoredJob): boolean {
+  return a.priority !== b.priority ? a.priority > b.priority : a.runAt !== b.runAt ? a.runAt < b.runAt : a.seq < b.seq
+}
