@@ -22,7 +22,7 @@ export interface Category {
 }
 
 const under = (f: Frame, ...parts: string[]) => parts.some((p) => f.url.includes(p))
-/** ferry's source, by its path under src/ (tsx and Vite serve it as is). */
+/** ferry's source, by its path under src/ (tsx and Vite serve it as is; Vite serves a pre-bundled library from deps/). */
 const src = (f: Frame, dir: string) => f.url.includes(`/src/${dir}`)
 
 /** The engine loop's modules in src/core; the other core modules are its operations. */
@@ -44,7 +44,7 @@ export const CATEGORIES: readonly Category[] = [
       /^\$?(sqlite3|wasm-function)/.test(f.functionName) ||
       (under(f, '@sqlite.org/sqlite-wasm') && VFS_FUNCTION.test(f.functionName)) ||
       (f.url === '' && FS_BINDING.test(f.functionName)) ||
-      under(f, 'node-vfs', 'node-file', 'lock-file', 'vfs-kill-switch', '/wasm-sqlite/opfs', 'node:fs', 'node:internal/fs', '/node_modules/idb/', '/.vite/deps/idb'),
+      under(f, 'node-vfs', 'node-file', 'lock-file', 'vfs-kill-switch', '/wasm-sqlite/opfs', 'node:fs', 'node:internal/fs', '/node_modules/idb/', '/deps/idb.js'),
   },
   {
     name: 'SQL statement binding',
@@ -57,7 +57,7 @@ export const CATEGORIES: readonly Category[] = [
     test: (f) => src(f, 'storage/') || src(f, 'core/memory-store'),
   },
   { name: 'engine loop', holds: 'src/core: runner, attempt, claim-ahead, queue, vitals, emitter and the other modules of the loop', test: (f) => ENGINE.test(f.url) },
-  { name: 'ferry core operations', holds: 'the rest of src/core (operations, store definition, transitions, ids) and the libraries it calls (nanoid)', test: (f) => src(f, 'core/') || under(f, '/nanoid/') },
+  { name: 'ferry core operations', holds: 'the rest of src/core (operations, store definition, transitions, ids) and the libraries it calls (nanoid)', test: (f) => src(f, 'core/') || under(f, '/nanoid/', '/deps/nanoid.js') },
   { name: 'handler', holds: "the bench's no-op handler and its counter (bench/)", test: (f) => under(f, '/bench/') },
   {
     name: 'runtime',

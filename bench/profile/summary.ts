@@ -34,6 +34,8 @@ function where(f: Frame): string {
     // A package by its name; one pre-bundled by Vite by its file.
     return (parts[0] === '.vite' ? parts.slice(0, 3) : parts.slice(0, parts[0]?.startsWith('@') ? 2 : 1)).join('/') + line
   }
+  const deps = url.lastIndexOf('/deps/')
+  if (deps >= 0) return url.slice(deps + 1) + line
   const bench = url.lastIndexOf('/bench/')
   if (bench >= 0) return url.slice(bench + 1) + line
   return url + line
