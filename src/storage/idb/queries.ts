@@ -7,15 +7,18 @@
  *
  * @module
  */
-import type { IDBPIndex, IDBPObjectStore, IndexNames } from 'idb'
 import type { AliveOwners } from '../../core/store.js'
 import type { QueueScope } from '../../core/store-backend.js'
 import type { Counts, JobFilter, JobState } from '../../core/types.js'
+import { request } from './request.js'
 import { byClaimOrder, byRunAt, bySeq, type JobRow } from './rows.js'
-import type { FerryDB, FerryStoreName } from './schema.js'
 
-export type JobStore = IDBPObjectStore<FerryDB, FerryStoreName[], 'ferry.jobs', IDBTransactionMode>
-type JobIndex = IDBPIndex<FerryDB, FerryStoreName[], 'ferry.jobs', IndexNames<FerryDB, 'ferry.jobs'>, IDBTransactionMode>
+/** The jobs store in a store call's transaction (raw, see `request.ts`). */
+export type JobStore = IDBObjectStore
+
+const getAll = (source: IDBObjectStore | IDBIndex, query?: IDBKeyRange | null, count?: number): Promise<JobRow[]> =>
+  request(source.getAll(query, count)) as Promise<JobRow[]>
+const count = (source: IDBObjectStore | IDBIndex, query?: IDBKeyRange): Promise<number> => request(source.count(query))
 
 /** Sorts above every number and string: the open end of a key prefix. */
 const HIGH: IDBValidKey = []
@@ -40,14 +43,14 @@ async function gather(requests: Promise<JobRow[]>[], order: (a: JobRow, b: JobRo
 export function ready(jobs: JobStore, scope: QueueScope, limit: number): Promise<JobRow[]> {
   if (limit <= 0) return Promise.resolve([])
   const index = jobs.index('ready')
-  return gather(pairs(scope).map(([q, t]) => index.getAll(range([q, t], [q, t, HIGH]), limit)), byClaimOrder, limit)
+  return gather(pairs(scope).map(([q, t]) => getAll(index, range([q, t], [q, t, HIGH]), limit)), byClaimOrder, limit)
 }
 
 /** Delayed jobs of these queues due at `now`, earliest first. */
 export function due(jobs: JobStore, queues: string[], now: number, limit: number): Promise<JobRow[]> {
   if (limit <= 0) return Promise.resolve([])
   const index = jobs.index('due')
-  return gather(queues.map((q) => index.getAll(range([q], [q, now, HIGH]), limit)), byRunAt, limit)
+  return gather(queues.map((q) => getAll(index, range([q], [q, now, HIGH]), limit)), byRunAt, limit)
 }
 
 /**
@@ -59,23 +62,23 @@ export async function expired(jobs: JobStore, scope: QueueScope, now: number, li
   if (limit <= 0) return []
   const index = jobs.index('lease')
   const byUntil = (a: JobRow, b: JobRow): number => (a.lease?.until ?? 0) - (b.lease?.until ?? 0) || a.seq - b.seq
-  if (!alive) return gather(pairs(scope).map(([q, t]) => index.getAll(range([q, t], [q, t, now]), limit)), byUntil, limit)
+  if (!alive) return gather(pairs(scope).map(([q, t]) => getAll(index, range([q, t], [q, t, now]), limit)), byUntil, limit)
   const owners = new Set(alive.owners)
   const taken = (j: JobRow): boolean =>
     (j.lease?.until ?? 0) <= now || (!owners.has(j.lease?.owner ?? '') && (j.startedAt ?? Infinity) < alive.asOf)
-  const lists = await Promise.all(pairs(scope).map(([q, t]) => index.getAll(range([q, t], [q, t, HIGH]))))
+  const lists = await Promise.all(pairs(scope).map(([q, t]) => getAll(index, range([q, t], [q, t, HIGH]))))
   return lists.flat().filter(taken).sort(byUntil).slice(0, limit)
 }
 
 export async function nextDue(jobs: JobStore, queues: string[]): Promise<number | undefined> {
   const index = jobs.index('due')
-  const firsts = await Promise.all(queues.map((q) => index.getAll(range([q], [q, HIGH]), 1)))
+  const firsts = await Promise.all(queues.map((q) => getAll(index, range([q], [q, HIGH]), 1)))
   return min(firsts.flat().map((j) => j.runAt))
 }
 
 export async function nextExpiry(jobs: JobStore, scope: QueueScope, now: number): Promise<number | undefined> {
   const index = jobs.index('lease')
-  const firsts = await Promise.all(pairs(scope).map(([q, t]) => index.getAll(range([q, t, now], [q, t, HIGH], true), 1)))
+  const firsts = await Promise.all(pairs(scope).map(([q, t]) => getAll(index, range([q, t, now], [q, t, HIGH], true), 1)))
   return min(firsts.flat().map((j) => j.lease?.until ?? 0))
 }
 
@@ -86,10 +89,10 @@ function min(values: number[]): number | undefined {
 export async function counts(jobs: JobStore, now: number): Promise<Counts> {
   const index = jobs.index('state')
   const [perState, active, due] = await Promise.all([
-    Promise.all(LISTED.map((s) => index.count(range([s], [s, HIGH])))),
+    Promise.all(LISTED.map((s) => count(index, range([s], [s, HIGH])))),
     // Active jobs are in the lease index only.
-    jobs.index('lease').count(),
-    jobs.index('delayed').count(IDBKeyRange.upperBound(now)),
+    count(jobs.index('lease')),
+    count(jobs.index('delayed'), IDBKeyRange.upperBound(now)),
   ])
   const out = Object.fromEntries(LISTED.map((s, i) => [s, perState[i] ?? 0])) as unknown as Counts
   out.active = active
@@ -130,7 +133,7 @@ export async function listJobs(jobs: JobStore, f: JobFilter, now: number): Promi
       // Delayed jobs are read only for those due when `waiting` alone is asked: few, by the delayed index.
       s === 'delayed' && !asked.has('delayed') ? dueDelayed(jobs, stateIndex, now, match, want) : scanPrefix(stateIndex, s, match, want),
     )
-    if (asked.has('active')) sources.push(jobs.index('lease').getAll().then((rows) => rows.filter(match).sort(bySeq).slice(0, want)))
+    if (asked.has('active')) sources.push(getAll(jobs.index('lease')).then((rows) => rows.filter(match).sort(bySeq).slice(0, want)))
   }
   const all = (await Promise.all(sources)).flat().sort(bySeq)
   return all.slice(offset, want)
@@ -141,20 +144,20 @@ export async function listJobs(jobs: JobStore, f: JobFilter, now: number): Promi
  * soon, so there are few: read whole by the delayed index. Only when more are due than a page
  * more than `want` does it page through the delayed range of `state` instead.
  */
-async function dueDelayed(jobs: JobStore, stateIndex: JobIndex, now: number, match: (j: JobRow) => boolean, want: number): Promise<JobRow[]> {
+async function dueDelayed(jobs: JobStore, stateIndex: IDBIndex, now: number, match: (j: JobRow) => boolean, want: number): Promise<JobRow[]> {
   const most = Math.min(want, 2 ** 30) + PAGE
-  const due = await jobs.index('delayed').getAll(IDBKeyRange.upperBound(now), most + 1)
+  const due = await getAll(jobs.index('delayed'), IDBKeyRange.upperBound(now), most + 1)
   if (due.length > most) return scanPrefix(stateIndex, 'delayed', match, want)
   return due.filter(match).sort(bySeq).slice(0, want)
 }
 /** Rows of an index keyed `[prefix, seq]`, in seq order. */
-function scanPrefix(index: JobIndex, prefix: string, match: (j: JobRow) => boolean, want: number): Promise<JobRow[]> {
+function scanPrefix(index: IDBIndex, prefix: string, match: (j: JobRow) => boolean, want: number): Promise<JobRow[]> {
   return scan(index, (after) => range(after ?? [prefix], [prefix, HIGH], after !== undefined), (j) => [prefix, j.seq], match, want)
 }
 
 /** Pages through an index from the start of `rangeAfter(undefined)`, keeping matching rows. */
 async function scan(
-  index: JobIndex,
+  index: IDBIndex,
   rangeAfter: (after: IDBValidKey | undefined) => IDBKeyRange | null,
   keyOf: (j: JobRow) => IDBValidKey,
   match: (j: JobRow) => boolean,
@@ -164,7 +167,7 @@ async function scan(
   let after: IDBValidKey | undefined
   while (out.length < want) {
     const page = Math.min(Math.max(want - out.length, 1), PAGE)
-    const rows = await index.getAll(rangeAfter(after), page)
+    const rows = await getAll(index, rangeAfter(after), page)
     for (const r of rows) if (match(r) && out.length < want) out.push(r)
     const last = rows[rows.length - 1]
     if (rows.length < page || !last) break

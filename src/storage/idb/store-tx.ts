@@ -16,17 +16,19 @@
  *
  * @module
  */
-import type { IDBPTransaction } from 'idb'
+import { unwrap, type IDBPTransaction } from 'idb'
 import { InvalidArgumentError } from '../../core/errors.js'
-import type { StoredBatch } from '../../core/store.js'
+import type { StoredBatch, StoredChain, StoredSchedule } from '../../core/store.js'
 import type { StoreTx } from '../../core/store-backend.js'
 import { counts, due, expired, listJobs, nextDue, nextExpiry, ready } from './queries.js'
-import { fromRow, toRow } from './rows.js'
+import { request, WriteQueue } from './request.js'
+import { fromRow, toRow, type JobRow } from './rows.js'
 import { STORES, type FerryDB, type FerryStoreName } from './schema.js'
 
 export type FerryTx = IDBPTransaction<FerryDB, FerryStoreName[], 'readwrite'>
 
 const HIGH: IDBValidKey = []
+const DONE = Promise.resolve()
 
 /** A batch record without the member list schema 1 kept in it. */
 function withoutMembers(b: StoredBatch): StoredBatch {
@@ -40,7 +42,8 @@ export interface IdbStoreTx extends StoreTx {
   flush(): Promise<void>
 }
 
-export function storeTx(tx: FerryTx): IdbStoreTx {
+export function storeTx(wrapped: FerryTx): IdbStoreTx {
+  const tx = unwrap(wrapped)
   const jobs = tx.objectStore(STORES.jobs)
   const chains = tx.objectStore(STORES.chains)
   const batches = tx.objectStore(STORES.batches)
@@ -50,27 +53,26 @@ export function storeTx(tx: FerryTx): IdbStoreTx {
   let counter: Promise<number | undefined> | undefined
   /** The last sequence number handed out in this transaction. */
   let seq: number | undefined
-  const writes: Promise<unknown>[] = []
-  const queue = (request: Promise<unknown>): Promise<void> => {
-    // Heard by flush, or by the transaction's own failure.
-    request.catch(() => undefined)
-    writes.push(request)
-    return Promise.resolve()
+  const writes = new WriteQueue()
+  const queue = (r: IDBRequest): Promise<void> => {
+    writes.add(r)
+    return DONE
   }
-  const rows = async (p: Promise<Parameters<typeof fromRow>[0][]>) => (await p).map(fromRow)
+  const rows = async (p: Promise<JobRow[]>) => (await p).map(fromRow)
+  const all = <T>(r: IDBRequest<unknown[]> | IDBRequest<IDBValidKey[]>) => request<unknown[]>(r as IDBRequest<unknown[]>) as Promise<T[]>
   return {
     getJob: async (id) => {
-      const row = await jobs.get(id)
+      const row = (await request(jobs.get(id))) as JobRow | undefined
       return row && fromRow(row)
     },
-    getChain: (id) => chains.get(id),
+    getChain: (id) => request(chains.get(id)) as Promise<StoredChain | undefined>,
     getBatch: async (id) => {
-      const b = await batches.get(id)
+      const b = (await request(batches.get(id))) as StoredBatch | undefined
       return b && withoutMembers(b)
     },
-    batchJobIds: (batchId) => jobs.index('batch').getAllKeys(IDBKeyRange.bound([batchId], [batchId, HIGH])),
+    batchJobIds: (batchId) => all<string>(jobs.index('batch').getAllKeys(IDBKeyRange.bound([batchId], [batchId, HIGH]))),
     findUnique: async (key, now) => {
-      const [holder] = await jobs.index('unique').getAll(IDBKeyRange.bound([key, now], [key, HIGH], true), 1)
+      const [holder] = await all<JobRow>(jobs.index('unique').getAll(IDBKeyRange.bound([key, now], [key, HIGH], true), 1))
       return holder && fromRow(holder)
     },
     ready: (scope, limit) => rows(ready(jobs, scope, limit)),
@@ -80,20 +82,20 @@ export function storeTx(tx: FerryTx): IdbStoreTx {
     nextExpiry: (scope, now) => nextExpiry(jobs, scope, now),
     listJobs: (filter, now) => rows(listJobs(jobs, filter, now)),
     counts: (now) => counts(jobs, now),
-    finishedBefore: (before, limit) => rows(jobs.index('finished').getAll(IDBKeyRange.upperBound(before, true), limit)),
+    finishedBefore: (before, limit) => rows(all<JobRow>(jobs.index('finished').getAll(IDBKeyRange.upperBound(before, true), limit))),
     groupsFinishedBefore: async (before, limit) => {
       const finished = IDBKeyRange.upperBound(before, true)
-      const [c, b] = await Promise.all([chains.index('finished').getAll(finished, limit), batches.index('finished').getAll(finished, limit)])
+      const [c, b] = await Promise.all([all<StoredChain>(chains.index('finished').getAll(finished, limit)), all<StoredBatch>(batches.index('finished').getAll(finished, limit))])
       return { chains: c, batches: b.map(withoutMembers) }
     },
-    getSchedule: (name) => schedules.get(name),
-    listSchedules: () => schedules.getAll(),
-    dueSchedules: (now, limit) => schedules.index('next').getAll(IDBKeyRange.upperBound(now), limit),
-    nextScheduleAt: async () => (await schedules.index('next').getAll(null, 1))[0]?.nextRunAt,
+    getSchedule: (name) => request(schedules.get(name)) as Promise<StoredSchedule | undefined>,
+    listSchedules: () => all<StoredSchedule>(schedules.getAll()),
+    dueSchedules: (now, limit) => all<StoredSchedule>(schedules.index('next').getAll(IDBKeyRange.upperBound(now), limit)),
+    nextScheduleAt: async () => (await all<StoredSchedule>(schedules.index('next').getAll(null, 1)))[0]?.nextRunAt,
 
     nextSeq: async (count = 1) => {
       if (!Number.isSafeInteger(count) || count < 1) throw new InvalidArgumentError(`nextSeq: count must be a positive integer, not ${count}`)
-      counter ??= meta.get('seq')
+      counter ??= request(meta.get('seq')) as Promise<number | undefined>
       const stored = await counter
       // Calls issued together resume here in the order they were made.
       const first = (seq ?? stored ?? 0) + 1
@@ -109,6 +111,6 @@ export function storeTx(tx: FerryTx): IdbStoreTx {
     deleteBatch: async (id) => queue(batches.delete(id)),
     putSchedule: async (sc) => queue(schedules.put(sc)),
     deleteSchedule: async (name) => queue(schedules.delete(name)),
-    flush: async () => void (await Promise.all(writes.splice(0))),
+    flush: () => writes.settled(),
   }
 }
