@@ -6,9 +6,13 @@
  *
  *     npm run bench:profile -- [--section before|after] [--results <dir>] [--code <label>] [memory file-normal idb opfs]
  *
- * `--results` writes elsewhere than this checkout's bench/results (a copy of older code run
- * from its own folder writes here); `--code` says what code ran, where this folder is no git
- * checkout.
+ * The section is "after" unless told. `--results` writes elsewhere than this checkout's
+ * bench/results (a copy of older code, run from its own folder, writes here); `--code` says
+ * what code ran, where that folder is no git checkout. To profile an older commit:
+ *
+ *     git archive <commit> | tar -x -C /tmp/old && ln -s "$PWD/node_modules" /tmp/old/node_modules
+ *     cp -r bench/profile /tmp/old/bench/ && cd /tmp/old
+ *     npx tsx bench/profile/main.ts --section before --results <this checkout>/bench/results --code "ferry commit <commit>"
  *
  * @module
  */
