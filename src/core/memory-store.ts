@@ -29,7 +29,8 @@ const STATES: readonly JobState[] = ['blocked', 'waiting', 'delayed', 'active', 
 const byClaimOrder = (a: Entry, b: Entry): number =>
   b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq || cmp(a.id, b.id)
 const byRunAt = (a: Entry, b: Entry): number => a.runAt - b.runAt || a.seq - b.seq || cmp(a.id, b.id)
-const bySeq = (a: Entry, b: Entry): number => a.seq - b.seq || cmp(a.id, b.id)
+/** Seqs are unique: they alone order the jobs. */
+const bySeq = (a: Entry, b: Entry): number => a.seq - b.seq
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 /** The fields of a job that hold the application's values, which the store must copy. */
@@ -62,6 +63,11 @@ class MemoryBackend implements StoreBackend {
   readonly #counts: Counts = { blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 }
   #seq = 0
   #tail: Promise<unknown> = Promise.resolve()
+  /** How to undo the writes of the write transaction that runs; null outside of one. */
+  #undo: (() => void)[] | null = null
+  /** The one object of each kind a transaction works through: made once, not per call. */
+  readonly #writeTx = this.#tx(true)
+  readonly #readTx = this.#tx(false)
 
   async write<T>(fn: (tx: StoreTx) => Promise<T>, opts?: { tx?: unknown }): Promise<T> {
     if (opts?.tx !== undefined) {
@@ -69,17 +75,20 @@ class MemoryBackend implements StoreBackend {
     }
     return this.#exclusive(async () => {
       const undo: (() => void)[] = []
+      this.#undo = undo
       try {
-        return copyOut(await fn(this.#tx(undo)))
+        return copyOut(await fn(this.#writeTx))
       } catch (err) {
         for (let i = undo.length - 1; i >= 0; i--) undo[i]?.()
         throw err
+      } finally {
+        this.#undo = null
       }
     })
   }
 
   async read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.#exclusive(async () => copyOut(await fn(this.#tx(null))))
+    return this.#exclusive(async () => copyOut(await fn(this.#readTx)))
   }
 
   async close(): Promise<void> {
@@ -92,21 +101,21 @@ class MemoryBackend implements StoreBackend {
     return run
   }
 
-  #tx(undo: (() => void)[] | null): StoreTx {
+  #tx(canWrite: boolean): StoreTx {
     const writable = <A extends unknown[]>(f: (...a: A) => void) => async (...a: A): Promise<void> => {
-      if (!undo) throw new Error('write in a read transaction')
+      if (!canWrite || !this.#undo) throw new Error('write outside a write transaction')
       f(...a)
     }
     const putIn = <V>(map: Map<string, V>, id: string, v: V | undefined): void => {
       const prev = map.get(id)
-      undo?.push(() => (prev === undefined ? map.delete(id) : map.set(id, prev)))
+      this.#undo?.push(() => (prev === undefined ? map.delete(id) : map.set(id, prev)))
       if (v === undefined) map.delete(id)
       else map.set(id, v)
     }
     const setJob = (id: string, next: StoredJob | undefined): void => {
       const prev = this.#jobs.get(id)
       this.#setJob(id, next)
-      undo?.push(() => this.#setJob(id, prev))
+      this.#undo?.push(() => this.#setJob(id, prev))
     }
     return {
       getJob: async (id) => this.#jobs.get(id),
@@ -193,7 +202,9 @@ class MemoryBackend implements StoreBackend {
       getSchedule: async (name) => this.#schedules.get(name),
       listSchedules: async () => [...this.#schedules.values()].sort((a, b) => cmp(a.name, b.name)),
       dueSchedules: async (now, limit) =>
-        [...this.#schedules.values()]
+        this.#schedules.size === 0
+          ? []
+          : [...this.#schedules.values()]
           .filter((sc) => sc.nextRunAt <= now)
           .sort((a, b) => a.nextRunAt - b.nextRunAt)
           .slice(0, limit),
@@ -203,7 +214,8 @@ class MemoryBackend implements StoreBackend {
         return min
       },
       nextSeq: async (count = 1) => {
-        if (!undo) throw new Error('write in a read transaction')
+        const undo = this.#undo
+        if (!canWrite || !undo) throw new Error('write outside a write transaction')
         const prev = this.#seq
         undo.push(() => (this.#seq = prev))
         this.#seq += count
@@ -228,13 +240,21 @@ class MemoryBackend implements StoreBackend {
    */
   #own(j: StoredJob): StoredJob {
     const prev = this.#jobs.get(j.id)
-    let rec = j
+    // Each field by name: a loop over names would make every read a slow keyed lookup.
+    if (
+      !(j.payload !== prev?.payload && mayChange(j.payload)) &&
+      !(j.result !== prev?.result && mayChange(j.result)) &&
+      !(j.progress !== prev?.progress && mayChange(j.progress)) &&
+      !(j.error !== prev?.error && mayChange(j.error)) &&
+      !(j.previousResult !== prev?.previousResult && mayChange(j.previousResult)) &&
+      !(j.groupError !== prev?.groupError && mayChange(j.groupError))
+    ) {
+      return j
+    }
+    const rec: StoredJob = { ...j }
     for (const f of VALUE_FIELDS) {
       const v = j[f]
-      if (v !== prev?.[f] && mayChange(v)) {
-        if (rec === j) rec = { ...j }
-        ;(rec as unknown as Record<string, unknown>)[f] = clone(v)
-      }
+      if (v !== prev?.[f] && mayChange(v)) (rec as unknown as Record<string, unknown>)[f] = clone(v)
     }
     return rec
   }
@@ -322,9 +342,10 @@ class MemoryBackend implements StoreBackend {
 
   #index(j: StoredJob): void {
     this.#counts[j.state]++
-    this.#bySeq[j.state].add(entry(j))
-    if (j.state === 'waiting') this.#waitingList(j).add(entry(j))
-    else if (j.state === 'delayed') this.#delayedList(j.queue).add(entry(j))
+    const e = entry(j)
+    this.#bySeq[j.state].add(e)
+    if (j.state === 'waiting') this.#waitingList(j).add(e)
+    else if (j.state === 'delayed') this.#delayedList(j.queue).add(e)
     else if (j.state === 'active') this.#active.add(j.id)
     if (j.uniqueKey !== undefined) {
       let ids = this.#unique.get(j.uniqueKey)
@@ -335,9 +356,10 @@ class MemoryBackend implements StoreBackend {
 
   #unindex(j: StoredJob): void {
     this.#counts[j.state]--
-    this.#bySeq[j.state].delete(entry(j))
-    if (j.state === 'waiting') this.#waitingList(j).delete(entry(j))
-    else if (j.state === 'delayed') this.#delayedList(j.queue).delete(entry(j))
+    const e = entry(j)
+    this.#bySeq[j.state].delete(e)
+    if (j.state === 'waiting') this.#waitingList(j).delete(e)
+    else if (j.state === 'delayed') this.#delayedList(j.queue).delete(e)
     else if (j.state === 'active') this.#active.delete(j.id)
     if (j.uniqueKey !== undefined) {
       const ids = this.#unique.get(j.uniqueKey)
@@ -417,13 +439,19 @@ function copy(v: unknown, value: boolean): unknown {
   if (value) return clone(v)
   if (Array.isArray(v)) {
     const out = new Array<unknown>(v.length)
-    for (let i = 0; i < v.length; i++) out[i] = copy(v[i], false)
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i]
+      out[i] = typeof x !== 'object' || x === null ? x : copy(x, false)
+    }
     return out
   }
   const proto = Object.getPrototypeOf(v) as unknown
   if (proto !== Object.prototype && proto !== null) return clone(v)
   const out: Record<string, unknown> = {}
-  for (const k of Object.keys(v)) out[k] = copy((v as Record<string, unknown>)[k], VALUE_KEYS.has(k))
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k]
+    out[k] = typeof x !== 'object' || x === null ? x : copy(x, VALUE_KEYS.has(k))
+  }
   return out
 }
 

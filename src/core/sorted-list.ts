@@ -2,7 +2,7 @@
  * A list kept in order by binary insertion: the memory store's indexes. A queue mostly takes
  * from the front, so the list keeps a moving start: removing the first entry, or adding one
  * before it, costs nothing; other inserts and removals move memory but find their place in
- * log n.
+ * log n. An entry at either end is found by one comparison.
  *
  * @module
  */
@@ -22,6 +22,9 @@ export class SortedList<T> {
   #lowerBound(item: T): number {
     let lo = this.#start
     let hi = this.#items.length
+    // A queue adds at its end and takes from its front: both found without a search.
+    if (lo === hi || this.#compare(this.#items[hi - 1] as T, item) < 0) return hi
+    if (this.#compare(this.#items[lo] as T, item) >= 0) return lo
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
       if (this.#compare(this.#items[mid] as T, item) < 0) lo = mid + 1

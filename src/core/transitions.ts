@@ -31,9 +31,12 @@ export class Changes {
    * batch per transaction (`StoreReadTx.batchJobIds`), by the operation, before a transition
    * that shows the batch in an event.
    */
-  readonly batchJobIds = new Map<string, string[]>()
+  get batchJobIds(): Map<string, string[]> {
+    return (this.#batchJobIds ??= new Map())
+  }
+  #batchJobIds?: Map<string, string[]>
   /** Where this transaction's `batch:progressed` event of each batch is: one per batch. */
-  readonly #progressed = new Map<string, QueueEvent>()
+  #progressed?: Map<string, QueueEvent>
 
   constructor(readonly now: number) {}
 
@@ -41,14 +44,18 @@ export class Changes {
     this.jobs.set(j.id, j)
     return j
   }
+  /** Emits `e`, which the caller has just made for this: it gets its `at` in place. */
   emit(e: DistributiveOmit<QueueEvent, 'at'>): void {
-    this.events.push({ ...e, at: this.now })
+    const event = e as QueueEvent
+    event.at = this.now
+    this.events.push(event)
   }
   /**
    * A batch moved. Members settled in one transaction are one moment: the batch's earlier
    * `batch:progressed` of this transaction gives way to this one, which tells the last state.
    */
   progressed(b: StoredBatch): void {
+    this.#progressed ??= new Map()
     const prev = this.#progressed.get(b.id)
     if (prev) this.events.splice(this.events.lastIndexOf(prev), 1)
     this.emit({ kind: 'batch:progressed', batchId: b.id, state: this.view(b) })
@@ -60,7 +67,7 @@ export class Changes {
    * transaction is not copied 100 times.
    */
   view(b: StoredBatch): BatchState {
-    return viewOf(b, this.batchJobIds.get(b.id) ?? [])
+    return viewOf(b, this.#batchJobIds?.get(b.id) ?? [])
   }
 }
 
