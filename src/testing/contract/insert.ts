@@ -4,8 +4,22 @@
  * @module
  */
 import { describe, expect, it } from './test-api.js'
-import { QueueError, SerializationError } from '../../core/errors.js'
-import { T0, claimOne, insertJobs, kinds, mustGet, newJob, rejection, settle, uncloneable, useStore, type MakeStore } from './harness.js'
+import { InvalidArgumentError, QueueError, SerializationError } from '../../core/errors.js'
+import {
+  T0,
+  claimOne,
+  insertJobs,
+  kinds,
+  mustGet,
+  newBatch,
+  newChain,
+  newJob,
+  rejection,
+  settle,
+  uncloneable,
+  useStore,
+  type MakeStore,
+} from './harness.js'
 
 export function insertContract(makeStore: MakeStore): void {
   describe('insert', () => {
@@ -111,6 +125,36 @@ export function insertContract(makeStore: MakeStore): void {
       ])
       expect(await s.store.getJob(b.id)).toBeUndefined()
       expect((await s.store.counts(T0)).waiting).toBe(1)
+    })
+
+    it('treats the second of two jobs with one id in one insert as a duplicate', async () => {
+      const a = newJob()
+      const out = await s.store.insert({ now: T0, jobs: [a, { ...a, type: 'other' }, newJob()] })
+      expect(out.results.slice(0, 2)).toEqual([
+        { id: a.id, duplicate: false },
+        { id: a.id, duplicate: true },
+      ])
+      expect(kinds(out.events).filter((k) => k === `job:dispatched ${a.id}`)).toHaveLength(1)
+      expect((await mustGet(s.store, a.id)).type).toBe('t')
+    })
+
+    it('refuses a chain or batch job whose id is taken, by a stored job or one of the same insert, and writes nothing', async () => {
+      const stored = newJob()
+      await insertJobs(s.store, [stored])
+      const single = newJob()
+      const cases: Parameters<typeof s.store.insert>[0][] = [
+        { now: T0, jobs: [], chains: [newChain([newJob(), newJob({ id: stored.id })])] },
+        { now: T0, jobs: [single], batches: [newBatch([newJob(), newJob({ id: single.id })])] },
+        { now: T0, jobs: [], batches: [newBatch([newJob({ id: 'twice' }), newJob({ id: 'twice' })])] },
+        { now: T0, jobs: [], chains: [newChain([newJob({ id: 'shared' })])], batches: [newBatch([newJob({ id: 'shared' })])] },
+      ]
+      for (const input of cases) {
+        const err = await rejection(s.store.insert(input))
+        expect(err).toBeInstanceOf(InvalidArgumentError)
+        for (const ch of input.chains ?? []) expect(await s.store.getChain(ch.id)).toBeUndefined()
+        for (const bt of input.batches ?? []) expect(await s.store.getBatch(bt.id)).toBeUndefined()
+        expect((await s.store.listJobs({}, T0)).map((j) => j.id)).toEqual([stored.id])
+      }
     })
 
     it('writes one job when two concurrent inserts share an id or a unique key', async () => {
