@@ -12,7 +12,7 @@ const newJob = (o: Partial<NewJob> = {}): NewJob => ({
   payload: { n },
   priority: 0,
   maxAttempts: 3,
-  backoff: { type: 'exponential', delay: 1000 },
+  backoff: { type: 'exponential', base: 1000 },
   runAt: T0,
   ...o,
 })
@@ -30,14 +30,14 @@ describe('memoryStore keeps what it stores apart from its callers', () => {
     const got = await store.getJob(j.id)
     if (!got) throw new Error('missing')
     ;(got.payload as typeof payload).list.push(4)
-    ;(got.backoff as { delay: number }).delay = 5
+    ;(got.backoff as { base: number }).base = 5
     got.state = 'failed'
     const [claimed] = (await claim(store, T0)).claimed
     if (!claimed?.lease) throw new Error('nothing claimed')
     ;(claimed.payload as typeof payload).nested.a = 9
     claimed.lease.until = 0
     const stored = await store.getJob(j.id)
-    expect(stored).toMatchObject({ state: 'active', payload: { list: [1, 2], nested: { a: 1 } }, backoff: { delay: 1000 } })
+    expect(stored).toMatchObject({ state: 'active', payload: { list: [1, 2], nested: { a: 1 } }, backoff: { base: 1000 } })
     expect(stored?.lease?.until).toBe(T0 + 30_000)
     await store.close()
   })
