@@ -20,14 +20,22 @@ export function request<T>(r: IDBRequest<T>): Promise<T> {
  * Writes of one transaction that nobody waits for one by one. IndexedDB applies them in the
  * order they were made; `settled` waits for the last, which completes after all the others,
  * and rejects with the error of the first that failed (a failed write aborts the transaction,
- * so every later one fails too).
+ * so every later one fails too). Failures are heard once for the transaction, where they
+ * bubble, instead of by a handler per write: only those of requests on `stores`, so that in an
+ * application's transaction the application's own failed requests are not taken for ferry's.
  */
 export class WriteQueue {
   #last: IDBRequest | undefined
   #error: Error | undefined
 
+  constructor(tx: IDBTransaction, stores: readonly IDBObjectStore[]) {
+    tx.addEventListener('error', (e) => {
+      const r = e.target as IDBRequest
+      if (r.source instanceof IDBObjectStore && stores.includes(r.source)) this.#error ??= r.error ?? undefined
+    })
+  }
+
   add(r: IDBRequest): void {
-    r.onerror = () => (this.#error ??= r.error ?? undefined)
     this.#last = r
   }
 

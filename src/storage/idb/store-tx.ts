@@ -53,7 +53,7 @@ export function storeTx(wrapped: FerryTx): IdbStoreTx {
   let counter: Promise<number | undefined> | undefined
   /** The last sequence number handed out in this transaction. */
   let seq: number | undefined
-  const writes = new WriteQueue()
+  const writes = new WriteQueue(tx, [jobs, chains, batches, schedules, meta])
   const queue = (r: IDBRequest): Promise<void> => {
     writes.add(r)
     return DONE
