@@ -59,8 +59,10 @@ async function run(name: string, smoke: boolean): Promise<Row[]> {
     return rows
   }
   if (name === 'raw:opfs') {
-    // The single commit is what ferry's dispatch to start on OPFS is measured against.
-    return runCommon({ subject: OPFS_RAW, kind: 'raw', compareTo: OPFS_FERRY }, rawSqlite(openRaw), SIZES, { after: cleanup, scenarios: [...COMMON, 'commit'] })
+    // The single commit is what ferry's dispatch to start on OPFS is measured against (by a
+    // goal: ferry has no row of its own to set beside it).
+    const rows = await runCommon({ subject: OPFS_RAW, kind: 'raw', compareTo: OPFS_FERRY }, rawSqlite(openRaw), SIZES, { after: cleanup, scenarios: [...COMMON, 'commit'] })
+    return rows.map(({ compareTo, ...r }) => (r.scenario === 'commit' ? r : { ...r, compareTo }))
   }
   if (name === 'raw:opfs-ahead') {
     const base = { subject: claimAheadName(OPFS_RAW, AHEAD), kind: 'raw' as const, compareTo: OPFS_FERRY }
