@@ -150,6 +150,7 @@ async function dueDelayed(jobs: JobStore, stateIndex: IDBIndex, now: number, mat
   if (due.length > most) return scanPrefix(stateIndex, 'delayed', match, want)
   return due.filter(match).sort(bySeq).slice(0, want)
 }
+
 /** Rows of an index keyed `[prefix, seq]`, in seq order. */
 function scanPrefix(index: IDBIndex, prefix: string, match: (j: JobRow) => boolean, want: number): Promise<JobRow[]> {
   return scan(index, (after) => range(after ?? [prefix], [prefix, HIGH], after !== undefined), (j) => [prefix, j.seq], match, want)
