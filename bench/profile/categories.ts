@@ -26,7 +26,7 @@ const under = (f: Frame, ...parts: string[]) => parts.some((p) => f.url.includes
 const src = (f: Frame, dir: string) => f.url.includes(`/src/${dir}`)
 
 /** The engine loop's modules in src/core; the other core modules are its operations. */
-const ENGINE = /\/src\/core\/(runner|attempt|claim-ahead|engine|middleware|emitter|vitals|liveness|network-gate|due-times|clock|slice|queue)\.ts/
+const ENGINE = /\/src\/core\/(runner|attempt|claim-ahead|renewal|engine|middleware|emitter|vitals|liveness|network-gate|due-times|clock|slice|queue)\.ts/
 
 const VFS_FUNCTION = /^x[A-Z][A-Za-z]+$|sahPool|SAHPool|OpfsSAH/
 /** node:fs's native bindings, which the profile shows without a script. */
@@ -48,8 +48,8 @@ export const CATEGORIES: readonly Category[] = [
   },
   {
     name: 'SQL statement binding',
-    holds: "sqlite-wasm's JS API (prepare, bind, step, column reads, its heap) and ferry's statements.ts",
-    test: (f) => under(f, '@sqlite.org/sqlite-wasm', '/wasm-sqlite/statements'),
+    holds: "sqlite-wasm's JS API (prepare, bind, step, column reads, its heap) and ferry's statements.ts and binding.ts",
+    test: (f) => under(f, '@sqlite.org/sqlite-wasm', '/wasm-sqlite/statements', '/wasm-sqlite/binding'),
   },
   {
     name: 'ferry store',
