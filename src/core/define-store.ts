@@ -112,11 +112,8 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
     getChain: (id) => read(async (tx): Promise<ChainState | undefined> => {
       const ch = await tx.getChain(id)
       if (!ch) return undefined
-      const steps: ChainState['steps'] = []
-      for (const jobId of ch.jobIds) {
-        const j = await tx.getJob(jobId)
-        steps.push({ jobId, type: j?.type ?? 'unknown', state: j?.state ?? 'cancelled' })
-      }
+      const jobs = await Promise.all(ch.jobIds.map((jobId) => tx.getJob(jobId)))
+      const steps: ChainState['steps'] = ch.jobIds.map((jobId, i) => ({ jobId, type: jobs[i]?.type ?? 'unknown', state: jobs[i]?.state ?? 'cancelled' }))
       const view: ChainState = { id: ch.id, state: ch.state, steps, current: ch.current, createdAt: ch.createdAt }
       if (ch.finishedAt !== undefined) view.finishedAt = ch.finishedAt
       return view
