@@ -5,8 +5,8 @@
  * @module
  */
 import { compose } from './middleware.js'
-import { JobDeferredError, JobSkippedError, LeaseLostError, UnrecoverableError, serializeError } from './errors.js'
-import type { AttemptOutcome, Store, StoredJob } from './store.js'
+import { JobDeferredError, JobSkippedError, JobTimeoutError, LeaseLostError, SerializationError, UnrecoverableError, serializeError } from './errors.js'
+import type { AttemptOutcome, Settlement, Store, StoredJob } from './store.js'
 import type { Clock, Handler, JobContext, Middleware, QueueEvent } from './types.js'
 
 export interface Attempt {
@@ -35,6 +35,41 @@ export interface AttemptHost {
   handlers: ReadonlyMap<string, Handler<unknown>>
   /** Emits the events of a write the engine made, unless the store's watch emits them. */
   emitCommitted(events: QueueEvent[]): void
+}
+
+/**
+ * Starts the attempt: its handler runs through the middleware, bounded by the job's timeout.
+ * `ended` hears the outcome when the timeout passes (the signal aborted) or the handler returns
+ * or throws, whichever comes first, and again for the other: the engine keeps the first. Whatever
+ * the handler threw, working out its outcome cannot throw past this point.
+ */
+export function startAttempt(h: AttemptHost, a: Attempt, ended: (outcome: AttemptOutcome) => void): void {
+  const { job } = a
+  if (job.timeoutMs !== undefined) {
+    const ms = job.timeoutMs
+    a.timer = h.clock.setTimeout(() => {
+      const err = new JobTimeoutError(`job ${job.id} timed out after ${ms} ms`)
+      abort(a, err)
+      ended({ kind: 'failed', error: serializeError(err) })
+    }, ms)
+  }
+  void runHandler(h, a).then(
+    // A cancelled job ends cancelled even when its handler ignores the signal and returns.
+    (result) => {
+      a.returned = true
+      ended(a.cancelled ? { kind: 'cancelled' } : { kind: 'succeeded', ...(result === undefined ? {} : { result }) })
+    },
+    (err: unknown) => {
+      a.returned = true
+      let o: AttemptOutcome
+      try {
+        o = outcomeOf(a, err, h.clock.now())
+      } catch {
+        o = { kind: 'failed', error: { name: 'Error', message: 'the handler threw a value that could not be read' } }
+      }
+      ended(o)
+    },
+  )
 }
 
 /** Runs the job's handler through the middleware; resolves with its result. */
@@ -96,4 +131,25 @@ export function outcomeOf(a: Attempt, err: unknown, now: number): AttemptOutcome
   if (err instanceof JobSkippedError) return { kind: 'skipped' }
   if (a.cancelled) return { kind: 'cancelled' }
   return { kind: 'failed', error: serializeError(err), unrecoverable: err instanceof UnrecoverableError }
+}
+
+/**
+ * Settles one by one, after a settlement's result could not be stored: the others must not be
+ * held up by it. One that cannot be stored fails its job instead; returns what is left to settle.
+ */
+export async function settleEachAlone(h: AttemptHost, settle: Settlement[], now: number): Promise<Settlement[]> {
+  const retry: Settlement[] = []
+  for (const s of settle) {
+    try {
+      const out = await h.store.settleAndClaim({ now, settle: [s] })
+      h.emitCommitted(out.events)
+    } catch (err) {
+      if (!(err instanceof SerializationError)) {
+        retry.push(s)
+        continue
+      }
+      retry.push({ ...s, outcome: { kind: 'failed', error: serializeError(err), unrecoverable: true } })
+    }
+  }
+  return retry
 }

@@ -49,6 +49,7 @@
  * @module
  */
 import type { StoredJob } from './store.js'
+import type { Clock } from './types.js'
 
 /** Attempts measured before any job is claimed ahead. */
 const WARMUP = 8
@@ -57,20 +58,42 @@ const WAIT_MS = 20
 /** Jobs claimed ahead per job that finishes during one store call. */
 const FILL = 2
 /** A buffer in which no job started for this long goes back to the store. */
-export const HOARD_MS = 50
+const HOARD_MS = 50
 
 export interface Ahead {
   job: StoredJob
   token: string
 }
 
+/** What the buffer needs of its engine. */
+export interface ClaimAheadHost {
+  concurrency: number
+  clock: Clock
+  /** Slots taken by attempts now. */
+  busy(): number
+  /** The engine may start jobs: it runs and its proof of life holds. */
+  starting(): boolean
+  /** The job may start now: the engine runs, its queue is not paused, its type can be claimed. */
+  runnable(job: StoredJob): boolean
+  start(e: Ahead): void
+  /** Back to the queue at once, the attempt not spent (a `deferred` settlement, run now). */
+  goBack(e: Ahead): void
+}
+
 export class ClaimAhead {
+  readonly #h: ClaimAheadHost
   /** In claim order: priority, then runAt, then dispatch order. */
   #queue: Ahead[] = []
   readonly #ids = new Set<string>()
   #attemptMs = 0
   #storeMs = 0
   #measured = 0
+  /** When the last attempt started. */
+  #lastStartAt = 0
+
+  constructor(host: ClaimAheadHost) {
+    this.#h = host
+  }
 
   get size(): number {
     return this.#queue.length
@@ -109,28 +132,67 @@ export class ClaimAhead {
     return this.#queue.splice(at, 1)[0]
   }
 
-  /** Takes out the jobs `out` says go back (all when not given). */
-  release(out?: (job: StoredJob) => boolean): Ahead[] {
-    if (this.#queue.length === 0 || (out && !this.#queue.some((e) => out(e.job)))) return []
-    const gone: Ahead[] = []
+  /** Jobs `out` names (all when not given) go back; returns how many. */
+  release(out?: (e: Ahead) => boolean): number {
+    if (this.#queue.length === 0 || (out && !this.#queue.some(out))) return 0
     const kept: Ahead[] = []
-    for (const e of this.#queue) (!out || out(e.job) ? gone : kept).push(e)
-    for (const e of gone) this.#ids.delete(e.job.id)
+    const gone: Ahead[] = []
+    for (const e of this.#queue) (!out || out(e) ? gone : kept).push(e)
     this.#queue = kept
+    this.#goBack(gone)
+    return gone.length
+  }
+
+  #goBack(gone: Ahead[]): void {
+    for (const e of gone) {
+      this.#ids.delete(e.job.id)
+      this.#h.goBack(e)
+    }
+  }
+
+  /** Takes out the jobs `out` names, which the engine no longer holds. */
+  drop(out: (e: Ahead) => boolean): Ahead[] {
+    const gone = this.#queue.filter(out)
+    if (gone.length > 0) this.#queue = this.#queue.filter((e) => !out(e))
+    for (const e of gone) this.#ids.delete(e.job.id)
     return gone
   }
 
+  /** Starts jobs while slots are free; one that may not start now goes back. */
+  fill(): void {
+    const h = this.#h
+    while (this.#queue.length > 0 && h.busy() < h.concurrency && h.starting()) {
+      const e = this.next() as Ahead
+      if (h.runnable(e.job)) h.start(e)
+      else h.goBack(e)
+    }
+  }
+
+  /** An attempt started, from the buffer or not. */
+  started(at: number): void {
+    this.#lastStartAt = at
+  }
+
   /**
-   * Takes out the last jobs of a buffer in which they would wait more than twice WAIT_MS
-   * (attempts turned slow): they go back rather than wait behind slow ones. Only then: a target
-   * that wavers with the store's speed must not make jobs go back and be claimed again.
+   * Each turn: all jobs go back when none started for HOARD_MS with every slot taken (held by
+   * slow attempts); else those that may not start now (queue paused, type not claimable) and
+   * those that would wait more than twice WAIT_MS (attempts turned slow: only then, so that a
+   * target that wavers with the store's speed does not make jobs go back and be claimed again).
+   * Free slots then take the next ones.
    */
-  surplus(concurrency: number): Ahead[] {
-    const a = this.#attemptMs
-    if (a <= 0 || this.#queue.length <= (2 * WAIT_MS * concurrency) / a) return []
-    const gone = this.#queue.splice(Math.floor((2 * WAIT_MS * concurrency) / a))
-    for (const e of gone) this.#ids.delete(e.job.id)
-    return gone
+  sweep(): void {
+    const h = this.#h
+    if (this.#queue.length === 0) return
+    if (h.busy() >= h.concurrency && h.clock.now() - this.#lastStartAt >= HOARD_MS) this.release()
+    else this.release((e) => !h.runnable(e.job))
+    const keep = (2 * WAIT_MS * h.concurrency) / this.#attemptMs
+    if (this.#queue.length > keep) this.#goBack(this.#queue.splice(Math.floor(keep)))
+    this.fill()
+  }
+
+  /** When a turn must look whether the buffer stalled. */
+  get stallsAt(): number | undefined {
+    return this.#queue.length > 0 ? this.#lastStartAt + HOARD_MS : undefined
   }
 
   /** An attempt ended after `ms` on the engine's clock. */
@@ -144,8 +206,9 @@ export class ClaimAhead {
     this.#storeMs += (ms - this.#storeMs) / 8
   }
 
-  /** How many jobs to keep claimed ahead for `concurrency` slots. */
-  target(concurrency: number): number {
+  /** How many jobs to keep claimed ahead. */
+  target(): number {
+    const concurrency = this.#h.concurrency
     if (this.#measured < WARMUP) return 0
     const cap = Math.max(4 * concurrency, 64)
     const a = this.#attemptMs
@@ -157,8 +220,8 @@ export class ClaimAhead {
    * How many more to claim: up to the target when the turn calls the store anyway (`calling`)
    * or half the buffer is gone; none otherwise.
    */
-  wanted(concurrency: number, calling: boolean): number {
-    const target = this.target(concurrency)
+  wanted(calling: boolean): number {
+    const target = this.target()
     const size = this.#queue.length
     return size < target && (calling || size <= target / 2) ? target - size : 0
   }

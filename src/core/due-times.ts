@@ -10,7 +10,8 @@
  *
  * @module
  */
-import type { QueueEvent } from './types.js'
+import { MAX_TIMER_MS } from './clock.js'
+import type { Clock, QueueEvent } from './types.js'
 
 export class DueTimes {
   /** When the next schedule or delayed job falls due, if known. */
@@ -71,6 +72,34 @@ export class DueTimes {
       else if (e.kind === 'job:dispatched' || e.kind === 'chain:advanced') told = false
     }
     return told
+  }
+}
+
+/** The engine's one wake-up timer: set for the earliest time asked, until it goes off or is cleared. */
+export class WakeTimer {
+  readonly #clock: Clock
+  readonly #wake: () => void
+  #timer: { at: number; handle: unknown } | undefined
+
+  constructor(clock: Clock, wake: () => void) {
+    this.#clock = clock
+    this.#wake = wake
+  }
+
+  arm(at: number): void {
+    if (this.#timer && this.#timer.at <= at) return
+    this.clear()
+    const delay = Math.min(Math.max(0, at - this.#clock.now()), MAX_TIMER_MS)
+    const handle = this.#clock.setTimeout(() => {
+      this.#timer = undefined
+      this.#wake()
+    }, delay)
+    this.#timer = { at, handle }
+  }
+
+  clear(): void {
+    if (this.#timer) this.#clock.clearTimeout(this.#timer.handle)
+    this.#timer = undefined
   }
 }
 

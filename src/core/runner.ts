@@ -43,15 +43,16 @@
  * @module
  */
 import { nanoid } from 'nanoid'
-import { abort, outcomeOf, runHandler, type Attempt, type AttemptHost } from './attempt.js'
-import { ClaimAhead, HOARD_MS, type Ahead } from './claim-ahead.js'
-import { MAX_TIMER_MS, settlesWithin } from './clock.js'
+import { abort, settleEachAlone, startAttempt, type Attempt, type AttemptHost } from './attempt.js'
+import { ClaimAhead } from './claim-ahead.js'
+import { settlesWithin } from './clock.js'
 import type { NetworkMode } from './connectivity.js'
-import { DueTimes, earliest } from './due-times.js'
-import { JobCancelledError, JobTimeoutError, LeaseLostError, QueueClosedError, SerializationError, StorageError, serializeError } from './errors.js'
+import { DueTimes, WakeTimer, earliest } from './due-times.js'
+import { JobCancelledError, LeaseLostError, QueueClosedError, SerializationError, StorageError } from './errors.js'
 import { NetworkGate } from './network-gate.js'
+import { Renewal } from './renewal.js'
 import { Slice } from './slice.js'
-import type { AttemptOutcome, ClaimRequest, Settlement, StoredJob } from './store.js'
+import type { AttemptOutcome, ClaimRequest, RenewOutcome, Settlement, StoredJob } from './store.js'
 import type { QueueEvent } from './types.js'
 import { Vitals } from './vitals.js'
 
@@ -85,9 +86,8 @@ export class Runner {
   #busy = false
   #again = false
   #kicked = false
-  #wake: { at: number; handle: unknown } | undefined
+  readonly #wake: WakeTimer
   readonly #due = new DueTimes()
-  #renewHandle: unknown
   #storeFailures = 0
   /**
    * A stop past its timeout: 'on-failure' while outcomes still get their chance to commit (a
@@ -104,16 +104,34 @@ export class Runner {
   #quietWaiters: ((quiet: boolean) => void)[] = []
   readonly #vitals: Vitals
   /** Jobs claimed ahead of free slots. */
-  readonly #ahead = new ClaimAhead()
-  /** When the last attempt started: a buffer that has not moved for HOARD_MS goes back. */
-  #lastStartAt = 0
+  readonly #ahead: ClaimAhead
   /** The engine's queues, when none is paused. */
   readonly #allQueues: string[]
+  readonly #renewal: Renewal
 
   constructor(host: RunnerHost) {
     this.#h = host
     this.#allQueues = [...host.queues]
+    this.#wake = new WakeTimer(host.clock, () => this.#kick())
     this.#gate = new NetworkGate(host)
+    this.#ahead = new ClaimAhead({
+      concurrency: host.concurrency,
+      clock: host.clock,
+      busy: () => this.#attempts.size,
+      starting: () => this.#running && this.#vitals.proven,
+      runnable: (job) => this.#runnable(job),
+      start: (e) => this.#run(e.job, e.token),
+      goBack: (e) => this.#goBack(e.job, e.token),
+    })
+    this.#renewal = new Renewal({
+      store: host.store,
+      clock: host.clock,
+      leaseMs: host.leaseMs,
+      holds: () => this.#holdsLeases(),
+      leases: () => this.#leases(),
+      renewed: (asked, out, now) => this.#renewed(asked, out, now),
+      reportError: (err) => host.reportError(err),
+    })
     this.#vitals = new Vitals({
       liveness: host.store.liveness,
       clock: host.clock,
@@ -121,7 +139,7 @@ export class Runner {
       running: () => this.#running,
       runs: (id) => this.#attempts.has(id) || this.#ahead.has(id),
       kick: () => this.#kick(),
-      wakeAt: (at) => this.#armWake(at),
+      wakeAt: (at) => this.#wake.arm(at),
       reportError: (err) => host.reportError(err),
       lost: (err) => this.#proofLost(err),
     })
@@ -167,8 +185,8 @@ export class Runner {
 
   async stop(timeoutMs: number): Promise<void> {
     this.#running = false
-    this.#clearWake()
-    this.#releaseAhead()
+    this.#wake.clear()
+    this.#ahead.release()
     if (!(await this.#drainsWithin(timeoutMs))) {
       if (this.#running) return // started again meanwhile: its attempts go on
       const now = this.#h.clock.now()
@@ -178,13 +196,13 @@ export class Runner {
       }
       this.#giveUp = 'on-failure'
       // Retry now rather than after the backoff of earlier failures.
-      this.#clearWake()
+      this.#wake.clear()
       this.#kick()
       if (!(await this.#drainsWithin(timeoutMs)) && !this.#running) this.#abandon()
     }
     if (this.#running) return
-    this.#clearRenew()
-    this.#clearWake()
+    this.#renewal.clear()
+    this.#wake.clear()
     // A drain waiting for a turn that will not come now hears that the engine stopped.
     for (const resolve of this.#quietWaiters.splice(0)) resolve(this.#quiet)
   }
@@ -199,8 +217,8 @@ export class Runner {
     this.#giveUp = 'given-up'
     this.#settlements = []
     this.#committing = []
-    this.#clearWake()
-    this.#clearRenew()
+    this.#wake.clear()
+    this.#renewal.clear()
     if (ids.size > 0) {
       const n = ids.size === 1 ? 'one job' : `${ids.size} jobs`
       this.#h.reportError(
@@ -230,7 +248,7 @@ export class Runner {
       this.#finish(a, null)
     }
     // Their leases may be taken over already: a release that comes late changes nothing.
-    this.#releaseAhead()
+    this.#ahead.release()
     this.#kick()
   }
 
@@ -252,7 +270,7 @@ export class Runner {
   connectivity(online: boolean): void {
     if (!online) {
       this.#gate.wentOffline(this.#attempts.values())
-      this.#releaseAhead((j) => !this.#runnable(j))
+      this.#ahead.release((e) => !this.#runnable(e.job))
       return
     }
     this.#gate.cameOnline()
@@ -296,7 +314,7 @@ export class Runner {
     } finally {
       this.#busy = false
       this.#progress++
-      if (!this.#holdsLeases()) this.#clearRenew()
+      if (!this.#holdsLeases()) this.#renewal.clear()
       if (this.#idle()) {
         for (const resolve of this.#drained.splice(0)) resolve()
         if ((this.#quiet || !this.#running) && !this.#kicked) for (const resolve of this.#quietWaiters.splice(0)) resolve(this.#quiet)
@@ -308,14 +326,14 @@ export class Runner {
     const h = this.#h
     // Held already (or nothing to hold): the hot path awaits nothing more.
     const proven = this.#vitals.proven || (await this.#vitals.prove())
-    if (this.#ahead.size > 0) this.#sweep()
+    this.#ahead.sweep()
     const free = this.#running && proven ? h.concurrency - this.#attempts.size : 0
     const queues = h.paused.size === 0 ? this.#allQueues : h.queues.filter((q) => !h.paused.has(q))
     const types = this.#gate.claimable(h.handlers)
     let now = h.clock.now()
     // A refill alone waits until half the buffer is gone; with a call made anyway it is free.
     const calling = free > 0 || this.#settlements.length > 0 || (this.#running && this.#due.needsTick(now))
-    const limit = free + (this.#running && proven ? this.#ahead.wanted(h.concurrency, calling) : 0)
+    const limit = free + (this.#running && proven ? this.#ahead.wanted(calling) : 0)
     const claiming = limit > 0 && queues.length > 0 && types.length > 0
     const alive = claiming && this.#vitals.asking ? await this.#vitals.alive() : undefined
     const settle = this.#settlements
@@ -328,12 +346,11 @@ export class Runner {
       : undefined
     const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
     this.#quiet = false
-    const hoardAt = this.#ahead.size > 0 ? this.#lastStartAt + HOARD_MS : undefined
     if (settle.length === 0 && !claim && !tick) {
       this.#quiet = this.#running && this.#attempts.size === 0 && this.#ahead.size === 0
       // The timer may have gone off for something earlier (a lease end): keep one for the next due time.
-      const wake = this.#running ? earliest(this.#due.at, hoardAt) : undefined
-      if (wake !== undefined) this.#armWake(wake)
+      const wake = this.#running ? earliest(this.#due.at, this.#ahead.stallsAt) : undefined
+      if (wake !== undefined) this.#wake.arm(wake)
       return
     }
     const mark = this.#due.callStarts()
@@ -352,7 +369,7 @@ export class Runner {
       }
       if (err instanceof SerializationError && settle.length > 0) {
         // One result the store cannot hold must not hold up the others: settle each alone.
-        const retry = await this.#isolate(settle, now)
+        const retry = await settleEachAlone(h, settle, now)
         this.#committing = []
         this.#settlements.unshift(...retry)
         this.#again = true
@@ -363,7 +380,7 @@ export class Runner {
       this.#settlements.unshift(...settle)
       if (this.#giveUp === 'on-failure' && !this.#running) return this.#abandon()
       const delay = RETRY_STORE_MS[Math.min(this.#storeFailures++, RETRY_STORE_MS.length - 1)] as number
-      this.#armWake(h.clock.now() + delay)
+      this.#wake.arm(h.clock.now() + delay)
       return
     }
     this.#ahead.called(h.clock.now() - now)
@@ -374,13 +391,13 @@ export class Runner {
     for (const job of out.claimed) {
       if (this.#runnable(job)) {
         this.#ahead.add(job, token)
-        this.#armRenew()
+        this.#renewal.arm()
       }
       // Claimed while stop was under way or its queue was paused: back to the queue at once,
       // the attempt not spent.
-      else this.#release({ job, token })
+      else this.#goBack(job, token)
     }
-    if (this.#ahead.size > 0) this.#startAhead()
+    this.#ahead.fill()
     this.#due.learn(mark, tick !== undefined, out.nextWakeAt, out.events)
     const full = claim !== undefined && out.claimed.length === claim.limit
     if (full) this.#again = true
@@ -388,12 +405,11 @@ export class Runner {
     // The earliest given-up handler frees its job then: a claim must look again.
     let freed: number | undefined
     if (claim && !full) for (const until of this.#hung.values()) freed = earliest(freed, until)
-    const stalls = this.#ahead.size > 0 ? this.#lastStartAt + HOARD_MS : undefined
-    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed, this.#vitals.retryAt, stalls)
-    if (wake !== undefined) this.#armWake(wake)
-    else if ((claim && !full) || tick) this.#clearWake()
+    const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed, this.#vitals.retryAt, this.#ahead.stallsAt)
+    if (wake !== undefined) this.#wake.arm(wake)
+    else if ((claim && !full) || tick) this.#wake.clear()
     if (this.#settlements.length > 0) this.#again = true
-    if (!this.#running) this.#clearWake()
+    if (!this.#running) this.#wake.clear()
   }
 
   /** Whether a job claimed for this engine may start now. */
@@ -401,37 +417,10 @@ export class Runner {
     return this.#running && !this.#h.paused.has(job.queue) && this.#h.handlers.has(job.type) && this.#gate.allows(job.type)
   }
 
-  /**
-   * Jobs claimed ahead that may not start now go back: all of them when no job started for
-   * HOARD_MS (every slot held by a slow attempt), else those whose queue was paused or whose
-   * type cannot be claimed now, and those that would wait long (see `surplus`). Free slots take the next ones.
-   */
-  #sweep(): void {
-    const stalled = this.#attempts.size >= this.#h.concurrency && this.#h.clock.now() - this.#lastStartAt >= HOARD_MS
-    this.#releaseAhead(stalled ? undefined : (j) => !this.#runnable(j))
-    for (const e of this.#ahead.surplus(this.#h.concurrency)) this.#release(e)
-    this.#startAhead()
-  }
-
-  /** Starts jobs claimed ahead while slots are free. */
-  #startAhead(): void {
-    while (this.#attempts.size < this.#h.concurrency && this.#running && this.#vitals.proven) {
-      const e = this.#ahead.next()
-      if (!e) return
-      if (this.#runnable(e.job)) this.#run(e.job, e.token)
-      else this.#release(e)
-    }
-  }
-
-  /** Jobs claimed ahead go back to the queue at once, the attempt not spent (all, or those `out` names). */
-  #releaseAhead(out?: (job: StoredJob) => boolean): void {
-    const gone = this.#ahead.release(out)
-    for (const e of gone) this.#release(e)
-    if (gone.length > 0) this.#kick()
-  }
-
-  #release(e: Ahead): void {
-    this.#settlements.push({ id: e.job.id, token: e.token, outcome: { kind: 'deferred', runAt: this.#h.clock.now() } })
+  /** The job goes back to the queue at once, the attempt not spent. */
+  #goBack(job: StoredJob, token: string): void {
+    this.#settlements.push({ id: job.id, token, outcome: { kind: 'deferred', runAt: this.#h.clock.now() } })
+    this.#kick()
   }
 
   /** The jobs whose handlers run here, which a claim must not hand back to this engine. */
@@ -442,77 +431,18 @@ export class Runner {
     return { running: ids }
   }
 
-  /** Settles one by one; a settlement whose result cannot be stored fails its job instead. */
-  async #isolate(settle: Settlement[], now: number): Promise<Settlement[]> {
-    const retry: Settlement[] = []
-    for (const s of settle) {
-      try {
-        const out = await this.#h.store.settleAndClaim({ now, settle: [s] })
-        this.#h.emitCommitted(out.events)
-      } catch (err) {
-        if (!(err instanceof SerializationError)) {
-          retry.push(s)
-          continue
-        }
-        retry.push({ ...s, outcome: { kind: 'failed', error: serializeError(err), unrecoverable: true } })
-      }
-    }
-    return retry
-  }
-
-  #armWake(at: number): void {
-    if (this.#wake && this.#wake.at <= at) return
-    this.#clearWake()
-    const delay = Math.min(Math.max(0, at - this.#h.clock.now()), MAX_TIMER_MS)
-    const handle = this.#h.clock.setTimeout(() => {
-      this.#wake = undefined
-      this.#kick()
-    }, delay)
-    this.#wake = { at, handle }
-  }
-
-  #clearWake(): void {
-    if (this.#wake) this.#h.clock.clearTimeout(this.#wake.handle)
-    this.#wake = undefined
-  }
-
   #run(job: StoredJob, token: string): void {
     const h = this.#h
     const a: Attempt = { job, token, startedAt: h.clock.now(), cancelled: false }
-    this.#lastStartAt = a.startedAt
+    this.#ahead.started(a.startedAt)
     this.#gate.begins(a)
     this.#attempts.set(job.id, a)
-    this.#armRenew()
-    if (job.timeoutMs !== undefined) {
-      const ms = job.timeoutMs
-      a.timer = h.clock.setTimeout(() => {
-        const err = new JobTimeoutError(`job ${job.id} timed out after ${ms} ms`)
-        abort(a, err)
-        this.#finish(a, { kind: 'failed', error: serializeError(err) })
-      }, ms)
-    }
-    void runHandler(this.#h, a).then(
-      // A cancelled job ends cancelled even when its handler ignores the signal and returns.
-      (result) => this.#returned(a, () => (a.cancelled ? { kind: 'cancelled' } : { kind: 'succeeded', ...(result === undefined ? {} : { result }) })),
-      (err: unknown) => this.#returned(a, () => outcomeOf(a, err, this.#h.clock.now())),
-    )
-  }
-
-  /**
-   * The handler returned or threw. Whatever the thrown value, the attempt ends here: working
-   * out its outcome cannot throw past this point.
-   */
-  #returned(a: Attempt, outcome: () => AttemptOutcome): void {
-    let o: AttemptOutcome
-    try {
-      o = outcome()
-    } catch {
-      o = { kind: 'failed', error: { name: 'Error', message: 'the handler threw a value that could not be read' } }
-    }
-    a.returned = true
-    if (this.#attempts.get(a.job.id) === a) this.#finish(a, o)
-    // Ended earlier (timeout, lost lease, stop): the job may now be claimed here again.
-    else if (this.#hung.delete(a)) this.#kick()
+    this.#renewal.arm()
+    startAttempt(h, a, (outcome) => {
+      if (this.#attempts.get(a.job.id) === a) this.#finish(a, outcome)
+      // Ended earlier (timeout, lost lease, stop) and its handler returned now: the job may be claimed here again.
+      else if (a.returned && this.#hung.delete(a)) this.#kick()
+    })
   }
 
   /** The attempt is over: its slot frees and its outcome goes to the next turn. Once only. */
@@ -528,8 +458,8 @@ export class Runner {
       this.#settlements.push({ id: a.job.id, token: a.token, outcome: this.#gate.outcome(a, outcome), random: Math.random() })
     }
     // The slot takes the next job claimed ahead at once: no store call between.
-    if (this.#ahead.size > 0) this.#startAhead()
-    if (!this.#holdsLeases()) this.#clearRenew()
+    this.#ahead.fill()
+    if (!this.#holdsLeases()) this.#renewal.clear()
     this.#kick()
   }
 
@@ -537,7 +467,7 @@ export class Runner {
   scopeChanged(type?: string): void {
     if (type !== undefined) {
       this.#gate.registered(type)
-      this.#releaseAhead((j) => !this.#runnable(j))
+      this.#ahead.release((e) => !this.#runnable(e.job))
     }
     // Jobs of dead engines that earlier claims could not take (not their type, no room) are taken now.
     this.#vitals.askNext()
@@ -549,51 +479,28 @@ export class Runner {
     return this.#attempts.size > 0 || this.#ahead.size > 0 || this.#settlements.length > 0 || this.#committing.length > 0
   }
 
-  #clearRenew(): void {
-    this.#h.clock.clearTimeout(this.#renewHandle)
-    this.#renewHandle = undefined
-  }
-
-  #armRenew(): void {
-    if (this.#renewHandle !== undefined) return
-    const every = Math.max(1, Math.floor(this.#h.leaseMs / 3))
-    const handle = this.#h.clock.setTimeout(() => {
-      void this.#renew().finally(() => {
-        // Cleared or replaced while renewing: the current timer is someone else's.
-        if (this.#renewHandle !== handle) return
-        this.#renewHandle = undefined
-        if (this.#holdsLeases()) this.#armRenew()
-      })
-    }, every)
-    this.#renewHandle = handle
-  }
-
-  async #renew(): Promise<void> {
-    const h = this.#h
-    const attempts = [...this.#attempts.values()]
-    const leases = new Map<string, string>()
-    for (const s of [...this.#committing, ...this.#settlements]) leases.set(s.id, s.token)
-    for (const a of attempts) leases.set(a.job.id, a.token)
-    for (const e of this.#ahead.entries()) leases.set(e.job.id, e.token)
-    if (leases.size === 0) return
-    const now = h.clock.now()
-    let out
-    try {
-      out = await h.store.renew({ now, until: now + h.leaseMs, leases: [...leases].map(([id, token]) => ({ id, token })) })
-    } catch (err) {
-      h.reportError(err)
-      return
-    }
+  /** The store renewed the leases `held` of those `asked`: the others are lost to this engine. */
+  #renewed(asked: ReadonlyMap<string, string>, out: RenewOutcome, now: number): void {
     const held = new Set(out.held)
-    for (const a of attempts) {
-      if (held.has(a.job.id)) continue
+    const lost = (id: string, token: string): boolean => asked.get(id) === token && !held.has(id)
+    for (const a of [...this.#attempts.values()]) {
+      if (!lost(a.job.id, a.token)) continue
       abort(a, new LeaseLostError(`job ${a.job.id} is no longer leased to this engine`))
-      if (this.#attempts.get(a.job.id) === a) h.emit([{ kind: 'lease:lost', at: now, jobId: a.job.id }])
+      this.#h.emit([{ kind: 'lease:lost', at: now, jobId: a.job.id }])
       this.#finish(a, null)
     }
-    const gone = this.#ahead.release((j) => !held.has(j.id))
-    if (gone.length > 0) h.emit(gone.map((e): QueueEvent => ({ kind: 'lease:lost', at: now, jobId: e.job.id })))
+    const gone = this.#ahead.drop((e) => lost(e.job.id, e.token))
+    if (gone.length > 0) this.#h.emit(gone.map((e): QueueEvent => ({ kind: 'lease:lost', at: now, jobId: e.job.id })))
     for (const id of out.cancelRequested) this.cancelled(id)
   }
-}
 
+  /** The leases this engine keeps: outcomes waiting for their commit, attempts, jobs claimed ahead. */
+  #leases(): Map<string, string> {
+    const leases = new Map<string, string>()
+    for (const s of this.#committing) leases.set(s.id, s.token)
+    for (const s of this.#settlements) leases.set(s.id, s.token)
+    for (const a of this.#attempts.values()) leases.set(a.job.id, a.token)
+    for (const e of this.#ahead.entries()) leases.set(e.job.id, e.token)
+    return leases
+  }
+}
