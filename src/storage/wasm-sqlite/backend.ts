@@ -62,7 +62,7 @@ export class SqliteBackend implements StoreBackend {
   async #connect(): Promise<Open> {
     const conn = await this.#opener()
     try {
-      const statements = new Statements(conn.db)
+      const statements = new Statements(conn.sqlite3, conn.db)
       const rows = new JobRows()
       return { conn, statements, tx: storeTx(statements, rows), rows, readTx: storeTx(statements, undefined) }
     } catch (err) {

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import type { Database, PreparedStatement, SqlValue } from '@sqlite.org/sqlite-wasm'
+import type { Database, PreparedStatement, SqlValue, Sqlite3Static } from '@sqlite.org/sqlite-wasm'
 import type { Counts, JobFilter, JobState } from '../../core/types.js'
+import { Binding } from './binding.js'
 import { JOB_COLUMNS, JOB_SELECT } from './rows.js'
 
 type Bind = readonly SqlValue[]
@@ -137,10 +138,12 @@ export function listJobsQuery(f: JobFilter, now: number): { sql: string; bind: S
 
 export class Statements {
   readonly #db: Database
+  readonly #b: Binding
   readonly #prepared = new Map<string, PreparedStatement>()
 
-  constructor(db: Database) {
+  constructor(sqlite3: Sqlite3Static, db: Database) {
     this.#db = db
+    this.#b = new Binding(sqlite3, db)
     for (const sql of Object.values(SQL)) this.#prepare(sql)
   }
 
@@ -151,11 +154,12 @@ export class Statements {
 
   first<T>(name: StatementName, bind: Bind, map: (row: SqlValue[]) => T): T | undefined {
     const stmt = this.#prepare(SQL[name])
+    const b = this.#b
     try {
-      if (bind.length > 0) stmt.bind(bind)
-      return stmt.step() ? map(stmt.get([])) : undefined
+      if (bind.length > 0) b.bind(stmt, bind)
+      return b.step(stmt) ? map(b.row(stmt)) : undefined
     } finally {
-      stmt.reset()
+      b.reset(stmt)
     }
   }
 
@@ -193,6 +197,7 @@ export class Statements {
   finalize(): void {
     for (const stmt of this.#prepared.values()) stmt.finalize()
     this.#prepared.clear()
+    this.#b.dispose()
   }
 
   #prepare(sql: string): PreparedStatement {
@@ -202,22 +207,24 @@ export class Statements {
   }
 
   #run(stmt: PreparedStatement, bind: Bind): void {
+    const b = this.#b
     try {
-      if (bind.length > 0) stmt.bind(bind)
-      stmt.step()
+      if (bind.length > 0) b.bind(stmt, bind)
+      b.step(stmt)
     } finally {
-      stmt.reset()
+      b.reset(stmt)
     }
   }
 
   #all<T>(stmt: PreparedStatement, bind: Bind, map: (row: SqlValue[]) => T): T[] {
+    const b = this.#b
     try {
-      if (bind.length > 0) stmt.bind(bind)
+      if (bind.length > 0) b.bind(stmt, bind)
       const out: T[] = []
-      while (stmt.step()) out.push(map(stmt.get([])))
+      while (b.step(stmt)) out.push(map(b.row(stmt)))
       return out
     } finally {
-      stmt.reset()
+      b.reset(stmt)
     }
   }
 }

@@ -63,7 +63,7 @@ describe('listJobs', () => {
     // Every 10th is delayed and every 20th not due yet: waiting is the other 19 of 20.
     const expected = Array.from({ length: 400 }, (_, i) => i + 1).filter((i) => i % 20 !== 0).slice(200, 300)
     expect(page.map((j) => j.seq)).toEqual(expected)
-  })
+  }, 60_000)
 
   it('matches the state users see, with limit and offset, and merges several states in dispatch order', async () => {
     const store = open()
