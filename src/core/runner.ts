@@ -463,6 +463,11 @@ export class Runner {
     this.#kick()
   }
 
+  /** A queue was paused: its jobs claimed ahead go back at once. */
+  paused(): void {
+    this.#ahead.release((e) => !this.#runnable(e.job))
+  }
+
   /** A type was registered again (its network mode may have changed) or a queue resumed. */
   scopeChanged(type?: string): void {
     if (type !== undefined) {
