@@ -55,7 +55,8 @@ export class Binding {
     // A build with 64-bit pointers would pass BigInts: it gets the oo1 API throughout. (The
     // package's types still name the older `ptrSizeof`; this build has `ptr.size`.)
     const wasm = sqlite3.wasm as unknown as { ptr?: { size?: number }; ptrSizeof?: number }
-    this.#x = (wasm.ptr?.size ?? wasm.ptrSizeof) === 4 ? (sqlite3.wasm.exports) : undefined
+    const exports: unknown = sqlite3.wasm.exports
+    this.#x = (wasm.ptr?.size ?? wasm.ptrSizeof) === 4 ? (exports as Exports) : undefined
   }
 
   bind(stmt: PreparedStatement, values: readonly SqlValue[]): void {
