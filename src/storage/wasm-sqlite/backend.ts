@@ -7,6 +7,10 @@
  * the application's transaction instead, inside a savepoint so that a failed dispatch leaves
  * the application's own work in place.
  *
+ * A write remembers the job rows it reads (`JobRows`), so that putting one back updates only
+ * the columns that changed; what it remembers is forgotten when its transaction (or its
+ * savepoint in the application's) ends, whichever way. Reads remember nothing.
+ *
  * @module
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm'
