@@ -171,7 +171,8 @@ export function batchContract(makeStore: MakeStore): void {
       expect((await s.store.getBatch(b.id))?.jobIds).toEqual(b.jobs.map((j) => j.id))
     })
 
-    it('settles a batch of 2,000 members with its counters right, one batch:progressed per transaction', async () => {
+    // 2,000 members through a store that may be slow (IndexedDB in Node, a worker's OPFS): more than the default 5 s.
+    it('settles a batch of 2,000 members with its counters right, one batch:progressed per transaction', { timeout: 30_000 }, async () => {
       const n = 2000
       const { batch } = await start(n, 0)
       const ids = batch.jobs.map((j) => j.id)
