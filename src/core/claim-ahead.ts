@@ -183,11 +183,16 @@ export class ClaimAhead {
   sweep(): void {
     const h = this.#h
     if (this.#queue.length === 0) return
-    if (h.busy() >= h.concurrency && h.clock.now() - this.#lastStartAt >= HOARD_MS) this.release()
+    if (this.#stalled()) this.release()
     else this.release((e) => !h.runnable(e.job))
     const keep = (2 * WAIT_MS * h.concurrency) / this.#attemptMs
     if (this.#queue.length > keep) this.#goBack(this.#queue.splice(Math.floor(keep)))
     this.fill()
+  }
+
+  /** Every slot is taken and no job started for HOARD_MS. */
+  #stalled(): boolean {
+    return this.#h.busy() >= this.#h.concurrency && this.#h.clock.now() - this.#lastStartAt >= HOARD_MS
   }
 
   /** When a turn must look whether the buffer stalled. */
@@ -218,9 +223,11 @@ export class ClaimAhead {
 
   /**
    * How many more to claim: up to the target when the turn calls the store anyway (`calling`)
-   * or half the buffer is gone; none otherwise.
+   * or half the buffer is gone; none otherwise, nor while the buffer is stalled.
    */
   wanted(calling: boolean): number {
+    // Until a slot frees, jobs sent back from a stalled buffer are not claimed again.
+    if (this.#stalled()) return 0
     const target = this.target()
     const size = this.#queue.length
     return size < target && (calling || size <= target / 2) ? target - size : 0

@@ -31,7 +31,7 @@ async function until(ok: () => boolean | Promise<boolean>, rounds = 500): Promis
  * An engine at concurrency 1 that has run 100 fast jobs, is now held by a `block` job whose
  * handler waits for `gate`, and has claimed the 40 `after` jobs behind it ahead of time.
  */
-async function heldWithJobsAhead(o: { store?: Store; connectivity?: ManualConnectivity; clock?: ManualClock; afterNetwork?: 'online' } = {}) {
+async function heldWithJobsAhead(o: { store?: Store; connectivity?: ManualConnectivity; clock?: ManualClock; leaseMs?: number; afterNetwork?: 'online' } = {}) {
   const h = harness({ concurrency: 1, ...o })
   const { queue } = h
   const ran: string[] = []
@@ -201,13 +201,30 @@ describe('jobs claimed ahead', () => {
   })
 
   it('keep their leases while they wait: renewed with the running ones', async () => {
-    const { queue, ran, gate, after, clock } = await heldWithJobsAhead()
-    // Three leases long, the held slot does not move: nothing is stalled or run twice.
-    await advance(clock, 90_000, 5_000)
+    const { queue, store, ran, gate, after, clock } = await heldWithJobsAhead({ leaseMs: 90 })
+    const claimedUntil = (await store.getJob('a0'))?.lease?.until as number
+    // A renewal falls due every third of the lease; the held slot has not stalled the buffer yet.
+    await advance(clock, 40, 10)
+    for (const id of after) {
+      const j = await store.getJob(id)
+      expect(j).toMatchObject({ state: 'active', attempt: 1 })
+      expect(j?.lease?.until).toBeGreaterThan(claimedUntil)
+    }
     gate.resolve(undefined)
     await queue.drain()
     expect(ran.filter((id) => id.startsWith('a')).sort()).toEqual([...after].sort())
     for (const id of [...after, 'block']) expect(await queue.getJob(id)).toMatchObject({ state: 'succeeded', attempt: 1 })
+    await queue.close()
+  })
+
+  it('go back, once, when the slot stays held: a slow attempt does not hoard them', async () => {
+    const { queue, ran, gate, after, clock, events } = await heldWithJobsAhead()
+    await advance(clock, 1000, 100)
+    for (const id of after) expect(await queue.getJob(id)).toMatchObject({ state: 'waiting', attempt: 0 })
+    expect(events.filter((e) => e.kind === 'job:deferred')).toHaveLength(40)
+    gate.resolve(undefined)
+    await queue.drain()
+    expect(ran.filter((id) => id.startsWith('a')).sort()).toEqual([...after].sort())
     await queue.close()
   })
 
