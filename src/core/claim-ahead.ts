@@ -33,11 +33,14 @@
  * store call the turn makes anyway (to settle, tick or fill free slots): a refill alone is never
  * a transaction of its own while half the buffer is left. Jobs that would wait more than twice
  * WAIT_MS (attempts turned slow) go back at the next turn, and a buffer that has not moved for
- * HOARD_MS (no job started: every slot is held by a slow attempt) goes back whole.
+ * HOARD_MS (no job started: every slot is held by a slow attempt) goes back whole and is not
+ * refilled until a slot frees: other engines may run those jobs meanwhile.
  *
  * Buffered jobs go back at once, their attempt not spent (a `deferred` settlement, run now), on
  * stop, when their queue is paused or their type can no longer be claimed (offline; the handler
- * gone), and when the buffer stalls as above. A buffered job that is cancelled never starts: it
+ * gone), and when the buffer stalls as above. The engine hears of going offline and of a type
+ * registered again at once; of a pause when the queue tells it (`Runner.paused`), else at its
+ * next turn or start. A buffered job that is cancelled never starts: it
  * is settled `cancelled`.
  *
  * `job:started` stays the store's event of the claim: it is emitted after the commit that made
