@@ -408,6 +408,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       this.#paused.add(q)
       this.#emit([{ kind: 'queue:paused', at: this.#clock.now(), queue: q }])
     }
+    // Jobs of a paused queue claimed ahead go back to it at once.
+    this.#runner.paused()
   }
 
   resume(queue?: string): void {

@@ -169,6 +169,18 @@ describe('jobs claimed ahead', () => {
     await queue.close()
   })
 
+  it('go back at once when their queue is paused, while the slot is still held', async () => {
+    const { queue, ran, gate, after } = await heldWithJobsAhead()
+    queue.pause()
+    // The clock stands still and the slot stays busy: only the pause can send them back.
+    await until(async () => (await statesOf(queue, after)).every((s) => s === 'waiting'))
+    for (const id of after) expect(await queue.getJob(id)).toMatchObject({ state: 'waiting', attempt: 0 })
+    gate.resolve(undefined)
+    await until(async () => (await queue.getJob('block'))?.state === 'succeeded')
+    expect(ran.filter((id) => id.startsWith('a'))).toEqual([])
+    await queue.close()
+  })
+
   it('of a type that needs the network go back at once when it goes away', async () => {
     const net = manualConnectivity(true)
     const { queue, ran, gate, after } = await heldWithJobsAhead({ connectivity: net, afterNetwork: 'online' })
