@@ -13,8 +13,10 @@ export async function finishInGroups(tx: StoreTx, job: StoredJob, c: Changes): P
   if (job.chainId !== undefined) {
     const chain = c.chains.get(job.chainId) ?? (await tx.getChain(job.chainId))
     if (chain && chain.state === 'running') {
-      const after = chain.jobIds.slice((job.step ?? 0) + 1)
-      const rest = await readJobs(tx, after, c)
+      // On success the next step is released; otherwise every step not started ends, those
+      // before this one too (a later step can be cancelled while earlier ones wait).
+      const others = job.state === 'succeeded' ? chain.jobIds.slice((job.step ?? 0) + 1) : chain.jobIds.filter((id) => id !== job.id)
+      const rest = await readJobs(tx, others, c)
       chainStepFinished(chain, job, rest, c)
     }
   }
