@@ -50,6 +50,6 @@ export function resolveCallback(spec: unknown, defaults: JobDefaults, queue?: st
 
 export function checkDefaults(d: JobDefaults | undefined): JobDefaults {
   if (!d) return {}
-  if (d.backoff !== undefined) checkBackoff(d.backoff)
-  return d
+  // A copy: the application may change its own object later, and jobs must not see it.
+  return d.backoff === undefined ? { ...d } : { ...d, backoff: checkBackoff(d.backoff) }
 }
