@@ -51,6 +51,12 @@ export interface StoredJob extends JobRecord {
   lease?: Lease
   /** `cancel` was called while the job was active; the engine aborts it on its next renewal. */
   cancelRequested?: boolean
+  /**
+   * Claimed ahead (`ClaimRequest.ahead`): `active` and leased, but its handler has not started
+   * and its attempt is not counted. It counts as not started everywhere (cancel, batch and chain
+   * rules, takeover) until a start (`SettleAndClaimInput.started`) clears the flag.
+   */
+  ahead?: boolean
   /** A chain step's index. */
   step?: number
   /** In a chain, the result of the step before (set when this step is released). */
@@ -158,7 +164,11 @@ export type AttemptOutcome =
   | { kind: 'succeeded'; result?: unknown }
   /** Retried with backoff while attempts are left, unless `unrecoverable`. */
   | { kind: 'failed'; error: SerializedError; unrecoverable?: boolean }
-  /** Back to the queue at `runAt` without spending the attempt (rate limit, overlap, stop). */
+  /**
+   * Back to the queue at `runAt` without spending the attempt (rate limit, overlap, stop). A job
+   * claimed ahead and never started (a release from the engine's buffer) keeps its own `runAt`,
+   * so it keeps its place in claim order.
+   */
   | { kind: 'deferred'; runAt: number }
   /** Finished without running the handler: `succeeded` with no result, `job:skipped`. */
   | { kind: 'skipped' }
@@ -186,6 +196,14 @@ export interface ClaimRequest {
   /** Only jobs of these types are claimed: the engine has handlers for them. */
   types: string[]
   limit: number
+  /**
+   * After the `limit` jobs, up to this many more ready jobs, in the same claim order, are leased
+   * as claimed ahead: `active`, with the same lease and `startedAt` (dead-owner takeover reads
+   * it), but flagged `ahead`, the attempt not counted and no `job:started`: the engine keeps them
+   * until a slot frees and stamps them when their handler starts (`SettleAndClaimInput.started`).
+   * @default 0
+   */
+  ahead?: number
   leaseUntil: number
   /**
    * Ids of jobs the caller is still running, including attempts it ended (timed out, lease
@@ -201,7 +219,8 @@ export interface ClaimRequest {
    * claimer itself, and whose attempt started (`startedAt`) before `asOf`, belongs to a dead
    * engine: it is taken over at once exactly like an expired lease (`job:stalled`, the attempt
    * counted; failed with `LEASE_LOST` on its last attempt; cancelled when a cancel was
-   * requested; never a job in `running`). The strict `startedAt < asOf` makes this race-free:
+   * requested; never a job in `running`). A job claimed ahead that is taken over never started:
+   * it goes back to waiting, its attempt and `runAt` unchanged, without `job:stalled`. The strict `startedAt < asOf` makes this race-free:
    * an engine that began proving itself alive after `owners` was read claims only later.
    */
   alive?: AliveOwners
@@ -215,6 +234,14 @@ export interface AliveOwners {
 
 export interface SettleAndClaimInput {
   now: number
+  /**
+   * Jobs claimed ahead whose handlers started at `at`, applied first: each one still leased with
+   * that token and flagged `ahead` loses the flag, its attempt is counted and `startedAt` set,
+   * with a `job:started` event. One no longer leased with that token (cancelled, taken over) is
+   * `lost`: its handler must be aborted. A job started and finished between two calls is
+   * stamped and settled in the same call.
+   */
+  started?: { id: string; token: string; at: number }[]
   settle: Settlement[]
   claim?: ClaimRequest
   /**
@@ -228,9 +255,12 @@ export interface SettleAndClaimInput {
 }
 
 export interface SettleAndClaimOutcome {
-  /** Settlements whose token no longer held the job: nothing was written for them. */
+  /** Starts and settlements whose token no longer held the job: nothing was written for them. */
   lost: string[]
-  /** Jobs now leased to the caller, `active`, attempt counted, in claim order. */
+  /**
+   * Jobs now leased to the caller, `active`, in claim order: the `limit` ones with their attempt
+   * counted, then those claimed ahead (flagged `ahead`).
+   */
   claimed: StoredJob[]
   /**
    * The earliest later time a job of the claim's queues and types may become claimable, a
@@ -258,12 +288,12 @@ export interface RenewOutcome {
 export interface CancelInput {
   now: number
   jobIds?: string[]
-  /** Cancel the batch: its jobs that have not started are cancelled. */
+  /** Cancel the batch: its jobs that have not started (claimed ahead included) are cancelled. */
   batchId?: string
 }
 
 export interface CancelOutcome {
-  /** Jobs that were waiting, delayed or blocked and are now cancelled. */
+  /** Jobs that were waiting, delayed, blocked or claimed ahead and are now cancelled. */
   cancelled: string[]
   /** Active jobs marked for cancellation: their engine aborts them. */
   requested: string[]

@@ -6,7 +6,9 @@
  * A job's life: `blocked` (a chain step not yet released) -> `waiting` / `delayed` (runAt in the
  * future) -> `active` (leased) -> `succeeded` | `failed` | `cancelled`. A failed attempt with
  * attempts left goes back to `delayed` with the backoff; a deferred attempt goes back without
- * spending the attempt.
+ * spending the attempt. A job claimed ahead is `active` and leased but flagged `ahead`: not
+ * started, its attempt not counted, until its engine stamps its start; until then every rule
+ * treats it as waiting (cancels, takeover, release).
  *
  * @module
  */
@@ -113,10 +115,33 @@ export function dispatched(c: Changes, j: StoredJob): void {
 
 /** Leases a waiting (or stalled) job to a claim: the attempt counts from here. */
 export function lease(j: StoredJob, owner: string, token: string, until: number, c: Changes): StoredJob {
-  const { cancelRequested: _, ...rest } = j
+  const { cancelRequested: _, ahead: __, ...rest } = j
   const next = c.job({ ...rest, state: 'active', attempt: j.attempt + 1, startedAt: c.now, lease: { owner, token, until } })
   c.emit({ kind: 'job:started', jobId: j.id, type: j.type, queue: j.queue, attempt: next.attempt })
   return next
+}
+
+/**
+ * Leases a waiting job to a claim as claimed ahead: not started, so its attempt is not counted
+ * and nothing is told; `startedAt` is when its engine took it (dead-owner takeover reads it).
+ */
+export function leaseAhead(j: StoredJob, owner: string, token: string, until: number, c: Changes): StoredJob {
+  const { cancelRequested: _, ...rest } = j
+  return c.job({ ...rest, state: 'active', ahead: true, startedAt: c.now, lease: { owner, token, until } })
+}
+
+/** The handler of a job claimed ahead started at `at`: the attempt counts from here. */
+export function stamp(j: StoredJob, at: number, c: Changes): StoredJob {
+  const { ahead: _, ...rest } = j
+  const next = c.job({ ...rest, attempt: j.attempt + 1, startedAt: at })
+  c.emit({ kind: 'job:started', jobId: j.id, type: j.type, queue: j.queue, attempt: next.attempt })
+  return next
+}
+
+/** A job claimed ahead goes back as it was before the claim: same runAt (its place in claim order), same attempt. */
+export function unclaim(j: StoredJob, c: Changes): StoredJob {
+  const { lease: _, ahead: __, startedAt: ___, cancelRequested: ____, ...rest } = j
+  return c.job({ ...rest, state: j.runAt > c.now ? 'delayed' : 'waiting' })
 }
 
 export type Outcome =
@@ -128,7 +153,12 @@ export type Outcome =
 
 /** The end of an attempt on an active job. Returns the job as it is now. */
 export function endAttempt(j: StoredJob, o: Outcome, random: number, c: Changes): StoredJob {
-  const { lease: _, cancelRequested: __, ...base } = j
+  if (j.ahead && o.kind === 'deferred') {
+    // Released from an engine's buffer before it started: nothing to undo.
+    c.emit({ kind: 'job:deferred', jobId: j.id, type: j.type, runAt: j.runAt })
+    return unclaim(j, c)
+  }
+  const { lease: _, cancelRequested: __, ahead: ___, ...base } = j
   const now = c.now
   switch (o.kind) {
     case 'succeeded': {
@@ -160,14 +190,17 @@ export function endAttempt(j: StoredJob, o: Outcome, random: number, c: Changes)
   }
 }
 
-/** A job that has not started is cancelled (waiting, delayed or blocked). */
+/** A job that has not started is cancelled (waiting, delayed, blocked or claimed ahead). */
 export function cancelQueued(j: StoredJob, c: Changes): StoredJob {
   c.emit({ kind: 'job:cancelled', jobId: j.id, type: j.type })
-  return c.job({ ...j, state: 'cancelled', finishedAt: c.now })
+  const { lease: _, ahead: __, cancelRequested: ___, ...rest } = j
+  if (j.ahead) delete rest.startedAt
+  return c.job({ ...rest, state: 'cancelled', finishedAt: c.now })
 }
 
+/** Waiting, delayed, blocked, or leased as claimed ahead and not started yet. */
 export function notStarted(j: StoredJob): boolean {
-  return j.state === 'waiting' || j.state === 'delayed' || j.state === 'blocked'
+  return j.state === 'waiting' || j.state === 'delayed' || j.state === 'blocked' || (j.state === 'active' && j.ahead === true)
 }
 
 function enqueueCallback(

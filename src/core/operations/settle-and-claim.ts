@@ -5,7 +5,7 @@
  */
 import type { QueueScope, StoreTx } from '../store-backend.js'
 import type { ClaimRequest, SettleAndClaimInput, SettleAndClaimOutcome, Settlement, StoredJob } from '../store.js'
-import { Changes, endAttempt, lease, type Outcome } from '../transitions.js'
+import { Changes, endAttempt, lease, leaseAhead, stamp, unclaim, type Outcome } from '../transitions.js'
 import { finishInGroups } from './groups.js'
 import { fireSchedules } from './schedules.js'
 import { writeChanges } from './write.js'
@@ -16,7 +16,17 @@ const PROMOTE_LIMIT = 1000
 export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> {
   const c = new Changes(input.now)
   const lost: string[] = []
-  if (input.settle.length > 0) {
+  const started = input.started ?? []
+  if (started.length > 0) {
+    // Starts first: a job started and finished since the last call is stamped, then settled.
+    const read = await Promise.all(started.map((st) => tx.getJob(st.id)))
+    for (const [i, st] of started.entries()) {
+      const j = c.jobs.get(st.id) ?? read[i]
+      if (!j || j.state !== 'active' || j.lease?.token !== st.token) lost.push(st.id)
+      else if (j.ahead) stamp(j, st.at, c)
+    }
+  }
+  if (input.settle.length > 0 || started.length > 0) {
     // Every settled job read at once; then each transition in order, on the jobs as this
     // transaction has changed them (a job settled twice in one call is lost the second time).
     const read = await Promise.all(input.settle.map((s) => tx.getJob(s.id)))
@@ -26,7 +36,7 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
     await writeChanges(tx, c)
   }
   const out: SettleAndClaimOutcome = { lost, claimed: [], events: c.events }
-  const req = input.claim && input.claim.limit > 0 ? input.claim : undefined
+  const req = input.claim && (input.claim.limit > 0 || (input.claim.ahead ?? 0) > 0) ? input.claim : undefined
   if (!req && !input.tick) return out
   const queues = [...new Set([...(req?.queues ?? []), ...(input.tick?.queues ?? [])])]
   await fireSchedules(tx, c)
@@ -34,7 +44,7 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
   if (req) out.claimed = await claim(tx, req, c)
   // A full claim means more may be ready: the engine comes back at once, without a timer. So
   // the wake-up queries run only when the claim has room left or the engine asked (a tick).
-  const room = req !== undefined && out.claimed.length < req.limit
+  const room = req !== undefined && out.claimed.length < req.limit + (req.ahead ?? 0)
   if (room || input.tick) {
     const times = await Promise.all([
       tx.nextDue(queues),
@@ -73,8 +83,12 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   const running = new Set(req.running)
   // The claimer is alive, whatever it was told: its own leases are left to their expiry.
   const alive = req.alive && { owners: [...req.alive.owners, req.owner], asOf: req.alive.asOf }
-  const expired = (await tx.expired(scope, c.now, req.limit + running.size, alive)).filter((j) => !running.has(j.id))
-  for (const j of expired.slice(0, req.limit)) {
+  const ahead = req.ahead ?? 0
+  const expired = (await tx.expired(scope, c.now, req.limit + ahead + running.size, alive)).filter((j) => !running.has(j.id))
+  // A job claimed ahead that its engine lost never started: it waits again in its place, and
+  // the ready query below may claim it.
+  for (const j of expired) if (j.ahead) unclaim(j, c)
+  for (const j of expired.filter((e) => !e.ahead).slice(0, req.limit)) {
     c.emit({ kind: 'job:stalled', jobId: j.id, type: j.type })
     if (j.cancelRequested) {
       // Cancelled while it ran, then its engine died: the cancel still holds.
@@ -99,11 +113,12 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   // Written before the ready query, so a chain step released by a failed stall is seen by it.
   await writeChanges(tx, c)
   const room = req.limit - claimed.length
-  if (room > 0) {
+  if (room + ahead > 0) {
     // A job the claimer still runs may be waiting again (its attempt timed out or its lease
     // was lost while the handler went on): it is left to others, and the claim still fills.
-    const ready = (await tx.ready(scope, room + running.size)).filter((j) => !running.has(j.id))
+    const ready = (await tx.ready(scope, room + ahead + running.size)).filter((j) => !running.has(j.id))
     for (const j of ready.slice(0, room)) claimed.push(lease(j, req.owner, req.token, req.leaseUntil, c))
+    for (const j of ready.slice(Math.max(0, room), Math.max(0, room) + ahead)) claimed.push(leaseAhead(j, req.owner, req.token, req.leaseUntil, c))
   }
   await writeChanges(tx, c)
   return claimed

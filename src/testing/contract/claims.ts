@@ -5,6 +5,7 @@
  * @module
  */
 import { describe, expect, it } from './test-api.js'
+import { claimAheadContract } from './claim-ahead.js'
 import { LEASE, T0, claim, claimOne, insertJobs, kinds, mustGet, newJob, settle, useStore, type MakeStore } from './harness.js'
 
 export function claimContract(makeStore: MakeStore): void {
@@ -179,4 +180,5 @@ export function claimContract(makeStore: MakeStore): void {
       expect(await s.store.getJob(old.id)).toEqual(before)
     })
   })
+  claimAheadContract(makeStore)
 }
