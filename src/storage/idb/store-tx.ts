@@ -42,6 +42,12 @@ export interface IdbStoreTx extends StoreTx {
   flush(): Promise<void>
 }
 
+/**
+ * The sequence counter of each IndexedDB transaction: the stored value, read once by the first
+ * `nextSeq`, and the last number handed out in it.
+ */
+const counters = new WeakMap<IDBTransaction, { stored?: Promise<number | undefined>; last?: number }>()
+
 export function storeTx(wrapped: FerryTx): IdbStoreTx {
   const tx = unwrap(wrapped)
   const jobs = tx.objectStore(STORES.jobs)
@@ -49,10 +55,11 @@ export function storeTx(wrapped: FerryTx): IdbStoreTx {
   const batches = tx.objectStore(STORES.batches)
   const schedules = tx.objectStore(STORES.schedules)
   const meta = tx.objectStore(STORES.meta)
-  /** The stored counter, read once by the first `nextSeq` of the transaction. */
-  let counter: Promise<number | undefined> | undefined
-  /** The last sequence number handed out in this transaction. */
-  let seq: number | undefined
+  // Kept per IndexedDB transaction, not per call: dispatches joined to one application
+  // transaction are separate calls on it, issued together.
+  let counter = counters.get(tx)
+  if (!counter) counters.set(tx, (counter = {}))
+  const seqs = counter
   const writes = new WriteQueue(tx, [jobs, chains, batches, schedules, meta])
   const queue = (r: IDBRequest): Promise<void> => {
     writes.add(r)
@@ -95,12 +102,12 @@ export function storeTx(wrapped: FerryTx): IdbStoreTx {
 
     nextSeq: async (count = 1) => {
       if (!Number.isSafeInteger(count) || count < 1) throw new InvalidArgumentError(`nextSeq: count must be a positive integer, not ${count}`)
-      counter ??= request(meta.get('seq')) as Promise<number | undefined>
-      const stored = await counter
+      seqs.stored ??= request(meta.get('seq')) as Promise<number | undefined>
+      const stored = await seqs.stored
       // Calls issued together resume here in the order they were made.
-      const first = (seq ?? stored ?? 0) + 1
-      seq = first + count - 1
-      await queue(meta.put(seq, 'seq'))
+      const first = (seqs.last ?? stored ?? 0) + 1
+      seqs.last = first + count - 1
+      await queue(meta.put(seqs.last, 'seq'))
       return first
     },
     putJob: async (j) => queue(jobs.put(toRow(j))),
