@@ -6,7 +6,7 @@
  */
 import { compose } from './middleware.js'
 import { JobDeferredError, JobSkippedError, JobTimeoutError, LeaseLostError, SerializationError, UnrecoverableError, serializeError } from './errors.js'
-import type { AttemptOutcome, Settlement, Store, StoredJob } from './store.js'
+import type { AttemptOutcome, SettleAndClaimInput, Settlement, Store, StoredJob } from './store.js'
 import type { Clock, Handler, JobContext, Middleware, QueueEvent } from './types.js'
 
 export interface Attempt {
@@ -135,13 +135,22 @@ export function outcomeOf(a: Attempt, err: unknown, now: number): AttemptOutcome
 
 /**
  * Settles one by one, after a settlement's result could not be stored: the others must not be
- * held up by it. One that cannot be stored fails its job instead; returns what is left to settle.
+ * held up by it. One that cannot be stored fails its job instead. The start of a job claimed
+ * ahead goes with its job's settlement. Returns what is left to settle and to stamp.
  */
-export async function settleEachAlone(h: AttemptHost, settle: Settlement[], now: number): Promise<Settlement[]> {
+export async function settleEachAlone(
+  h: AttemptHost,
+  settle: Settlement[],
+  started: NonNullable<SettleAndClaimInput['started']>,
+  now: number,
+): Promise<{ settle: Settlement[]; started: NonNullable<SettleAndClaimInput['started']> }> {
   const retry: Settlement[] = []
+  let left = started
   for (const s of settle) {
+    const mine = left.filter((st) => st.id === s.id)
     try {
-      const out = await h.store.settleAndClaim({ now, settle: [s] })
+      const out = await h.store.settleAndClaim({ now, ...(mine.length > 0 ? { started: mine } : {}), settle: [s] })
+      left = left.filter((st) => st.id !== s.id)
       h.emitCommitted(out.events)
     } catch (err) {
       if (!(err instanceof SerializationError)) {
@@ -151,5 +160,5 @@ export async function settleEachAlone(h: AttemptHost, settle: Settlement[], now:
       retry.push({ ...s, outcome: { kind: 'failed', error: serializeError(err), unrecoverable: true } })
     }
   }
-  return retry
+  return { settle: retry, started: left }
 }

@@ -6,11 +6,18 @@
  * buffer. On durable storage throughput is transactions per second times jobs per transaction:
  * at concurrency 1 without a buffer every job costs one transaction and nothing runs during it.
  *
- * A buffered job is leased exactly like a running one (same owner, token and lease as its
- * claim), so it is renewed with them and, if its engine dies, taken over at once by engines
- * that see it dead. It is no running attempt: it is not in a claim's `running` list (its lease
- * is renewed, so no claim of this engine takes it back; if renewals failed and one does, the
- * fresh lease replaces the buffered one and the job still starts once).
+ * A buffered job is leased like a running one (same owner, token and lease as its claim), so
+ * it is renewed with them and, if its engine dies, taken over at once by engines that see it
+ * dead. But it is claimed ahead (`ClaimRequest.ahead`): flagged in the store as not started,
+ * its attempt not counted and no `job:started` told. When its handler starts, the engine sends
+ * the start with its next turn (`SettleAndClaimInput.started`): the store counts the attempt
+ * and tells `job:started` then; a start that comes back lost (the job was cancelled or taken
+ * over meanwhile) aborts the handler. Until then the job counts as not started everywhere: a
+ * cancel, a batch cancelled or failing cancel it outright, and a dead engine's buffered jobs go
+ * back to waiting without spending an attempt. It is no running attempt: it is not in a
+ * claim's `running` list (if renewals failed and a claim of this engine takes it back, the
+ * fresh lease replaces the buffered one and the job still starts once). A job whose lease is
+ * not known held (renewals failed past the lease) is not started: it goes back.
  *
  * How many: the buffer is bounded and adaptive, so that priority order stays honest and slow
  * jobs are not hoarded away from other engines. From what the engine measures on its clock (the
@@ -36,18 +43,18 @@
  * HOARD_MS (no job started: every slot is held by a slow attempt) goes back whole and is not
  * refilled until a slot frees: other engines may run those jobs meanwhile.
  *
- * Buffered jobs go back at once, their attempt not spent (a `deferred` settlement, run now), on
- * stop, when their queue is paused or their type can no longer be claimed (offline; the handler
- * gone), and when the buffer stalls as above. The engine hears of going offline and of a type
- * registered again at once; of a pause when the queue tells it (`Runner.paused`), else at its
- * next turn or start. A buffered job that is cancelled never starts: it
- * is settled `cancelled`.
+ * Buffered jobs go back at once (a `deferred` settlement: the store puts a job claimed ahead
+ * back to waiting with its own runAt, so it keeps its place in claim order, and its attempt
+ * unchanged) on stop, when their queue is paused or their type can no longer be claimed
+ * (offline; the handler gone), when the buffer stalls as above, and when their lease is not
+ * known held. The engine hears of going offline and of a type registered again at once; of a
+ * pause when the queue tells it (`Runner.paused`), else at its next turn or start. A buffered
+ * job that is cancelled (by this queue, or heard through the store's watch) is dropped: the
+ * store cancelled it already.
  *
- * `job:started` stays the store's event of the claim: it is emitted after the commit that made
- * the job `active` and counted its attempt (DESIGN §4: events tell committed state changes),
- * other contexts hear it through the store's watch, and liveness relies on it to learn of other
- * engines. A buffered job starts within the wait bound above, so the event precedes its handler
- * by a few ms at most; a released one is followed by `job:deferred`.
+ * `job:started` is the store's event of the start: it is emitted after the commit that counted
+ * the attempt (DESIGN §4: events tell committed state changes), within one turn of the handler
+ * starting. A process that dies within that turn may leave that attempt uncounted.
  *
  * @module
  */
@@ -66,6 +73,8 @@ const HOARD_MS = 50
 export interface Ahead {
   job: StoredJob
   token: string
+  /** Until when its lease is known held: the claim's, moved on by each renewal of it. */
+  until: number
 }
 
 /** What the buffer needs of its engine. */
@@ -78,6 +87,8 @@ export interface ClaimAheadHost {
   starting(): boolean
   /** The job may start now: the engine runs, its queue is not paused, its type can be claimed. */
   runnable(job: StoredJob): boolean
+  /** Its lease is still known held: a job whose lease may be another engine's must not start. */
+  leased(e: Ahead): boolean
   start(e: Ahead): void
   /** Back to the queue at once, the attempt not spent (a `deferred` settlement, run now). */
   goBack(e: Ahead): void
@@ -112,14 +123,19 @@ export class ClaimAhead {
   }
 
   /** Keeps a claimed job, in claim order; a fresh lease on a job kept already replaces it. */
-  add(job: StoredJob, token: string): void {
+  add(job: StoredJob, token: string, until: number): void {
     const q = this.#queue
     if (this.#ids.has(job.id)) this.take(job.id)
     this.#ids.add(job.id)
     let i = q.length
     while (i > 0 && before(job, (q[i - 1] as Ahead).job)) i--
-    if (i === q.length) q.push({ job, token })
-    else q.splice(i, 0, { job, token })
+    if (i === q.length) q.push({ job, token, until })
+    else q.splice(i, 0, { job, token, until })
+  }
+
+  /** The store renewed these leases (job id to token) until `until`. */
+  renewed(held: (e: Ahead) => boolean, until: number): void {
+    for (const e of this.#queue) if (held(e)) e.until = Math.max(e.until, until)
   }
 
   /** The next job to start, taken out. */
@@ -166,7 +182,7 @@ export class ClaimAhead {
     const h = this.#h
     while (this.#queue.length > 0 && h.busy() < h.concurrency && h.starting()) {
       const e = this.next() as Ahead
-      if (h.runnable(e.job)) h.start(e)
+      if (h.runnable(e.job) && h.leased(e)) h.start(e)
       else h.goBack(e)
     }
   }
@@ -187,7 +203,7 @@ export class ClaimAhead {
     const h = this.#h
     if (this.#queue.length === 0) return
     if (this.#stalled()) this.release()
-    else this.release((e) => !h.runnable(e.job))
+    else this.release((e) => !h.runnable(e.job) || !h.leased(e))
     const keep = (2 * WAIT_MS * h.concurrency) / this.#attemptMs
     if (this.#queue.length > keep) this.#goBack(this.#queue.splice(Math.floor(keep)))
     this.fill()

@@ -441,7 +441,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     this.#open()
     const out = await this.#store.cancel({ now: this.#clock.now(), jobIds: [id] })
     this.#emitCommitted(out.events)
-    if (out.requested.includes(id)) this.#runner.cancelled(id)
+    if (out.requested.includes(id) || out.cancelled.includes(id)) this.#runner.cancelled(id)
     return out.cancelled.includes(id) || out.requested.includes(id)
   }
 

@@ -52,7 +52,7 @@ import { JobCancelledError, LeaseLostError, QueueClosedError, SerializationError
 import { NetworkGate } from './network-gate.js'
 import { Renewal } from './renewal.js'
 import { Slice } from './slice.js'
-import type { AttemptOutcome, ClaimRequest, RenewOutcome, Settlement, StoredJob } from './store.js'
+import type { AttemptOutcome, ClaimRequest, RenewOutcome, SettleAndClaimInput, Settlement, StoredJob } from './store.js'
 import type { QueueEvent } from './types.js'
 import { Vitals } from './vitals.js'
 
@@ -70,6 +70,8 @@ export interface RunnerHost extends AttemptHost {
 
 const RETRY_STORE_MS = [100, 500, 2000, 5000]
 
+type Started = NonNullable<SettleAndClaimInput['started']>[number]
+
 
 export class Runner {
   readonly #h: RunnerHost
@@ -82,6 +84,10 @@ export class Runner {
   #settlements: Settlement[] = []
   /** Settlements in the store call in flight. */
   #committing: Settlement[] = []
+  /** Jobs claimed ahead whose handlers started since the last turn: the store counts their attempts. */
+  #started: Started[] = []
+  /** Handlers started, from the buffer or not: lets a test kit tell new attempts from old. */
+  #starts = 0
   #running = false
   #busy = false
   #again = false
@@ -120,6 +126,7 @@ export class Runner {
       busy: () => this.#attempts.size,
       starting: () => this.#running && this.#vitals.proven,
       runnable: (job) => this.#runnable(job),
+      leased: (e) => e.until > host.clock.now(),
       start: (e) => this.#run(e.job, e.token),
       goBack: (e) => this.#goBack(e.job, e.token),
     })
@@ -150,9 +157,9 @@ export class Runner {
   }
 
   /** What the loop is doing now, for test kits that wait for it to go quiet. */
-  activity(): { busy: boolean; settling: number; running: number; progress: number } {
+  activity(): { busy: boolean; settling: number; running: number; progress: number; starts: number } {
     const running = this.#attempts.size + this.#ahead.size
-    return { busy: this.#busy || this.#kicked, settling: this.#settlements.length, running, progress: this.#progress }
+    return { busy: this.#busy || this.#kicked, settling: this.#settlements.length + this.#started.length, running, progress: this.#progress, starts: this.#starts }
   }
 
   start(): void {
@@ -217,6 +224,7 @@ export class Runner {
     this.#giveUp = 'given-up'
     this.#settlements = []
     this.#committing = []
+    this.#started = []
     this.#wake.clear()
     this.#renewal.clear()
     if (ids.size > 0) {
@@ -231,6 +239,8 @@ export class Runner {
   /** Events committed on the store, by this engine or others. */
   noticed(events: readonly QueueEvent[]): void {
     this.#vitals.noticed(events)
+    // A job claimed ahead that was cancelled is cancelled in the store already: it never starts.
+    for (const e of events) if (e.kind === 'job:cancelled' && this.#ahead.has(e.jobId)) this.#ahead.take(e.jobId)
   }
 
   /** The queue closed: this engine is alive no more, and its leases left are anyone's. */
@@ -252,10 +262,14 @@ export class Runner {
     this.#kick()
   }
 
-  /** Aborts a running attempt whose job was cancelled; a job claimed ahead never starts. */
+  /**
+   * Aborts a running attempt whose job was cancelled; a buffered job never starts: one claimed
+   * ahead was cancelled outright by the store, one whose attempt was counted is settled cancelled.
+   */
   cancelled(id: string): void {
     const e = this.#ahead.take(id)
     if (e) {
+      if (e.job.ahead) return
       this.#settlements.push({ id, token: e.token, outcome: { kind: 'cancelled' } })
       this.#kick()
       return
@@ -296,7 +310,7 @@ export class Runner {
   }
 
   #idle(): boolean {
-    return this.#attempts.size === 0 && this.#ahead.size === 0 && this.#settlements.length === 0 && !this.#busy
+    return this.#attempts.size === 0 && this.#ahead.size === 0 && this.#settlements.length === 0 && this.#started.length === 0 && !this.#busy
   }
 
   async #turn(): Promise<void> {
@@ -332,21 +346,23 @@ export class Runner {
     const types = this.#gate.claimable(h.handlers)
     let now = h.clock.now()
     // A refill alone waits until half the buffer is gone; with a call made anyway it is free.
-    const calling = free > 0 || this.#settlements.length > 0 || (this.#running && this.#due.needsTick(now))
-    const limit = free + (this.#running && proven ? this.#ahead.wanted(calling) : 0)
-    const claiming = limit > 0 && queues.length > 0 && types.length > 0
+    const calling = free > 0 || this.#settlements.length > 0 || this.#started.length > 0 || (this.#running && this.#due.needsTick(now))
+    const ahead = this.#running && proven ? this.#ahead.wanted(calling) : 0
+    const claiming = free + ahead > 0 && queues.length > 0 && types.length > 0
     const alive = claiming && this.#vitals.asking ? await this.#vitals.alive() : undefined
     const settle = this.#settlements
     this.#settlements = []
+    const started = this.#started
+    this.#started = []
     now = h.clock.now()
     // A handler still going one lease after its attempt ended is given up on: its job may run here again.
     for (const [a, until] of this.#hung) if (until <= now) this.#hung.delete(a)
     const claim: ClaimRequest | undefined = claiming
-      ? { owner: this.#vitals.owner, token: nanoid(), queues, types, limit, leaseUntil: now + h.leaseMs, ...this.#runningIds(), ...(alive ? { alive } : {}) }
+      ? { owner: this.#vitals.owner, token: nanoid(), queues, types, limit: free, ...(ahead > 0 ? { ahead } : {}), leaseUntil: now + h.leaseMs, ...this.#runningIds(), ...(alive ? { alive } : {}) }
       : undefined
     const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
     this.#quiet = false
-    if (settle.length === 0 && !claim && !tick) {
+    if (settle.length === 0 && started.length === 0 && !claim && !tick) {
       this.#quiet = this.#running && this.#attempts.size === 0 && this.#ahead.size === 0
       // The timer may have gone off for something earlier (a lease end): keep one for the next due time.
       const wake = this.#running ? earliest(this.#due.at, this.#ahead.stallsAt) : undefined
@@ -358,7 +374,7 @@ export class Runner {
     this.#committing = settle
     this.#vitals.calling()
     try {
-      out = await h.store.settleAndClaim({ now, settle, ...(claim ? { claim } : {}), ...(tick ? { tick } : {}) })
+      out = await h.store.settleAndClaim({ now, ...(started.length > 0 ? { started } : {}), settle, ...(claim ? { claim } : {}), ...(tick ? { tick } : {}) })
       this.#committing = []
       this.#storeFailures = 0
     } catch (err) {
@@ -369,15 +385,17 @@ export class Runner {
       }
       if (err instanceof SerializationError && settle.length > 0) {
         // One result the store cannot hold must not hold up the others: settle each alone.
-        const retry = await settleEachAlone(h, settle, now)
+        const retry = await settleEachAlone(h, settle, started, now)
         this.#committing = []
-        this.#settlements.unshift(...retry)
+        this.#settlements.unshift(...retry.settle)
+        this.#started.unshift(...retry.started)
         this.#again = true
         return
       }
       h.reportError(err)
       this.#committing = []
       this.#settlements.unshift(...settle)
+      this.#started.unshift(...started)
       if (this.#giveUp === 'on-failure' && !this.#running) return this.#abandon()
       const delay = RETRY_STORE_MS[Math.min(this.#storeFailures++, RETRY_STORE_MS.length - 1)] as number
       this.#wake.arm(h.clock.now() + delay)
@@ -386,11 +404,14 @@ export class Runner {
     this.#ahead.called(h.clock.now() - now)
     this.#vitals.called({ claimed: out.claimed, events: out.events, ...(alive ? { alive } : {}), ...(claim ? { limit: claim.limit } : {}) })
     h.emitCommitted(out.events)
-    if (out.lost.length > 0) h.emit(out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId })))
+    if (out.lost.length > 0) {
+      h.emit(out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId })))
+      this.#startsLost(started, out.lost)
+    }
     const token = claim?.token ?? ''
     for (const job of out.claimed) {
       if (this.#runnable(job)) {
-        this.#ahead.add(job, token)
+        this.#ahead.add(job, token, claim?.leaseUntil ?? now)
         this.#renewal.arm()
       }
       // Claimed while stop was under way or its queue was paused: back to the queue at once,
@@ -399,7 +420,7 @@ export class Runner {
     }
     this.#ahead.fill()
     this.#due.learn(mark, tick !== undefined, out.nextWakeAt, out.events)
-    const full = claim !== undefined && out.claimed.length === claim.limit
+    const full = claim !== undefined && out.claimed.length === claim.limit + (claim.ahead ?? 0)
     if (full) this.#again = true
     this.#quiet = this.#running && out.claimed.length === 0 && this.#attempts.size === 0 && this.#ahead.size === 0 && this.#settlements.length === 0
     // The earliest given-up handler frees its job then: a claim must look again.
@@ -408,8 +429,20 @@ export class Runner {
     const wake = earliest(claim && !full ? out.nextWakeAt : undefined, this.#due.at, freed, this.#vitals.retryAt, this.#ahead.stallsAt)
     if (wake !== undefined) this.#wake.arm(wake)
     else if ((claim && !full) || tick) this.#wake.clear()
-    if (this.#settlements.length > 0) this.#again = true
+    if (this.#settlements.length > 0 || this.#started.length > 0) this.#again = true
     if (!this.#running) this.#wake.clear()
+  }
+
+  /** Starts the store did not take: the job was cancelled or taken over, its handler must stop. */
+  #startsLost(started: Started[], lost: string[]): void {
+    if (started.length === 0) return
+    const gone = new Set(lost)
+    for (const st of started) {
+      const a = this.#attempts.get(st.id)
+      if (!gone.has(st.id) || a?.token !== st.token) continue
+      abort(a, new LeaseLostError(`job ${st.id} is no longer leased to this engine`))
+      this.#finish(a, null)
+    }
   }
 
   /** Whether a job claimed for this engine may start now. */
@@ -417,9 +450,9 @@ export class Runner {
     return this.#running && !this.#h.paused.has(job.queue) && this.#h.handlers.has(job.type) && this.#gate.allows(job.type)
   }
 
-  /** The job goes back to the queue at once, the attempt not spent. */
+  /** The job goes back to the queue at once, the attempt not spent, in its place in claim order. */
   #goBack(job: StoredJob, token: string): void {
-    this.#settlements.push({ id: job.id, token, outcome: { kind: 'deferred', runAt: this.#h.clock.now() } })
+    this.#settlements.push({ id: job.id, token, outcome: { kind: 'deferred', runAt: Math.min(job.runAt, this.#h.clock.now()) } })
     this.#kick()
   }
 
@@ -431,9 +464,19 @@ export class Runner {
     return { running: ids }
   }
 
-  #run(job: StoredJob, token: string): void {
+  #run(claimed: StoredJob, token: string): void {
     const h = this.#h
-    const a: Attempt = { job, token, startedAt: h.clock.now(), cancelled: false }
+    const now = h.clock.now()
+    let job = claimed
+    if (claimed.ahead) {
+      // Claimed ahead: the store counts this attempt when the next turn tells it of the start.
+      const { ahead: _, ...rest } = claimed
+      job = { ...rest, attempt: claimed.attempt + 1, startedAt: now }
+      this.#started.push({ id: job.id, token, at: now })
+      this.#kick()
+    }
+    this.#starts++
+    const a: Attempt = { job, token, startedAt: now, cancelled: false }
     this.#ahead.started(a.startedAt)
     this.#gate.begins(a)
     this.#attempts.set(job.id, a)
@@ -481,7 +524,7 @@ export class Runner {
 
   /** Attempts run, or outcomes wait for their commit: their leases must be kept. */
   #holdsLeases(): boolean {
-    return this.#attempts.size > 0 || this.#ahead.size > 0 || this.#settlements.length > 0 || this.#committing.length > 0
+    return this.#attempts.size > 0 || this.#ahead.size > 0 || this.#settlements.length > 0 || this.#committing.length > 0 || this.#started.length > 0
   }
 
   /** The store renewed the leases `held` of those `asked`: the others are lost to this engine. */
@@ -496,6 +539,7 @@ export class Runner {
     }
     const gone = this.#ahead.drop((e) => lost(e.job.id, e.token))
     if (gone.length > 0) this.#h.emit(gone.map((e): QueueEvent => ({ kind: 'lease:lost', at: now, jobId: e.job.id })))
+    this.#ahead.renewed((e) => asked.get(e.job.id) === e.token && held.has(e.job.id), now + this.#h.leaseMs)
     for (const id of out.cancelRequested) this.cancelled(id)
   }
 

@@ -67,13 +67,10 @@ export function createTestQueue<J extends JobMap = JobMap>(options: TestQueueOpt
   // A fresh queue is open, so starting cannot fail. A test that stops the queue starts it
   // again itself: nothing here restarts it behind the test's back.
   void queue.start()
-  // Attempts started so far, and that count when runUntilIdle last gave up on running
-  // handlers: handlers it gave up on are not waited for again, new ones are.
-  let starts = 0
+  // The engine's count of handlers started when runUntilIdle last gave up on running handlers:
+  // handlers it gave up on are not waited for again, new ones are (a job claimed ahead starts
+  // later than its claim, so handler starts are counted by the engine, not by events).
   let gaveUpAt: number | undefined
-  queue.events.subscribe((e) => {
-    if (e.kind === 'job:started') starts++
-  })
 
   const runUntilIdle = async (): Promise<void> => {
     let last = -1
@@ -89,9 +86,9 @@ export function createTestQueue<J extends JobMap = JobMap>(options: TestQueueOpt
         continue
       }
       if (a.busy || a.settling > 0) continue
-      if (a.running === 0 || starts === gaveUpAt) return
+      if (a.running === 0 || a.starts === gaveUpAt) return
       if (performance.now() - movedAt >= handlerWaitMs) {
-        gaveUpAt = starts
+        gaveUpAt = a.starts
         return
       }
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Liveness } from '../../src/core/liveness.js'
-import { createQueue, job, memoryStore, type Queue, type Store } from '../../src/index.js'
+import { UnrecoverableError, createQueue, job, memoryStore, type Queue, type Store } from '../../src/index.js'
 import { ManualClock, manualConnectivity, type ManualConnectivity } from '../../src/testing/index.js'
 import { advance, deferred, harness, settle } from '../helpers.js'
 
@@ -31,7 +31,9 @@ async function until(ok: () => boolean | Promise<boolean>, rounds = 500): Promis
  * An engine at concurrency 1 that has run 100 fast jobs, is now held by a `block` job whose
  * handler waits for `gate`, and has claimed the 40 `after` jobs behind it ahead of time.
  */
-async function heldWithJobsAhead(o: { store?: Store; connectivity?: ManualConnectivity; clock?: ManualClock; leaseMs?: number; afterNetwork?: 'online' } = {}) {
+async function heldWithJobsAhead(
+  o: { store?: Store; connectivity?: ManualConnectivity; clock?: ManualClock; leaseMs?: number; afterNetwork?: 'online'; inBatch?: boolean } = {},
+) {
   const h = harness({ concurrency: 1, ...o })
   const { queue } = h
   const ran: string[] = []
@@ -45,14 +47,23 @@ async function heldWithJobsAhead(o: { store?: Store; connectivity?: ManualConnec
     await gate.promise
   })
   await queue.dispatchMany(Array.from({ length: 100 }, (_, i) => job('fast', i).withId(`f${i}`).priority(2)))
-  await queue.dispatch(job('block', null).withId('block').priority(1))
-  const after = (await queue.dispatchMany(Array.from({ length: 40 }, (_, i) => job('after', i).withId(`a${i}`)))).map((r) => r.id)
+  const afterJobs = Array.from({ length: 40 }, (_, i) => job('after', i).withId(`a${i}`))
+  let batchId: string | undefined
+  let after: string[]
+  if (o.inBatch) {
+    // 'bad' is a member this engine has no handler for: another engine runs it.
+    batchId = await queue.batch(job('block', null).withId('block').priority(1), ...afterJobs, job('bad', null).withId('bad')).dispatch()
+    after = afterJobs.map((_, i) => `a${i}`)
+  } else {
+    await queue.dispatch(job('block', null).withId('block').priority(1))
+    after = (await queue.dispatchMany(afterJobs)).map((r) => r.id)
+  }
   await queue.start()
   await blockStarted.promise
   // The jobs behind the held slot are leased to the engine, none of them started.
   await until(async () => (await queue.counts()).active === 41)
   expect(ran.filter((id) => id.startsWith('a'))).toEqual([])
-  return { ...h, ran, gate, after }
+  return { ...h, ran, gate, after, batchId }
 }
 
 async function statesOf(queue: Queue, ids: string[]) {
@@ -219,7 +230,7 @@ describe('jobs claimed ahead', () => {
     await advance(clock, 40, 10)
     for (const id of after) {
       const j = await store.getJob(id)
-      expect(j).toMatchObject({ state: 'active', attempt: 1 })
+      expect(j).toMatchObject({ state: 'active', attempt: 0, ahead: true })
       expect(j?.lease?.until).toBeGreaterThan(claimedUntil)
     }
     gate.resolve(undefined)
@@ -237,6 +248,102 @@ describe('jobs claimed ahead', () => {
     gate.resolve(undefined)
     await queue.drain()
     expect(ran.filter((id) => id.startsWith('a')).sort()).toEqual([...after].sort())
+    await queue.close()
+  })
+
+  it('are not started: no job:started until their handler starts, then attempt 1', async () => {
+    const { queue, gate, after, events } = await heldWithJobsAhead()
+    const startedIds = () => events.flatMap((e) => (e.kind === 'job:started' ? [e.jobId] : []))
+    expect(startedIds().filter((id) => after.includes(id))).toEqual([])
+    gate.resolve(undefined)
+    await queue.drain()
+    expect(startedIds().filter((id) => after.includes(id))).toEqual(after)
+    const attempts = events.flatMap((e) => (e.kind === 'job:started' && after.includes(e.jobId) ? [e.attempt] : []))
+    expect(attempts.every((n) => n === 1)).toBe(true)
+    await queue.close()
+  })
+
+  it('of a cancelled batch are cancelled with it, their handlers never run', async () => {
+    const { queue, ran, gate, after, batchId } = await heldWithJobsAhead({ inBatch: true })
+    await queue.cancelBatch(batchId as string)
+    gate.resolve(undefined)
+    await queue.drain()
+    expect(ran.filter((id) => id.startsWith('a'))).toEqual([])
+    expect(await statesOf(queue, after)).toEqual(after.map(() => 'cancelled'))
+    expect(await queue.findBatch(batchId as string)).toMatchObject({ state: 'cancelled', cancelled: 41, succeeded: 1 })
+    await queue.close()
+  })
+
+  it('of a batch that fails are cancelled with it, their handlers never run', async () => {
+    const { queue, store, clock, ran, gate, after, batchId } = await heldWithJobsAhead({ inBatch: true })
+    const other = createQueue({ store, clock })
+    other.register('bad', () => {
+      throw new UnrecoverableError('bad')
+    })
+    await other.drain()
+    expect(await queue.findBatch(batchId as string)).toMatchObject({ state: 'failed', failed: 1, cancelled: 40 })
+    expect(await statesOf(queue, after)).toEqual(after.map(() => 'cancelled'))
+    gate.resolve(undefined)
+    await queue.drain()
+    expect(ran.filter((id) => id.startsWith('a'))).toEqual([])
+    await other.close()
+    await queue.close()
+  })
+
+  it('cancelled through another queue on the same store never run', async () => {
+    const { queue, store, clock, ran, gate, after } = await heldWithJobsAhead()
+    const other = createQueue({ store, clock })
+    const [first] = after as [string]
+    expect(await other.cancel(first)).toBe(true)
+    expect(await queue.getJob(first)).toMatchObject({ state: 'cancelled' })
+    gate.resolve(undefined)
+    await queue.drain()
+    expect(ran).not.toContain(first)
+    expect(ran.filter((id) => id.startsWith('a'))).toHaveLength(39)
+    await other.close()
+    await queue.close()
+  })
+
+  it('keep their place in claim order when they go back', async () => {
+    const { queue, store, clock, ran, gate, after } = await heldWithJobsAhead()
+    const runAts = await Promise.all(after.map(async (id) => (await store.getJob(id))?.runAt))
+    clock.advance(10)
+    queue.pause()
+    await until(async () => (await statesOf(queue, after)).every((s) => s === 'waiting'))
+    expect(await Promise.all(after.map(async (id) => (await store.getJob(id))?.runAt))).toEqual(runAts)
+    await queue.dispatch(job('after', 'late').withId('late'))
+    gate.resolve(undefined)
+    queue.resume()
+    await queue.drain()
+    expect(ran.filter((id) => id.startsWith('a') || id === 'late')).toEqual([...after, 'late'])
+    await queue.close()
+  })
+
+  it('do not start once their leases are known lost: they go back and run once', async () => {
+    const inner = memoryStore()
+    let stalled = false
+    const hung: (() => void)[] = []
+    const store: Store = {
+      ...inner,
+      settleAndClaim: (input) =>
+        stalled ? new Promise((resolve, reject) => hung.push(() => void inner.settleAndClaim(input).then(resolve, reject))) : inner.settleAndClaim(input),
+      renew: (input) => (stalled ? Promise.reject(new Error('the disk stalled')) : inner.renew(input)),
+    }
+    const clock = new ManualClock(1_000_000)
+    const { queue, ran, gate, after } = await heldWithJobsAhead({ store, clock, leaseMs: 90 })
+    stalled = true
+    // A turn is under way and hangs: no sweep sends the buffer back meanwhile.
+    await queue.dispatch(job('fast', 'x'))
+    await until(() => hung.length > 0)
+    await advance(clock, 300, 30)
+    gate.resolve(undefined)
+    await settle(10)
+    expect(ran.filter((id) => id.startsWith('a'))).toEqual([])
+    stalled = false
+    for (const f of hung.splice(0)) f()
+    await queue.drain()
+    expect(ran.filter((id) => id.startsWith('a')).sort()).toEqual([...after].sort())
+    for (const id of after) expect(await queue.getJob(id)).toMatchObject({ state: 'succeeded', attempt: 1 })
     await queue.close()
   })
 
@@ -265,7 +372,8 @@ describe('jobs claimed ahead', () => {
     await b.drain()
     expect(ranOnB.filter((id) => id.startsWith('a')).sort()).toEqual([...after].sort())
     expect(ran.filter((id) => id.startsWith('a'))).toEqual([])
-    for (const id of after) expect(await b.getJob(id)).toMatchObject({ state: 'succeeded', attempt: 2 })
+    // They never started on the dead engine: no attempt of theirs was spent there.
+    for (const id of after) expect(await b.getJob(id)).toMatchObject({ state: 'succeeded', attempt: 1 })
     expect(await b.getJob('block')).toMatchObject({ state: 'succeeded', attempt: 2 })
     await b.close()
   })

@@ -126,4 +126,25 @@ describe('createTestQueue', () => {
     await q.runUntilIdle()
     expect((await q.getJob(id))?.state).toBe('active')
   })
+
+  it('advance waits for handlers that start from jobs claimed ahead behind one it gave up on', async () => {
+    const q = createTestQueue({ concurrency: 1, handlerWaitMs: 200 })
+    const done: number[] = []
+    q.register('fast', async () => undefined)
+    q.register('clock', () => new Promise<void>((resolve) => q.clock.setTimeout(resolve, 10)))
+    q.register('io', async (p) => {
+      await realDelay(30)
+      done.push((p as { n: number }).n)
+    })
+    await q.dispatchMany(Array.from({ length: 10 }, () => job('fast', {})))
+    await q.runUntilIdle()
+    await q.dispatchMany([job('clock', {}), job('io', { n: 1 }), job('io', { n: 2 })])
+    // Gives up on the handler that waits for the manual clock; the others wait behind it.
+    await q.runUntilIdle()
+    expect(done).toEqual([])
+    await q.advance(10)
+    expect(done).toEqual([1, 2])
+    expect((await q.counts()).succeeded).toBe(13)
+    await q.close()
+  })
 })

@@ -4,7 +4,7 @@
  * @module
  */
 import type { QueueScope, StoreTx } from '../store-backend.js'
-import type { ClaimRequest, SettleAndClaimInput, SettleAndClaimOutcome, Settlement, StoredJob } from '../store.js'
+import type { AliveOwners, ClaimRequest, SettleAndClaimInput, SettleAndClaimOutcome, Settlement, StoredJob } from '../store.js'
 import { Changes, endAttempt, lease, leaseAhead, stamp, unclaim, type Outcome } from '../transitions.js'
 import { finishInGroups } from './groups.js'
 import { fireSchedules } from './schedules.js'
@@ -84,11 +84,8 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   // The claimer is alive, whatever it was told: its own leases are left to their expiry.
   const alive = req.alive && { owners: [...req.alive.owners, req.owner], asOf: req.alive.asOf }
   const ahead = req.ahead ?? 0
-  const expired = (await tx.expired(scope, c.now, req.limit + ahead + running.size, alive)).filter((j) => !running.has(j.id))
-  // A job claimed ahead that its engine lost never started: it waits again in its place, and
-  // the ready query below may claim it.
-  for (const j of expired) if (j.ahead) unclaim(j, c)
-  for (const j of expired.filter((e) => !e.ahead).slice(0, req.limit)) {
+  const expired = await takeBack(tx, scope, req.limit + ahead + running.size, running, alive, c)
+  for (const j of expired.slice(0, req.limit)) {
     c.emit({ kind: 'job:stalled', jobId: j.id, type: j.type })
     if (j.cancelRequested) {
       // Cancelled while it ran, then its engine died: the cancel still holds.
@@ -122,6 +119,30 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   }
   await writeChanges(tx, c)
   return claimed
+}
+
+/**
+ * The expired (or dead engines') leases of the scope that were attempts, at most `page` less
+ * those in `running`. Jobs claimed ahead among them never started: each goes back to waiting in
+ * its place (the ready query may claim it), and a page of them is followed by the next, so a
+ * dead engine's whole buffer goes back at once and does not crowd out its stalled attempts.
+ */
+async function takeBack(tx: StoreTx, scope: QueueScope, page: number, running: Set<string>, alive: AliveOwners | undefined, c: Changes): Promise<StoredJob[]> {
+  const stalled = new Map<string, StoredJob>()
+  for (;;) {
+    const found = await tx.expired(scope, c.now, page, alive)
+    let back = 0
+    for (const j of found) {
+      if (running.has(j.id)) continue
+      if (!j.ahead) stalled.set(j.id, j)
+      else {
+        unclaim(j, c)
+        back++
+      }
+    }
+    if (back === 0 || found.length < page) return [...stalled.values()]
+    await writeChanges(tx, c)
+  }
 }
 
 function earliest(times: (number | undefined)[]): number | undefined {
