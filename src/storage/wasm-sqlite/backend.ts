@@ -145,18 +145,21 @@ export class SqliteBackend implements StoreBackend {
     const { db, sqlite3, where } = o.conn
     const s = o.statements
     try {
-      s.run('begin')
+      s.control('begin')
+      s.beginWrite()
       const out = await fn()
+      s.endWrite()
       if (sqlite3.capi.sqlite3_get_autocommit(db) !== 0) {
         throw new StorageError(`${where}: SQLite rolled the transaction back after an error`)
       }
-      s.run('commit')
+      s.control('commit')
       return out
     } catch (err) {
+      s.endWrite()
       // SQLite may have rolled back already (a full disk, an I/O error during commit).
       if (sqlite3.capi.sqlite3_get_autocommit(db) === 0) {
         try {
-          s.run('rollback')
+          s.control('rollback')
         } catch {
           // Nothing more can be undone; the error below says what went wrong.
         }
@@ -178,15 +181,23 @@ export class SqliteBackend implements StoreBackend {
       // The application's own SQL may change rows between ferry's writes: each write starts
       // knowing no row.
       o.rows.clear()
-      s.run('savepoint')
+      // SQLite rolled the application's transaction back after an error (a full disk): a
+      // savepoint now would begin a transaction of its own and commit this write alone.
+      if (o.conn.sqlite3.capi.sqlite3_get_autocommit(o.conn.db) !== 0) {
+        throw new StorageError(`${o.conn.where}: SQLite rolled this transaction back after an error; nothing more can be written in it`)
+      }
+      s.control('savepoint')
+      s.beginWrite()
       try {
         const out = await fn(storeTx)
-        s.run('release')
+        s.endWrite()
+        s.control('release')
         return out
       } catch (err) {
+        s.endWrite()
         try {
-          s.run('rollbackTo')
-          s.run('release')
+          s.control('rollbackTo')
+          s.control('release')
         } catch {
           // The whole transaction was rolled back; its commit will fail and say so.
         }

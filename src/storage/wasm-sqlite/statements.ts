@@ -6,6 +6,7 @@
  * @module
  */
 import type { Database, PreparedStatement, SqlValue, Sqlite3Static } from '@sqlite.org/sqlite-wasm'
+import { StorageError } from '../../core/errors.js'
 import type { Counts, JobFilter, JobState } from '../../core/types.js'
 import { Binding } from './binding.js'
 import { JOB_COLUMNS, JOB_SELECT } from './rows.js'
@@ -140,11 +141,37 @@ export class Statements {
   readonly #db: Database
   readonly #b: Binding
   readonly #prepared = new Map<string, PreparedStatement>()
+  /**
+   * While a write runs: the first error of one of its statements. Core issues a write's
+   * statements together, and SQLite may have rolled the whole transaction back on that error
+   * (a full disk, an I/O error, out of memory): the statements after it would then run outside
+   * it, each committed on its own. So once one fails, the others of the write are refused.
+   */
+  #write: { failed?: unknown } | undefined
 
   constructor(sqlite3: Sqlite3Static, db: Database) {
     this.#db = db
     this.#b = new Binding(sqlite3, db)
     for (const sql of Object.values(SQL)) this.#prepare(sql)
+  }
+
+  /** A write begins (inside its transaction or savepoint): see `#write`. */
+  beginWrite(): void {
+    this.#write = {}
+  }
+
+  endWrite(): void {
+    this.#write = undefined
+  }
+
+  /** Runs a transaction's own statement (begin, commit, rollback, savepoints): never refused. */
+  control(name: 'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo'): void {
+    const stmt = this.#prepare(SQL[name])
+    try {
+      this.#b.step(stmt)
+    } finally {
+      this.#b.reset(stmt)
+    }
   }
 
   /** Every row of statement `name` with these bindings, each mapped by `map`. */
@@ -155,9 +182,13 @@ export class Statements {
   first<T>(name: StatementName, bind: Bind, map: (row: SqlValue[]) => T): T | undefined {
     const stmt = this.#prepare(SQL[name])
     const b = this.#b
+    this.#allowed()
     try {
       if (bind.length > 0) b.bind(stmt, bind)
       return b.step(stmt) ? map(b.row(stmt)) : undefined
+    } catch (err) {
+      this.#failed(err)
+      throw err
     } finally {
       b.reset(stmt)
     }
@@ -208,9 +239,13 @@ export class Statements {
 
   #run(stmt: PreparedStatement, bind: Bind): void {
     const b = this.#b
+    this.#allowed()
     try {
       if (bind.length > 0) b.bind(stmt, bind)
       b.step(stmt)
+    } catch (err) {
+      this.#failed(err)
+      throw err
     } finally {
       b.reset(stmt)
     }
@@ -218,13 +253,28 @@ export class Statements {
 
   #all<T>(stmt: PreparedStatement, bind: Bind, map: (row: SqlValue[]) => T): T[] {
     const b = this.#b
+    this.#allowed()
     try {
       if (bind.length > 0) b.bind(stmt, bind)
       const out: T[] = []
       while (b.step(stmt)) out.push(map(b.row(stmt)))
       return out
+    } catch (err) {
+      this.#failed(err)
+      throw err
     } finally {
       b.reset(stmt)
     }
+  }
+
+  #allowed(): void {
+    const w = this.#write
+    if (w && 'failed' in w) {
+      throw new StorageError('an earlier statement of this write failed, so the rest of it does not run', { cause: w.failed })
+    }
+  }
+
+  #failed(err: unknown): void {
+    if (this.#write && !('failed' in this.#write)) this.#write.failed = err
   }
 }
