@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Liveness } from '../../src/core/liveness.js'
-import { UnrecoverableError, createQueue, job, memoryStore, type Queue, type Store } from '../../src/index.js'
+import { LeaseLostError, UnrecoverableError, createQueue, job, memoryStore, type Queue, type Store } from '../../src/index.js'
 import { ManualClock, manualConnectivity, type ManualConnectivity } from '../../src/testing/index.js'
 import { advance, deferred, harness, settle } from '../helpers.js'
 
@@ -32,7 +32,7 @@ async function until(ok: () => boolean | Promise<boolean>, rounds = 500): Promis
  * handler waits for `gate`, and has claimed the 40 `after` jobs behind it ahead of time.
  */
 async function heldWithJobsAhead(
-  o: { store?: Store; connectivity?: ManualConnectivity; clock?: ManualClock; leaseMs?: number; afterNetwork?: 'online'; inBatch?: boolean } = {},
+  o: { store?: Store; connectivity?: ManualConnectivity; clock?: ManualClock; leaseMs?: number; afterNetwork?: 'online'; inBatch?: boolean; firstWaitsForAbort?: boolean } = {},
 ) {
   const h = harness({ concurrency: 1, ...o })
   const { queue } = h
@@ -40,7 +40,18 @@ async function heldWithJobsAhead(
   const gate = deferred()
   const blockStarted = deferred()
   queue.register('fast', (_p, ctx) => void ran.push(ctx.id))
-  queue.register('after', (_p, ctx) => void ran.push(ctx.id), o.afterNetwork ? { network: o.afterNetwork } : {})
+  const aborted: unknown[] = []
+  queue.register(
+    'after',
+    async (_p, ctx) => {
+      ran.push(ctx.id)
+      if (o.firstWaitsForAbort && ctx.id === 'a0') {
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))
+        aborted.push(ctx.signal.reason)
+      }
+    },
+    o.afterNetwork ? { network: o.afterNetwork } : {},
+  )
   queue.register('block', async (_p, ctx) => {
     ran.push(ctx.id)
     blockStarted.resolve(undefined)
@@ -63,7 +74,7 @@ async function heldWithJobsAhead(
   // The jobs behind the held slot are leased to the engine, none of them started.
   await until(async () => (await queue.counts()).active === 41)
   expect(ran.filter((id) => id.startsWith('a'))).toEqual([])
-  return { ...h, ran, gate, after, batchId }
+  return { ...h, ran, gate, after, batchId, aborted }
 }
 
 async function statesOf(queue: Queue, ids: string[]) {
@@ -300,6 +311,25 @@ describe('jobs claimed ahead', () => {
     await queue.drain()
     expect(ran).not.toContain(first)
     expect(ran.filter((id) => id.startsWith('a'))).toHaveLength(39)
+    await other.close()
+    await queue.close()
+  })
+
+  it('cancelled where the engine does not hear it are aborted when their start comes back lost', async () => {
+    const inner = memoryStore()
+    const { watch: _, ...unwatched } = inner
+    const { queue, ran, gate, after, aborted, events } = await heldWithJobsAhead({ store: unwatched, firstWaitsForAbort: true })
+    const other = createQueue({ store: inner })
+    const [first] = after as [string]
+    expect(await other.cancel(first)).toBe(true)
+    gate.resolve(undefined)
+    await until(() => aborted.length > 0)
+    expect(aborted[0]).toBeInstanceOf(LeaseLostError)
+    expect(events.some((e) => e.kind === 'lease:lost' && e.jobId === first)).toBe(true)
+    await queue.drain()
+    expect(await queue.getJob(first)).toMatchObject({ state: 'cancelled', attempt: 0 })
+    expect(ran.filter((id) => id.startsWith('a'))).toHaveLength(40)
+    for (const id of after.slice(1)) expect(await queue.getJob(id)).toMatchObject({ state: 'succeeded', attempt: 1 })
     await other.close()
     await queue.close()
   })
