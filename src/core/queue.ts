@@ -229,7 +229,10 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
 
   /** The events of a write this queue made: the store's watch has emitted them, if it has one. */
   #emitCommitted(events: QueueEvent[]): void {
-    if (!this.#unwatch) this.#emit(events)
+    if (this.#unwatch) return
+    this.#emit(events)
+    // What the watch would have told the engine: a job it claimed ahead may be cancelled.
+    this.#runner.noticed(events)
   }
 
   #connectivityChanged(online: boolean): void {

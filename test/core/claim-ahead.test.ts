@@ -301,6 +301,17 @@ describe('jobs claimed ahead', () => {
     await queue.close()
   })
 
+  it('of a batch cancelled on a store without watch are dropped, their handlers never run', async () => {
+    const { watch: _, ...unwatched } = memoryStore()
+    const { queue, ran, gate, after, batchId } = await heldWithJobsAhead({ store: unwatched, inBatch: true })
+    await queue.cancelBatch(batchId as string)
+    gate.resolve(undefined)
+    await queue.drain()
+    expect(ran.filter((id) => id.startsWith('a'))).toEqual([])
+    expect(await statesOf(queue, after)).toEqual(after.map(() => 'cancelled'))
+    await queue.close()
+  })
+
   it('cancelled through another queue on the same store never run', async () => {
     const { queue, store, clock, ran, gate, after } = await heldWithJobsAhead()
     const other = createQueue({ store, clock })
