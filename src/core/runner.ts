@@ -23,10 +23,12 @@
  * then given up on (its late result is discarded), so it holds neither its slot nor, for
  * good, its job, and claims do not grow with the number of such handlers.
  *
- * Claim-ahead: once attempts prove fast, a claim leases more jobs than there are free slots;
- * the extra ones wait in a bounded buffer, leased and renewed like running ones, and start the
- * moment a slot frees, without a store call; the next turn settles the attempts that ended
- * meanwhile and refills the buffer (see `claim-ahead.ts`: how many, and when they go back).
+ * Claim-ahead: once attempts prove fast, a claim leases more jobs than there are free slots
+ * (`ClaimRequest.ahead`); the extra ones wait in a bounded buffer, leased and renewed like
+ * running ones but not started in the store, and start the moment a slot frees, without a store
+ * call. The next turn tells the store of those starts (it counts their attempts then), settles
+ * the attempts that ended meanwhile and refills the buffer (see `claim-ahead.ts`: how many, and
+ * when they go back). A start the store did not take aborts its handler.
  *
  * Dead engines: on a store with `liveness`, the engine proves itself alive before its first
  * claim, and some claims say which engines are alive, so the store takes over at once the jobs

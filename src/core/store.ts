@@ -315,14 +315,17 @@ export interface Store {
   insert(input: InsertInput, opts?: { tx?: unknown }): Promise<InsertOutcome>
 
   /**
-   * Settles finished attempts and claims new jobs in one transaction. Each settlement applies
+   * Stamps the starts of jobs claimed ahead (`started`), then settles finished attempts and
+   * claims new jobs, in one transaction. Each settlement applies
    * only if the job is active with that token; the job's chain or batch moves in the same
    * transaction. A claim or a tick then enqueues the due occurrences of schedules (each once:
    * its job id derives from the schedule and the occurrence time) and promotes the due delayed
    * jobs of its queues to `waiting` (`job:waiting`). The claim then takes over expired leases
    * and the leases of engines that `claim.alive` shows dead (counted as an attempt; failed when
    * none are left; cancelled when a cancel was requested while it ran) and leases ready jobs in
-   * order: priority (higher first), runAt, seq.
+   * order: priority (higher first), runAt, seq; then, with `claim.ahead`, leases more of them
+   * as claimed ahead (not started). A job claimed ahead whose lease is taken over goes back to
+   * waiting, its attempt not spent.
    */
   settleAndClaim(input: SettleAndClaimInput): Promise<SettleAndClaimOutcome>
 
@@ -332,7 +335,7 @@ export interface Store {
   /** Stores a progress value if the lease is held. Returns false when it is not. */
   progress(input: { id: string; token: string; progress: unknown; now?: number }): Promise<boolean>
 
-  /** Cancels jobs that have not started, marks active ones, and cancels a batch. */
+  /** Cancels jobs that have not started (claimed ahead included), marks active ones, and cancels a batch. */
   cancel(input: CancelInput): Promise<CancelOutcome>
 
   /**
