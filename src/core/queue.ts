@@ -473,6 +473,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     this.#open()
     if (!(await this.#store.getBatch(id))) throw new NotFoundError(`no batch with id ${id}`)
     const out = await this.#store.cancel({ now: this.#clock.now(), batchId: id })
+    // Members this engine claimed ahead are dropped, or their handlers stopped, at once.
+    for (const jobId of out.requested) this.#runner.cancelled(jobId)
     this.#afterWrite(out.events)
   }
 

@@ -241,8 +241,17 @@ export class Runner {
   /** Events committed on the store, by this engine or others. */
   noticed(events: readonly QueueEvent[]): void {
     this.#vitals.noticed(events)
-    // A job claimed ahead that was cancelled is cancelled in the store already: it never starts.
-    for (const e of events) if (e.kind === 'job:cancelled' && this.#ahead.has(e.jobId)) this.#ahead.take(e.jobId)
+    for (const e of events) {
+      // Cancelled in the store already (its lease was taken over): it never starts here.
+      if (e.kind === 'job:cancelled' && this.#ahead.has(e.jobId)) this.#ahead.take(e.jobId)
+      // A batch or chain that ended asked its members claimed ahead to stop: those still here are dropped.
+      else if (e.kind === 'batch:failed' || e.kind === 'batch:cancelled') this.#dropMembers((j) => j.batchId === e.batchId)
+      else if (e.kind === 'chain:failed' || e.kind === 'chain:cancelled') this.#dropMembers((j) => j.chainId === e.chainId)
+    }
+  }
+
+  #dropMembers(of: (job: StoredJob) => boolean): void {
+    for (const e of this.#ahead.entries().filter((x) => of(x.job))) this.cancelled(e.job.id)
   }
 
   /** The queue closed: this engine is alive no more, and its leases left are anyone's. */
@@ -271,7 +280,7 @@ export class Runner {
   cancelled(id: string): void {
     const e = this.#ahead.take(id)
     if (e) {
-      if (e.job.ahead) return
+      // Dropped before it started: the store ends it cancelled, its attempt not counted.
       this.#settlements.push({ id, token: e.token, outcome: { kind: 'cancelled' } })
       this.#kick()
       return
@@ -410,6 +419,8 @@ export class Runner {
       h.emit(out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId })))
       this.#startsLost(started, out.lost)
     }
+    // Cancelled while claimed ahead, and started here meanwhile: the handler is told to stop.
+    for (const id of out.cancelRequested ?? []) this.cancelled(id)
     const token = claim?.token ?? ''
     for (const job of out.claimed) {
       if (this.#runnable(job)) {

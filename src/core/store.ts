@@ -269,6 +269,11 @@ export interface SettleAndClaimOutcome {
    * there was no claim; with a tick and no room left in the claim, lease ends are left out.
    */
   nextWakeAt?: number
+  /**
+   * Jobs claimed ahead whose start this call stamped, though they were cancelled meanwhile: their
+   * handlers are to be stopped (they end `cancelled` when settled).
+   */
+  cancelRequested?: string[]
   events: QueueEvent[]
 }
 

@@ -176,6 +176,8 @@ export function endAttempt(j: StoredJob, o: Outcome, random: number, c: Changes)
     }
     case 'cancelled': {
       c.emit({ kind: 'job:cancelled', jobId: j.id, type: j.type })
+      // Claimed ahead and dropped unstarted: it never started.
+      if (j.ahead) delete base.startedAt
       return c.job({ ...base, state: 'cancelled', finishedAt: now })
     }
     case 'failed': {
@@ -190,7 +192,7 @@ export function endAttempt(j: StoredJob, o: Outcome, random: number, c: Changes)
   }
 }
 
-/** A job that has not started is cancelled (waiting, delayed, blocked or claimed ahead). */
+/** A job that has not started is cancelled (waiting, delayed or blocked). */
 export function cancelQueued(j: StoredJob, c: Changes): StoredJob {
   c.emit({ kind: 'job:cancelled', jobId: j.id, type: j.type })
   const { lease: _, ahead: __, cancelRequested: ___, ...rest } = j
@@ -198,9 +200,26 @@ export function cancelQueued(j: StoredJob, c: Changes): StoredJob {
   return c.job({ ...rest, state: 'cancelled', finishedAt: c.now })
 }
 
-/** Waiting, delayed, blocked, or leased as claimed ahead and not started yet. */
+/** Waiting, delayed or blocked: no engine holds it. */
 export function notStarted(j: StoredJob): boolean {
-  return j.state === 'waiting' || j.state === 'delayed' || j.state === 'blocked' || (j.state === 'active' && j.ahead === true)
+  return j.state === 'waiting' || j.state === 'delayed' || j.state === 'blocked'
+}
+
+/**
+ * A job an engine claimed ahead: the store has not heard that its handler started, but it may
+ * have (the start is told with the engine's next call). It is cancelled as a running job is:
+ * asked to stop (`cancelRequested`), and it ends `cancelled` when its engine settles it, whether
+ * it dropped it unstarted or aborted its handler. Its group finishes then, not before.
+ */
+export function claimedAhead(j: StoredJob): boolean {
+  return j.state === 'active' && j.ahead === true
+}
+
+/** Stops a job that has not finished: queued ones end cancelled, claimed-ahead ones are asked to. */
+function stopMember(j: StoredJob, c: Changes): StoredJob {
+  if (notStarted(j)) return cancelQueued(j, c)
+  if (claimedAhead(j) && !j.cancelRequested) return c.job({ ...j, cancelRequested: true })
+  return j
 }
 
 function enqueueCallback(
@@ -253,7 +272,7 @@ export function chainStepFinished(chain: StoredChain, step: StoredJob, rest: Sto
     enqueueCallback(chain.callbacks.settled, cb('settled'), `${chain.id}:settled`, c)
     return
   }
-  for (const r of rest) if (notStarted(r)) cancelQueued(r, c)
+  for (const r of rest) stopMember(r, c)
   const failed = step.state === 'failed'
   const error = failed ? step.error : undefined
   c.chains.set(chain.id, {
@@ -310,7 +329,7 @@ export function batchMemberFinished(
     enqueueCallback(b.callbacks.error, cb('error'), `${b.id}:error`, c, error)
     if (!b.allowFailures && b.state === 'running') {
       b.state = 'failed'
-      for (const m of members) if (m.id !== member.id && notStarted(m)) b = count(b, cancelQueued(m, c).state)
+      for (const m of members) if (m.id !== member.id) b = countStopped(b, m, stopMember(m, c))
       c.emit({ kind: 'batch:failed', batchId: b.id, state: c.view(b) })
     }
   }
@@ -330,10 +349,15 @@ export function batchMemberFinished(
 export function cancelBatch(batch: StoredBatch, members: StoredJob[], c: Changes): void {
   if (batch.state !== 'running') return
   let b: StoredBatch = { ...batch, state: 'cancelled' }
-  for (const m of members) if (notStarted(m)) b = count(b, cancelQueued(m, c).state)
+  for (const m of members) b = countStopped(b, m, stopMember(m, c))
   c.emit({ kind: 'batch:cancelled', batchId: b.id, state: c.view(b) })
   if (b.pending === 0) b = finishBatch(b, c)
   c.batches.set(b.id, b)
+}
+
+/** Counts a member that `stopMember` has just ended (only a queued one ends at once). */
+function countStopped(b: StoredBatch, before: StoredJob, after: StoredJob): StoredBatch {
+  return notStarted(before) ? count(b, after.state) : b
 }
 
 function count(b: StoredBatch, state: JobState): StoredBatch {

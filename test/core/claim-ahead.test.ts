@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Liveness } from '../../src/core/liveness.js'
-import { LeaseLostError, UnrecoverableError, createQueue, job, memoryStore, type Queue, type Store } from '../../src/index.js'
+import { JobCancelledError, UnrecoverableError, createQueue, job, memoryStore, type Queue, type Store } from '../../src/index.js'
 import { ManualClock, manualConnectivity, type ManualConnectivity } from '../../src/testing/index.js'
 import { advance, deferred, harness, settle } from '../helpers.js'
 
@@ -312,21 +312,24 @@ describe('jobs claimed ahead', () => {
     await queue.close()
   })
 
-  it('cancelled through another queue on the same store never run', async () => {
-    const { queue, store, clock, ran, gate, after } = await heldWithJobsAhead()
+  it('cancelled through another queue on the same store are stopped as running jobs are, and end cancelled', async () => {
+    const { queue, store, clock, ran, gate, after, events } = await heldWithJobsAhead()
     const other = createQueue({ store, clock })
     const [first] = after as [string]
     expect(await other.cancel(first)).toBe(true)
-    expect(await queue.getJob(first)).toMatchObject({ state: 'cancelled' })
+    // The store cannot know whether its handler started already: it asks the engine to stop it.
+    expect(await queue.getJob(first)).toMatchObject({ state: 'active' })
     gate.resolve(undefined)
     await queue.drain()
-    expect(ran).not.toContain(first)
-    expect(ran.filter((id) => id.startsWith('a'))).toHaveLength(39)
+    expect(await queue.getJob(first)).toMatchObject({ state: 'cancelled' })
+    expect(events.some((e) => e.kind === 'job:succeeded' && e.jobId === first)).toBe(false)
+    for (const id of after.slice(1)) expect(await queue.getJob(id)).toMatchObject({ state: 'succeeded', attempt: 1 })
+    expect(ran.filter((id) => id.startsWith('a') && id !== first)).toHaveLength(39)
     await other.close()
     await queue.close()
   })
 
-  it('cancelled where the engine does not hear it are aborted when their start comes back lost', async () => {
+  it('cancelled where the engine does not hear it have their handlers aborted once the start is told', async () => {
     const inner = memoryStore()
     const { watch: _, ...unwatched } = inner
     const { queue, ran, gate, after, aborted, events } = await heldWithJobsAhead({ store: unwatched, firstWaitsForAbort: true })
@@ -335,10 +338,10 @@ describe('jobs claimed ahead', () => {
     expect(await other.cancel(first)).toBe(true)
     gate.resolve(undefined)
     await until(() => aborted.length > 0)
-    expect(aborted[0]).toBeInstanceOf(LeaseLostError)
-    expect(events.some((e) => e.kind === 'lease:lost' && e.jobId === first)).toBe(true)
+    expect(aborted[0]).toBeInstanceOf(JobCancelledError)
+    expect(events.some((e) => e.kind === 'lease:lost' && e.jobId === first)).toBe(false)
     await queue.drain()
-    expect(await queue.getJob(first)).toMatchObject({ state: 'cancelled', attempt: 0 })
+    expect(await queue.getJob(first)).toMatchObject({ state: 'cancelled', attempt: 1 })
     expect(ran.filter((id) => id.startsWith('a'))).toHaveLength(40)
     for (const id of after.slice(1)) expect(await queue.getJob(id)).toMatchObject({ state: 'succeeded', attempt: 1 })
     await other.close()

@@ -33,6 +33,8 @@ export async function cancel(tx: StoreTx, input: CancelInput): Promise<CancelOut
       const before = new Set(members.filter(notStarted).map((m) => m.id))
       cancelBatch(batch, members, c)
       for (const id of before) if (c.jobs.get(id)?.state === 'cancelled') out.cancelled.push(id)
+      // Claimed ahead: the engine that holds each is told to drop it or stop its handler.
+      for (const m of members) if (!before.has(m.id) && c.jobs.get(m.id)?.cancelRequested && !m.cancelRequested) out.requested.push(m.id)
     }
   }
   await writeChanges(tx, c)

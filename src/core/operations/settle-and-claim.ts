@@ -5,7 +5,7 @@
  */
 import type { QueueScope, StoreTx } from '../store-backend.js'
 import type { AliveOwners, ClaimRequest, SettleAndClaimInput, SettleAndClaimOutcome, Settlement, StoredJob } from '../store.js'
-import { Changes, endAttempt, lease, leaseAhead, stamp, unclaim, type Outcome } from '../transitions.js'
+import { Changes, cancelQueued, endAttempt, lease, leaseAhead, stamp, unclaim, type Outcome } from '../transitions.js'
 import { finishInGroups } from './groups.js'
 import { fireSchedules } from './schedules.js'
 import { writeChanges } from './write.js'
@@ -16,6 +16,7 @@ const PROMOTE_LIMIT = 1000
 export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> {
   const c = new Changes(input.now)
   const lost: string[] = []
+  const cancelRequested: string[] = []
   const started = input.started ?? []
   if (started.length > 0) {
     // Starts first: a job started and finished since the last call is stamped, then settled.
@@ -23,7 +24,11 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
     for (const [i, st] of started.entries()) {
       const j = c.jobs.get(st.id) ?? read[i]
       if (!j || j.state !== 'active' || j.lease?.token !== st.token) lost.push(st.id)
-      else if (j.ahead) stamp(j, st.at, c)
+      else if (j.ahead) {
+        stamp(j, st.at, c)
+        // Cancelled while it was claimed ahead: its handler has started, and is to stop.
+        if (j.cancelRequested) cancelRequested.push(st.id)
+      }
     }
   }
   if (input.settle.length > 0 || started.length > 0) {
@@ -35,7 +40,7 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
     }
     await writeChanges(tx, c)
   }
-  const out: SettleAndClaimOutcome = { lost, claimed: [], events: c.events }
+  const out: SettleAndClaimOutcome = { lost, claimed: [], events: c.events, ...(cancelRequested.length > 0 ? { cancelRequested } : {}) }
   const req = input.claim && (input.claim.limit > 0 || (input.claim.ahead ?? 0) > 0) ? input.claim : undefined
   if (!req && !input.tick) return out
   const queues = [...new Set([...(req?.queues ?? []), ...(input.tick?.queues ?? [])])]
@@ -136,7 +141,9 @@ async function takeBack(tx: StoreTx, scope: QueueScope, page: number, running: S
       if (running.has(j.id)) continue
       if (!j.ahead) stalled.set(j.id, j)
       else {
-        unclaim(j, c)
+        // Cancelled while claimed ahead, and its engine is gone: the cancel holds.
+        if (j.cancelRequested) await finishInGroups(tx, cancelQueued(j, c), c)
+        else unclaim(j, c)
         back++
       }
     }

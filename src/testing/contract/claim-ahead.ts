@@ -89,41 +89,75 @@ export function claimAheadContract(makeStore: MakeStore): void {
       expect((await claim(s.store, 1600, { limit: 1 })).claimed.map((j) => j.id)).toEqual([b!.id])
     })
 
-    it('cancel cancels a job claimed ahead outright; its start is then lost', async () => {
+    it('cancel asks the engine to stop a job claimed ahead: dropped unstarted it ends cancelled, attempt not counted', async () => {
       const [a] = await insertJobs(s.store, [newJob()])
       await claim(s.store, 1500, { limit: 0, ahead: 1, token: 'tok' })
+      // Its handler may have started already: the store cannot tell until the engine says.
       const out = await s.store.cancel({ now: 1600, jobIds: [a!.id] })
-      expect(out).toMatchObject({ cancelled: [a!.id], requested: [] })
-      expect(kinds(out.events)).toEqual([`job:cancelled ${a!.id}`])
+      expect(out).toMatchObject({ cancelled: [], requested: [a!.id] })
+      expect(await mustGet(s.store, a!.id)).toMatchObject({ state: 'active', cancelRequested: true })
+      const dropped = await s.store.settleAndClaim({ now: 1700, settle: [{ id: a!.id, token: 'tok', outcome: { kind: 'cancelled' } }] })
+      expect(kinds(dropped.events)).toEqual([`job:cancelled ${a!.id}`])
       const j = await mustGet(s.store, a!.id)
-      expect(j.state).toBe('cancelled')
+      expect(j).toMatchObject({ state: 'cancelled', attempt: 0 })
+      expect(j.startedAt).toBeUndefined()
       expect(j.lease).toBeUndefined()
-      const late = await s.store.settleAndClaim({ now: 1700, settle: [], started: [{ id: a!.id, token: 'tok', at: 1700 }] })
-      expect(late.lost).toEqual([a!.id])
     })
 
-    it('cancelling a batch cancels its members claimed ahead; a running one goes on', async () => {
-      const batch = newBatch([newJob(), newJob()])
+    it('a start of a job claimed ahead that was cancelled meanwhile counts, and tells the engine to stop its handler', async () => {
+      const [a] = await insertJobs(s.store, [newJob()])
+      await claim(s.store, 1500, { limit: 0, ahead: 1, token: 'tok' })
+      await s.store.cancel({ now: 1600, jobIds: [a!.id] })
+      const out = await s.store.settleAndClaim({ now: 1700, settle: [], started: [{ id: a!.id, token: 'tok', at: 1650 }] })
+      expect(out.lost).toEqual([])
+      expect(out.cancelRequested).toEqual([a!.id])
+      expect(kinds(out.events)).toEqual([`job:started ${a!.id}`])
+      // Whatever its handler returns, it ends cancelled.
+      await s.store.settleAndClaim({ now: 1800, settle: [{ id: a!.id, token: 'tok', outcome: { kind: 'succeeded' } }] })
+      expect(await mustGet(s.store, a!.id)).toMatchObject({ state: 'cancelled', attempt: 1 })
+    })
+
+    it('cancelling a batch asks its members claimed ahead to stop; the batch finishes when they and the running ones do', async () => {
+      const batch = newBatch([newJob(), newJob(), newJob()])
       await s.store.insert({ now: T0, jobs: [], batches: [batch] })
-      const out = await claim(s.store, 1500, { limit: 1, ahead: 1 })
+      const out = await claim(s.store, 1500, { limit: 1, ahead: 1, token: 'tok' })
       const [running, ahead] = out.claimed
       const c = await s.store.cancel({ now: 1600, batchId: batch.id })
-      expect(c.cancelled).toEqual([ahead!.id])
-      expect((await mustGet(s.store, ahead!.id)).state).toBe('cancelled')
+      const waiting = batch.jobs.map((j) => j.id).find((id) => id !== running!.id && id !== ahead!.id)
+      expect(c.cancelled).toEqual([waiting])
+      expect(c.requested).toEqual([ahead!.id])
+      expect(await mustGet(s.store, ahead!.id)).toMatchObject({ state: 'active', cancelRequested: true })
       expect((await mustGet(s.store, running!.id)).state).toBe('active')
-      expect(await s.store.getBatch(batch.id)).toMatchObject({ state: 'cancelled', cancelled: 1, pending: 1 })
+      expect(await s.store.getBatch(batch.id)).toMatchObject({ state: 'cancelled', cancelled: 1, pending: 2 })
+      await s.store.settleAndClaim({ now: 1700, settle: [{ id: ahead!.id, token: 'tok', outcome: { kind: 'cancelled' } }] })
+      expect(await s.store.getBatch(batch.id)).toMatchObject({ state: 'cancelled', cancelled: 2, pending: 1 })
+      expect((await s.store.getBatch(batch.id))?.finishedAt).toBeUndefined()
+      await s.store.settleAndClaim({ now: 1800, settle: [{ id: running!.id, token: 'tok', outcome: { kind: 'succeeded' } }] })
+      expect(await s.store.getBatch(batch.id)).toMatchObject({ state: 'cancelled', succeeded: 1, cancelled: 2, pending: 0, finishedAt: 1800 })
     })
 
-    it('a member failing its batch cancels the members claimed ahead', async () => {
+    it('a member failing its batch asks the members claimed ahead to stop', async () => {
       const batch = newBatch([newJob({ maxAttempts: 1 }), newJob()])
       await s.store.insert({ now: T0, jobs: [], batches: [batch] })
       const out = await claim(s.store, 1500, { limit: 1, ahead: 1, token: 'tok' })
       const [first, ahead] = out.claimed
       await s.store.settleAndClaim({ now: 1600, settle: [{ id: first!.id, token: 'tok', outcome: { kind: 'failed', error: boom } }] })
+      expect(await mustGet(s.store, ahead!.id)).toMatchObject({ state: 'active', cancelRequested: true })
+      expect(await s.store.getBatch(batch.id)).toMatchObject({ state: 'failed', failed: 1, pending: 1 })
+      await s.store.settleAndClaim({ now: 1700, settle: [{ id: ahead!.id, token: 'tok', outcome: { kind: 'deferred', runAt: 1700 } }] })
       const j = await mustGet(s.store, ahead!.id)
       expect(j.state).toBe('cancelled')
       expect(j.lease).toBeUndefined()
       expect(await s.store.getBatch(batch.id)).toMatchObject({ state: 'failed', failed: 1, cancelled: 1, pending: 0 })
+    })
+
+    it("takes over a dead engine's job claimed ahead that was cancelled: it ends cancelled", async () => {
+      const [a] = await insertJobs(s.store, [newJob()])
+      await claim(s.store, 1500, { owner: 'dead', limit: 0, ahead: 1 })
+      await s.store.cancel({ now: 1600, jobIds: [a!.id] })
+      const out = await claim(s.store, 2000, { owner: 'engine-2', limit: 1, alive: { owners: [], asOf: 2000 } })
+      expect(out.claimed).toEqual([])
+      expect(await mustGet(s.store, a!.id)).toMatchObject({ state: 'cancelled', attempt: 0 })
     })
 
     it('takes over a dead engine\'s job claimed ahead without spending an attempt or a job:stalled, even at the last attempt', async () => {
