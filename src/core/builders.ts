@@ -8,7 +8,7 @@
  */
 import { nanoid } from 'nanoid'
 import { InvalidArgumentError } from './errors.js'
-import { needsPrepare, prepareSpecs, type JobSpec } from './job-spec.js'
+import { needsPrepare, nonEmpty, prepareSpecs, type JobSpec } from './job-spec.js'
 import type { NewBatch, NewChain } from './store.js'
 import { resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
 
@@ -70,7 +70,7 @@ export function chainBuilder(host: BuilderHost, plan: ChainPlan): ChainBuilder {
   const next = (p: Partial<ChainPlan>): ChainBuilder => chainBuilder(host, { ...plan, ...p })
   return {
     onQueue: (queue) => next({ queue }),
-    withId: (id) => next({ id: nonEmptyId(id) }),
+    withId: (id) => next({ id: nonEmpty('an id', id) }),
     onSuccess: (success) => next({ success }),
     onError: (error) => next({ error }),
     onSettled: (settled) => next({ settled }),
@@ -106,7 +106,7 @@ export function batchBuilder(host: BuilderHost, plan: BatchPlan): BatchBuilder {
   const next = (p: Partial<BatchPlan>): BatchBuilder => batchBuilder(host, { ...plan, ...p })
   return {
     name: (name) => next({ name }),
-    withId: (id) => next({ id: nonEmptyId(id) }),
+    withId: (id) => next({ id: nonEmpty('an id', id) }),
     onQueue: (queue) => next({ queue }),
     allowFailures: () => next({ allowFailures: true }),
     onProgress: (progress) => next({ progress }),
@@ -144,11 +144,6 @@ async function prepared<P extends { specs: readonly unknown[] }>(plan: P, opts?:
   const out: Record<string, unknown> = { specs: made.slice(0, plan.specs.length) }
   keys.forEach((k, i) => (out[k] = made[plan.specs.length + i]))
   return out as Partial<P>
-}
-
-function nonEmptyId(id: string): string {
-  if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('an id must be a non-empty string')
-  return id
 }
 
 function withoutUndefined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {

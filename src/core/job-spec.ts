@@ -206,7 +206,16 @@ function nonNegative(what: string, n: number): number {
   return n
 }
 
-function nonEmpty(what: string, s: string): string {
+/** A half of a surrogate pair without its other half: text no store can keep as it is. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * A name or an id: a non-empty string of well-formed text. A lone surrogate would be stored as
+ * U+FFFD by SQLite (UTF-8), so two different ids would become one and a dispatch would be
+ * taken for a duplicate.
+ */
+export function nonEmpty(what: string, s: string): string {
   if (typeof s !== 'string' || s.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`)
+  if (LONE_SURROGATE.test(s)) throw new InvalidArgumentError(`${what} must be well-formed text: it has half of a surrogate pair`)
   return s
 }
