@@ -1,0 +1,234 @@
+/**
+ * The web demo (`npm run demo:web`) end to end, on each store: its own Vite server (the config
+ * the command uses, with the upload server in it) and the system Chromium, driven through the
+ * page's controls as a user would.
+ */
+import { mkdirSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
+import { createServer, type ViteDevServer } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Received } from '../../demo/web/vite.config.js'
+import { CHROMIUM_ARGS } from './harness.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const SAMPLES = 20
+/** Generous: the machine is slow and shared. */
+const SETTLE = { timeout: 120_000, interval: 250 }
+const SCREENSHOT_DIR = `${root}test-results/demo-web`
+
+type Counts = Record<'blocked' | 'waiting' | 'delayed' | 'active' | 'succeeded' | 'failed' | 'cancelled', number>
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+async function startDemo(): Promise<{ server: ViteDevServer; origin: string }> {
+  const server = await createServer({
+    configFile: `${root}demo/web/vite.config.ts`,
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
+  })
+  await server.listen()
+  const { port } = server.httpServer?.address() as AddressInfo
+  return { server, origin: `http://127.0.0.1:${port}` }
+}
+
+/** Waits until the page's outbox is connected to its engine. */
+async function ready(page: Page): Promise<void> {
+  await page.waitForSelector('main[data-ready="true"]', { timeout: 120_000 })
+}
+
+/** The outbox counts the page shows. */
+async function counts(page: Page): Promise<Counts> {
+  return page.$eval('#counts', (el) => {
+    const d = (el as HTMLElement).dataset
+    const n = (k: string): number => Number(d[k] ?? NaN)
+    return {
+      blocked: n('blocked'),
+      waiting: n('waiting'),
+      delayed: n('delayed'),
+      active: n('active'),
+      succeeded: n('succeeded'),
+      failed: n('failed'),
+      cancelled: n('cancelled'),
+    }
+  })
+}
+
+async function setRange(page: Page, selector: string, value: number): Promise<void> {
+  await page.$eval(
+    selector,
+    (el, v) => {
+      const input = el as HTMLInputElement
+      input.value = String(v)
+      input.dispatchEvent(new Event('input', { bubbles: true }))
+      input.dispatchEvent(new Event('change', { bubbles: true }))
+    },
+    value,
+  )
+}
+
+describe.each([
+  { store: 'idb', label: 'IndexedDB' },
+  { store: 'opfs', label: 'OPFS SQLite' },
+] as const)('the web demo on $label', ({ store }) => {
+  let server: ViteDevServer | undefined
+  let origin = ''
+  let browser: Browser | undefined
+  let context: BrowserContext
+  let page: Page
+  let second: Page | undefined
+  const pageErrors: Error[] = []
+  /** Photos added so far, and albums (one per "add" click). */
+  let photos = 0
+  let albums = 0
+
+  const received = async (): Promise<Received> => (await fetch(`${origin}/api/photos`)).json() as Promise<Received>
+  const open = async (): Promise<Page> => {
+    const p = await context.newPage()
+    p.on('pageerror', (err) => pageErrors.push(err))
+    await p.goto(origin)
+    await ready(p)
+    return p
+  }
+  /** Clicks "add 20 sample photos" and waits until the page says they are in the outbox. */
+  const addSamples = async (p: Page): Promise<void> => {
+    const before = await p.$eval('#added', (el) => Number((el as HTMLElement).dataset['count']))
+    await p.click('#add-samples')
+    await p.waitForFunction((n) => Number(document.querySelector<HTMLElement>('#added')?.dataset['count']) === n, before + SAMPLES, { timeout: 120_000 })
+    photos += SAMPLES
+    albums++
+  }
+  /** Every photo and album summary arrived, stored once each, and the outbox shows them done. */
+  const allArrived = async (p: Page): Promise<void> => {
+    await expect.poll(async () => (await received()).photos.length, SETTLE).toBe(photos)
+    await expect.poll(async () => (await received()).albums.length, SETTLE).toBe(albums)
+    await expect.poll(async () => (await counts(p)).succeeded, SETTLE).toBe(photos + albums)
+    const r = await received()
+    expect(new Set(r.photos.map((x) => x.id)).size).toBe(photos)
+    expect(r.photos.every((x) => x.size > 0 && /^image\/(png|jpeg)$/.test(x.type))).toBe(true)
+    const c = await counts(p)
+    expect(c.failed).toBe(0)
+    expect(c.waiting + c.delayed + c.active).toBe(0)
+  }
+
+  beforeAll(async () => {
+    ;({ server, origin } = await startDemo())
+    browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined)
+    await server?.close().catch(() => undefined)
+  })
+
+  it('opens on the chosen store, online and empty', async () => {
+    page = await open()
+    if (store === 'opfs') {
+      await page.check('input[name="store"][value="opfs"]')
+      await page.waitForSelector('main[data-store="opfs"][data-ready="true"]', { timeout: 120_000 })
+    }
+    expect(await page.getAttribute('main', 'data-store')).toBe(store)
+    expect(await page.isChecked(`input[name="store"][value="${store}"]`)).toBe(true)
+    await page.waitForSelector('#engine[data-online="true"]', { timeout: 60_000 })
+    expect(await counts(page)).toEqual({ blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 })
+    expect((await received()).photos).toEqual([])
+  }, 240_000)
+
+  it('keeps photos waiting while the network is off, and uploads them when it is back', async () => {
+    await page.setChecked('#network', false)
+    await page.waitForSelector('#engine[data-online="false"]', { timeout: 60_000 })
+    await expect.poll(async () => (await received()).settings.online, SETTLE).toBe(false)
+
+    await addSamples(page)
+    await expect.poll(async () => (await counts(page)).waiting, SETTLE).toBe(SAMPLES)
+    // Offline is not a failure: after a while they are still all waiting, and nothing was sent.
+    await sleep(3000)
+    expect(await counts(page)).toMatchObject({ waiting: SAMPLES, active: 0, delayed: 0, failed: 0, succeeded: 0 })
+    expect((await received()).photos).toEqual([])
+
+    await page.setChecked('#network', true)
+    await page.waitForSelector('#engine[data-online="true"]', { timeout: 60_000 })
+    await allArrived(page)
+    // The album's settled callback sent its summary, with the batch's counts filled in.
+    expect((await received()).albums[0]?.summary).toMatchObject({ photos: SAMPLES, succeeded: SAMPLES, failed: 0 })
+    await page.waitForFunction((n) => document.querySelectorAll('#received [data-photo-id]').length === n, photos, { timeout: 60_000 })
+  }, 300_000)
+
+  it('retries refused uploads until each photo arrives exactly once', async () => {
+    await setRange(page, '#failure-rate', 0.4)
+    await expect.poll(async () => (await received()).settings.failureRate, SETTLE).toBe(0.4)
+    const before = new Set((await received()).photos.map((p) => p.id))
+
+    await addSamples(page)
+    await allArrived(page)
+    const fresh = (await received()).photos.filter((p) => !before.has(p.id))
+    expect(fresh).toHaveLength(SAMPLES)
+    // Some uploads were refused and sent again; each photo is stored once all the same.
+    expect(fresh.reduce((n, p) => n + p.puts, 0)).toBeGreaterThan(SAMPLES)
+
+    await setRange(page, '#failure-rate', 0)
+    await expect.poll(async () => (await received()).settings.failureRate, SETTLE).toBe(0)
+  }, 300_000)
+
+  it('loses nothing when the page reloads in the middle of uploading', async () => {
+    await setRange(page, '#latency', 600)
+    await expect.poll(async () => (await received()).settings.latencyMs, SETTLE).toBe(600)
+    const before = (await received()).photos.length
+
+    await addSamples(page)
+    await expect.poll(async () => (await received()).photos.length, SETTLE).toBeGreaterThan(before)
+    expect((await received()).photos.length).toBeLessThan(before + SAMPLES)
+    await page.reload()
+    await ready(page)
+
+    await allArrived(page)
+    await setRange(page, '#latency', 0)
+    await expect.poll(async () => (await received()).settings.latencyMs, SETTLE).toBe(0)
+  }, 300_000)
+
+  it('shows the same outbox in a second tab, which carries on when the first closes', async () => {
+    second = await open()
+    expect(await second.getAttribute('main', 'data-store')).toBe(store)
+    await expect.poll(async () => (await counts(second!)).succeeded, SETTLE).toBe(photos + albums)
+
+    // Added in the second tab: both tabs see them arrive.
+    await addSamples(second)
+    await allArrived(second)
+    await allArrived(page)
+
+    // The network switch is one for every tab.
+    await page.setChecked('#network', false)
+    await second.waitForSelector('#network:not(:checked)', { timeout: 60_000 })
+    await second.waitForSelector('#engine[data-online="false"]', { timeout: 60_000 })
+    await page.setChecked('#network', true)
+    await second.waitForSelector('#engine[data-online="true"]', { timeout: 60_000 })
+
+    await page.close()
+    await addSamples(second)
+    await allArrived(second)
+  }, 360_000)
+
+  it('shows the outbox in the dashboard and keeps a screenshot', async () => {
+    const p = second!
+    const total = photos + albums
+    await p.waitForFunction(
+      (n) => document.querySelector('ferry-dashboard')?.shadowRoot?.textContent?.includes(String(n)) === true,
+      total,
+      { timeout: 60_000 },
+    )
+    await p.waitForFunction(
+      () => (document.querySelector('ferry-dashboard')?.shadowRoot?.querySelectorAll('[data-job-id][data-state="succeeded"]').length ?? 0) > 0,
+      undefined,
+      { timeout: 60_000 },
+    )
+    mkdirSync(SCREENSHOT_DIR, { recursive: true })
+    await p.screenshot({ path: `${SCREENSHOT_DIR}/${store}.png` })
+    if (process.env['FERRY_UPDATE_SCREENSHOTS'] === '1' && store === 'idb') {
+      mkdirSync(`${root}docs/images`, { recursive: true })
+      await p.screenshot({ path: `${root}docs/images/demo-web.png` })
+    }
+    expect(pageErrors).toEqual([])
+  }, 180_000)
+})
