@@ -1,0 +1,169 @@
+/**
+ * `npm run bench:dashboard`: does `<ferry-dashboard>` keep the page's frame budget on a big
+ * store? Serves the bench page with Vite on 127.0.0.1 and opens it in the system Chromium
+ * through Playwright. A dedicated worker loads 100,000 jobs into an IndexedDB store and runs
+ * the engine at about 200 jobs/s; the page holds a `connectQueue` client. The page's main
+ * thread is measured first with the client only, then with the dashboard on it, in one run;
+ * then a CPU profile of the page with the dashboard shows where its time goes. Prints the
+ * tables and writes bench/results/dashboard.md (`BENCH_NO_WRITE=1`: print only; `BENCH_SMOKE=1`:
+ * a tenth of the plain jobs, to check the harness, writes nothing).
+ *
+ * @module
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type CDPSession } from 'playwright'
+import { createServer } from 'vite'
+import { LoadSampler, chromiumVersion, machineHeader } from '../lib/machine.js'
+import { now } from '../lib/stats.js'
+import { PHASE, RUN, seedPlan, seedTotal } from './plan.js'
+import { profilePage, type ProfileSummary } from './profile.js'
+import type { Sample } from './protocol.js'
+import { goalTable, phaseTable, profileTable, summarize, warmupLine, type Phase, type ThreadTime } from './report.js'
+
+const executablePath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
+const SMOKE = process.env['BENCH_SMOKE'] === '1'
+const WRITE = process.env['BENCH_NO_WRITE'] !== '1' && !SMOKE
+const SEED = seedPlan(SMOKE ? 0.1 : 1)
+const SEED_TOTAL = seedTotal(SEED)
+const root = fileURLToPath(new URL('.', import.meta.url))
+const repo = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
+const dashboardFile = join(repo, 'src/dashboard/index.ts')
+const log = (m: string) => console.error(`bench:dashboard: ${m}`)
+
+function git(...args: string[]): string {
+  const r = spawnSync('git', args, { cwd: repo, encoding: 'utf8' })
+  return r.status === 0 ? r.stdout.trim() : ''
+}
+
+// node_modules may be a link to another checkout's: Vite serves files by their real path.
+const modules = realpathSync(join(repo, 'node_modules'))
+// A cache of its own: node_modules may be shared with another checkout that runs Vite too.
+const cacheDir = mkdtempSync(join(tmpdir(), 'ferry-dashboard-vite-'))
+const server = await createServer({
+  configFile: false,
+  root,
+  cacheDir,
+  mode: 'production',
+  logLevel: 'warn',
+  // No watching, no HMR: a file saved in the tree mid-run must not reload the page.
+  server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null, fs: { allow: [repo, modules] } },
+  // No discovery: a dependency found mid-run would reload the page. Those listed are
+  // pre-bundled; the rest (all ESM) are served as they are.
+  optimizeDeps: { noDiscovery: true, exclude: ['@sqlite.org/sqlite-wasm'], include: ['idb', 'nanoid', 'croner', 'comlink', 'rxjs'] },
+  define: { 'process.env.NODE_ENV': JSON.stringify('production') },
+})
+await server.listen()
+const url = server.resolvedUrls?.local[0]
+if (url === undefined) throw new Error('vite did not say where it listens')
+
+const browser = await chromium.launch({
+  executablePath,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+})
+const load = new LoadSampler()
+const t0 = now()
+const dashboardCommit = git('log', '-1', '--format=%h %cI', '--', 'src/dashboard')
+let seeded: { ms: number; dispatchedMs: number; ranMs: number } | undefined
+let base: Phase | undefined
+let dash: Phase | undefined
+let warmup: Sample | undefined
+let profile: ProfileSummary | undefined
+let mountProfile: ProfileSummary | undefined
+let missing: string | undefined
+
+async function threadTime(cdp: CDPSession): Promise<ThreadTime> {
+  const { metrics } = await cdp.send('Performance.getMetrics')
+  const m = (name: string) => (metrics.find((x) => x.name === name)?.value ?? 0) * 1000
+  return { task: m('TaskDuration'), script: m('ScriptDuration'), layout: m('LayoutDuration'), style: m('RecalcStyleDuration') }
+}
+const minus = (a: ThreadTime, b: ThreadTime): ThreadTime => ({ task: a.task - b.task, script: a.script - b.script, layout: a.layout - b.layout, style: a.style - b.style })
+
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+  const page = await context.newPage()
+  page.on('pageerror', (err) => console.error(`page error: ${err.message}`))
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') console.error(`  page: ${msg.text()}`)
+  })
+  const cdp = await context.newCDPSession(page)
+  await cdp.send('Performance.enable')
+  await page.goto(`${url}index.html`)
+  await page.waitForFunction(() => 'ferryDashboardBench' in window, undefined, { timeout: 60_000 })
+  if (existsSync(dashboardFile)) {
+    await page.evaluate((u) => window.ferryDashboardBench.load(u), `/@fs${dashboardFile}`)
+  } else {
+    missing = 'src/dashboard/index.ts does not exist'
+  }
+
+  load.sample()
+  log(`loading ${SEED_TOTAL.toLocaleString('en-US')} jobs into IndexedDB…`)
+  const s = await page.evaluate((scale) => window.ferryDashboardBench.seed(scale), SMOKE ? 0.1 : 1)
+  seeded = s
+  log(`loaded in ${(s.ms / 1000).toFixed(1)} s: ${JSON.stringify(s.counts)}`)
+  await page.evaluate(() => window.ferryDashboardBench.run())
+
+  const phase = async (mount: boolean): Promise<{ warm: Sample; phase: Phase }> => {
+    const warm = await page.evaluate(([sec, m]) => window.ferryDashboardBench.measure(sec, { mount: m }), [PHASE.warmupS, mount] as const)
+    const before = await threadTime(cdp)
+    const sample = await page.evaluate((sec) => window.ferryDashboardBench.measure(sec), PHASE.measureS)
+    return { warm, phase: { sample, thread: minus(await threadTime(cdp), before) } }
+  }
+  load.sample()
+  log(`baseline: the client only, ${PHASE.warmupS} s to settle, ${PHASE.measureS} s measured…`)
+  base = (await phase(false)).phase
+  log(`baseline: ${JSON.stringify(summarize(base.sample))}`)
+  if (missing === undefined) {
+    load.sample()
+    log(`with <ferry-dashboard>: mounted, ${PHASE.warmupS} s to settle, ${PHASE.measureS} s measured…`)
+    const d = await phase(true)
+    warmup = d.warm
+    dash = d.phase
+    log(`dashboard: ${JSON.stringify(summarize(dash.sample))}`)
+    log(`profiling the page for ${PHASE.profileS} s, then a fresh dashboard's first ${PHASE.profileS} s…`)
+    profile = await profilePage(cdp, () => page.waitForTimeout(PHASE.profileS * 1000))
+    await page.evaluate(() => window.ferryDashboardBench.unmount())
+    await page.waitForTimeout(1000)
+    mountProfile = await profilePage(cdp, () => page.evaluate((sec) => window.ferryDashboardBench.measure(sec, { mount: true }), PHASE.profileS))
+  }
+  await context.close()
+} finally {
+  await browser.close()
+  await server.close()
+  rmSync(cacheDir, { recursive: true, force: true })
+}
+if (!base || !seeded) throw new Error('the baseline was not measured')
+
+const command = `${SMOKE ? 'BENCH_SMOKE=1 ' : ''}npm run bench:dashboard`
+const budget = (s: Phase | undefined) => (s ? summarize(s.sample) : undefined)
+const n = (x: number) => x.toLocaleString('en-US')
+const report = [
+  machineHeader('ferry benchmark: `<ferry-dashboard>` on a big store, Chromium', command, [
+    `Dashboard: src/dashboard at ${dashboardCommit || 'no commit yet'}`,
+    `Browser: ${chromiumVersion(executablePath)}, headless (--disable-gpu), driven by Playwright, viewport 1280×800; page served by Vite on 127.0.0.1`,
+    `Store: IndexedDB, ${n(SEED_TOTAL)} jobs loaded in ${(seeded.ms / 1000).toFixed(1)} s before the measurement; full run took ${Math.round((now() - t0) / 1000)} s`,
+    load.line(),
+  ]),
+  '## Goal',
+  goalTable([
+    { label: `main thread frame budget with \`<ferry-dashboard>\`: no long task over 50 ms after warm-up; p95 frame ≤ 16.7 ms`, s: budget(dash), ...(missing ? { why: missing } : {}) },
+    { label: 'the same, page with the client only (baseline)', s: budget(base) },
+  ]),
+  '## Results',
+  phaseTable(base, dash),
+  ...(warmup ? ['', `Warm-up (the ${PHASE.warmupS} s after mounting, not in the table): ${warmupLine(warmup)}.`] : []),
+  ...(profile ? ['## Where the main thread spends its time with the dashboard', `A V8 CPU profile of the page (CDP \`Profiler\`, 250 µs sampling) for the ${PHASE.profileS} s after the measured window.`, '', profileTable(profile)] : []),
+  ...(mountProfile ? ['### Mounting', `The same, for the first ${PHASE.profileS} s of a second \`<ferry-dashboard>\` mounted on the page afterwards (the warm-up).`, '', profileTable(mountProfile)] : []),
+  '## Method',
+  [
+    `- The store: ${n(SEED.succeeded)} jobs succeeded and ${n(SEED.failed)} failed (run by the engine at full speed before the measurement), ${n(SEED.doneChains)} finished chains and ${n(SEED.openChains)} waiting chains of ${SEED.chainSteps} steps, ${SEED.doneBatches} finished and ${SEED.openBatches} waiting batches of ${SEED.batchSize}, ${n(SEED.waiting)} jobs waiting and ${n(SEED.delayed)} delayed by ${SEED.delayMs / 3_600_000} h or more; four job types; dispatchMany in slices of ${n(SEED.slice)}.`,
+    `- The engine runs in a dedicated worker (\`exposeQueue\`) at concurrency ${RUN.concurrency}, its handlers paced to finish ${RUN.perSecond} jobs/s in all (of the jobs finished before, one in ${Math.round((SEED.succeeded + SEED.failed) / SEED.failed)} failed; of those run while measuring, one in ${RUN.failEvery} fails). The page holds a \`connectQueue\` client, which receives the queue's events in both phases.`,
+    `- Each phase: ${PHASE.warmupS} s to settle (for the dashboard: from mounting it and setting \`el.queue\`), then ${PHASE.measureS} s measured on the page's main thread: long tasks (PerformanceObserver 'longtask'), the interval between successive requestAnimationFrame callbacks, the dashboard's DOM changes (a MutationObserver on the element and its shadow root), every call the page made on the client (a counting proxy given to the dashboard), and the main thread's busy time (CDP Performance.getMetrics). Baseline first, dashboard second, in the same page and run.`,
+    '- Numbers are cut, not rounded: 16.709 shows as 16.70; the goal is checked on the exact values.',
+  ].join('\n'),
+].join('\n\n')
+console.log(report)
+if (WRITE) writeFileSync(new URL('../results/dashboard.md', import.meta.url), `${report}\n`)
