@@ -1,0 +1,188 @@
+/**
+ * `FerryDashboard`, the `<ferry-dashboard>` element. It renders from one model (`model.ts`);
+ * `Live` keeps the model current while the element is on the page, and `render` brings the
+ * shadow DOM in line with it at most once a frame.
+ *
+ * Lifecycle: setting `queue` while connected starts watching it (after letting go of the one
+ * before); removing the element from the page lets go of everything (events, timers, reads);
+ * adding it back starts again from a fresh read.
+ *
+ * @module
+ */
+import type { JobState } from '../core/types.js'
+import { Live } from './live.js'
+import { STATES, emptyModel, messageOf, type DashboardQueue, type Model } from './model.js'
+import { buildView, render, type View } from './view.js'
+
+// Node and server-side rendering have no HTMLElement: the class must still be definable there,
+// so that importing `ferry/dashboard` never throws.
+const Base: typeof HTMLElement = typeof HTMLElement === 'undefined' ? (class {} as unknown as typeof HTMLElement) : HTMLElement
+
+/** Waits for the frame, or a moment where there are no frames. */
+function nextFrame(fn: () => void): () => void {
+  if (typeof requestAnimationFrame === 'function') {
+    const h = requestAnimationFrame(fn)
+    return () => cancelAnimationFrame(h)
+  }
+  const h = setTimeout(fn, 16)
+  return () => clearTimeout(h)
+}
+
+/**
+ * A live view of a queue: counts, throughput, chains and batches, the jobs, and the actions
+ * replay, cancel, pause and resume. See `ferry/dashboard` for its parts and custom properties.
+ *
+ * @example
+ * const el = document.createElement('ferry-dashboard')
+ * el.queue = queue // a Queue, or the QueueClient of a queue in a worker
+ * document.body.append(el)
+ */
+export class FerryDashboard extends Base {
+  #queue: DashboardQueue | undefined
+  #model: Model = emptyModel()
+  #view: View | undefined
+  #live: Live | undefined
+  #cancelFrame: (() => void) | undefined
+
+  /** The queue shown: a `Queue`, a `QueueClient`, or anything with the same read side. */
+  get queue(): DashboardQueue | undefined {
+    return this.#queue
+  }
+
+  set queue(q: DashboardQueue | undefined) {
+    if (q === this.#queue) return
+    this.#stop()
+    this.#queue = q
+    const filter = this.#model.filter
+    this.#model = emptyModel()
+    // What the user chose to look at stays as it was.
+    this.#model.filter = { ...filter, offset: 0 }
+    this.#view?.table.clear()
+    if (this.isConnected) this.#start()
+    this.#schedule()
+  }
+
+  connectedCallback(): void {
+    if (!this.#view) this.#view = this.#build()
+    this.#start()
+    this.#schedule()
+  }
+
+  disconnectedCallback(): void {
+    this.#stop()
+  }
+
+  #start(): void {
+    const q = this.#queue
+    if (!q || this.#live) return
+    // Chains, batches and pause state are followed from events: what happened while away is
+    // read afresh rather than trusted.
+    this.#model.groups.clear()
+    this.#live = new Live(q, this.#model, () => this.#schedule())
+  }
+
+  #stop(): void {
+    this.#live?.close()
+    this.#live = undefined
+    this.#cancelFrame?.()
+    this.#cancelFrame = undefined
+  }
+
+  /** Renders at the next frame; changes until then share it. */
+  #schedule(): void {
+    if (this.#cancelFrame || !this.#view || !this.isConnected) return
+    this.#cancelFrame = nextFrame(() => {
+      this.#cancelFrame = undefined
+      if (this.#view) render(this.#view, this.#model)
+    })
+  }
+
+  #build(): View {
+    const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' })
+    const view = buildView(root)
+    root.addEventListener('click', (e) => this.#onClick(e))
+    view.stateFilter.addEventListener('change', () => this.#setFilter({ state: (view.stateFilter.value || undefined) as JobState | undefined }))
+    view.typeFilter.addEventListener('input', () => this.#setFilter({ type: view.typeFilter.value.trim() || undefined }))
+    return view
+  }
+
+  #setFilter(change: { state?: JobState | undefined; type?: string | undefined; offset?: number }): void {
+    const m = this.#model
+    const next = { ...m.filter, offset: 0, ...change }
+    m.filter = next
+    m.filterGeneration++
+    this.#live?.refresh()
+    this.#schedule()
+  }
+
+  #onClick(e: Event): void {
+    const button = (e.target as Element | null)?.closest?.('button[data-action]')
+    if (!(button instanceof HTMLButtonElement) || button.disabled) return
+    const m = this.#model
+    const action = button.dataset['action']
+    const id = button.dataset['jobId']
+    switch (action) {
+      case 'filter-state': {
+        const state = button.dataset['state'] as JobState | undefined
+        if (state && STATES.includes(state)) this.#setFilter({ state: m.filter.state === state ? undefined : state })
+        return
+      }
+      case 'prev-page':
+        this.#setFilter({ offset: Math.max(0, m.filter.offset - 50) })
+        return
+      case 'next-page':
+        this.#setFilter({ offset: m.filter.offset + 50 })
+        return
+      case 'dismiss':
+        m.error = undefined
+        this.#schedule()
+        return
+      case 'pause':
+      case 'resume':
+        void this.#pause(action === 'pause')
+        return
+      case 'replay':
+      case 'cancel':
+        if (id !== undefined) void this.#act(action, id)
+    }
+  }
+
+  async #pause(pause: boolean): Promise<void> {
+    const q = this.#queue
+    const m = this.#model
+    if (!q) return
+    m.pausing = true
+    this.#schedule()
+    try {
+      await (pause ? q.pause() : q.resume())
+    } catch (err) {
+      if (m === this.#model) m.error = `Could not ${pause ? 'pause' : 'resume'} the queue: ${messageOf(err)}`
+    } finally {
+      m.pausing = false
+      this.#schedule()
+    }
+  }
+
+  async #act(action: 'replay' | 'cancel', id: string): Promise<void> {
+    const q = this.#queue
+    const m = this.#model
+    if (!q) return
+    m.busy.add(id)
+    this.#schedule()
+    try {
+      const done = await (action === 'replay' ? q.replay(id) : q.cancel(id))
+      if (!done && m === this.#model) {
+        m.error = action === 'replay' ? `Job ${id} was not replayed: it is no longer failed or cancelled.` : `Job ${id} was not cancelled: it has finished.`
+      }
+    } catch (err) {
+      if (m === this.#model) m.error = `Could not ${action} job ${id}: ${messageOf(err)}`
+    } finally {
+      m.busy.delete(id)
+      this.#live?.refresh()
+      this.#schedule()
+    }
+  }
+}
+
+/** The states a job can be filtered by, for users building their own controls. */
+export const JOB_STATES: readonly JobState[] = STATES

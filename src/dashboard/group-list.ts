@@ -1,0 +1,94 @@
+/**
+ * The lists of chains and batches with their progress bars, updated in place like the job
+ * table: one item per group id, its text and bar rewritten only when they changed.
+ *
+ * @module
+ */
+import type { BatchState, ChainState } from '../core/types.js'
+import { h, setAttr, setText } from './dom.js'
+import { batchProgress, chainProgress, type GroupKind } from './groups.js'
+
+interface Item {
+  li: HTMLLIElement
+  name: HTMLSpanElement
+  state: HTMLSpanElement
+  bar: HTMLProgressElement
+  text: HTMLSpanElement
+}
+
+function makeItem(kind: GroupKind): Item {
+  const name = h('span', { part: 'group-name' })
+  const state = h('span', { part: 'group-state' })
+  const bar = h('progress', { part: 'group-progress' })
+  const text = h('span', { part: 'group-text' })
+  const li = h('li', { part: `group ${kind}` }, name, state, bar, text)
+  return { li, name, state, bar, text }
+}
+
+/** What an item shows of a group. */
+interface Shown {
+  id: string
+  name: string
+  state: string
+  value: number
+  max: number
+  text: string
+}
+
+function shownChain(c: ChainState): Shown {
+  const { value, max } = chainProgress(c)
+  const step = c.steps[c.current]
+  const at = c.finishedAt === undefined && step ? ` · step ${c.current + 1}: ${step.type}` : ''
+  return { id: c.id, name: `Chain ${c.id}`, state: c.state, value, max, text: `${value} / ${max} steps${at}` }
+}
+
+function shownBatch(b: BatchState): Shown {
+  const { value, max } = batchProgress(b)
+  const failed = b.failed > 0 ? `, ${b.failed} failed` : ''
+  return { id: b.id, name: b.name ? `Batch ${b.name}` : `Batch ${b.id}`, state: b.state, value, max, text: `${value} / ${max} done${failed}` }
+}
+
+export class GroupList {
+  readonly root: HTMLUListElement
+  readonly #kind: GroupKind
+  readonly #items = new Map<string, Item>()
+
+  constructor(kind: GroupKind) {
+    this.#kind = kind
+    this.root = h('ul', { part: kind === 'chain' ? 'chains' : 'batches', 'aria-label': kind === 'chain' ? 'Chains' : 'Batches' })
+  }
+
+  update(groups: readonly ChainState[] | readonly BatchState[]): void {
+    const shown = this.#kind === 'chain' ? (groups as ChainState[]).map(shownChain) : (groups as BatchState[]).map(shownBatch)
+    const keep = new Set(shown.map((s) => s.id))
+    for (const [id, item] of this.#items) {
+      if (keep.has(id)) continue
+      item.li.remove()
+      this.#items.delete(id)
+    }
+    let at: ChildNode | null = this.root.firstChild
+    for (const s of shown) {
+      let item = this.#items.get(s.id)
+      if (!item) {
+        item = makeItem(this.#kind)
+        this.#items.set(s.id, item)
+      }
+      this.#fill(item, s)
+      if (item.li === at) at = at.nextSibling
+      else this.root.insertBefore(item.li, at)
+    }
+  }
+
+  #fill(item: Item, s: Shown): void {
+    setAttr(item.li, `data-${this.#kind}-id`, s.id)
+    setAttr(item.li, 'data-state', s.state)
+    setText(item.name, s.name)
+    setAttr(item.name, 'title', s.id)
+    setText(item.state, s.state)
+    setAttr(item.state, 'data-state', s.state)
+    if (item.bar.max !== Math.max(1, s.max)) item.bar.max = Math.max(1, s.max)
+    if (item.bar.value !== s.value) item.bar.value = s.value
+    setAttr(item.bar, 'aria-label', `Progress of ${s.name}`)
+    setText(item.text, s.text)
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * ferry/dashboard: `<ferry-dashboard>`, a live view of a queue as a framework-free custom
+ * element. Give it a `Queue` or the `QueueClient` of a queue hosted in a worker:
+ *
+ * ```ts
+ * import 'ferry/dashboard'            // defines <ferry-dashboard> where custom elements exist
+ * const el = document.querySelector('ferry-dashboard')
+ * el.queue = queue                   // set it again to show another queue
+ * ```
+ *
+ * It shows the jobs per state, the jobs finished per second over the last minute, the chains
+ * and batches seen lately with their progress, the engine's network state (when the queue has
+ * `online`), and a page of 50 jobs filtered by state and type with their attempts, last error
+ * and progress. It replays failed or cancelled jobs, cancels unfinished ones, and pauses and
+ * resumes the queue; an action that fails shows its error in the element. It reads through the
+ * public API and `ferry/observable` only, with at most one read in flight and at most four a
+ * second while events keep arriving; rows are updated in place. Removing it from the page
+ * stops every subscription and read; adding it back resumes.
+ *
+ * Job data (ids, types, errors, progress) is untrusted: it is only ever set as text or as an
+ * attribute value, never parsed as HTML.
+ *
+ * **Attributes.** `theme="light" | "dark"` forces a colour scheme; without it the element
+ * follows `prefers-color-scheme`.
+ *
+ * **Custom properties** (set them on the element or an ancestor):
+ * `--ferry-bg` (background), `--ferry-fg` (text), `--ferry-muted` (secondary text),
+ * `--ferry-border`, `--ferry-surface` (panels, buttons, table head), `--ferry-accent` (active
+ * jobs, chart, focus), `--ferry-ok` (succeeded), `--ferry-fail` (failed, errors), `--ferry-warn`
+ * (offline, paused), `--ferry-font` (the `font` shorthand), `--ferry-radius` (corner radius).
+ * Set on the element, a property applies in both themes.
+ *
+ * **Parts** (style them with `::part()`): `dashboard`, `header`, `title`, `network`,
+ * `run-state`, `pause`, `error`, `error-text`, `dismiss`, `counts`, `count`, `count-label`,
+ * `count-value`, `throughput`, `chart`, `rate`, `peak`, `chains-box`, `chains`, `batches-box`,
+ * `batches`, `group` (with `chain` or `batch`), `group-name`, `group-state`, `group-progress`,
+ * `group-text`, `filters`, `state-filter`, `type-filter`, `page-info`, `prev-page`,
+ * `next-page`, `jobs` (the table), `job-rows`, `job-row`, `cell` (with `cell-<column>`),
+ * `job-progress`, `job-progress-text`, `action` (with `replay-button` or `cancel-button`),
+ * `empty`.
+ *
+ * **Data hooks** (stable, for tests and scripts, in the open shadow root):
+ * - `tr[part~=job-row]`: `data-job-id`, `data-state`, `data-type`; its cells `td[data-col]`
+ *   with `id`, `type`, `state`, `attempts` ("2 / 4"), `progress`, `error`, `actions`.
+ * - `button[data-action=replay|cancel][data-job-id]` in a row, present only when the action
+ *   applies (replay: failed or cancelled; cancel: waiting, active, delayed or blocked).
+ * - `button[part~=count][data-state]` with `data-count` (the number; click to filter).
+ * - `[part~=network][data-online=true|false]` (hidden when the queue does not tell).
+ * - `button[part~=pause][data-action=pause|resume]`; `[part~=run-state][data-paused]`.
+ * - `li[part~=chain][data-chain-id][data-state]`, `li[part~=batch][data-batch-id][data-state]`,
+ *   each with a `progress` bar and `[part~=group-text]` ("1 / 3 steps", "2 / 3 done").
+ * - `[part~=error]` (`role=alert`, hidden when there is none).
+ *
+ * The pause state is known from the `queue:paused` / `queue:resumed` events seen while on the
+ * page.
+ *
+ * @module
+ */
+import { FerryDashboard, JOB_STATES } from './element.js'
+
+export { FerryDashboard, JOB_STATES }
+export type { DashboardQueue } from './model.js'
+
+/**
+ * Defines the element under `tag` (default `ferry-dashboard`). Does nothing when the tag is
+ * already taken or where there are no custom elements (Node, server rendering). A class can be
+ * defined only once: other tags get a subclass.
+ */
+export function defineDashboard(tag = 'ferry-dashboard'): void {
+  if (typeof customElements === 'undefined' || customElements.get(tag)) return
+  // A class defined under one tag cannot be defined under another: the second tag gets a subclass.
+  const taken = customElements.getName(FerryDashboard) !== null
+  customElements.define(tag, taken ? class extends FerryDashboard {} : FerryDashboard)
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'ferry-dashboard': FerryDashboard
+  }
+}
+
+defineDashboard()

@@ -1,0 +1,153 @@
+/**
+ * The table of jobs, updated in place: one row element per job id, kept while the job stays on
+ * the page and reused for another job when it leaves; cells are written only when their text
+ * changed. Everything from a job goes in as text or as an attribute value.
+ *
+ * @module
+ */
+import type { JobRecord, JobState } from '../core/types.js'
+import { h, setAttr, setText } from './dom.js'
+
+export const COLUMNS = [
+  ['id', 'ID'],
+  ['type', 'Type'],
+  ['state', 'State'],
+  ['attempts', 'Attempts'],
+  ['progress', 'Progress'],
+  ['error', 'Last error'],
+  ['actions', 'Actions'],
+] as const
+
+type Column = (typeof COLUMNS)[number][0]
+
+const REPLAYABLE: ReadonlySet<JobState> = new Set(['failed', 'cancelled'])
+const CANCELLABLE: ReadonlySet<JobState> = new Set(['waiting', 'active', 'delayed', 'blocked'])
+
+/** Rows kept aside for reuse once their job left the page. */
+const POOL_MAX = 100
+
+/** Longest text shown for an object progress value; the whole of it is in the cell's title. */
+const PROGRESS_CHARS = 60
+
+interface Row {
+  tr: HTMLTableRowElement
+  cells: Record<Column, HTMLTableCellElement>
+  bar: HTMLProgressElement
+  barText: HTMLSpanElement
+  replay: HTMLButtonElement
+  cancel: HTMLButtonElement
+}
+
+function makeRow(): Row {
+  const cells = Object.fromEntries(COLUMNS.map(([col]) => [col, h('td', { 'data-col': col, part: `cell cell-${col}` })])) as Row['cells']
+  const tr = h('tr', { part: 'job-row' }, ...COLUMNS.map(([col]) => cells[col]))
+  const bar = h('progress', { part: 'job-progress', max: 100 })
+  const barText = h('span', { part: 'job-progress-text' })
+  const replay = h('button', { type: 'button', part: 'action replay-button', 'data-action': 'replay' }, 'Replay')
+  const cancel = h('button', { type: 'button', part: 'action cancel-button', 'data-action': 'cancel' }, 'Cancel')
+  return { tr, cells, bar, barText, replay, cancel }
+}
+
+/** A number is a percentage; anything else is shown as JSON. */
+function progressOf(p: unknown): { percent?: number; text: string } {
+  if (p === undefined || p === null) return { text: '' }
+  if (typeof p === 'number' && Number.isFinite(p)) {
+    const percent = Math.max(0, Math.min(100, p))
+    return { percent, text: `${Math.round(percent)}%` }
+  }
+  try {
+    return { text: JSON.stringify(p) ?? '' }
+  } catch {
+    return { text: '(unreadable)' }
+  }
+}
+
+/** Puts exactly `nodes` in `parent`, in order, touching nothing when they already are. */
+function children(parent: Element, nodes: Node[]): void {
+  const now = parent.childNodes
+  if (now.length === nodes.length && nodes.every((n, i) => now[i] === n)) return
+  parent.replaceChildren(...nodes)
+}
+
+export class JobTable {
+  readonly body: HTMLTableSectionElement
+  readonly #rows = new Map<string, Row>()
+  readonly #pool: Row[] = []
+
+  constructor(body: HTMLTableSectionElement) {
+    this.body = body
+  }
+
+  /** Shows `jobs` in this order; `busy` jobs have an action in flight. */
+  update(jobs: readonly JobRecord[], busy: ReadonlySet<string>): void {
+    const keep = new Set(jobs.map((j) => j.id))
+    for (const [id, row] of this.#rows) {
+      if (keep.has(id)) continue
+      row.tr.remove()
+      this.#rows.delete(id)
+      if (this.#pool.length < POOL_MAX) this.#pool.push(row)
+    }
+    let at: ChildNode | null = this.body.firstChild
+    for (const j of jobs) {
+      let row = this.#rows.get(j.id)
+      if (!row) {
+        row = this.#pool.pop() ?? makeRow()
+        this.#rows.set(j.id, row)
+      }
+      this.#fill(row, j, busy.has(j.id))
+      if (row.tr === at) at = at.nextSibling
+      else this.body.insertBefore(row.tr, at)
+    }
+  }
+
+  /** The row of a job on the page. */
+  row(id: string): HTMLTableRowElement | undefined {
+    return this.#rows.get(id)?.tr
+  }
+
+  clear(): void {
+    for (const row of this.#rows.values()) row.tr.remove()
+    this.#rows.clear()
+  }
+
+  #fill(row: Row, j: JobRecord, busy: boolean): void {
+    const { tr, cells } = row
+    setAttr(tr, 'data-job-id', j.id)
+    setAttr(tr, 'data-state', j.state)
+    setAttr(tr, 'data-type', j.type)
+    setAttr(tr, 'aria-busy', busy ? 'true' : undefined)
+    setText(cells.id, j.id)
+    setAttr(cells.id, 'title', j.id)
+    setText(cells.type, j.type)
+    setText(cells.state, j.state)
+    setAttr(cells.state, 'data-state', j.state)
+    setText(cells.attempts, `${j.attempt} / ${j.maxAttempts}`)
+
+    const p = progressOf(j.progress)
+    if (p.percent === undefined) {
+      children(cells.progress, p.text ? [row.barText] : [])
+      setText(row.barText, p.text.length > PROGRESS_CHARS ? `${p.text.slice(0, PROGRESS_CHARS)}…` : p.text)
+      setAttr(cells.progress, 'title', p.text.length > PROGRESS_CHARS ? p.text : undefined)
+    } else {
+      children(cells.progress, [row.bar, row.barText])
+      if (row.bar.value !== p.percent) row.bar.value = p.percent
+      setAttr(row.bar, 'aria-label', `Progress of job ${j.id}`)
+      setText(row.barText, p.text)
+      setAttr(cells.progress, 'title', undefined)
+    }
+
+    const err = j.error
+    setText(cells.error, err ? err.message || err.name : '')
+    setAttr(cells.error, 'title', err ? `${err.name}${err.code ? ` (${err.code})` : ''}: ${err.message}` : undefined)
+
+    const actions: HTMLButtonElement[] = []
+    if (REPLAYABLE.has(j.state)) actions.push(row.replay)
+    if (CANCELLABLE.has(j.state)) actions.push(row.cancel)
+    for (const b of actions) {
+      b.disabled = busy
+      setAttr(b, 'data-job-id', j.id)
+      setAttr(b, 'aria-label', `${b === row.replay ? 'Replay' : 'Cancel'} job ${j.id}`)
+    }
+    children(cells.actions, actions)
+  }
+}

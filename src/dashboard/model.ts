@@ -1,0 +1,65 @@
+/**
+ * What the dashboard shows, in one object: the element renders from it and nothing else.
+ *
+ * @module
+ */
+import type { Counts, JobFilter, JobRecord, JobState, QueueLike } from '../core/types.js'
+import { Groups } from './groups.js'
+import { Throughput } from './throughput.js'
+
+/**
+ * What the dashboard needs of a queue: a `Queue` and a `QueueClient` are both one. `online` is
+ * optional: without it the network state is not shown.
+ */
+export interface DashboardQueue extends QueueLike {
+  listJobs(filter?: JobFilter): Promise<JobRecord[]>
+  cancel(id: string): Promise<boolean>
+  replay(id: string): Promise<boolean>
+  pause(queue?: string): void | Promise<void>
+  resume(queue?: string): void | Promise<void>
+  readonly online?: boolean
+}
+
+export const STATES: readonly JobState[] = ['waiting', 'active', 'delayed', 'blocked', 'succeeded', 'failed', 'cancelled']
+
+/** Jobs per page of the list. */
+export const PAGE_SIZE = 50
+
+export interface Model {
+  counts?: Counts
+  jobs: JobRecord[]
+  filter: { state?: JobState; type?: string; offset: number }
+  /** Bumped at each filter change, so a read started before it is not shown. */
+  filterGeneration: number
+  /** Undefined while unknown, or when the queue does not tell. */
+  online?: boolean
+  /** Queue names paused, as the `queue:paused` / `queue:resumed` events told. */
+  paused: Set<string>
+  /** The last failed action or read, shown until dismissed or replaced. */
+  error?: string
+  /** Jobs with an action in flight: their buttons are disabled meanwhile. */
+  busy: Set<string>
+  /** A pause or resume is in flight. */
+  pausing: boolean
+  throughput: Throughput
+  groups: Groups
+}
+
+export function emptyModel(): Model {
+  return {
+    jobs: [],
+    filter: { offset: 0 },
+    filterGeneration: 0,
+    paused: new Set(),
+    busy: new Set(),
+    pausing: false,
+    throughput: new Throughput(),
+    groups: new Groups(),
+  }
+}
+
+/** A readable message for anything thrown. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name
+  return String(err)
+}

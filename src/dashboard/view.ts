@@ -1,0 +1,151 @@
+/**
+ * The dashboard's shadow DOM, built once, and `render`, which brings it in line with the model:
+ * each part compares and writes only what changed.
+ *
+ * @module
+ */
+import type { Counts, JobState } from '../core/types.js'
+import { h, setAttr, setText } from './dom.js'
+import { GroupList } from './group-list.js'
+import { COLUMNS, JobTable } from './job-table.js'
+import { PAGE_SIZE, STATES, type Model } from './model.js'
+import { CSS } from './styles.js'
+import { drawChart, makeChart, type Chart } from './throughput.js'
+
+export interface View {
+  network: HTMLElement
+  runState: HTMLElement
+  pause: HTMLButtonElement
+  error: HTMLElement
+  errorText: HTMLElement
+  counts: Map<JobState, { button: HTMLButtonElement; value: HTMLElement }>
+  chart: Chart
+  chains: GroupList
+  batches: GroupList
+  stateFilter: HTMLSelectElement
+  typeFilter: HTMLInputElement
+  types: HTMLDataListElement
+  pageInfo: HTMLElement
+  prev: HTMLButtonElement
+  next: HTMLButtonElement
+  table: JobTable
+  empty: HTMLElement
+}
+
+export function buildView(root: ShadowRoot): View {
+  const network = h('span', { part: 'network', class: 'pill', role: 'status', hidden: true })
+  const runState = h('span', { part: 'run-state', class: 'pill', role: 'status' }, 'Running')
+  const pause = h('button', { type: 'button', part: 'pause', 'data-action': 'pause' }, 'Pause')
+  const errorText = h('span', { part: 'error-text' })
+  const dismiss = h('button', { type: 'button', part: 'dismiss', 'data-action': 'dismiss', 'aria-label': 'Dismiss the error' }, '×')
+  const error = h('div', { part: 'error', role: 'alert', hidden: true }, errorText, dismiss)
+
+  const counts = new Map<JobState, { button: HTMLButtonElement; value: HTMLElement }>()
+  const countsBox = h('div', { part: 'counts', role: 'group', 'aria-label': 'Jobs per state (select one to filter)' })
+  for (const state of STATES) {
+    const value = h('span', { part: 'count-value' }, '–')
+    const button = h(
+      'button',
+      { type: 'button', part: 'count', 'data-state': state, 'data-action': 'filter-state', 'aria-pressed': 'false' },
+      h('span', { part: 'count-label' }, state),
+      value,
+    )
+    counts.set(state, { button, value })
+    countsBox.append(button)
+  }
+
+  const rate = h('span', { part: 'rate' }, '0.0 jobs/s')
+  const peak = h('span', { part: 'peak' }, 'peak 0/s')
+  const chart = makeChart(rate, peak)
+  const chains = new GroupList('chain')
+  const batches = new GroupList('batch')
+
+  const stateFilter = h('select', { part: 'state-filter' }, h('option', { value: '' }, 'all states'), ...STATES.map((s) => h('option', { value: s }, s)))
+  const types = h('datalist', { id: 'ferry-types' })
+  const typeFilter = h('input', { part: 'type-filter', type: 'search', list: 'ferry-types', placeholder: 'any type', spellcheck: 'false', autocomplete: 'off' })
+  const pageInfo = h('span', { part: 'page-info', 'aria-live': 'polite' })
+  const prev = h('button', { type: 'button', part: 'prev-page', 'data-action': 'prev-page' }, '‹ Previous')
+  const next = h('button', { type: 'button', part: 'next-page', 'data-action': 'next-page' }, 'Next ›')
+  const body = h('tbody', { part: 'job-rows' })
+  const head = h('thead', {}, h('tr', {}, ...COLUMNS.map(([col, label]) => h('th', { scope: 'col', 'data-col': col }, label))))
+  const empty = h('p', { part: 'empty', hidden: true }, 'No jobs match.')
+
+  root.replaceChildren(
+    h('style', {}, CSS),
+    h(
+      'div',
+      { part: 'dashboard' },
+      h('header', { part: 'header' }, h('h2', { part: 'title' }, 'Jobs'), network, runState, pause),
+      error,
+      h('section', { 'aria-label': 'Counts' }, countsBox),
+      h('section', { part: 'throughput', 'aria-label': 'Throughput' }, chart.root, rate, peak),
+      h(
+        'section',
+        { class: 'groups', 'aria-label': 'Chains and batches' },
+        h('div', { part: 'chains-box' }, h('h3', {}, 'Chains'), chains.root),
+        h('div', { part: 'batches-box' }, h('h3', {}, 'Batches'), batches.root),
+      ),
+      h(
+        'section',
+        { 'aria-label': 'Jobs' },
+        h('div', { part: 'filters' }, h('label', {}, 'State', stateFilter), h('label', {}, 'Type', typeFilter), types, pageInfo, prev, next),
+        h('div', { class: 'table-wrap' }, h('table', { part: 'jobs' }, h('caption', { hidden: true }, 'Jobs'), head, body)),
+        empty,
+      ),
+    ),
+  )
+  return { network, runState, pause, error, errorText, counts, chart, chains, batches, stateFilter, typeFilter, types, pageInfo, prev, next, table: new JobTable(body), empty }
+}
+
+function total(c: Counts | undefined, state: JobState | undefined): number | undefined {
+  if (!c) return undefined
+  return state ? c[state] : STATES.reduce((n, s) => n + c[s], 0)
+}
+
+/** Types seen on the page, offered by the type filter; bounded, the newest kept. */
+const TYPES_OFFERED = 50
+
+export function render(v: View, m: Model): void {
+  setAttr(v.network, 'hidden', m.online === undefined)
+  setAttr(v.network, 'data-online', m.online === undefined ? undefined : String(m.online))
+  setText(v.network, m.online === false ? 'Offline' : 'Online')
+
+  const paused = m.paused.size > 0
+  setAttr(v.runState, 'data-paused', String(paused))
+  setText(v.runState, paused ? 'Paused' : 'Running')
+  setAttr(v.pause, 'data-action', paused ? 'resume' : 'pause')
+  setText(v.pause, paused ? 'Resume' : 'Pause')
+  v.pause.disabled = m.pausing
+
+  setAttr(v.error, 'hidden', m.error === undefined)
+  setText(v.errorText, m.error ?? '')
+
+  for (const [state, { button, value }] of v.counts) {
+    const n = m.counts?.[state]
+    setText(value, n === undefined ? '–' : n.toLocaleString())
+    setAttr(button, 'data-count', n)
+    setAttr(button, 'aria-pressed', String(m.filter.state === state))
+    setAttr(button, 'aria-label', `${state}: ${n ?? 'unknown'}`)
+  }
+
+  drawChart(v.chart, m.throughput)
+  v.chains.update(m.groups.chains.list())
+  v.batches.update(m.groups.batches.list())
+
+  if (v.stateFilter.value !== (m.filter.state ?? '')) v.stateFilter.value = m.filter.state ?? ''
+  v.table.update(m.jobs, m.busy)
+  setAttr(v.empty, 'hidden', m.jobs.length > 0)
+  const { offset } = m.filter
+  const of = m.filter.type === undefined ? total(m.counts, m.filter.state) : undefined
+  const range = m.jobs.length === 0 ? 'no jobs' : `${offset + 1}–${offset + m.jobs.length}`
+  setText(v.pageInfo, of === undefined ? range : `${range} of ${of.toLocaleString()}`)
+  v.prev.disabled = offset === 0
+  v.next.disabled = m.jobs.length < PAGE_SIZE
+
+  const known = new Set([...v.types.options].map((o) => o.value))
+  for (const j of m.jobs) {
+    if (known.has(j.type) || known.size >= TYPES_OFFERED) continue
+    known.add(j.type)
+    v.types.append(h('option', { value: j.type }))
+  }
+}
