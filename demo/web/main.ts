@@ -20,6 +20,7 @@ import type { Received, ServerSettings } from './vite.config.js'
 
 const STORE_KEY = 'ferry-demo:store'
 const NETWORK_KEY = 'ferry-demo:network'
+const ALBUM_KEY = 'ferry-demo:albums'
 const SAMPLES = 20
 const POLL_MS = 1000
 
@@ -109,7 +110,6 @@ for (const radio of document.querySelectorAll<HTMLInputElement>('input[name="sto
 
 const added = $('#added')
 let addedCount = 0
-let albums = 0
 
 /** One album: a batch of uploads, and a summary sent when it has settled. */
 async function addAlbum(photos: Photo[], name: string): Promise<void> {
@@ -134,25 +134,27 @@ async function addAlbum(photos: Photo[], name: string): Promise<void> {
   void refresh()
 }
 
-function albumName(): string {
-  const t = new Date()
-  return `album ${++albums} (${t.toLocaleTimeString()})`
+/** Albums are numbered across tabs and reloads (localStorage is the origin's). */
+function nextAlbum(): number {
+  const n = Number(localStorage.getItem(ALBUM_KEY) ?? 0) + 1
+  localStorage.setItem(ALBUM_KEY, String(n))
+  return n
 }
 
 const addSamples = $<HTMLButtonElement>('#add-samples')
 addSamples.addEventListener('click', () => {
   addSamples.disabled = true
-  const name = albumName()
-  samplePhotos(SAMPLES, `sample-${albums}`)
-    .then((photos) => addAlbum(photos, name))
+  const n = nextAlbum()
+  samplePhotos(SAMPLES, `sample-${n}`)
+    .then((photos) => addAlbum(photos, `album ${n}`))
     .catch(report)
     .finally(() => (addSamples.disabled = false))
 })
 const files = $<HTMLInputElement>('#files')
 files.addEventListener('change', () => {
-  const picked = [...(files.files ?? [])].map((f) => ({ name: f.name, blob: f as Blob }))
+  const picked = [...(files.files ?? [])].map((f) => ({ name: f.name, blob: f }))
   files.value = ''
-  addAlbum(picked, albumName()).catch(report)
+  addAlbum(picked, `album ${nextAlbum()}`).catch(report)
 })
 
 // ---- clear ----

@@ -9,7 +9,7 @@ const WIDTH = 320
 const HEIGHT = 240
 
 /** A canvas to draw on: an OffscreenCanvas where there is one, else a detached `<canvas>`. */
-function canvas(): { ctx: OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D; toBlob(type: string): Promise<Blob> } {
+function canvas(): { ctx: OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D; toBlob: (type: string) => Promise<Blob> } {
   if (typeof OffscreenCanvas === 'function') {
     const c = new OffscreenCanvas(WIDTH, HEIGHT)
     const ctx = c.getContext('2d')

@@ -14,7 +14,7 @@ function photoText(p: ReceivedPhoto): string {
 
 function albumText(a: ReceivedAlbum): string {
   const s = a.summary as { album?: unknown; photos?: unknown; succeeded?: unknown; failed?: unknown }
-  return `${String(s.album)}: ${String(s.succeeded)} of ${String(s.photos)} photos sent, ${String(s.failed)} failed (summary from the album's settled callback)`
+  return `${String(s.album)}: ${String(s.succeeded)} of ${String(s.photos)} photos sent, ${String(s.failed)} failed`
 }
 
 export class ServerPanel {

@@ -191,6 +191,9 @@ describe.each([
   it('shows the same outbox in a second tab, which carries on when the first closes', async () => {
     second = await open()
     expect(await second.getAttribute('main', 'data-store')).toBe(store)
+    // On OPFS the first tab hosts the engine and the second is its client; on IndexedDB each
+    // tab runs an engine of its own on the one database.
+    await second.waitForSelector(`#engine[data-host="${store === 'opfs' ? 'false' : 'true'}"]`, { timeout: 60_000 })
     await expect.poll(async () => (await counts(second!)).succeeded, SETTLE).toBe(photos + albums)
 
     // Added in the second tab: both tabs see them arrive.
@@ -202,10 +205,13 @@ describe.each([
     await page.setChecked('#network', false)
     await second.waitForSelector('#network:not(:checked)', { timeout: 60_000 })
     await second.waitForSelector('#engine[data-online="false"]', { timeout: 60_000 })
+    await second.waitForSelector('ferry-dashboard [part~="network"][data-online="false"]', { timeout: 60_000 })
     await page.setChecked('#network', true)
     await second.waitForSelector('#engine[data-online="true"]', { timeout: 60_000 })
 
     await page.close()
+    // The second tab now runs the engine (on OPFS it took hosting over).
+    await second.waitForSelector('#engine[data-host="true"]', { timeout: 60_000 })
     await addSamples(second)
     await allArrived(second)
   }, 360_000)
@@ -213,16 +219,26 @@ describe.each([
   it('shows the outbox in the dashboard and keeps a screenshot', async () => {
     const p = second!
     const total = photos + albums
+    // Its counts, and its rows, are the outbox's.
     await p.waitForFunction(
-      (n) => document.querySelector('ferry-dashboard')?.shadowRoot?.textContent?.includes(String(n)) === true,
+      (n) => {
+        const count = (state: string): number =>
+          Number(document.querySelector('ferry-dashboard')?.shadowRoot?.querySelector<HTMLElement>(`button[part~="count"][data-state="${state}"]`)?.dataset['count'])
+        return count('succeeded') === n && count('failed') === 0 && count('waiting') === 0
+      },
       total,
       { timeout: 60_000 },
     )
-    await p.waitForFunction(
-      () => (document.querySelector('ferry-dashboard')?.shadowRoot?.querySelectorAll('[data-job-id][data-state="succeeded"]').length ?? 0) > 0,
-      undefined,
-      { timeout: 60_000 },
+    const rows = await p.$$eval('ferry-dashboard', ([el]) =>
+      [...(el?.shadowRoot?.querySelectorAll<HTMLElement>('tr[data-job-id]') ?? [])].map((r) => ({ id: r.dataset['jobId'], state: r.dataset['state'] })),
     )
+    expect(rows.length).toBeGreaterThan(0)
+    const server = new Set((await received()).photos.map((x) => x.id))
+    for (const r of rows) {
+      expect(r.state).toBe('succeeded')
+      if (r.id?.startsWith('photo-')) expect(server.has(r.id)).toBe(true)
+    }
+    await p.waitForSelector(`#server-count[data-count="${photos}"]`, { timeout: 60_000 })
     mkdirSync(SCREENSHOT_DIR, { recursive: true })
     await p.screenshot({ path: `${SCREENSHOT_DIR}/${store}.png` })
     if (process.env['FERRY_UPDATE_SCREENSHOTS'] === '1' && store === 'idb') {
