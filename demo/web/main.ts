@@ -11,6 +11,7 @@
  */
 import { nanoid } from 'nanoid'
 import { type Counts, type QueueEvent } from '../../src/index.js'
+import '../../src/dashboard/index.js'
 import { request, type HttpJobs } from '../../src/http/index.js'
 import { connectQueue, shareQueue, type QueueClient, type SharedQueue } from '../../src/workers/index.js'
 import { samplePhotos, type Photo } from './samples.js'
@@ -195,6 +196,12 @@ function showCounts(c: Counts): void {
     .map((s) => `${c[s]} ${s}`)
     .join(' · ')
 }
+
+// The dashboard reads the same queue through the client: the jobs, their states and errors,
+// the album batches, and replay / cancel / pause.
+const dashboard = document.createElement('ferry-dashboard')
+dashboard.queue = client
+$('#dashboard-slot').replaceWith(dashboard)
 
 const panel = new ServerPanel($('#received'), $('#albums'), $('#server-count'))
 
