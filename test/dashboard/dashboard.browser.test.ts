@@ -86,6 +86,28 @@ const button = (el: HTMLElement, selector: string): HTMLButtonElement => {
   return b
 }
 
+describe('<ferry-dashboard> themes', () => {
+  it('follows the theme attribute and the custom properties', async () => {
+    const el = document.createElement('ferry-dashboard')
+    document.body.append(el)
+    try {
+      const bg = () => getComputedStyle(el).backgroundColor
+      el.setAttribute('theme', 'light')
+      const light = bg()
+      el.setAttribute('theme', 'dark')
+      const dark = bg()
+      expect(dark).not.toBe(light)
+      el.style.setProperty('--ferry-bg', 'rgb(1, 2, 3)')
+      expect(bg()).toBe('rgb(1, 2, 3)')
+      // The table is labelled for assistive technology.
+      const heads = [...shadow(el).querySelectorAll('th[scope="col"]')].map((th) => th.textContent)
+      expect(heads).toEqual(['ID', 'Type', 'State', 'Attempts', 'Progress', 'Last error', 'Actions'])
+    } finally {
+      el.remove()
+    }
+  })
+})
+
 describe.each([
   ['a queue in the page', local],
   ['a queue on IndexedDB in a dedicated worker, through its client', inWorker],
@@ -112,6 +134,9 @@ describe.each([
     expect(customElements.get('ferry-dashboard')).toBe(FerryDashboard)
     expect(() => defineDashboard()).not.toThrow()
     expect(document.createElement('ferry-dashboard')).toBeInstanceOf(FerryDashboard)
+    const tag = `queue-view-${Math.random().toString(36).slice(2)}`
+    defineDashboard(tag)
+    expect(document.createElement(tag)).toBeInstanceOf(FerryDashboard)
   })
 
   it('shows the counts per state and lists the jobs with their type, state and attempts', async () => {
@@ -183,8 +208,11 @@ describe.each([
     const { id } = await q.dispatch(job('hold', { key: 'p' }))
     await expect.poll(() => cell(el, id, 'progress'), WAIT).toContain('40')
     expect(row(el, id)?.querySelector('progress')?.value).toBe(40)
+    const before = row(el, id)
     steering.release('p')
     await expect.poll(() => cell(el, id, 'state'), WAIT).toBe('succeeded')
+    // Updated in place: the same row, its text rewritten.
+    expect(row(el, id)).toBe(before)
   })
 
   it('cancels a waiting job', async () => {
@@ -281,6 +309,41 @@ describe.each([
     expect(row(el, first.id)).toBeNull()
     await expect.poll(() => countOf(el, 'waiting'), WAIT).toBe('1')
     await other.close()
+  })
+
+  it('reads at most once at a time, a few times a second, while 300 jobs finish; the chart counts them', async () => {
+    setup = await open()
+    const q = setup.queue
+    let lists = 0
+    let inFlight = 0
+    let most = 0
+    el = document.createElement('ferry-dashboard')
+    el.queue = {
+      ...facade(q),
+      listJobs: async (f) => {
+        lists++
+        most = Math.max(most, ++inFlight)
+        try {
+          return await q.listJobs(f)
+        } finally {
+          inFlight--
+        }
+      },
+    }
+    document.body.append(el)
+    const view = el
+    await expect.poll(() => countOf(view, 'succeeded'), WAIT).toBe('0')
+    const start = performance.now()
+    const first = lists
+    await q.dispatchMany(Array.from({ length: 300 }, (_, n) => job('ok', { n })))
+    await expect.poll(() => countOf(view, 'succeeded'), WAIT).toBe('300')
+    const elapsed = performance.now() - start
+    expect(most).toBe(1)
+    // Reads start at least 250 ms apart: one per window, and the one after the last event.
+    expect(lists - first).toBeLessThanOrEqual(Math.ceil(elapsed / 250) + 2)
+    expect(shadow(view).querySelectorAll('tr[part~="job-row"]')).toHaveLength(50)
+    await expect.poll(() => one(view, '[part~="chart"]')?.getAttribute('aria-label'), WAIT).toContain('300 finished')
+    expect(one(view, '[part~="chart"] [data-series="finished"]')?.getAttribute('d')).toMatch(/^M/)
   })
 
   it('stops every subscription and read when removed from the page, and resumes when added back', async () => {
