@@ -6,7 +6,7 @@
  * thread is measured first with the client only, then with the dashboard on it, in one run;
  * then a CPU profile of the page with the dashboard shows where its time goes. Prints the
  * tables and writes bench/results/dashboard.md (`BENCH_NO_WRITE=1`: print only; `BENCH_SMOKE=1`:
- * a tenth of the plain jobs, to check the harness, writes nothing).
+ * a tenth of the finished and delayed jobs, to check the harness, writes nothing).
  *
  * @module
  */
@@ -22,7 +22,8 @@ import { now } from '../lib/stats.js'
 import { PHASE, RUN, seedPlan, seedTotal } from './plan.js'
 import { profilePage, type ProfileSummary } from './profile.js'
 import type { Sample } from './protocol.js'
-import { goalTable, phaseTable, profileTable, summarize, warmupLine, type Phase, type ThreadTime } from './report.js'
+import { tracePage, type TraceSummary } from './trace.js'
+import { goalTable, mutationsLine, phaseTable, profileTable, summarize, traceTable, warmupLine, type Phase, type ThreadTime } from './report.js'
 
 const executablePath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 const SMOKE = process.env['BENCH_SMOKE'] === '1'
@@ -66,13 +67,14 @@ const browser = await chromium.launch({
 })
 const load = new LoadSampler()
 const t0 = now()
-const dashboardCommit = git('log', '-1', '--format=%h %cI', '--', 'src/dashboard')
+const dashboardCommit = `${git('log', '-1', '--format=%h %cI', '--', 'src/dashboard') || 'no commit yet'}${git('status', '--porcelain', '--', 'src/dashboard') ? ', with uncommitted changes' : ''}`
 let seeded: { ms: number; dispatchedMs: number; ranMs: number } | undefined
 let base: Phase | undefined
 let dash: Phase | undefined
 let warmup: Sample | undefined
 let profile: ProfileSummary | undefined
 let mountProfile: ProfileSummary | undefined
+let trace: TraceSummary | undefined
 let missing: string | undefined
 
 async function threadTime(cdp: CDPSession): Promise<ThreadTime> {
@@ -123,8 +125,9 @@ try {
     warmup = d.warm
     dash = d.phase
     log(`dashboard: ${JSON.stringify(summarize(dash.sample))}`)
-    log(`profiling the page for ${PHASE.profileS} s, then a fresh dashboard's first ${PHASE.profileS} s…`)
+    log(`profiling the page for ${PHASE.profileS} s, tracing it for ${PHASE.profileS} s, then profiling a fresh dashboard's first ${PHASE.profileS} s…`)
     profile = await profilePage(cdp, () => page.waitForTimeout(PHASE.profileS * 1000))
+    trace = await tracePage(browser, page, () => page.waitForTimeout(PHASE.profileS * 1000))
     await page.evaluate(() => window.ferryDashboardBench.unmount())
     await page.waitForTimeout(1000)
     mountProfile = await profilePage(cdp, () => page.evaluate((sec) => window.ferryDashboardBench.measure(sec, { mount: true }), PHASE.profileS))
@@ -142,7 +145,7 @@ const budget = (s: Phase | undefined) => (s ? summarize(s.sample) : undefined)
 const n = (x: number) => x.toLocaleString('en-US')
 const report = [
   machineHeader('ferry benchmark: `<ferry-dashboard>` on a big store, Chromium', command, [
-    `Dashboard: src/dashboard at ${dashboardCommit || 'no commit yet'}`,
+    `Dashboard: src/dashboard at ${dashboardCommit}`,
     `Browser: ${chromiumVersion(executablePath)}, headless (--disable-gpu), driven by Playwright, viewport 1280×800; page served by Vite on 127.0.0.1`,
     `Store: IndexedDB, ${n(SEED_TOTAL)} jobs loaded in ${(seeded.ms / 1000).toFixed(1)} s before the measurement; full run took ${Math.round((now() - t0) / 1000)} s`,
     load.line(),
@@ -154,8 +157,10 @@ const report = [
   ]),
   '## Results',
   phaseTable(base, dash),
+  ...(dash ? ['', `What the dashboard's DOM changes were, records per s: ${mutationsLine(dash.sample)}.`] : []),
   ...(warmup ? ['', `Warm-up (the ${PHASE.warmupS} s after mounting, not in the table): ${warmupLine(warmup)}.`] : []),
   ...(profile ? ['## Where the main thread spends its time with the dashboard', `A V8 CPU profile of the page (CDP \`Profiler\`, 250 µs sampling) for the ${PHASE.profileS} s after the measured window.`, '', profileTable(profile)] : []),
+  ...(trace ? ['### By the browser\'s account', `A Chromium trace (DevTools timeline categories) of the page's main thread for the ${PHASE.profileS} s after the profile: self time per trace event, which names what the profile calls "(program)".`, '', traceTable(trace)] : []),
   ...(mountProfile ? ['### Mounting', `The same, for the first ${PHASE.profileS} s of a second \`<ferry-dashboard>\` mounted on the page afterwards (the warm-up).`, '', profileTable(mountProfile)] : []),
   '## Method',
   [

@@ -61,6 +61,14 @@ const REGIONS: [string, string][] = [
   ['throughput', '[part~="throughput"]'],
   ['chains and batches', '[part~="chains-box"], [part~="batches-box"]'],
 ]
+/** What a record changed, shortly: `span[part=rate] text`, `path @d`, `tbody[part=job-rows] children`. */
+function whatOf(r: MutationRecord): string {
+  const el = r.target instanceof Element ? r.target : r.target.parentElement
+  const part = el?.getAttribute('part')
+  const name = `${el?.localName ?? '?'}${part ? `[part=${part}]` : ''}`
+  return r.type === 'attributes' ? `${name} @${r.attributeName ?? ''}` : r.type === 'characterData' ? `${name} text` : `${name} children`
+}
+
 function regionOf(r: MutationRecord): string {
   const el = r.target instanceof Element ? r.target : r.target.parentElement
   for (const [name, selector] of REGIONS) if (el?.closest(selector)) return name
@@ -77,7 +85,7 @@ async function measure(seconds: number, o: { mount?: boolean } = {}): Promise<Sa
   const before = await client.counts()
   const frames: number[] = []
   const longTasks: Sample['longTasks'] = []
-  const mutations: Sample['mutations'] = { callbacks: 0, records: 0, frames: 0, regions: {} }
+  const mutations: Sample['mutations'] = { callbacks: 0, records: 0, frames: 0, regions: {}, what: {} }
   const callsBefore = { ...calls }
   let running = true
   let last: number | undefined
@@ -99,7 +107,11 @@ async function measure(seconds: number, o: { mount?: boolean } = {}): Promise<Sa
     mutations.callbacks++
     mutations.records += records.length
     mutations.first ??= performance.now() - t0
-    for (const r of records) changed.add(regionOf(r))
+    for (const r of records) {
+      changed.add(regionOf(r))
+      const w = whatOf(r)
+      mutations.what[w] = (mutations.what[w] ?? 0) + 1
+    }
   })
   const watch = (el: HTMLElement) => {
     const opts = { subtree: true, childList: true, characterData: true, attributes: true }

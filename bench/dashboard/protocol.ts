@@ -25,9 +25,10 @@ export interface Sample {
   longTasks: { start: number; duration: number }[]
   /**
    * DOM changes inside the dashboard: MutationObserver callbacks, their records, frames with
-   * any, and frames with a change in each region (by the element's documented parts).
+   * any, frames with a change in each region (by the element's documented parts), and the
+   * records by what they changed (`span[part=rate] text`, `path @d`).
    */
-  mutations: { callbacks: number; records: number; frames: number; first?: number; regions: Record<string, number> }
+  mutations: { callbacks: number; records: number; frames: number; first?: number; regions: Record<string, number>; what: Record<string, number> }
   /** Calls the page made on the queue client, by method (the dashboard's reads). */
   calls: Record<string, number>
   /** Jobs succeeded or failed during the window, from the store's counts. */

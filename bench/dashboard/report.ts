@@ -8,6 +8,7 @@
 import { quantile } from '../lib/stats.js'
 import { FRAME_MS, LONG_MS } from './plan.js'
 import type { ProfileSummary } from './profile.js'
+import type { TraceSummary } from './trace.js'
 import type { Sample } from './protocol.js'
 
 /** What CDP's `Performance.getMetrics` counted during a window, in ms of the main thread. */
@@ -145,4 +146,19 @@ export function profileTable(p: ProfileSummary, n = 15): string {
   const fn = ['| function (self time) | ms | share of busy |', '|---|--:|--:|', ...p.functions.slice(0, n).map((f) => `| \`${f.name}\` | ${down(f.ms, 1)} | ${share(f.ms)} |`)]
   const files = ['| file (self time) | ms | share of busy |', '|---|--:|--:|', ...p.files.slice(0, 10).map((f) => `| \`${f.name}\` | ${down(f.ms, 1)} | ${share(f.ms)} |`)]
   return [`Sampled ${down(p.ms / 1000, 1)} s; the main thread was busy for ${down(p.busyMs, 0)} ms of it ("(program)" is the browser's own work: style, layout, paint, messages).`, '', fn.join('\n'), '', files.join('\n')].join('\n')
+}
+
+export function traceTable(t: TraceSummary, n = 15): string {
+  const share = (ms: number) => `${down((100 * ms) / Math.max(t.busyMs, 1e-9), 1)}%`
+  return [
+    `Traced ${down(t.ms / 1000, 1)} s; the main thread ran tasks for ${down(t.busyMs, 0)} ms of it.`,
+    '',
+    ['| trace event (self time) | ms | share of busy |', '|---|--:|--:|', ...t.events.slice(0, n).map((e) => `| ${e.name} | ${down(e.ms, 1)} | ${share(e.ms)} |`)].join('\n'),
+  ].join('\n')
+}
+
+/** The most frequent DOM changes, per second. */
+export function mutationsLine(s: Sample, n = 10): string {
+  const e = Object.entries(s.mutations.what).sort((a, b) => b[1] - a[1])
+  return e.length === 0 ? 'none' : e.slice(0, n).map(([k, c]) => `\`${k}\` ${down(perS(c, s.ms), 1)}`).join(', ')
 }

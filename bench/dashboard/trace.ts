@@ -1,0 +1,73 @@
+/**
+ * What the page's main thread does, by the browser's own account: a Chromium trace with the
+ * DevTools timeline categories, reduced to self time per event (script, style, layout, paint,
+ * messages). It names what a CPU profile calls "(program)".
+ *
+ * @module
+ */
+import type { Browser, Page } from 'playwright'
+import type { SelfTime } from './profile.js'
+
+const CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'v8.execute', '__metadata']
+
+interface TraceEvent {
+  name: string
+  ph: string
+  pid: number
+  tid: number
+  ts: number
+  dur?: number
+  args?: { name?: string }
+}
+
+export interface TraceSummary {
+  ms: number
+  busyMs: number
+  events: SelfTime[]
+}
+
+/** Traces the browser while `during` runs and sums self time per event on the page's main thread. */
+export async function tracePage(browser: Browser, page: Page, during: () => Promise<unknown>): Promise<TraceSummary> {
+  await browser.startTracing(page, { categories: CATEGORIES })
+  await during()
+  const trace = JSON.parse((await browser.stopTracing()).toString('utf8')) as { traceEvents: TraceEvent[] }
+  return summarize(trace.traceEvents)
+}
+
+function summarize(all: TraceEvent[]): TraceSummary {
+  const mains = all.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+  const key = (e: { pid: number; tid: number }) => `${e.pid}:${e.tid}`
+  const perThread = new Map<string, TraceEvent[]>(mains.map((m) => [key(m), []]))
+  for (const e of all) if (e.ph === 'X' && e.dur !== undefined) perThread.get(key(e))?.push(e)
+  // The page's renderer is the main thread with the most to do.
+  const events = [...perThread.values()].sort((a, b) => b.length - a.length)[0] ?? []
+  events.sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0))
+  const self = new Map<string, number>()
+  const stack: { end: number; name: string; self: number }[] = []
+  const close = (until: number) => {
+    while (stack.length > 0 && (stack[stack.length - 1]?.end ?? 0) <= until) {
+      const done = stack.pop()
+      if (done) self.set(done.name, (self.get(done.name) ?? 0) + done.self)
+    }
+  }
+  let busy = 0
+  for (const e of events) {
+    const dur = e.dur ?? 0
+    close(e.ts)
+    const parent = stack[stack.length - 1]
+    if (parent) parent.self -= Math.min(dur, parent.end - e.ts)
+    else busy += dur
+    stack.push({ end: e.ts + dur, name: e.name, self: dur })
+  }
+  close(Infinity)
+  const first = events[0]?.ts ?? 0
+  const last = events.reduce((m, e) => Math.max(m, e.ts + (e.dur ?? 0)), first)
+  return {
+    ms: (last - first) / 1000,
+    busyMs: busy / 1000,
+    events: [...self.entries()]
+      .map(([name, us]) => ({ name, ms: us / 1000 }))
+      .filter((x) => x.ms > 0)
+      .sort((a, b) => b.ms - a.ms),
+  }
+}
