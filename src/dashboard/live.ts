@@ -70,6 +70,10 @@ export class Live {
         if (e.chainId !== undefined) m.groups.chains.see(e.chainId, true)
         if (e.batchId !== undefined) m.groups.batches.see(e.batchId, true)
         break
+      case 'queue:error':
+        m.error = `The queue reported an error: ${e.error.message || e.error.name}`
+        this.#changed()
+        return
       case 'queue:paused':
       case 'queue:resumed':
         if (e.kind === 'queue:paused') m.paused.add(e.queue ?? '*')
@@ -85,8 +89,9 @@ export class Live {
           m.groups.batches.set(batchId, state)
         }
     }
+    // The chart is drawn with the refresh that follows, not per event: a burst costs a few
+    // frames, not one each.
     if (e.kind.startsWith('job:') || e.kind.startsWith('chain:') || e.kind.startsWith('batch:')) this.#refresh.request()
-    if (e.kind === 'job:succeeded' || e.kind === 'job:failed') this.#changed()
   }
 
   /** One refresh: counts, the page of jobs, and the chains and batches that moved, together. */

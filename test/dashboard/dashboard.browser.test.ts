@@ -190,6 +190,21 @@ describe.each([
     expect(state.value).toBe('active')
   })
 
+  it('pages through the jobs 50 at a time', async () => {
+    const { q, el } = await mount()
+    const ids = (await q.dispatchMany(Array.from({ length: 60 }, (_, n) => job('unknown', { n }) as never))).map((r) => r.id)
+    const rows = () => [...shadow(el).querySelectorAll<HTMLElement>('tr[part~="job-row"]')].map((r) => r.dataset['jobId'])
+    await expect.poll(rows, WAIT).toEqual(ids.slice(0, 50))
+    expect(one(el, '[part~="page-info"]')?.textContent).toBe('1–50 of 60')
+    expect(button(el, '[part~="prev-page"]').disabled).toBe(true)
+    button(el, '[part~="next-page"]').click()
+    await expect.poll(rows, WAIT).toEqual(ids.slice(50))
+    expect(one(el, '[part~="page-info"]')?.textContent).toBe('51–60 of 60')
+    expect(button(el, '[part~="next-page"]').disabled).toBe(true)
+    button(el, '[part~="prev-page"]').click()
+    await expect.poll(rows, WAIT).toEqual(ids.slice(0, 50))
+  })
+
   it('shows the attempts and the last error of a failed job, and replays it: it runs again and succeeds', async () => {
     const { q, el } = await mount()
     const { id } = await q.dispatch(job('flaky', { key: 'f' }).retry(1).backoff(1))
