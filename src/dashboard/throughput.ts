@@ -94,7 +94,7 @@ export function drawChart(chart: Chart, t: Throughput, now = Date.now()): void {
   // The current second is still filling: the rate is that of the five whole seconds before it.
   const recent = done.slice(-6, -1).reduce((a, b) => a + b, 0) / 5
   setText(chart.rate, `${recent.toFixed(recent < 10 ? 1 : 0)} jobs/s`)
-  setText(chart.peak, `peak ${Math.max(...done)}/s`)
+  setText(chart.peak, `peak ${Math.max(...done)}/s · last 60 s`)
   const total = done.reduce((a, b) => a + b, 0)
   const lost = failed.reduce((a, b) => a + b, 0)
   setAttr(chart.root, 'aria-label', `Jobs finished per second over the last minute: ${total} finished, ${lost} failed`)

@@ -75,7 +75,7 @@ export function buildView(root: ShadowRoot): View {
     h(
       'div',
       { part: 'dashboard' },
-      h('header', { part: 'header' }, h('h2', { part: 'title' }, 'Jobs'), network, runState, pause),
+      h('header', { part: 'header' }, h('h2', { part: 'title' }, 'Queue'), network, runState, pause),
       error,
       h('section', { 'aria-label': 'Counts' }, countsBox),
       h('section', { part: 'throughput', 'aria-label': 'Throughput' }, chart.root, rate, peak),
