@@ -11,7 +11,7 @@
  */
 import type { JobState } from '../core/types.js'
 import { Live } from './live.js'
-import { STATES, emptyModel, messageOf, type DashboardQueue, type Model } from './model.js'
+import { PAGE_SIZE, STATES, emptyModel, messageOf, type DashboardQueue, type Model } from './model.js'
 import { buildView, render, type View } from './view.js'
 
 // Node and server-side rendering have no HTMLElement: the class must still be definable there,
@@ -63,6 +63,13 @@ export class FerryDashboard extends Base {
   }
 
   connectedCallback(): void {
+    // A `queue` set on the element before its class was defined is an own property that
+    // hides the accessor: take it over.
+    if (Object.prototype.hasOwnProperty.call(this, 'queue')) {
+      const q = (this as { queue?: DashboardQueue }).queue
+      delete (this as { queue?: DashboardQueue }).queue
+      this.queue = q
+    }
     if (!this.#view) this.#view = this.#build()
     this.#start()
     this.#schedule()
@@ -128,10 +135,10 @@ export class FerryDashboard extends Base {
         return
       }
       case 'prev-page':
-        this.#setFilter({ offset: Math.max(0, m.filter.offset - 50) })
+        this.#setFilter({ offset: Math.max(0, m.filter.offset - PAGE_SIZE) })
         return
       case 'next-page':
-        this.#setFilter({ offset: m.filter.offset + 50 })
+        this.#setFilter({ offset: m.filter.offset + PAGE_SIZE })
         return
       case 'dismiss':
         m.error = undefined
@@ -183,6 +190,3 @@ export class FerryDashboard extends Base {
     }
   }
 }
-
-/** The states a job can be filtered by, for users building their own controls. */
-export const JOB_STATES: readonly JobState[] = STATES

@@ -56,9 +56,9 @@
  *
  * @module
  */
-import { FerryDashboard, JOB_STATES } from './element.js'
+import { FerryDashboard } from './element.js'
 
-export { FerryDashboard, JOB_STATES }
+export { FerryDashboard }
 export type { DashboardQueue } from './model.js'
 
 /**

@@ -63,7 +63,7 @@ export function buildView(root: ShadowRoot): View {
   const stateFilter = h('select', { part: 'state-filter' }, h('option', { value: '' }, 'all states'), ...STATES.map((s) => h('option', { value: s }, s)))
   const types = h('datalist', { id: 'ferry-types' })
   const typeFilter = h('input', { part: 'type-filter', type: 'search', list: 'ferry-types', placeholder: 'any type', spellcheck: 'false', autocomplete: 'off' })
-  const pageInfo = h('span', { part: 'page-info', 'aria-live': 'polite' })
+  const pageInfo = h('span', { part: 'page-info' })
   const prev = h('button', { type: 'button', part: 'prev-page', 'data-action': 'prev-page' }, '‹ Previous')
   const next = h('button', { type: 'button', part: 'next-page', 'data-action': 'next-page' }, 'Next ›')
   const body = h('tbody', { part: 'job-rows' })

@@ -313,6 +313,22 @@ describe.each([
     expect(one(el, '[part~="error"]')?.hidden).toBe(false)
   })
 
+  it('takes a queue set on the element before the element was defined', async () => {
+    setup = await open()
+    const { id } = await setup.queue.dispatch(job('unknown', {}) as never)
+    const tag = `late-dashboard-${Math.random().toString(36).slice(2)}`
+    const early = document.createElement(tag) as HTMLElement & { queue?: unknown }
+    early.queue = setup.queue
+    document.body.append(early)
+    try {
+      defineDashboard(tag)
+      await expect.poll(() => early.shadowRoot?.querySelector(`tr[data-job-id="${CSS.escape(id)}"]`)?.getAttribute('data-state'), WAIT).toBe('waiting')
+      expect(Object.prototype.hasOwnProperty.call(early, 'queue')).toBe(false)
+    } finally {
+      early.remove()
+    }
+  })
+
   it('switches to another queue when given one', async () => {
     const { q, el } = await mount()
     const first = await q.dispatch(job('unknown', {}) as never)
