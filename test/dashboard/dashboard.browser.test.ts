@@ -1,90 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createQueue, job, type Queue } from '../../src/index.js'
+import { createQueue, job } from '../../src/index.js'
 import { FerryDashboard, defineDashboard, type DashboardQueue } from '../../src/dashboard/index.js'
-import { manualConnectivity } from '../../src/testing/index.js'
-import { connectQueue, type QueueClient } from '../../src/workers/index.js'
-import { XSS_TYPE, registerJobs, steer, type DashJobs, type Steering } from './fixtures/jobs.js'
-
-// Each case runs against a queue in the page (memory store) and against one on IndexedDB hosted
-// in a dedicated worker, driven through its QueueClient, as the web demo does.
-
-interface Setup {
-  queue: Queue<DashJobs> | QueueClient<DashJobs>
-  steering: Steering
-  close(): Promise<void>
-}
-
-const unique = (): string => `dash-${Date.now()}-${Math.random().toString(36).slice(2)}`
-
-async function local(): Promise<Setup> {
-  const channel = unique()
-  const net = manualConnectivity(true)
-  const queue = createQueue<DashJobs>({ concurrency: 4, connectivity: net })
-  const stop = registerJobs(queue, channel, (online) => net.set(online))
-  await queue.start()
-  const steering = steer(channel)
-  return {
-    queue,
-    steering,
-    async close() {
-      steering.close()
-      stop()
-      await queue.close({ timeoutMs: 100 })
-    },
-  }
-}
-
-async function inWorker(): Promise<Setup> {
-  const name = unique()
-  const worker = new Worker(new URL('./fixtures/queue.worker.ts', import.meta.url), { type: 'module', name })
-  const queue = connectQueue<DashJobs>(worker)
-  const steering = steer(name)
-  // The host listens for steering once its queue is open: a message before that would be lost.
-  await queue.counts()
-  return {
-    queue,
-    steering,
-    async close() {
-      steering.close()
-      await queue.close()
-      worker.terminate()
-      indexedDB.deleteDatabase(name)
-    },
-  }
-}
-
-/** The dashboard's view of a queue, through plain functions a test can replace one by one. */
-const facade = (q: Setup['queue']): DashboardQueue => ({
-  events: q.events,
-  getJob: (id) => q.getJob(id),
-  listJobs: (f) => q.listJobs(f),
-  counts: () => q.counts(),
-  findBatch: (id) => q.findBatch(id),
-  findChain: (id) => q.findChain(id),
-  cancel: (id) => q.cancel(id),
-  replay: (id) => q.replay(id),
-  pause: (name) => q.pause(name),
-  resume: (name) => q.resume(name),
-  get online() {
-    return q.online
-  },
-})
-
-const WAIT = { timeout: 15_000, interval: 25 }
-
-const shadow = (el: HTMLElement): ShadowRoot => {
-  if (!el.shadowRoot) throw new Error('the dashboard has no open shadow root')
-  return el.shadowRoot
-}
-const one = <E extends Element = HTMLElement>(el: HTMLElement, selector: string): E | null => shadow(el).querySelector<E>(selector)
-const row = (el: HTMLElement, id: string) => one<HTMLTableRowElement>(el, `tr[data-job-id="${CSS.escape(id)}"]`)
-const cell = (el: HTMLElement, id: string, col: string) => row(el, id)?.querySelector(`[data-col="${col}"]`)?.textContent?.trim()
-const countOf = (el: HTMLElement, state: string) => one(el, `[part~="count"][data-state="${state}"]`)?.dataset['count']
-const button = (el: HTMLElement, selector: string): HTMLButtonElement => {
-  const b = one<HTMLButtonElement>(el, selector)
-  if (!b) throw new Error(`no button ${selector}`)
-  return b
-}
+import { XSS_TYPE, type DashJobs, type Steering } from './fixtures/jobs.js'
+import { WAIT, button, cell, countOf, facade, inWorker, local, one, row, shadow, type Setup } from './setup.js'
 
 describe('<ferry-dashboard> themes', () => {
   it('follows the theme attribute and the custom properties', async () => {
@@ -108,6 +26,8 @@ describe('<ferry-dashboard> themes', () => {
   })
 })
 
+// Each case runs against a queue in the page (memory store) and against one on IndexedDB hosted
+// in a dedicated worker, driven through its QueueClient, as the web demo does.
 describe.each([
   ['a queue in the page', local],
   ['a queue on IndexedDB in a dedicated worker, through its client', inWorker],
