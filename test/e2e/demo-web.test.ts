@@ -134,6 +134,12 @@ describe.each([
     await page.waitForSelector('#engine[data-online="true"]', { timeout: 60_000 })
     expect(await counts(page)).toEqual({ blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 })
     expect((await received()).photos).toEqual([])
+
+    // The browser going offline takes the engine offline too, whatever the switch says.
+    await context.setOffline(true)
+    await page.waitForSelector('#engine[data-online="false"]', { timeout: 60_000 })
+    await context.setOffline(false)
+    await page.waitForSelector('#engine[data-online="true"]', { timeout: 60_000 })
   }, 240_000)
 
   it('keeps photos waiting while the network is off, and uploads them when it is back', async () => {
@@ -245,6 +251,16 @@ describe.each([
       mkdirSync(`${root}docs/images`, { recursive: true })
       await p.screenshot({ path: `${root}docs/images/demo-web.png` })
     }
+    expect(pageErrors).toEqual([])
+  }, 180_000)
+
+  it('clears the outbox and the server', async () => {
+    const p = second!
+    await p.click('#clear')
+    await expect.poll(async () => (await counts(p)).succeeded, SETTLE).toBe(0)
+    await expect.poll(async () => (await received()).photos.length, SETTLE).toBe(0)
+    await p.waitForSelector('#server-count[data-count="0"]', { timeout: 60_000 })
+    expect(await counts(p)).toEqual({ blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 })
     expect(pageErrors).toEqual([])
   }, 180_000)
 })
