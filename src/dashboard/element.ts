@@ -142,6 +142,7 @@ export class FerryDashboard extends Base {
         return
       case 'dismiss':
         m.error = undefined
+        m.readError = undefined
         this.#schedule()
         return
       case 'pause':

@@ -124,9 +124,10 @@ export class Live {
       // A group that cannot be read (pruned meanwhile) is no longer followed.
       cs.forEach((r, i) => (r.status === 'fulfilled' ? chains.set(r.value.id, r.value) : chains.drop(chainIds[i] ?? '')))
       bs.forEach((r, i) => (r.status === 'fulfilled' ? batches.set(r.value.id, r.value) : batches.drop(batchIds[i] ?? '')))
+      m.readError = undefined
     } catch (err) {
       if (this.#closed) return
-      m.error = `Could not read the queue: ${messageOf(err)}`
+      m.readError = `Could not read the queue: ${messageOf(err)}`
     }
     this.#changed()
   }

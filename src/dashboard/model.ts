@@ -35,8 +35,10 @@ export interface Model {
   online?: boolean
   /** Queue names paused, as the `queue:paused` / `queue:resumed` events told. */
   paused: Set<string>
-  /** The last failed action or read, shown until dismissed or replaced. */
+  /** The last failed action (or a queue error), shown until dismissed or replaced. */
   error?: string
+  /** Why the last refresh failed; gone with the next one that succeeds. */
+  readError?: string
   /** Jobs with an action in flight: their buttons are disabled meanwhile. */
   busy: Set<string>
   /** A pause or resume is in flight. */

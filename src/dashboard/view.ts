@@ -117,8 +117,9 @@ export function render(v: View, m: Model): void {
   setText(v.pause, paused ? 'Resume' : 'Pause')
   v.pause.disabled = m.pausing
 
-  setAttr(v.error, 'hidden', m.error === undefined)
-  setText(v.errorText, m.error ?? '')
+  const error = m.error ?? m.readError
+  setAttr(v.error, 'hidden', error === undefined)
+  setText(v.errorText, error ?? '')
 
   for (const [state, { button, value }] of v.counts) {
     const n = m.counts?.[state]

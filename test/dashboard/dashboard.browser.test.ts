@@ -231,6 +231,20 @@ describe.each([
     row(el, id)?.querySelector<HTMLButtonElement>('button[data-action="cancel"]')?.click()
     await expect.poll(() => one(el, '[part~="error"]')?.textContent, WAIT).toContain('the store is read-only')
     expect(one(el, '[part~="error"]')?.hidden).toBe(false)
+    expect(cell(el, id, 'state')).toBe('waiting')
+    button(el, '[part~="error"] button[data-action="dismiss"]').click()
+    await expect.poll(() => one(el, '[part~="error"]')?.hidden, WAIT).toBe(true)
+  })
+
+  it('shows a read that failed, until a read works again', async () => {
+    const { q, el } = await mount()
+    let broken = true
+    el.queue = { ...facade(q), listJobs: (f) => (broken ? Promise.reject(new Error('disk I/O error')) : q.listJobs(f)) }
+    await expect.poll(() => one(el, '[part~="error"]')?.textContent, WAIT).toContain('disk I/O error')
+    broken = false
+    const { id } = await q.dispatch(job('ok', {}))
+    await expect.poll(() => cell(el, id, 'state'), WAIT).toBe('succeeded')
+    await expect.poll(() => one(el, '[part~="error"]')?.hidden, WAIT).toBe(true)
   })
 
   it('takes a queue set on the element before the element was defined', async () => {
