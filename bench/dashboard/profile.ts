@@ -9,6 +9,8 @@ import type { CDPSession } from 'playwright'
 interface ProfileNode {
   id: number
   callFrame: { functionName: string; url: string; lineNumber: number }
+  /** Samples per source line of this node (1-based lines). */
+  positionTicks?: { line: number; ticks: number }[]
 }
 interface CpuProfile {
   nodes: ProfileNode[]
@@ -29,6 +31,8 @@ export interface ProfileSummary {
   busyMs: number
   functions: SelfTime[]
   files: SelfTime[]
+  /** Self time per source line of the project's own files (`src/dashboard/view.ts:123`). */
+  lines: SelfTime[]
 }
 
 /** Samples the page's main thread (every 250 µs) while `during` runs. */
@@ -49,7 +53,8 @@ export function shortUrl(url: string, repo: string): string {
   path = path.replace(/^\/@fs/, '')
   if (path.startsWith(repo)) path = path.slice(repo.length)
   path = path.replace(/^\/+/, '')
-  return path.replace(/^.*node_modules\/\.vite\/deps\//, 'deps/').replace(/^.*node_modules\//, '')
+  // Vite's pre-bundled dependencies live in its cache folder, wherever that is.
+  return path.replace(/^.*\/deps\//, 'deps/').replace(/^.*node_modules\//, '')
 }
 
 const repoRoot = new URL('../..', import.meta.url).pathname.replace(/\/$/, '')
@@ -60,6 +65,14 @@ function summarize(p: CpuProfile): ProfileSummary {
   const deltas = p.timeDeltas ?? []
   const fn = new Map<string, number>()
   const file = new Map<string, number>()
+  const line = new Map<string, number>()
+  // Line ticks are counted in samples: each stands for the mean interval.
+  const perSample = samples.length > 0 ? (p.endTime - p.startTime) / 1000 / samples.length : 0
+  for (const n of p.nodes) {
+    const where = shortUrl(n.callFrame.url, repoRoot)
+    if (!where.startsWith('src/')) continue
+    for (const t of n.positionTicks ?? []) line.set(`${where}:${t.line}`, (line.get(`${where}:${t.line}`) ?? 0) + t.ticks * perSample)
+  }
   let busy = 0
   for (let i = 0; i < samples.length; i++) {
     const node = byId.get(samples[i] ?? -1)
@@ -79,5 +92,5 @@ function summarize(p: CpuProfile): ProfileSummary {
     [...m.entries()]
       .map(([name, ms]) => ({ name, ms }))
       .sort((a, b) => b.ms - a.ms)
-  return { ms: (p.endTime - p.startTime) / 1000, busyMs: busy, functions: top(fn), files: top(file) }
+  return { ms: (p.endTime - p.startTime) / 1000, busyMs: busy, functions: top(fn), files: top(file), lines: top(line) }
 }

@@ -8,7 +8,10 @@
 import type { Browser, Page } from 'playwright'
 import type { SelfTime } from './profile.js'
 
-const CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'v8.execute', '__metadata']
+/** What the DevTools performance panel records: script, style, layout, paint, by event. */
+export const DETAILED = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'v8.execute', '__metadata']
+/** Only the tasks, with their wall and thread time: cheap enough to run during a measurement. */
+export const TASKS = ['toplevel', '__metadata']
 
 interface TraceEvent {
   name: string
@@ -17,21 +20,27 @@ interface TraceEvent {
   tid: number
   ts: number
   dur?: number
+  /** Thread (CPU) time, where wall time `dur` also counts time the thread waited for a core. */
+  tdur?: number
   args?: { name?: string }
 }
 
 export interface TraceSummary {
   ms: number
+  /** Wall time in tasks, and the CPU time the thread had in them. */
   busyMs: number
+  cpuMs: number
   events: SelfTime[]
+  /** Tasks over 50 ms of wall time: how long, and how much CPU the thread had in them. */
+  long: { wallMs: number; cpuMs: number }[]
 }
 
 /** Traces the browser while `during` runs and sums self time per event on the page's main thread. */
-export async function tracePage(browser: Browser, page: Page, during: () => Promise<unknown>): Promise<TraceSummary> {
-  await browser.startTracing(page, { categories: CATEGORIES })
-  await during()
+export async function tracePage<T>(browser: Browser, page: Page, categories: string[], during: () => Promise<T>): Promise<{ result: T; trace: TraceSummary }> {
+  await browser.startTracing(page, { categories })
+  const result = await during()
   const trace = JSON.parse((await browser.stopTracing()).toString('utf8')) as { traceEvents: TraceEvent[] }
-  return summarize(trace.traceEvents)
+  return { result, trace: summarize(trace.traceEvents) }
 }
 
 function summarize(all: TraceEvent[]): TraceSummary {
@@ -51,12 +60,18 @@ function summarize(all: TraceEvent[]): TraceSummary {
     }
   }
   let busy = 0
+  let cpu = 0
+  const long: TraceSummary['long'] = []
   for (const e of events) {
     const dur = e.dur ?? 0
     close(e.ts)
     const parent = stack[stack.length - 1]
     if (parent) parent.self -= Math.min(dur, parent.end - e.ts)
-    else busy += dur
+    else {
+      busy += dur
+      cpu += e.tdur ?? dur
+      if (dur > 50_000) long.push({ wallMs: dur / 1000, cpuMs: (e.tdur ?? dur) / 1000 })
+    }
     stack.push({ end: e.ts + dur, name: e.name, self: dur })
   }
   close(Infinity)
@@ -65,6 +80,8 @@ function summarize(all: TraceEvent[]): TraceSummary {
   return {
     ms: (last - first) / 1000,
     busyMs: busy / 1000,
+    cpuMs: cpu / 1000,
+    long,
     events: [...self.entries()]
       .map(([name, us]) => ({ name, ms: us / 1000 }))
       .filter((x) => x.ms > 0)
