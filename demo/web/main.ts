@@ -106,6 +106,10 @@ for (const radio of document.querySelectorAll<HTMLInputElement>('input[name="sto
     location.reload()
   })
 }
+// Another tab chose the other store: follow it, so that every tab shows the same outbox.
+addEventListener('storage', (e) => {
+  if (e.key === STORE_KEY && (e.newValue === 'opfs' ? 'opfs' : 'idb') !== storeKind) location.reload()
+})
 
 // ---- adding photos ----
 

@@ -254,6 +254,21 @@ describe.each([
     expect(pageErrors).toEqual([])
   }, 180_000)
 
+  it('moves every tab to the store another tab chooses', async () => {
+    const p = second!
+    const other = store === 'opfs' ? 'idb' : 'opfs'
+    const third = await open()
+    await third.check(`input[name="store"][value="${other}"]`)
+    await third.waitForSelector(`main[data-store="${other}"][data-ready="true"]`, { timeout: 120_000 })
+    await p.waitForSelector(`main[data-store="${other}"][data-ready="true"]`, { timeout: 120_000 })
+    await third.check(`input[name="store"][value="${store}"]`)
+    await third.waitForSelector(`main[data-store="${store}"][data-ready="true"]`, { timeout: 120_000 })
+    await p.waitForSelector(`main[data-store="${store}"][data-ready="true"]`, { timeout: 120_000 })
+    await third.close()
+    // Back on the first store: the outbox is as it was.
+    await expect.poll(async () => (await counts(p)).succeeded, SETTLE).toBe(photos + albums)
+  }, 360_000)
+
   it('clears the outbox and the server', async () => {
     const p = second!
     await p.click('#clear')
