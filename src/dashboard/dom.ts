@@ -36,3 +36,19 @@ export function setAttr(el: Element, name: string, value: string | number | bool
 export function setText(node: Node, text: string): void {
   if (node.textContent !== text) node.textContent = text
 }
+
+/** Sets a button's `disabled` when it differs: setting it to what it was still records a mutation. */
+export function setDisabled(b: HTMLButtonElement, disabled: boolean): void {
+  if (b.disabled !== disabled) b.disabled = disabled
+}
+
+let numbers: Intl.NumberFormat | undefined
+
+/**
+ * A count as the reader's locale writes it. One formatter for all: `toLocaleString` builds a
+ * new one per call, and that showed in profiles of a busy dashboard.
+ */
+export function formatCount(n: number): string {
+  numbers ??= new Intl.NumberFormat()
+  return numbers.format(n)
+}

@@ -6,7 +6,7 @@
  * @module
  */
 import type { JobRecord, JobState } from '../core/types.js'
-import { h, setAttr, setText } from './dom.js'
+import { h, setAttr, setDisabled, setText } from './dom.js'
 
 export const COLUMNS = [
   ['id', 'ID'],
@@ -36,6 +36,8 @@ interface Row {
   barText: HTMLSpanElement
   replay: HTMLButtonElement
   cancel: HTMLButtonElement
+  /** What the row shows, in one string: a row whose job did not change is not touched. */
+  shown: string
 }
 
 function makeRow(): Row {
@@ -45,7 +47,14 @@ function makeRow(): Row {
   const barText = h('span', { part: 'job-progress-text' })
   const replay = h('button', { type: 'button', part: 'action replay-button', 'data-action': 'replay' }, 'Replay')
   const cancel = h('button', { type: 'button', part: 'action cancel-button', 'data-action': 'cancel' }, 'Cancel')
-  return { tr, cells, bar, barText, replay, cancel }
+  return { tr, cells, bar, barText, replay, cancel, shown: '' }
+}
+
+/** Everything a row shows of a job, in one string to compare. */
+function shownOf(j: JobRecord, busy: boolean): string {
+  const p = typeof j.progress === 'number' || j.progress === undefined ? j.progress : progressOf(j.progress).text
+  const e = j.error
+  return JSON.stringify([j.id, j.type, j.state, j.attempt, j.maxAttempts, p, e?.name, e?.code, e?.message, busy])
 }
 
 /** A number is a percentage; anything else is shown as JSON. */
@@ -94,7 +103,11 @@ export class JobTable {
         row = this.#pool.pop() ?? makeRow()
         this.#rows.set(j.id, row)
       }
-      this.#fill(row, j, busy.has(j.id))
+      const shown = shownOf(j, busy.has(j.id))
+      if (row.shown !== shown) {
+        this.#fill(row, j, busy.has(j.id))
+        row.shown = shown
+      }
       if (row.tr === at) at = at.nextSibling
       else this.body.insertBefore(row.tr, at)
     }
@@ -144,7 +157,7 @@ export class JobTable {
     if (REPLAYABLE.has(j.state)) actions.push(row.replay)
     if (CANCELLABLE.has(j.state)) actions.push(row.cancel)
     for (const b of actions) {
-      b.disabled = busy
+      setDisabled(b, busy)
       setAttr(b, 'data-job-id', j.id)
       setAttr(b, 'aria-label', `${b === row.replay ? 'Replay' : 'Cancel'} job ${j.id}`)
     }

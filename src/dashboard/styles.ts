@@ -80,7 +80,7 @@ select, input {
 [part~='error-text'] { flex: 1; overflow-wrap: anywhere; }
 
 [part~='counts'] { display: grid; grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)); gap: 6px; margin: 0; }
-[part~='count'] { display: flex; flex-direction: column; align-items: flex-start; padding: 6px 10px; text-align: left; }
+[part~='count'] { contain: content; display: flex; flex-direction: column; align-items: flex-start; padding: 6px 10px; text-align: left; }
 [part~='count'][aria-pressed='true'] { border-color: var(--_accent); box-shadow: inset 0 0 0 1px var(--_accent); }
 [part~='count-label'] { font-size: 0.8em; color: var(--_muted); }
 [part~='count-value'] { font-size: 1.35em; font-weight: 600; font-variant-numeric: tabular-nums; }
@@ -89,7 +89,7 @@ select, input {
 [data-state='active'] [part~='count-value'] { color: var(--_accent); }
 
 [part~='throughput'] { display: grid; grid-template-columns: 1fr auto; gap: 2px 12px; align-items: end; }
-[part~='chart'] { grid-row: span 2; width: 100%; height: 56px; background: var(--_surface); border-radius: 6px; }
+[part~='chart'] { contain: strict; grid-row: span 2; width: 100%; height: 56px; background: var(--_surface); border-radius: 6px; }
 .chart-done { fill: color-mix(in srgb, var(--_accent) 25%, transparent); stroke: var(--_accent); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
 .chart-failed { fill: none; stroke: var(--_fail); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
 [part~='rate'] { font-size: 1.1em; font-weight: 600; font-variant-numeric: tabular-nums; }
@@ -117,7 +117,7 @@ progress::-moz-progress-bar { background: var(--_accent); }
 [part~='filters'] label { display: inline-flex; align-items: center; gap: 6px; color: var(--_muted); }
 [part~='page-info'] { margin-left: auto; color: var(--_muted); font-variant-numeric: tabular-nums; }
 
-.table-wrap { overflow-x: auto; border: 1px solid var(--_border); border-radius: 6px; }
+.table-wrap { contain: content; overflow-x: auto; border: 1px solid var(--_border); border-radius: 6px; }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 5px 8px; text-align: left; border-bottom: 1px solid var(--_border); vertical-align: middle; }
 th { font-weight: 600; color: var(--_muted); background: var(--_surface); position: sticky; top: 0; }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Counts, JobState } from '../core/types.js'
-import { h, setAttr, setText } from './dom.js'
+import { formatCount, h, setAttr, setDisabled, setText } from './dom.js'
 import { GroupList } from './group-list.js'
 import { COLUMNS, JobTable } from './job-table.js'
 import { PAGE_SIZE, STATES, type Model } from './model.js'
@@ -115,7 +115,7 @@ export function render(v: View, m: Model): void {
   setText(v.runState, paused ? 'Paused' : 'Running')
   setAttr(v.pause, 'data-action', paused ? 'resume' : 'pause')
   setText(v.pause, paused ? 'Resume' : 'Pause')
-  v.pause.disabled = m.pausing
+  setDisabled(v.pause, m.pausing)
 
   const error = m.error ?? m.readError
   setAttr(v.error, 'hidden', error === undefined)
@@ -123,10 +123,10 @@ export function render(v: View, m: Model): void {
 
   for (const [state, { button, value }] of v.counts) {
     const n = m.counts?.[state]
-    setText(value, n === undefined ? '–' : n.toLocaleString())
+    // Its text reads "waiting 12": no label to keep in step with the number.
+    setText(value, n === undefined ? '–' : formatCount(n))
     setAttr(button, 'data-count', n)
     setAttr(button, 'aria-pressed', String(m.filter.state === state))
-    setAttr(button, 'aria-label', `${state}: ${n ?? 'unknown'}`)
   }
 
   drawChart(v.chart, m.throughput)
@@ -139,9 +139,9 @@ export function render(v: View, m: Model): void {
   const { offset } = m.filter
   const of = m.filter.type === undefined ? total(m.counts, m.filter.state) : undefined
   const range = m.jobs.length === 0 ? 'no jobs' : `${offset + 1}–${offset + m.jobs.length}`
-  setText(v.pageInfo, of === undefined ? range : `${range} of ${of.toLocaleString()}`)
-  v.prev.disabled = offset === 0
-  v.next.disabled = m.jobs.length < PAGE_SIZE
+  setText(v.pageInfo, of === undefined ? range : `${range} of ${formatCount(of)}`)
+  setDisabled(v.prev, offset === 0)
+  setDisabled(v.next, m.jobs.length < PAGE_SIZE)
 
   const known = new Set([...v.types.options].map((o) => o.value))
   for (const j of m.jobs) {
