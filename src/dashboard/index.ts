@@ -3,15 +3,17 @@
  * element. Give it a `Queue` or the `QueueClient` of a queue hosted in a worker:
  *
  * ```ts
- * import 'ferry/dashboard'            // defines <ferry-dashboard> where custom elements exist
+ * import { defineDashboard } from 'ferry/dashboard'
+ * defineDashboard()                  // importing defines it too; calling it says so to a bundler
  * const el = document.querySelector('ferry-dashboard')
  * el.queue = queue                   // set it again to show another queue
  * ```
  *
  * It shows the jobs per state, the jobs finished per second over the last minute, the chains
  * and batches seen lately with their progress, the engine's network state (when the queue has
- * `online`), and a page of 50 jobs filtered by state and type with their attempts, last error
- * and progress. It replays failed or cancelled jobs, cancels unfinished ones, and pauses and
+ * `online`), and a page of 50 jobs filtered by state and type (an exact type name) with their
+ * attempts, last error and progress, in dispatch order: the oldest first, "Next" pages on to
+ * newer ones. It replays failed or cancelled jobs, cancels unfinished ones, and pauses and
  * resumes the queue; an action that fails shows its error in the element. It reads through the
  * public API and `ferry/observable` only, with at most one read in flight and at most four a
  * second while events keep arriving; rows are updated in place. Removing it from the page
