@@ -58,6 +58,7 @@ export class FerryDashboard extends Base {
     // What the user chose to look at stays as it was.
     this.#model.filter = { ...filter, offset: 0 }
     this.#view?.table.clear()
+    this.#view?.types.replaceChildren()
     if (this.isConnected) this.#start()
     this.#schedule()
   }

@@ -273,6 +273,8 @@ describe.each([
     await expect.poll(() => row(el, second.id), WAIT).not.toBeNull()
     expect(row(el, first.id)).toBeNull()
     await expect.poll(() => countOf(el, 'waiting'), WAIT).toBe('1')
+    // The type filter offers the types of this queue only.
+    expect([...shadow(el).querySelectorAll('datalist option')].map((o) => o.getAttribute('value'))).toEqual(['ok'])
     await other.close()
   })
 
