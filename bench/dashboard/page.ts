@@ -47,7 +47,9 @@ const counted: QueueClient = new Proxy(client, {
 let dashboardLoaded = false
 /** Imports the dashboard's module (its address on the dev server), outside every measurement. */
 async function load(url: string): Promise<void> {
-  await import(/* @vite-ignore */ url)
+  const mod = (await import(/* @vite-ignore */ url)) as { defineDashboard?: () => void }
+  // The module defines the element as it loads; should that become explicit, ask for it.
+  if (!customElements.get('ferry-dashboard')) mod.defineDashboard?.()
   if (!customElements.get('ferry-dashboard')) throw new Error(`${url} did not define <ferry-dashboard>`)
   dashboardLoaded = true
 }
