@@ -99,6 +99,8 @@ export interface Queue<J extends JobMap = JobMap> {
   /** Stops claiming from one queue, or from all of this engine's queues. */
   pause(queue?: string): void
   resume(queue?: string): void
+  /** The names of the queues paused now, sorted: what a view opened after `pause` shows. */
+  pausedQueues(): string[]
 
   getJob(id: string): Promise<JobRecord | undefined>
   listJobs(filter?: JobFilter): Promise<JobRecord[]>
@@ -421,6 +423,10 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       this.#emit([{ kind: 'queue:resumed', at: this.#clock.now(), queue: q }])
     }
     this.#runner.scopeChanged()
+  }
+
+  pausedQueues(): string[] {
+    return [...this.#paused].sort()
   }
 
   async getJob(id: string): Promise<JobRecord | undefined> {

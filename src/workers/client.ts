@@ -67,6 +67,8 @@ export interface QueueClient<J extends JobMap = JobMap> extends QueueLike {
   prune(olderThan: Date | number): Promise<number>
   pause(queue?: string): Promise<void>
   resume(queue?: string): Promise<void>
+  /** The names of the host's queues paused now, sorted (see `Queue.pausedQueues`). */
+  pausedQueues(): Promise<string[]>
   /**
    * Runs the hosted engine until nothing is ready now, then resolves (see `Queue.drain`):
    * rejects with the host's `DRAIN_TIMEOUT` error once `timeoutMs` has passed there.
@@ -222,6 +224,7 @@ export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } 
     },
     pause: (name) => call('pause', name),
     resume: (name) => call('resume', name),
+    pausedQueues: () => call('pausedQueues'),
     drain: (opts) => call('drain', opts),
     get online() {
       return t.online

@@ -74,6 +74,7 @@ export function exposeQueue(queue: Queue<any> | Promise<Queue<any>>, endpoint?: 
     prune: async (olderThan) => (await ready).prune(olderThan),
     pause: async (name) => (await ready).pause(name),
     resume: async (name) => (await ready).resume(name),
+    pausedQueues: async () => (await ready).pausedQueues(),
     drain: async (opts) => (await ready).drain(opts),
     isOnline: async () => (await ready).online,
     attachEvents(port) {

@@ -48,6 +48,8 @@ export interface QueueApi {
   prune(olderThan: number): Promise<number>
   pause(queue?: string): Promise<void> | void
   resume(queue?: string): Promise<void> | void
+  /** The host engine's `pausedQueues()`. */
+  pausedQueues(): Promise<string[]> | string[]
   /** Runs the host's engine until nothing is ready now (see `Queue.drain`). */
   drain(opts?: { timeoutMs?: number }): Promise<void>
   /** The host engine's `online` now. */
@@ -77,6 +79,7 @@ const methods: { readonly [K in keyof QueueApi]: true } = {
   prune: true,
   pause: true,
   resume: true,
+  pausedQueues: true,
   drain: true,
   isOnline: true,
 }

@@ -398,4 +398,17 @@ describe('admin', () => {
     await settle()
     expect(ran).toEqual([1])
   })
+
+  it('tells which of its queues are paused now, sorted', () => {
+    const { queue } = harness({ queues: ['default', 'mail', 'audio'] })
+    expect(queue.pausedQueues()).toEqual([])
+    queue.pause('mail')
+    expect(queue.pausedQueues()).toEqual(['mail'])
+    queue.pause()
+    expect(queue.pausedQueues()).toEqual(['audio', 'default', 'mail'])
+    queue.resume('default')
+    expect(queue.pausedQueues()).toEqual(['audio', 'mail'])
+    queue.resume()
+    expect(queue.pausedQueues()).toEqual([])
+  })
 })

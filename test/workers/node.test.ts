@@ -129,6 +129,15 @@ describe('a queue hosted in a Node worker_thread', { timeout: 60_000 }, () => {
     expect(await settled).toMatchObject({ waiting: 0, active: 0, succeeded: 50 })
   })
 
+  it('tells the main thread which of the worker’s queues are paused', async () => {
+    const q = open()
+    expect(await q.pausedQueues()).toEqual([])
+    await q.pause()
+    expect(await q.pausedQueues()).toEqual(['default'])
+    await q.resume('default')
+    expect(await q.pausedQueues()).toEqual([])
+  })
+
   it('serves only the queue API: no method is replaced, no code is evaluated, and the queue goes on', async () => {
     const q = open()
     // Comlink's wire format, written by hand: a message may name any property path and any
