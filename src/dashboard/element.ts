@@ -83,8 +83,8 @@ export class FerryDashboard extends Base {
   #start(): void {
     const q = this.#queue
     if (!q || this.#live) return
-    // Chains, batches and pause state are followed from events: what happened while away is
-    // read afresh rather than trusted.
+    // Chains and batches are followed from events, and events sent while away were missed:
+    // groups and the pause state are read afresh rather than trusted.
     this.#model.groups.clear()
     this.#live = new Live(q, this.#model, () => this.#schedule())
   }

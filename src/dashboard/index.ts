@@ -53,8 +53,10 @@
  *   each with a `progress` bar and `[part~=group-text]` ("1 / 3 steps", "2 / 3 done").
  * - `[part~=error]` (`role=alert`, hidden when there is none).
  *
- * The pause state is known from the `queue:paused` / `queue:resumed` events seen while on the
- * page.
+ * The pause state is read with the counts (`pausedQueues()`), so a queue paused before the
+ * element was on the page shows as paused; the `queue:paused` / `queue:resumed` events change
+ * it at once. A queue without `pausedQueues` is known paused only from the events seen while
+ * the element is on the page.
  *
  * @module
  */

@@ -1,8 +1,9 @@
 /**
  * `Live`: keeps a model current while the element is on the page. It listens to the queue's
  * events, counts throughput from them, follows chains and batches, and reads the counts, the
- * page of jobs and the groups that moved in one coalesced refresh: at most one in flight, at
- * most one per `REFRESH_MS` while events keep arriving, and one after the last.
+ * page of jobs, the paused queues and the groups that moved in one coalesced refresh: at most
+ * one in flight, at most one per `REFRESH_MS` while events keep arriving, and one after the
+ * last. Pause events change the pause state at once; a refresh sets it as read.
  *
  * @module
  */
@@ -79,6 +80,7 @@ export class Live {
         if (e.kind === 'queue:paused') m.paused.add(e.queue ?? '*')
         else if (e.queue === undefined) m.paused.clear()
         else m.paused.delete(e.queue)
+        m.pauseGeneration++
         this.#changed()
         return
       default:
@@ -100,15 +102,18 @@ export class Live {
     const m = this.#model
     const { state, type, offset } = m.filter
     const generation = m.filterGeneration
+    const pauseGeneration = m.pauseGeneration
     const { chains, batches } = m.groups
     try {
-      const [counts, jobs] = await Promise.all([
+      const [counts, jobs, paused] = await Promise.all([
         q.counts(),
         q.listJobs({ ...(state && { state }), ...(type && { type }), limit: PAGE_SIZE, offset }),
+        q.pausedQueues?.(),
       ])
       if (this.#closed) return
       m.counts = counts
       if (generation === m.filterGeneration) m.jobs = jobs
+      if (paused && pauseGeneration === m.pauseGeneration) m.paused = new Set(paused)
       // Groups on the page are followed while there is room: a page of 50 batches must not
       // turn every refresh into 50 reads, nor push out the groups that events are about.
       for (const j of jobs) {

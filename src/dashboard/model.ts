@@ -9,7 +9,8 @@ import { Throughput } from './throughput.js'
 
 /**
  * What the dashboard needs of a queue: a `Queue` and a `QueueClient` are both one. `online` is
- * optional: without it the network state is not shown.
+ * optional: without it the network state is not shown. So is `pausedQueues`: without it the
+ * pause state is known only from the events seen while the element is on the page.
  */
 export interface DashboardQueue extends QueueLike {
   listJobs(filter?: JobFilter): Promise<JobRecord[]>
@@ -17,6 +18,7 @@ export interface DashboardQueue extends QueueLike {
   replay(id: string): Promise<boolean>
   pause(queue?: string): void | Promise<void>
   resume(queue?: string): void | Promise<void>
+  pausedQueues?(): string[] | Promise<string[]>
   readonly online?: boolean
 }
 
@@ -33,8 +35,10 @@ export interface Model {
   filterGeneration: number
   /** Undefined while unknown, or when the queue does not tell. */
   online?: boolean
-  /** Queue names paused, as the `queue:paused` / `queue:resumed` events told. */
+  /** Queue names paused, as the last read of `pausedQueues` and the pause events since told. */
   paused: Set<string>
+  /** Bumped at each pause event, so a read started before it does not undo it. */
+  pauseGeneration: number
   /** The last failed action (or a queue error), shown until dismissed or replaced. */
   error?: string
   /** Why the last refresh failed; gone with the next one that succeeds. */
@@ -53,6 +57,7 @@ export function emptyModel(): Model {
     filter: { offset: 0 },
     filterGeneration: 0,
     paused: new Set(),
+    pauseGeneration: 0,
     busy: new Set(),
     pausing: false,
     throughput: new Throughput(),

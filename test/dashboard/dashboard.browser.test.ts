@@ -179,6 +179,33 @@ describe.each([
     expect(one(el, '[part~="run-state"]')?.textContent).toMatch(/running/i)
   })
 
+  it('shows a queue paused before it was on the page as paused, and one paused while it was away too', async () => {
+    setup = await open()
+    const q = setup.queue
+    await q.pause()
+    const { id } = await q.dispatch(job('ok', {}))
+    const view = document.createElement('ferry-dashboard')
+    el = view
+    view.queue = q
+    document.body.append(view)
+    const pause = button(view, 'button[part~="pause"]')
+    const runState = () => one(view, '[part~="run-state"]')
+    await expect.poll(() => runState()?.dataset['paused'], WAIT).toBe('true')
+    expect(runState()?.textContent).toMatch(/paused/i)
+    expect(pause.dataset['action']).toBe('resume')
+    await expect.poll(() => cell(view, id, 'state'), WAIT).toBe('waiting')
+    pause.click()
+    await expect.poll(() => cell(view, id, 'state'), WAIT).toBe('succeeded')
+    expect(runState()?.dataset['paused']).toBe('false')
+
+    // Events sent while it is off the page are not seen: it reads the state again on its return.
+    view.remove()
+    await q.pause()
+    document.body.append(view)
+    await expect.poll(() => runState()?.dataset['paused'], WAIT).toBe('true')
+    expect(pause.dataset['action']).toBe('resume')
+  })
+
   it('shows the network state going offline and online again', async () => {
     const { el, steering } = await mount()
     const net = () => one(el, '[part~="network"]')
