@@ -81,9 +81,9 @@ const finishedOf = (c: { succeeded: number; failed: number }) => c.succeeded + c
 
 /**
  * Watches the main thread for `seconds`. With `mount`, `<ferry-dashboard>` is put on the page
- * and given the client as the window starts.
+ * and given the client as the window starts; with `filter`, its table is filtered to that state.
  */
-async function measure(seconds: number, o: { mount?: boolean } = {}): Promise<Sample> {
+async function measure(seconds: number, o: { mount?: boolean; filter?: string } = {}): Promise<Sample> {
   const before = await client.counts()
   const frames: number[] = []
   const longTasks: Sample['longTasks'] = []
@@ -130,6 +130,12 @@ async function measure(seconds: number, o: { mount?: boolean } = {}): Promise<Sa
   } else if (dashboard) {
     watch(dashboard)
   }
+  if (o.filter !== undefined) {
+    // As a user would: a click on the state's count filters the table by it.
+    const button = dashboard?.shadowRoot?.querySelector<HTMLElement>(`button[part~="count"][data-state="${o.filter}"]`)
+    if (!button) throw new Error(`the dashboard has no count button for ${o.filter}`)
+    button.click()
+  }
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
   running = false
   const ms = performance.now() - t0
@@ -156,7 +162,7 @@ declare global {
       seed(scale: number): Promise<SeedResult>
       run(): Promise<void>
       load(url: string): Promise<void>
-      measure(seconds: number, o?: { mount?: boolean }): Promise<Sample>
+      measure(seconds: number, o?: { mount?: boolean; filter?: string }): Promise<Sample>
       unmount(): void
     }
   }

@@ -99,10 +99,9 @@ function callsLine(calls: Record<string, number>, ms: number): string {
   return e.map(([k, n]) => `${k} ${down(perS(n, ms), 1)}`).join(', ')
 }
 
-/** The side-by-side table: baseline, with the dashboard, and what the dashboard adds. */
-export function phaseTable(base: Phase, dash: Phase | undefined): string {
+/** The side-by-side table: the baseline, then each dashboard phase and what it adds to the baseline. */
+export function phaseTable(base: Phase, others: { label: string; phase: Phase | undefined }[]): string {
   const b = summarize(base.sample)
-  const d = dash && summarize(dash.sample)
   const rows: [string, (s: Summary, p: Phase) => string, ((x: Summary, y: Summary, p: Phase, q: Phase) => string)?][] = [
     ['measured for', (_, p) => `${down(p.sample.ms / 1000, 1)} s`],
     ['long tasks (over 50 ms): count', (s) => String(s.longCount), (x, y) => signed(x.longCount - y.longCount, 0)],
@@ -127,11 +126,14 @@ export function phaseTable(base: Phase, dash: Phase | undefined): string {
     ['calls on the queue client per s, by method', (_, p) => callsLine(p.sample.calls, p.sample.ms)],
     ['jobs finished per s (succeeded + failed, from counts)', (_, p) => down(perS(p.sample.finished, p.sample.ms), 1)],
   ]
-  const out = ['| measure | client only (baseline) | with `<ferry-dashboard>` | dashboard adds |', '|---|--:|--:|--:|']
+  const out = [`| measure | client only (baseline) | ${others.map((o) => `${o.label} | adds`).join(' | ')} |`, `|---|--:|${others.map(() => '--:|--:|').join('')}`]
   for (const [label, f, diff] of rows) {
-    const dv = d && dash ? f(d, dash) : 'not measured'
-    const add = d && dash && diff ? diff(d, b, dash, base) : ''
-    out.push(`| ${label} | ${f(b, base)} | ${dv} | ${add} |`)
+    const cells = others.map(({ phase }) => {
+      if (!phase) return 'not measured | –'
+      const d = summarize(phase.sample)
+      return `${f(d, phase)} | ${diff ? diff(d, b, phase, base) : ''}`
+    })
+    out.push(`| ${label} | ${f(b, base)} | ${cells.join(' | ')} |`)
   }
   return out.join('\n')
 }

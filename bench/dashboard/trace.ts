@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright'
 import type { SelfTime } from './profile.js'
 
 /** What the DevTools performance panel records: script, style, layout, paint, by event. */
-export const DETAILED = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'v8.execute', '__metadata']
+export const DETAILED = ['devtools.timeline', 'disabled-by-default-devtools.timeline', '__metadata']
 /** Only the tasks, with their wall and thread time: cheap enough to run during a measurement. */
 export const TASKS = ['toplevel', '__metadata']
 
@@ -48,8 +48,13 @@ function summarize(all: TraceEvent[]): TraceSummary {
   const key = (e: { pid: number; tid: number }) => `${e.pid}:${e.tid}`
   const perThread = new Map<string, TraceEvent[]>(mains.map((m) => [key(m), []]))
   for (const e of all) if (e.ph === 'X' && e.dur !== undefined) perThread.get(key(e))?.push(e)
-  // The page's renderer is the main thread with the most to do.
-  const events = [...perThread.values()].sort((a, b) => b.length - a.length)[0] ?? []
+  // The page's renderer is the main thread with the most time in tasks (a browser may keep a
+  // spare renderer).
+  const summaries = [...perThread.values()].map(ofThread)
+  return summaries.sort((a, b) => b.busyMs - a.busyMs)[0] ?? { ms: 0, busyMs: 0, cpuMs: 0, events: [], long: [] }
+}
+
+function ofThread(events: TraceEvent[]): TraceSummary {
   events.sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0))
   const self = new Map<string, number>()
   const stack: { end: number; name: string; self: number }[] = []
