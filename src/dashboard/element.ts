@@ -86,7 +86,7 @@ export class FerryDashboard extends Base {
     // Chains and batches are followed from events, and events sent while away were missed:
     // groups and the pause state are read afresh rather than trusted.
     this.#model.groups.clear()
-    this.#live = new Live(q, this.#model, () => this.#schedule())
+    this.#live = new Live(q, this.#model, () => this.#schedule(), this)
   }
 
   #stop(): void {
@@ -110,7 +110,8 @@ export class FerryDashboard extends Base {
     const view = buildView(root)
     root.addEventListener('click', (e) => this.#onClick(e))
     view.stateFilter.addEventListener('change', () => this.#setFilter({ state: (view.stateFilter.value || undefined) as JobState | undefined }))
-    view.typeFilter.addEventListener('input', () => this.#setFilter({ type: view.typeFilter.value.trim() || undefined }))
+    // A type is matched exactly, spaces and all: only a blank filter means any type.
+    view.typeFilter.addEventListener('input', () => this.#setFilter({ type: view.typeFilter.value.trim() === '' ? undefined : view.typeFilter.value }))
     return view
   }
 
@@ -129,6 +130,8 @@ export class FerryDashboard extends Base {
     const m = this.#model
     const action = button.dataset['action']
     const id = button.dataset['jobId']
+    // Two clicks within a frame both find the button enabled: the model knows better.
+    if ((id !== undefined && m.busy.has(id)) || ((action === 'pause' || action === 'resume') && m.pausing)) return
     switch (action) {
       case 'filter-state': {
         const state = button.dataset['state'] as JobState | undefined
@@ -163,11 +166,18 @@ export class FerryDashboard extends Base {
     m.pausing = true
     this.#schedule()
     try {
-      await (pause ? q.pause() : q.resume())
+      if (pause) await q.pause()
+      else {
+        // Resume every name shown as paused: `resume()` alone resumes only the queues this
+        // engine works, and a name paused elsewhere would keep the dashboard on "Paused".
+        const names = [...m.paused].filter((n) => n !== '*')
+        await Promise.all([q.resume(), ...names.map((n) => q.resume(n))])
+      }
     } catch (err) {
       if (m === this.#model) m.error = `Could not ${pause ? 'pause' : 'resume'} the queue: ${messageOf(err)}`
     } finally {
       m.pausing = false
+      this.#live?.refresh()
       this.#schedule()
     }
   }

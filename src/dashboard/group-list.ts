@@ -33,19 +33,30 @@ interface Shown {
   value: number
   max: number
   text: string
+  /** The name uncut, when it is cut. */
+  fullName?: string
+  /** The text uncut, when it is cut. */
+  title?: string
 }
+
+/** Longest step type or batch name shown; the whole of it is in the title. */
+const NAME_CHARS = 80
+
+const cut = (s: string): string => (s.length > NAME_CHARS ? `${s.slice(0, NAME_CHARS)}…` : s)
 
 function shownChain(c: ChainState): Shown {
   const { value, max } = chainProgress(c)
   const step = c.steps[c.current]
-  const at = c.finishedAt === undefined && step ? ` · step ${c.current + 1}: ${step.type}` : ''
-  return { id: c.id, name: `Chain ${c.id}`, state: c.state, value, max, text: `${value} / ${max} steps${at}` }
+  const type = String(step?.type)
+  const at = c.finishedAt === undefined && step ? ` · step ${c.current + 1}: ${cut(type)}` : ''
+  const title = at && type.length > NAME_CHARS ? `step ${c.current + 1}: ${type}` : undefined
+  return { id: c.id, name: `Chain ${c.id}`, state: c.state, value, max, text: `${value} / ${max} steps${at}`, ...(title && { title }) }
 }
 
 function shownBatch(b: BatchState): Shown {
   const { value, max } = batchProgress(b)
   const failed = b.failed > 0 ? `, ${b.failed} failed` : ''
-  return { id: b.id, name: b.name ? `Batch ${b.name}` : `Batch ${b.id}`, state: b.state, value, max, text: `${value} / ${max} done${failed}` }
+  return { id: b.id, name: b.name ? `Batch ${cut(String(b.name))}` : `Batch ${b.id}`, ...(b.name && String(b.name).length > NAME_CHARS && { fullName: `Batch ${b.name}` }), state: b.state, value, max, text: `${value} / ${max} done${failed}` }
 }
 
 export class GroupList {
@@ -83,12 +94,13 @@ export class GroupList {
     setAttr(item.li, `data-${this.#kind}-id`, s.id)
     setAttr(item.li, 'data-state', s.state)
     setText(item.name, s.name)
-    setAttr(item.name, 'title', s.id)
+    setAttr(item.name, 'title', s.fullName ?? s.id)
     setText(item.state, s.state)
     setAttr(item.state, 'data-state', s.state)
     if (item.bar.max !== Math.max(1, s.max)) item.bar.max = Math.max(1, s.max)
     if (item.bar.value !== s.value) item.bar.value = s.value
     setAttr(item.bar, 'aria-label', `Progress of ${s.name}`)
     setText(item.text, s.text)
+    setAttr(item.text, 'title', s.title)
   }
 }

@@ -26,14 +26,21 @@ const CANCELLABLE: ReadonlySet<JobState> = new Set(['waiting', 'active', 'delaye
 /** Rows kept aside for reuse once their job left the page. */
 const POOL_MAX = 100
 
-/** Longest text shown for an object progress value; the whole of it is in the cell's title. */
+/** Longest text shown for an object progress value; more of it is in the cell's title. */
 const PROGRESS_CHARS = 60
+
+/** Longest progress text read of an object, for the title: a huge object is not walked whole. */
+const PROGRESS_TITLE_CHARS = 2000
+
+/** Longest type shown; the whole of it is in the cell's title. */
+export const TYPE_CHARS = 80
 
 interface Row {
   tr: HTMLTableRowElement
   cells: Record<Column, HTMLTableCellElement>
   bar: HTMLProgressElement
   barText: HTMLSpanElement
+  errorText: HTMLSpanElement
   replay: HTMLButtonElement
   cancel: HTMLButtonElement
   /** What the row shows, in one string: a row whose job did not change is not touched. */
@@ -45,30 +52,90 @@ function makeRow(): Row {
   const tr = h('tr', { part: 'job-row' }, ...COLUMNS.map(([col]) => cells[col]))
   const bar = h('progress', { part: 'job-progress', max: 100 })
   const barText = h('span', { part: 'job-progress-text' })
+  const errorText = h('span', { part: 'job-error' })
+  cells.error.append(errorText)
   const replay = h('button', { type: 'button', part: 'action replay-button', 'data-action': 'replay' }, 'Replay')
   const cancel = h('button', { type: 'button', part: 'action cancel-button', 'data-action': 'cancel' }, 'Cancel')
-  return { tr, cells, bar, barText, replay, cancel, shown: '' }
+  return { tr, cells, bar, barText, errorText, replay, cancel, shown: '' }
 }
 
 /** Everything a row shows of a job, in one string to compare. */
 function shownOf(j: JobRecord, busy: boolean): string {
-  const p = typeof j.progress === 'number' || j.progress === undefined ? j.progress : progressOf(j.progress).text
+  const p = typeof j.progress === 'number' || j.progress === undefined ? j.progress : progressOf(j).title
   const e = j.error
   return JSON.stringify([j.id, j.type, j.state, j.attempt, j.maxAttempts, p, e?.name, e?.code, e?.message, busy])
 }
 
-/** A number is a percentage; anything else is shown as JSON. */
-function progressOf(p: unknown): { percent?: number; text: string } {
-  if (p === undefined || p === null) return { text: '' }
-  if (typeof p === 'number' && Number.isFinite(p)) {
-    const percent = Math.max(0, Math.min(100, p))
-    return { percent, text: `${Math.round(percent)}%` }
+interface Progress {
+  percent?: number
+  text: string
+  /** The longer text, when the shown one is cut. */
+  title?: string
+}
+
+/** The progress of each record seen: a record is never changed, so it is read once. */
+const progressShown = new WeakMap<JobRecord, Progress>()
+
+/** A number is a percentage; anything else is shown as JSON, cut short. */
+function progressOf(j: JobRecord): Progress {
+  let p = progressShown.get(j)
+  if (p) return p
+  const v = j.progress
+  if (v === undefined || v === null) p = { text: '' }
+  else if (typeof v === 'number' && Number.isFinite(v)) {
+    const percent = Math.max(0, Math.min(100, v))
+    p = { percent, text: `${Math.round(percent)}%` }
+  } else {
+    const title = preview(v, PROGRESS_TITLE_CHARS)
+    p = title.length > PROGRESS_CHARS ? { text: `${title.slice(0, PROGRESS_CHARS)}…`, title } : { text: title }
+  }
+  progressShown.set(j, p)
+  return p
+}
+
+/**
+ * `value` as JSON, cut at `max` characters ("…" then): it stops walking there, so the cost
+ * does not grow with the size of the value. Cycles and what JSON cannot hold are shown as text.
+ */
+export function preview(value: unknown, max: number): string {
+  let out = ''
+  const path = new Set<object>()
+  const put = (s: string): boolean => (out += s).length <= max
+  const walk = (v: unknown): boolean => {
+    if (v === null || typeof v === 'boolean') return put(String(v))
+    if (typeof v === 'number') return put(Number.isFinite(v) ? String(v) : 'null')
+    if (typeof v === 'string') return put(JSON.stringify(v.length > max ? v.slice(0, max) : v))
+    if (typeof v === 'bigint') return put(String(v))
+    if (typeof v !== 'object') return put('null')
+    if (path.has(v)) return put('"(circular)"')
+    const toJSON = (v as { toJSON?: unknown }).toJSON
+    if (typeof toJSON === 'function') return walk(toJSON.call(v))
+    path.add(v)
+    let done: boolean
+    if (Array.isArray(v)) {
+      done = put('[') && v.every((x, i) => (i === 0 || put(',')) && walk(x)) && put(']')
+    } else {
+      let first = true
+      done = put('{')
+      for (const k in v) {
+        if (!done) break
+        if (!Object.hasOwn(v, k)) continue
+        const x = (v as Record<string, unknown>)[k]
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue
+        done = (first || put(',')) && put(`${JSON.stringify(k)}:`) && walk(x)
+        first = false
+      }
+      done &&= put('}')
+    }
+    path.delete(v)
+    return done
   }
   try {
-    return { text: JSON.stringify(p) ?? '' }
+    if (walk(value)) return out
   } catch {
-    return { text: '(unreadable)' }
+    return '(unreadable)'
   }
+  return `${out.slice(0, max)}…`
 }
 
 /** Puts exactly `nodes` in `parent`, in order, touching nothing when they already are. */
@@ -131,16 +198,18 @@ export class JobTable {
     setAttr(tr, 'aria-busy', busy ? 'true' : undefined)
     setText(cells.id, j.id)
     setAttr(cells.id, 'title', j.id)
-    setText(cells.type, j.type)
+    const typeCut = j.type.length > TYPE_CHARS
+    setText(cells.type, typeCut ? `${j.type.slice(0, TYPE_CHARS)}…` : j.type)
+    setAttr(cells.type, 'title', typeCut ? j.type : undefined)
     setText(cells.state, j.state)
     setAttr(cells.state, 'data-state', j.state)
     setText(cells.attempts, `${j.attempt} / ${j.maxAttempts}`)
 
-    const p = progressOf(j.progress)
+    const p = progressOf(j)
     if (p.percent === undefined) {
       children(cells.progress, p.text ? [row.barText] : [])
-      setText(row.barText, p.text.length > PROGRESS_CHARS ? `${p.text.slice(0, PROGRESS_CHARS)}…` : p.text)
-      setAttr(cells.progress, 'title', p.text.length > PROGRESS_CHARS ? p.text : undefined)
+      setText(row.barText, p.text)
+      setAttr(cells.progress, 'title', p.title)
     } else {
       children(cells.progress, [row.bar, row.barText])
       if (row.bar.value !== p.percent) row.bar.value = p.percent
@@ -150,7 +219,8 @@ export class JobTable {
     }
 
     const err = j.error
-    setText(cells.error, err ? err.message || err.name : '')
+    // Clamped to a few lines by the style sheet; the whole of it is in the title.
+    setText(row.errorText, err ? err.message || err.name : '')
     setAttr(cells.error, 'title', err ? `${err.name}${err.code ? ` (${err.code})` : ''}: ${err.message}` : undefined)
 
     const actions: HTMLButtonElement[] = []

@@ -5,34 +5,69 @@
  * one in flight, at most one per `REFRESH_MS` while events keep arriving, and one after the
  * last. Pause events change the pause state at once; a refresh sets it as read.
  *
+ * Some changes emit no event (a prune, a change made by another engine on a shared store): a
+ * refresh also runs every `POLL_MS` while the page is visible. A read that has not answered
+ * after `READ_TIMEOUT_MS` is given up: the element says so, the next refresh starts a new read,
+ * and the late answer is dropped. The reads of one element wait for each other across its
+ * `Live`s, so remounting it or switching queues fast does not pile reads up.
+ *
+ * Events may come from a worker or another tab: every field read of one is checked first.
+ *
  * @module
  */
 import type { Subscription } from 'rxjs'
-import type { QueueEvent } from '../core/types.js'
+import type { BatchState, Counts, JobRecord, QueueEvent } from '../core/types.js'
 import { events$, online$, type NetworkAware } from '../observable/index.js'
 import { Coalescer } from './coalesce.js'
-import { PAGE_SIZE, messageOf, type DashboardQueue, type Model } from './model.js'
+import { PAGE_SIZE, STATES, messageOf, type DashboardQueue, type Model } from './model.js'
 
 /** The least time between two refreshes while events keep arriving. */
 export const REFRESH_MS = 250
 
+/** How often the counts and the page are read again when no event says they changed. */
+export const POLL_MS = 5000
+
+/** How long a read may take before it is given up. */
+export const READ_TIMEOUT_MS = 10_000
+
 /** How often the throughput chart moves on when nothing else changes. */
 const TICK_MS = 1000
 
+/** The read in flight per lane (settled once it answered or was given up), across `Live`s. */
+const inFlight = new WeakMap<object, Promise<unknown>>()
+
+interface Snapshot {
+  counts: Counts
+  jobs: JobRecord[]
+  paused: string[] | undefined
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string'
+
+function isBatch(v: unknown, id: string): v is BatchState {
+  const b = v as BatchState | null
+  return typeof b === 'object' && b !== null && b.id === id && typeof b.total === 'number' && typeof b.createdAt === 'number'
+}
+
 export class Live {
   readonly #q: DashboardQueue
+  readonly #lane: object
   readonly #model: Model
   readonly #changed: () => void
   readonly #refresh: Coalescer
   readonly #subs: Subscription[] = []
-  readonly #tick: ReturnType<typeof setInterval>
+  readonly #timers: ReturnType<typeof setInterval>[]
   #closed = false
+  /** Bumped per read: only the newest read may change the model. */
+  #read = 0
 
-  constructor(q: DashboardQueue, model: Model, changed: () => void) {
+  /** `lane`: reads of `Live`s with the same lane (the element) run one after the other. */
+  constructor(q: DashboardQueue, model: Model, changed: () => void, lane: object = q) {
     this.#q = q
+    this.#lane = lane
     this.#model = model
     this.#changed = changed
-    this.#refresh = new Coalescer(() => this.#read(), REFRESH_MS)
+    this.#refresh = new Coalescer(() => this.#turn(), REFRESH_MS)
     this.#subs.push(events$(q).subscribe((e) => this.#onEvent(e)))
     if (typeof q.online === 'boolean') {
       this.#subs.push(
@@ -42,7 +77,12 @@ export class Live {
         }),
       )
     }
-    this.#tick = globalThis.setInterval(changed, TICK_MS)
+    this.#timers = [
+      globalThis.setInterval(changed, TICK_MS),
+      globalThis.setInterval(() => {
+        if (globalThis.document?.visibilityState !== 'hidden') this.#refresh.request()
+      }, POLL_MS),
+    ]
     this.#refresh.request()
   }
 
@@ -55,11 +95,14 @@ export class Live {
     this.#closed = true
     this.#refresh.stop()
     for (const s of this.#subs) s.unsubscribe()
-    globalThis.clearInterval(this.#tick)
+    for (const t of this.#timers) globalThis.clearInterval(t)
   }
 
   #onEvent(e: QueueEvent): void {
+    if (typeof e !== 'object' || e === null || !isString(e.kind)) return
     const m = this.#model
+    // Read as a loose record: the event may not be what its type says.
+    const f = e as unknown as Record<string, unknown>
     switch (e.kind) {
       case 'job:succeeded':
         m.throughput.record(false)
@@ -68,27 +111,34 @@ export class Live {
         m.throughput.record(true)
         break
       case 'job:dispatched':
-        if (e.chainId !== undefined) m.groups.chains.see(e.chainId, true)
-        if (e.batchId !== undefined) m.groups.batches.see(e.batchId, true)
+        if (isString(f['chainId'])) m.groups.chains.see(f['chainId'], true)
+        if (isString(f['batchId'])) m.groups.batches.see(f['batchId'], true)
         break
-      case 'queue:error':
-        m.error = `The queue reported an error: ${e.error.message || e.error.name}`
+      case 'queue:error': {
+        const err = f['error'] as Record<string, unknown> | null | undefined
+        const text = [err?.['message'], err?.['name']].find((s) => isString(s) && s !== '') as string | undefined
+        m.error = `The queue reported an error: ${text ?? 'unknown error'}`
         this.#changed()
         return
+      }
       case 'queue:paused':
-      case 'queue:resumed':
-        if (e.kind === 'queue:paused') m.paused.add(e.queue ?? '*')
-        else if (e.queue === undefined) m.paused.clear()
-        else m.paused.delete(e.queue)
+      case 'queue:resumed': {
+        const queue = isString(f['queue']) ? f['queue'] : undefined
+        if (f['queue'] !== undefined && queue === undefined) return
+        if (e.kind === 'queue:paused') m.paused.add(queue ?? '*')
+        else if (queue === undefined) m.paused.clear()
+        else m.paused.delete(queue)
         m.pauseGeneration++
         this.#changed()
         return
+      }
       default:
-        if (e.kind.startsWith('chain:')) m.groups.chains.see((e as { chainId: string }).chainId, true)
-        else if (e.kind.startsWith('batch:')) {
-          const { batchId, state } = e as Extract<QueueEvent, { kind: 'batch:started' }>
-          m.groups.batches.see(batchId, false)
-          m.groups.batches.set(batchId, state)
+        if (e.kind.startsWith('chain:')) {
+          if (isString(f['chainId'])) m.groups.chains.see(f['chainId'], true)
+        } else if (e.kind.startsWith('batch:') && isString(f['batchId'])) {
+          const id = f['batchId']
+          m.groups.batches.see(id, !isBatch(f['state'], id))
+          if (isBatch(f['state'], id)) m.groups.batches.set(id, f['state'])
         }
     }
     // The chart is drawn with the refresh that follows, not per event: a burst costs a few
@@ -96,44 +146,90 @@ export class Live {
     if (e.kind.startsWith('job:') || e.kind.startsWith('chain:') || e.kind.startsWith('batch:')) this.#refresh.request()
   }
 
-  /** One refresh: counts, the page of jobs, and the chains and batches that moved, together. */
-  async #read(): Promise<void> {
+  /** One refresh, once the read before it in its lane (from any `Live`) is over. */
+  #turn(): Promise<void> {
+    const before = inFlight.get(this.#lane)
+    const mine = (async () => {
+      await before
+      if (!this.#closed) await this.#bounded()
+    })()
+    inFlight.set(this.#lane, mine)
+    return mine
+  }
+
+  /** Reads, and gives up after `READ_TIMEOUT_MS`: the answer of a read given up is dropped. */
+  async #bounded(): Promise<void> {
+    const read = ++this.#read
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<'late'>((resolve) => (timer = globalThis.setTimeout(() => resolve('late'), READ_TIMEOUT_MS)))
+    const reading = this.#fetch().then(
+      (snapshot) => ({ snapshot }),
+      (error: unknown) => ({ error }),
+    )
+    const outcome = await Promise.race([reading, late])
+    globalThis.clearTimeout(timer)
+    if (this.#closed || read !== this.#read) return
+    const m = this.#model
+    if (outcome === 'late') {
+      this.#read++
+      m.readError = `The queue did not answer for ${READ_TIMEOUT_MS / 1000} s.`
+    } else if ('error' in outcome) {
+      m.readError = `Could not read the queue: ${messageOf(outcome.error)}`
+    } else {
+      m.readError = undefined
+      this.#emptyPage(outcome.snapshot)
+    }
+    this.#changed()
+  }
+
+  /** Reads counts, the page and the pause state, then the groups that moved, into the model. */
+  async #fetch(): Promise<Snapshot> {
     const q = this.#q
     const m = this.#model
     const { state, type, offset } = m.filter
     const generation = m.filterGeneration
     const pauseGeneration = m.pauseGeneration
+    const read = this.#read
     const { chains, batches } = m.groups
-    try {
-      const [counts, jobs, paused] = await Promise.all([
-        q.counts(),
-        q.listJobs({ ...(state && { state }), ...(type && { type }), limit: PAGE_SIZE, offset }),
-        q.pausedQueues?.(),
-      ])
-      if (this.#closed) return
-      m.counts = counts
-      if (generation === m.filterGeneration) m.jobs = jobs
-      if (paused && pauseGeneration === m.pauseGeneration) m.paused = new Set(paused)
-      // Groups on the page are followed while there is room: a page of 50 batches must not
-      // turn every refresh into 50 reads, nor push out the groups that events are about.
-      for (const j of jobs) {
-        if (j.chainId !== undefined) chains.offer(j.chainId)
-        if (j.batchId !== undefined) batches.offer(j.batchId)
-      }
-      const [chainIds, batchIds] = [chains.takeStale(), batches.takeStale()]
-      const [cs, bs] = await Promise.all([
-        Promise.allSettled(chainIds.map((id) => q.findChain(id))),
-        Promise.allSettled(batchIds.map((id) => q.findBatch(id))),
-      ])
-      if (this.#closed) return
-      // A group that cannot be read (pruned meanwhile) is no longer followed.
-      cs.forEach((r, i) => (r.status === 'fulfilled' ? chains.set(r.value.id, r.value) : chains.drop(chainIds[i] ?? '')))
-      bs.forEach((r, i) => (r.status === 'fulfilled' ? batches.set(r.value.id, r.value) : batches.drop(batchIds[i] ?? '')))
-      m.readError = undefined
-    } catch (err) {
-      if (this.#closed) return
-      m.readError = `Could not read the queue: ${messageOf(err)}`
+    const [counts, jobs, paused] = await Promise.all([
+      q.counts(),
+      q.listJobs({ ...(state && { state }), ...(type !== undefined && { type }), limit: PAGE_SIZE, offset }),
+      q.pausedQueues?.(),
+    ])
+    if (this.#closed || read !== this.#read) return { counts, jobs, paused }
+    m.counts = counts
+    if (generation === m.filterGeneration) m.jobs = jobs
+    if (paused && pauseGeneration === m.pauseGeneration) m.paused = new Set(paused)
+    // Groups on the page are followed while there is room: a page of 50 batches must not
+    // turn every refresh into 50 reads, nor push out the groups that events are about.
+    for (const j of jobs) {
+      if (j.chainId !== undefined) chains.offer(j.chainId)
+      if (j.batchId !== undefined) batches.offer(j.batchId)
     }
-    this.#changed()
+    const [chainIds, batchIds] = [chains.takeStale(), batches.takeStale()]
+    const [cs, bs] = await Promise.all([
+      Promise.allSettled(chainIds.map((id) => q.findChain(id))),
+      Promise.allSettled(batchIds.map((id) => q.findBatch(id))),
+    ])
+    if (this.#closed || read !== this.#read) return { counts, jobs, paused }
+    // A group that cannot be read (pruned meanwhile) is no longer followed.
+    cs.forEach((r, i) => (r.status === 'fulfilled' ? chains.set(r.value.id, r.value) : chains.drop(chainIds[i] ?? '')))
+    bs.forEach((r, i) => (r.status === 'fulfilled' ? batches.set(r.value.id, r.value) : batches.drop(batchIds[i] ?? '')))
+    return { counts, jobs, paused }
+  }
+
+  /**
+   * A page past the end (its jobs pruned or finished meanwhile) goes back to the last page
+   * with jobs, or the first when that is unknown.
+   */
+  #emptyPage({ counts, jobs }: Snapshot): void {
+    const m = this.#model
+    const { offset, state, type } = m.filter
+    if (jobs.length > 0 || offset === 0) return
+    const total = state ? counts[state] : STATES.reduce((n, s) => n + counts[s], 0)
+    const last = type === undefined && total > 0 ? Math.floor((total - 1) / PAGE_SIZE) * PAGE_SIZE : 0
+    m.filter = { ...m.filter, offset: Math.max(0, Math.min(offset - PAGE_SIZE, last)) }
+    m.filterGeneration++
+    this.#refresh.request()
   }
 }

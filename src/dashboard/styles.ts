@@ -96,15 +96,16 @@ select, input {
 [part~='peak'] { color: var(--_muted); font-size: 0.85em; }
 
 .groups { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 12px; }
-ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 6px; }
+.groups > div { min-width: 0; }
+ul { list-style: none; margin: 0; padding: 0; display: grid; grid-template-columns: minmax(0, 1fr); gap: 6px; }
 ul:empty::after { content: 'None yet'; color: var(--_muted); }
 [part~='group'] {
-  display: grid; grid-template-columns: 1fr auto; gap: 2px 8px; padding: 6px 8px;
+  display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 2px 8px; padding: 6px 8px;
   border: 1px solid var(--_border); border-radius: 6px; background: var(--_surface);
 }
 [part~='group-name'] { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-weight: 600; }
 [part~='group-progress'] { grid-column: 1 / -1; width: 100%; height: 8px; }
-[part~='group-text'] { grid-column: 1 / -1; color: var(--_muted); font-size: 0.85em; }
+[part~='group-text'] { grid-column: 1 / -1; color: var(--_muted); font-size: 0.85em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 
 progress { appearance: none; height: 8px; border: 0; border-radius: 4px; background: var(--_border); overflow: hidden; }
 progress::-webkit-progress-bar { background: var(--_border); border-radius: 4px; }
@@ -123,8 +124,9 @@ th, td { padding: 5px 8px; text-align: left; border-bottom: 1px solid var(--_bor
 th { font-weight: 600; color: var(--_muted); background: var(--_surface); position: sticky; top: 0; }
 tbody tr:last-child td { border-bottom: 0; }
 [data-col='id'] { max-width: 12ch; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, monospace; font-size: 0.9em; }
-[data-col='type'] { overflow-wrap: anywhere; }
+[data-col='type'] { max-width: 24ch; overflow-wrap: anywhere; }
 [data-col='error'] { color: var(--_fail); max-width: 32ch; overflow-wrap: anywhere; }
+[part~='job-error'] { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; line-clamp: 3; overflow: hidden; }
 [data-col='progress'] { white-space: nowrap; }
 [data-col='progress'] progress { width: 64px; margin-right: 6px; vertical-align: middle; }
 [data-col='actions'] { white-space: nowrap; }
