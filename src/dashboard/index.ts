@@ -15,9 +15,22 @@
  * attempts, last error and progress, in dispatch order: the oldest first, "Next" pages on to
  * newer ones. It replays failed or cancelled jobs, cancels unfinished ones, and pauses and
  * resumes the queue; an action that fails shows its error in the element. It reads through the
- * public API and `ferry/observable` only, with at most one read in flight and at most four a
- * second while events keep arriving; rows are updated in place. Removing it from the page
- * stops every subscription and read; adding it back resumes.
+ * public API and `ferry/observable` only, with at most one read in flight per element (also
+ * across fast remounts and queue switches) and at most four a second while events keep
+ * arriving; rows are updated in place. Removing it from the page stops every subscription and
+ * read; adding it back resumes.
+ *
+ * Some changes emit no event (`prune()`, another engine on a shared store): while the element
+ * is on the page and the page is visible it also reads the counts and the page every 5 s, and
+ * after each of its own actions. A read that has not answered in 10 s is given up ("The queue
+ * did not answer for 10 s."), a new one starts when due, and the late answer is dropped. A page
+ * left empty (its jobs pruned) goes back to the last page with jobs.
+ *
+ * The type filter matches a type exactly, spaces included; a blank filter means any type. A
+ * type is shown up to 80 characters, an error up to three lines, a progress object up to 60
+ * characters of JSON (only its first 2,000 are ever read), a chain step or batch name up to 80
+ * characters: the rest is in the `title`. Events are checked field by field before use, since
+ * they may come from a worker or another tab: a malformed one is ignored.
  *
  * Job data (ids, types, errors, progress) is untrusted: it is only ever set as text or as an
  * attribute value, never parsed as HTML.
@@ -38,7 +51,7 @@
  * `batches`, `group` (with `chain` or `batch`), `group-name`, `group-state`, `group-progress`,
  * `group-text`, `filters`, `state-filter`, `type-filter`, `page-info`, `prev-page`,
  * `next-page`, `jobs` (the table), `job-rows`, `job-row`, `cell` (with `cell-<column>`),
- * `job-progress`, `job-progress-text`, `action` (with `replay-button` or `cancel-button`),
+ * `job-progress`, `job-progress-text`, `job-error`, `action` (with `replay-button` or `cancel-button`),
  * `empty`.
  *
  * **Data hooks** (stable, for tests and scripts, in the open shadow root):
@@ -56,7 +69,8 @@
  * The pause state is read with the counts (`pausedQueues()`), so a queue paused before the
  * element was on the page shows as paused; the `queue:paused` / `queue:resumed` events change
  * it at once. A queue without `pausedQueues` is known paused only from the events seen while
- * the element is on the page.
+ * the element is on the page. It shows Paused while any queue name is paused, also one the
+ * engine does not work (`pause('reports')`); Resume resumes every name shown as paused.
  *
  * @module
  */
