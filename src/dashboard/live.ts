@@ -211,7 +211,12 @@ export class Live {
       Promise.allSettled(chainIds.map((id) => q.findChain(id))),
       Promise.allSettled(batchIds.map((id) => q.findBatch(id))),
     ])
-    if (this.#closed || read !== this.#read) return { counts, jobs, paused }
+    if (this.#closed || read !== this.#read) {
+      // Given up meanwhile: the groups taken are read again with the next refresh.
+      for (const id of chainIds) chains.see(id, true)
+      for (const id of batchIds) batches.see(id, true)
+      return { counts, jobs, paused }
+    }
     // A group that cannot be read (pruned meanwhile) is no longer followed.
     cs.forEach((r, i) => (r.status === 'fulfilled' ? chains.set(r.value.id, r.value) : chains.drop(chainIds[i] ?? '')))
     bs.forEach((r, i) => (r.status === 'fulfilled' ? batches.set(r.value.id, r.value) : batches.drop(batchIds[i] ?? '')))
