@@ -33,7 +33,7 @@ const SEED_TOTAL = seedTotal(SEED)
 const root = fileURLToPath(new URL('.', import.meta.url))
 const repo = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
 const dashboardFile = join(repo, 'src/dashboard/index.ts')
-const log = (m: string) => console.error(`bench:dashboard: ${m}`)
+const log = (m: string) => console.error(`bench:dashboard: ${new Date().toISOString().slice(11, 19)} ${m}`)
 
 function git(...args: string[]): string {
   const r = spawnSync('git', args, { cwd: repo, encoding: 'utf8' })
@@ -130,7 +130,12 @@ try {
     const { result: sample, trace } = await tracePage(browser, page, TASKS, () => page.evaluate((sec) => window.ferryDashboardBench.measure(sec), PHASE.measureS))
     return { warm, phase: { sample, thread: minus(await threadTime(cdp), before), tasks: trace } }
   }
-  const steady = () => profilePage(cdp, () => page.waitForTimeout(PHASE.profileS * 1000))
+  const counts = async () => log(`counts: ${JSON.stringify(await page.evaluate(() => window.ferryDashboardBench.counts()))}`)
+  const steady = async () => {
+    const p = await profilePage(cdp, () => page.waitForTimeout(PHASE.profileS * 1000))
+    await counts()
+    return p
+  }
   load.sample()
   log(`baseline: the client only, ${PHASE.warmupS} s to settle, ${PHASE.measureS} s measured…`)
   base = (await phase({})).phase
@@ -147,12 +152,14 @@ try {
     log(`the dashboard filtered to ${FILTER} jobs: ${PHASE.warmupS} s to settle, ${PHASE.measureS} s measured, ${PHASE.profileS} s profiled and traced…`)
     filtered = (await phase({ filter: FILTER })).phase
     log(`filtered: ${JSON.stringify(summarize(filtered.sample))}`)
+    await counts()
     filteredProfile = await steady()
     trace = (await tracePage(browser, page, DETAILED, () => page.waitForTimeout(PHASE.profileS * 1000))).trace
     log(`profiling a fresh dashboard's first ${PHASE.profileS} s…`)
     await page.evaluate(() => window.ferryDashboardBench.unmount())
     await page.waitForTimeout(1000)
     mountProfile = await profilePage(cdp, () => page.evaluate((sec) => window.ferryDashboardBench.measure(sec, { mount: true }), PHASE.profileS))
+    await counts()
   }
   await context.close()
 } finally {
@@ -202,7 +209,7 @@ const report = [
   '## Method',
   [
     `- The store: ${n(SEED.succeeded)} jobs succeeded and ${n(SEED.failed)} failed (run by the engine at full speed before the measurement), ${n(SEED.doneChains)} finished chains and ${n(SEED.openChains)} waiting chains of ${SEED.chainSteps} steps, ${SEED.doneBatches} finished and ${SEED.openBatches} waiting batches of ${SEED.batchSize}, ${n(SEED.waiting)} jobs waiting and ${n(SEED.delayed)} delayed by ${SEED.delayMs / 3_600_000} h or more; four job types; dispatchMany in slices of ${n(SEED.slice)}.`,
-    `- The engine runs in a dedicated worker (\`exposeQueue\`) at concurrency ${RUN.concurrency}, its handlers paced to finish ${RUN.perSecond} jobs/s in all (of the jobs finished before, one in ${Math.round((SEED.succeeded + SEED.failed) / SEED.failed)} failed; of those run while measuring, one in ${RUN.failEvery} fails). The page holds a \`connectQueue\` client, which receives the queue's events in both phases.`,
+    `- The engine runs in a dedicated worker (\`exposeQueue\`) at concurrency ${RUN.concurrency}, its handlers paced to finish ${RUN.perSecond} jobs/s in all (of the jobs finished before, one in ${Math.round((SEED.succeeded + SEED.failed) / SEED.failed)} failed; of those run while measuring, one in ${RUN.failEvery} fails). The page holds a \`connectQueue\` client, which receives the queue's events in every phase.`,
     `- Each phase: ${PHASE.warmupS} s to settle (for the dashboard: from mounting it and setting \`el.queue\`), then ${PHASE.measureS} s measured on the page's main thread: long tasks (PerformanceObserver 'longtask'), the interval between successive requestAnimationFrame callbacks, the dashboard's DOM changes (a MutationObserver on the element and its shadow root), every call the page made on the client (a counting proxy given to the dashboard), the main thread's busy time (CDP Performance.getMetrics), and its tasks with their wall and CPU time (a Chromium trace of the \`toplevel\` category only). Baseline first, then the dashboard mounted (its table shows all jobs, oldest first: rows that rarely change), then the same dashboard with its table filtered to ${FILTER} jobs by a click on that count (the head of the queue: rows that change at every refresh), in the same page and run.`,
     '- The page is cross-origin isolated (COOP and COEP headers), so that timestamps tick in microseconds: without it Chromium rounds them to 100 µs and a 16.67 ms frame reads as 16.6 or 16.8 ms, over the goal one time in three on an empty page.',
     '- Numbers are cut, not rounded: 16.709 shows as 16.70; the goal is checked on the exact values.',

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Counts } from '../../src/index.js'
 import type { QueueClient } from '../../src/workers/index.js'
 import { connectQueue } from '../../src/workers/index.js'
 import type { Command, Reply, Sample, SeedResult } from './protocol.js'
@@ -164,6 +165,7 @@ declare global {
       load(url: string): Promise<void>
       measure(seconds: number, o?: { mount?: boolean; filter?: string }): Promise<Sample>
       unmount(): void
+      counts(): Promise<Counts>
     }
   }
 }
@@ -173,6 +175,7 @@ window.ferryDashboardBench = {
   run: async () => void (await command({ cmd: 'run' })),
   load,
   measure,
+  counts: () => client.counts(),
   unmount: () => {
     dashboard?.remove()
     dashboard = undefined

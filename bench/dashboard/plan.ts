@@ -11,8 +11,8 @@
  */
 export const SEED = {
   /** Plain jobs run to success, and run to failure (no retry), before the measurement. */
-  succeeded: 54_000,
-  failed: 6_000,
+  succeeded: 44_100,
+  failed: 4_900,
   /** Chains of `chainSteps`, finished before the measurement, and left waiting. */
   doneChains: 300,
   openChains: 200,
@@ -22,8 +22,8 @@ export const SEED = {
   openBatches: 10,
   batchSize: 200,
   /** Plain jobs left waiting, and delayed by `delayMs`. */
-  waiting: 25_500,
-  delayed: 8_000,
+  waiting: 38_500,
+  delayed: 6_000,
   delayMs: 6 * 3_600_000,
   /** Jobs per dispatchMany. */
   slice: 2_000,

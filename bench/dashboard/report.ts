@@ -125,6 +125,7 @@ export function phaseTable(base: Phase, others: { label: string; phase: Phase | 
     ['DOM mutation records per s', (_, p) => down(perS(p.sample.mutations.records, p.sample.ms), 0)],
     ['calls on the queue client per s, by method', (_, p) => callsLine(p.sample.calls, p.sample.ms)],
     ['jobs finished per s (succeeded + failed, from counts)', (_, p) => down(perS(p.sample.finished, p.sample.ms), 1)],
+    ['jobs waiting at the end of the window (the engine never ran dry)', (_, p) => int(p.sample.counts.waiting)],
   ]
   const out = [`| measure | client only (baseline) | ${others.map((o) => `${o.label} | adds`).join(' | ')} |`, `|---|--:|${others.map(() => '--:|--:|').join('')}`]
   for (const [label, f, diff] of rows) {
