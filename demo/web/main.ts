@@ -17,7 +17,7 @@ import { connectQueue, shareQueue, type QueueClient, type SharedQueue } from '..
 import { samplePhotos, type Photo } from './samples.js'
 import { ServerPanel } from './server-panel.js'
 import { NETWORK_CHANNEL, isNetworkMessage, type NetworkMessage, type StoreKind } from './shared.js'
-import type { Received, ServerSettings } from './vite.config.js'
+import type { Received, ServerSettings } from './server.js'
 
 const STORE_KEY = 'ferry-demo:store'
 const NETWORK_KEY = 'ferry-demo:network'

@@ -2,7 +2,7 @@
  * The "server received" panel: what the demo's upload server holds, polled from
  * `GET /api/photos`, drawn in place (a photo's entry is made once and then only updated).
  */
-import type { Received, ReceivedAlbum, ReceivedPhoto } from './vite.config.js'
+import type { Received, ReceivedAlbum, ReceivedPhoto } from './server.js'
 
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`
 

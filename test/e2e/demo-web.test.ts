@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
 import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Received } from '../../demo/web/vite.config.js'
+import type { Received } from '../../demo/web/server.js'
 import { CHROMIUM_ARGS } from './harness.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
