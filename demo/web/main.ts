@@ -10,8 +10,8 @@
  *   when the host tab closes another takes over.
  */
 import { nanoid } from 'nanoid'
-import { type Counts, type QueueEvent } from '../../src/index.js'
-import '../../src/dashboard/index.js'
+import { type Counts, type JobState, type QueueEvent } from '../../src/index.js'
+import { defineDashboard } from '../../src/dashboard/index.js'
 import { request, type HttpJobs } from '../../src/http/index.js'
 import { connectQueue, shareQueue, type QueueClient, type SharedQueue } from '../../src/workers/index.js'
 import { samplePhotos, type Photo } from './samples.js'
@@ -24,6 +24,14 @@ const NETWORK_KEY = 'ferry-demo:network'
 const ALBUM_KEY = 'ferry-demo:albums'
 const SAMPLES = 20
 const POLL_MS = 1000
+/**
+ * The largest photo the page takes. A job keeps its body as base64 text in the store: a 30 MB
+ * photo took the OPFS SQLite store some 40 s to add, and its upload had not started two minutes
+ * later, so the page refuses what it cannot send in reasonable time.
+ */
+const MAX_PHOTO_BYTES = 10 * 1024 * 1024
+/** Jobs that may still send something. */
+const OPEN: JobState[] = ['waiting', 'active', 'delayed', 'blocked']
 
 const $ = <E extends HTMLElement = HTMLElement>(selector: string): E => {
   const el = document.querySelector<E>(selector)
@@ -157,26 +165,55 @@ addSamples.addEventListener('click', () => {
 })
 const files = $<HTMLInputElement>('#files')
 files.addEventListener('change', () => {
-  const picked = [...(files.files ?? [])].map((f) => ({ name: f.name, blob: f }))
+  const all = [...(files.files ?? [])]
   files.value = ''
+  const tooBig = all.filter((f) => f.size > MAX_PHOTO_BYTES)
+  if (tooBig.length > 0) {
+    const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`
+    report(new RangeError(`${tooBig.map((f) => `${f.name} (${mb(f.size)})`).join(', ')} not added: this demo takes photos of up to ${mb(MAX_PHOTO_BYTES)}`))
+  }
+  const picked = all.filter((f) => f.size <= MAX_PHOTO_BYTES).map((f) => ({ name: f.name, blob: f }))
   addAlbum(picked, `album ${nextAlbum()}`).catch(report)
 })
 
 // ---- clear ----
 
-$('#clear').addEventListener('click', () => {
-  void (async () => {
-    // Jobs not started are cancelled; finished ones (these included) are deleted. A running
-    // upload finishes first, and goes with the next clear.
-    for (;;) {
-      const open = await client.listJobs({ state: ['waiting', 'delayed', 'blocked'], limit: 500 })
-      if (open.length === 0) break
-      for (const j of open) await client.cancel(j.id)
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Cancels every open job (a running upload is aborted) and waits until none is left: an upload
+ * ends, and a cancelled album's batch settles and releases its summary, which is cancelled in
+ * turn. Only then are the finished jobs deleted and the server cleared, so that nothing the
+ * outbox held arrives after it.
+ */
+async function clearAll(): Promise<void> {
+  const asked = new Set<string>()
+  for (;;) {
+    const open = await client.listJobs({ state: OPEN, limit: 500 })
+    if (open.length === 0) break
+    for (const j of open) {
+      if (asked.has(j.id) && j.state === 'active') continue
+      asked.add(j.id)
+      await client.cancel(j.id)
     }
-    await client.prune(Date.now() + 1)
-    await fetch('/api/photos', { method: 'DELETE' })
-    await refresh()
-  })().catch(report)
+    if (open.some((j) => j.state === 'active')) await sleep(100)
+  }
+  await client.prune(Date.now() + 1)
+  const res = await fetch('/api/photos', { method: 'DELETE' })
+  if (!res.ok) throw new Error(`the server refused to clear: ${res.status}`)
+}
+
+const clear = $<HTMLButtonElement>('#clear')
+let clears = 0
+clear.addEventListener('click', () => {
+  clear.disabled = true
+  clearAll()
+    .then(refresh)
+    .catch(report)
+    .finally(() => {
+      clear.disabled = false
+      clear.dataset['cleared'] = String(++clears)
+    })
 })
 
 // ---- what the page shows ----
@@ -185,7 +222,11 @@ const engine = $('#engine')
 const countsEl = $('#counts')
 const STATES: (keyof Counts)[] = ['waiting', 'active', 'delayed', 'blocked', 'succeeded', 'failed', 'cancelled']
 
+/** Set when the engine could not start: the page then says why, and stays so. */
+let startError: unknown
+
 function showEngine(): void {
+  if (startError !== undefined) return
   const online = client.online
   engine.dataset['online'] = String(online)
   let where = 'in this tab’s worker'
@@ -201,6 +242,8 @@ function showCounts(c: Counts): void {
     .join(' · ')
 }
 
+// Importing the dashboard defines it; the call says so to a bundler that drops unused imports.
+defineDashboard()
 // The dashboard reads the same queue through the client: the jobs, their states and errors,
 // the album batches, and replay / cancel / pause.
 const dashboard = document.createElement('ferry-dashboard')
@@ -252,8 +295,23 @@ async function loop(): Promise<void> {
   setTimeout(() => void loop(), POLL_MS)
 }
 
+/** The engine did not start (its store would not open): nothing here can work, so say why. */
+function showStartError(err: unknown): void {
+  startError = err
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  engine.dataset['online'] = 'false'
+  engine.dataset['failed'] = 'true'
+  engine.textContent = `The engine failed to start (${storeKind === 'opfs' ? 'OPFS SQLite' : 'IndexedDB'}): ${message}`
+  for (const b of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>('#add-samples, #files, #clear')) b.disabled = true
+}
+
 // The server's network follows this tab's switch (tabs share it: localStorage and the channel).
 await postSettings({ online: switchOn() }).catch(report)
-await refresh()
+try {
+  await refresh()
+  void loop()
+} catch (err) {
+  console.error(err)
+  showStartError(err)
+}
 main.dataset['ready'] = 'true'
-void loop()

@@ -77,8 +77,11 @@ async function openQueue(): Promise<Queue<HttpJobs>> {
     store: await openStore(kind),
     connectivity: switchedConnectivity(),
     concurrency: 3,
-    // A flaky server refuses often: plenty of attempts, retried soon, so the demo keeps moving.
-    defaults: { retry: 12, backoff: { type: 'exponential', base: 500, max: 4000, jitter: true } },
+    // A flaky server refuses often: retried soon, so the demo keeps moving, and often enough
+    // that at the page's highest failure rate (0.9) a photo fails for good with a chance of
+    // 0.9^151 ≈ 1e-7. That is some four minutes of refusals (waits of 1 to 2 s): a server that
+    // refuses for longer fails the photo, and the dashboard's Replay sends it again.
+    defaults: { retry: 150, backoff: { type: 'exponential', base: 250, max: 2000, jitter: true } },
   })
   queue.register('http', httpHandler({ prepare: withBatchCounts }), { network: 'online' })
   await queue.start()

@@ -100,8 +100,8 @@ describe.each([
     albums++
   }
   /** Every photo and album summary arrived, stored once each, and the outbox shows them done. */
-  const allArrived = async (p: Page): Promise<void> => {
-    await expect.poll(async () => (await received()).photos.length, SETTLE).toBe(photos)
+  const allArrived = async (p: Page, settle = SETTLE): Promise<void> => {
+    await expect.poll(async () => (await received()).photos.length, settle).toBe(photos)
     await expect.poll(async () => (await received()).albums.length, SETTLE).toBe(albums)
     await expect.poll(async () => (await counts(p)).succeeded, SETTLE).toBe(photos + albums)
     const r = await received()
@@ -162,21 +162,26 @@ describe.each([
     await page.waitForFunction((n) => document.querySelectorAll('#received [data-photo-id]').length === n, photos, { timeout: 60_000 })
   }, 300_000)
 
-  it('retries refused uploads until each photo arrives exactly once', async () => {
-    await setRange(page, '#failure-rate', 0.4)
-    await expect.poll(async () => (await received()).settings.failureRate, SETTLE).toBe(0.4)
+  it('retries refused uploads at the highest failure rate until each photo arrives exactly once', async () => {
+    const max = Number(await page.getAttribute('#failure-rate', 'max'))
+    expect(max).toBeGreaterThanOrEqual(0.9)
+    await setRange(page, '#latency', 100)
+    await setRange(page, '#failure-rate', max)
+    await expect.poll(async () => (await received()).settings, SETTLE).toMatchObject({ failureRate: max, latencyMs: 100 })
     const before = new Set((await received()).photos.map((p) => p.id))
 
     await addSamples(page)
-    await allArrived(page)
+    // Nine in ten uploads are refused: each photo takes ten tries on average, a second or two apart.
+    await allArrived(page, { timeout: 480_000, interval: 1000 })
     const fresh = (await received()).photos.filter((p) => !before.has(p.id))
     expect(fresh).toHaveLength(SAMPLES)
     // Some uploads were refused and sent again; each photo is stored once all the same.
     expect(fresh.reduce((n, p) => n + p.puts, 0)).toBeGreaterThan(SAMPLES)
 
     await setRange(page, '#failure-rate', 0)
-    await expect.poll(async () => (await received()).settings.failureRate, SETTLE).toBe(0)
-  }, 300_000)
+    await setRange(page, '#latency', 0)
+    await expect.poll(async () => (await received()).settings, SETTLE).toMatchObject({ failureRate: 0, latencyMs: 0 })
+  }, 600_000)
 
   it('loses nothing when the page reloads in the middle of uploading', async () => {
     await setRange(page, '#latency', 600)
@@ -193,6 +198,23 @@ describe.each([
     await setRange(page, '#latency', 0)
     await expect.poll(async () => (await received()).settings.latencyMs, SETTLE).toBe(0)
   }, 300_000)
+
+  it('refuses a photo over 10 MB with a message, and adds the others picked with it', async () => {
+    await page.evaluate(() => {
+      const picked = new DataTransfer()
+      picked.items.add(new File([new Uint8Array(10 * 1024 * 1024 + 1)], 'huge.jpg', { type: 'image/jpeg' }))
+      picked.items.add(new File([new Uint8Array(100)], 'small.jpg', { type: 'image/jpeg' }))
+      const input = document.querySelector<HTMLInputElement>('#files')!
+      input.files = picked.files
+      input.dispatchEvent(new Event('change'))
+    })
+    await page.waitForSelector('p.error:has-text("huge.jpg (10.0 MB) not added: this demo takes photos of up to 10.0 MB")', { timeout: 60_000 })
+    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('#added')?.dataset['count']) === n, photos + 1, { timeout: 60_000 })
+    photos++
+    albums++
+    await allArrived(page)
+    expect((await received()).photos.at(-1)).toMatchObject({ name: 'small.jpg', size: 100 })
+  }, 180_000)
 
   it('shows the same outbox in a second tab, which carries on when the first closes', async () => {
     second = await open()
@@ -277,5 +299,67 @@ describe.each([
     await p.waitForSelector('#server-count[data-count="0"]', { timeout: 60_000 })
     expect(await counts(p)).toEqual({ blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 })
     expect(pageErrors).toEqual([])
+    photos = 0
+    albums = 0
   }, 180_000)
+
+  it('clears while uploads run, and nothing of the cleared album reaches the server after', async () => {
+    const p = second!
+    await setRange(p, '#latency', 1000)
+    await expect.poll(async () => (await received()).settings.latencyMs, SETTLE).toBe(1000)
+    await addSamples(p)
+    await expect.poll(async () => (await received()).photos.length, SETTLE).toBeGreaterThan(0)
+    expect((await counts(p)).active).toBeGreaterThan(0)
+
+    const before = Number((await p.getAttribute('#clear', 'data-cleared')) ?? 0)
+    await p.click('#clear')
+    await p.waitForSelector(`#clear[data-cleared="${before + 1}"]`, { timeout: 120_000 })
+    // The outbox holds no job that could still send (the album's summary included), and the
+    // server kept nothing.
+    expect(await counts(p)).toEqual({ blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 })
+    expect(await received()).toMatchObject({ photos: [], albums: [] })
+    await p.waitForSelector('#server-count[data-count="0"]', { timeout: 60_000 })
+
+    await setRange(p, '#latency', 0)
+    await expect.poll(async () => (await received()).settings.latencyMs, SETTLE).toBe(0)
+    expect(pageErrors).toEqual([])
+  }, 240_000)
+})
+
+describe('the web demo when its store cannot open', () => {
+  let server: ViteDevServer | undefined
+  let browser: Browser | undefined
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined)
+    await server?.close().catch(() => undefined)
+  })
+
+  it('says the engine failed to start, and why, instead of waiting for it', async () => {
+    let origin: string
+    ;({ server, origin } = await startDemo())
+    browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    const page = await (await browser.newContext()).newPage()
+    // A newer version of the app left the outbox's database at a version this one cannot open.
+    await page.goto(`${origin}/api/settings`)
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const open = indexedDB.open('ferry-demo', 1_000_000)
+          open.onsuccess = () => {
+            open.result.close()
+            resolve()
+          }
+          open.onerror = () => reject(open.error ?? new Error('open failed'))
+        }),
+    )
+    await page.goto(origin)
+    await ready(page)
+    await page.waitForSelector('#engine[data-failed="true"]', { timeout: 60_000 })
+    const status = await page.textContent('#engine')
+    expect(status).toMatch(/^The engine failed to start \(IndexedDB\): \w*Error: \S/)
+    expect(status).toContain('version')
+    expect(await page.getAttribute('#engine', 'data-online')).toBe('false')
+    expect(await page.isDisabled('#add-samples')).toBe(true)
+  }, 240_000)
 })
