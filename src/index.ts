@@ -5,7 +5,7 @@
  * live in their own entries (`ferry/idb`, `ferry/wasm-sqlite`, `ferry/workers`,
  * `ferry/observable`, `ferry/testing`).
  *
- * @module
+ * @module ferry
  */
 export { createQueue } from './core/queue.js'
 export type { Queue, QueueOptions, ScheduleInfo, ScheduleOptions } from './core/queue.js'

@@ -72,7 +72,7 @@
  * the element is on the page. It shows Paused while any queue name is paused, also one the
  * engine does not work (`pause('reports')`); Resume resumes every name shown as paused.
  *
- * @module
+ * @module ferry/dashboard
  */
 import { FerryDashboard } from './element.js'
 

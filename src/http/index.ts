@@ -7,7 +7,7 @@
  * queue.register('http', httpHandler(), { network: 'online' })
  * await queue.dispatch(request({ url: '/api/notes', method: 'POST', body: { text: 'hi' } }))
  *
- * @module
+ * @module ferry/http
  */
 export { request } from './request.js'
 export type { HttpJobs, RequestSpec } from './request.js'

@@ -3,7 +3,7 @@
  * a `QueueClient` of a queue hosted in a worker alike (`QueueLike`). The only part of ferry
  * that imports `rxjs`.
  *
- * @module
+ * @module ferry/observable
  */
 export { events$, ofKind } from './events.js'
 export { batch$, chain$, counts$, job$ } from './state.js'

@@ -2,7 +2,7 @@
  * ferry/testing: a fake queue with assertions and a test queue with a manual clock, for
  * testing code that uses ferry; and the conformance suite for stores.
  *
- * @module
+ * @module ferry/testing
  */
 export { createFakeQueue, AssertionError } from './fake-queue.js'
 export type { FakeQueue, RecordedBatch, RecordedChain, RecordedJob, RecordedSchedule } from './fake-queue.js'

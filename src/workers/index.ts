@@ -4,7 +4,7 @@
  * outbox in a service worker on Background Sync. Built on comlink; errors keep their class and
  * code across.
  *
- * @module
+ * @module ferry/workers
  */
 export { exposeQueue } from './expose.js'
 export { connectQueue } from './connect.js'

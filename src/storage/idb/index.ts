@@ -4,7 +4,7 @@
  * application's own records in its database (`idbStore({ open })`, `upgradeFerryStores`), so
  * that a job can be dispatched in the same transaction as the data it is about.
  *
- * @module
+ * @module ferry/idb
  */
 export { idbStore } from './idb-store.js'
 export type { IdbStoreOptions } from './idb-store.js'

@@ -3,7 +3,7 @@
  * OPFS as the only file system, so that a browser bundle carries no Node code (and its bundler
  * warns of no Node module).
  *
- * @module
+ * @module ferry/wasm-sqlite
  */
 import { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store.js'
 

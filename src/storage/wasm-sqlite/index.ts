@@ -6,7 +6,7 @@
  * file system when a path is first opened. Browser bundles get `index.browser.ts`, the same
  * API without the Node file store.
  *
- * @module
+ * @module ferry/wasm-sqlite
  */
 import { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store.js'
 
