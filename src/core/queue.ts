@@ -9,7 +9,7 @@ import { checkConnectivity, checkNetworkMode, defaultConnectivity, type Connecti
 import { present } from './define-store.js'
 import { Emitter } from './emitter.js'
 import { InvalidArgumentError, NotFoundError, QueueClosedError, QueueError, serializeError } from './errors.js'
-import { needsPrepare, prepareSpecs, type SpecOf } from './job-spec.js'
+import { needsPrepare, nonEmpty, prepareSpecs, type SpecOf } from './job-spec.js'
 import { memoryStore } from './memory-store.js'
 import { checkDefaults, resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
 import { newSchedule, scheduleInfo, type ScheduleInfo, type ScheduleOptions } from './schedule.js'
@@ -408,7 +408,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   }
 
   pause(queue?: string): void {
-    for (const q of queue === undefined ? this.#queues : [queue]) {
+    for (const q of this.#named(queue)) {
       if (this.#paused.has(q)) continue
       this.#paused.add(q)
       this.#emit([{ kind: 'queue:paused', at: this.#clock.now(), queue: q }])
@@ -418,11 +418,17 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   }
 
   resume(queue?: string): void {
-    for (const q of queue === undefined ? this.#queues : [queue]) {
+    for (const q of this.#named(queue)) {
       if (!this.#paused.delete(q)) continue
       this.#emit([{ kind: 'queue:resumed', at: this.#clock.now(), queue: q }])
     }
     this.#runner.scopeChanged()
+  }
+
+  /** The queues `pause` or `resume` acts on: the one named (a name a worker or a tab sent is checked), or all. */
+  #named(queue: string | undefined): readonly string[] {
+    this.#open()
+    return queue === undefined ? this.#queues : [nonEmpty('queue name', queue)]
   }
 
   pausedQueues(): string[] {

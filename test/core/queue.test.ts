@@ -411,4 +411,16 @@ describe('admin', () => {
     queue.resume()
     expect(queue.pausedQueues()).toEqual([])
   })
+
+  it('refuses a queue name that is not a non-empty string, and pausing a closed queue', async () => {
+    const { queue } = harness({ queues: ['default'] })
+    for (const bad of [{ x: 1 }, 123, null, '', '\ud800']) {
+      expect(() => queue.pause(bad as never)).toThrow(InvalidArgumentError)
+      expect(() => queue.resume(bad as never)).toThrow(InvalidArgumentError)
+    }
+    expect(queue.pausedQueues()).toEqual([])
+    await queue.close()
+    expect(() => queue.pause()).toThrow(QueueClosedError)
+    expect(() => queue.resume('default')).toThrow(QueueClosedError)
+  })
 })
