@@ -8,8 +8,9 @@
  * Some changes emit no event (a prune, a change made by another engine on a shared store): a
  * refresh also runs every `POLL_MS` while the page is visible. A read that has not answered
  * after `READ_TIMEOUT_MS` is given up: the element says so, the next refresh starts a new read,
- * and the late answer is dropped. The reads of one element wait for each other across its
- * `Live`s, so remounting it or switching queues fast does not pile reads up.
+ * and the late answer is dropped. The reads of one element from one queue wait for each other
+ * across its `Live`s, so remounting it fast does not pile reads up on a queue; a queue switched
+ * to is read at once, not behind a read of the previous one that hangs.
  *
  * Events may come from a worker or another tab: every field read of one is checked first.
  *
@@ -19,7 +20,7 @@ import type { Subscription } from 'rxjs'
 import type { BatchState, Counts, JobRecord, QueueEvent } from '../core/types.js'
 import { events$, online$, type NetworkAware } from '../observable/index.js'
 import { Coalescer } from './coalesce.js'
-import { PAGE_SIZE, STATES, messageOf, type DashboardQueue, type Model } from './model.js'
+import { PAGE_SIZE, STATES, clip, messageOf, type DashboardQueue, type Model } from './model.js'
 
 /** The least time between two refreshes while events keep arriving. */
 export const REFRESH_MS = 250
@@ -33,8 +34,8 @@ export const READ_TIMEOUT_MS = 10_000
 /** How often the throughput chart moves on when nothing else changes. */
 const TICK_MS = 1000
 
-/** The read in flight per lane (settled once it answered or was given up), across `Live`s. */
-const inFlight = new WeakMap<object, Promise<unknown>>()
+/** The read in flight per lane and queue (settled once it answered or was given up), across `Live`s. */
+const inFlight = new WeakMap<object, WeakMap<object, Promise<unknown>>>()
 
 interface Snapshot {
   counts: Counts
@@ -61,7 +62,7 @@ export class Live {
   /** Bumped per read: only the newest read may change the model. */
   #read = 0
 
-  /** `lane`: reads of `Live`s with the same lane (the element) run one after the other. */
+  /** `lane`: reads of one queue by `Live`s with the same lane (the element) run one after the other. */
   constructor(q: DashboardQueue, model: Model, changed: () => void, lane: object = q) {
     this.#q = q
     this.#lane = lane
@@ -117,7 +118,7 @@ export class Live {
       case 'queue:error': {
         const err = f['error'] as Record<string, unknown> | null | undefined
         const text = [err?.['message'], err?.['name']].find((s) => isString(s) && s !== '') as string | undefined
-        m.error = `The queue reported an error: ${text ?? 'unknown error'}`
+        m.error = `The queue reported an error: ${clip(text ?? 'unknown error')}`
         this.#changed()
         return
       }
@@ -148,12 +149,14 @@ export class Live {
 
   /** One refresh, once the read before it in its lane (from any `Live`) is over. */
   #turn(): Promise<void> {
-    const before = inFlight.get(this.#lane)
+    let lane = inFlight.get(this.#lane)
+    if (!lane) inFlight.set(this.#lane, (lane = new WeakMap()))
+    const before = lane.get(this.#q)
     const mine = (async () => {
       await before
       if (!this.#closed) await this.#bounded()
     })()
-    inFlight.set(this.#lane, mine)
+    lane.set(this.#q, mine)
     return mine
   }
 

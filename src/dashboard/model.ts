@@ -67,6 +67,13 @@ export function emptyModel(): Model {
 
 /** A readable message for anything thrown. */
 export function messageOf(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name
-  return String(err)
+  return clip(err instanceof Error ? err.message || err.name : String(err))
+}
+
+/** The most of a message the element shows: a message of any size stays a banner. */
+export const MESSAGE_CHARS = 400
+
+/** `text`, cut to `MESSAGE_CHARS` with an ellipsis. */
+export function clip(text: string): string {
+  return text.length <= MESSAGE_CHARS ? text : `${text.slice(0, MESSAGE_CHARS - 1)}…`
 }
