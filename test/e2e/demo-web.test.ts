@@ -200,6 +200,7 @@ describe.each([
   }, 300_000)
 
   it('refuses a photo over 10 MB with a message, and adds the others picked with it', async () => {
+    const before = await page.$eval('#added', (el) => Number((el as HTMLElement).dataset['count']))
     await page.evaluate(() => {
       const picked = new DataTransfer()
       picked.items.add(new File([new Uint8Array(10 * 1024 * 1024 + 1)], 'huge.jpg', { type: 'image/jpeg' }))
@@ -209,7 +210,7 @@ describe.each([
       input.dispatchEvent(new Event('change'))
     })
     await page.waitForSelector('p.error:has-text("huge.jpg (10.0 MB) not added: this demo takes photos of up to 10.0 MB")', { timeout: 60_000 })
-    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('#added')?.dataset['count']) === n, photos + 1, { timeout: 60_000 })
+    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('#added')?.dataset['count']) === n, before + 1, { timeout: 60_000 })
     photos++
     albums++
     await allArrived(page)
@@ -309,7 +310,7 @@ describe.each([
     await expect.poll(async () => (await received()).settings.latencyMs, SETTLE).toBe(1000)
     await addSamples(p)
     await expect.poll(async () => (await received()).photos.length, SETTLE).toBeGreaterThan(0)
-    expect((await counts(p)).active).toBeGreaterThan(0)
+    expect((await received()).photos.length).toBeLessThan(SAMPLES)
 
     const before = Number((await p.getAttribute('#clear', 'data-cleared')) ?? 0)
     await p.click('#clear')
@@ -358,7 +359,6 @@ describe('the web demo when its store cannot open', () => {
     await page.waitForSelector('#engine[data-failed="true"]', { timeout: 60_000 })
     const status = await page.textContent('#engine')
     expect(status).toMatch(/^The engine failed to start \(IndexedDB\): \w*Error: \S/)
-    expect(status).toContain('version')
     expect(await page.getAttribute('#engine', 'data-online')).toBe('false')
     expect(await page.isDisabled('#add-samples')).toBe(true)
   }, 240_000)
