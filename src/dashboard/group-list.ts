@@ -19,7 +19,7 @@ interface Item {
 function makeItem(kind: GroupKind): Item {
   const name = h('span', { part: 'group-name' })
   const state = h('span', { part: 'group-state' })
-  const bar = h('progress', { part: 'group-progress' })
+  const bar = h('progress', { part: 'group-progress', class: 'group-bar' })
   const text = h('span', { part: 'group-text' })
   const li = h('li', { part: `group ${kind}` }, name, state, bar, text)
   return { li, name, state, bar, text }

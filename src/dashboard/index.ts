@@ -27,7 +27,7 @@
  * left empty (its jobs pruned) goes back to the last page with jobs.
  *
  * The type filter matches a type exactly, spaces included; a blank filter means any type. A
- * type is shown up to 80 characters, an error up to three lines, a progress object up to 60
+ * type is shown up to 80 characters, an error on one line, a progress object up to 60
  * characters of JSON (only its first 2,000 are ever read), a chain step or batch name up to 80
  * characters: the rest is in the `title`. Events are checked field by field before use, since
  * they may come from a worker or another tab: a malformed one is ignored.
@@ -56,7 +56,9 @@
  *
  * **Data hooks** (stable, for tests and scripts, in the open shadow root):
  * - `tr[part~=job-row]`: `data-job-id`, `data-state`, `data-type`; its cells `td[data-col]`
- *   with `id`, `type`, `state`, `attempts` ("2 / 4"), `progress`, `error`, `actions`.
+ *   with `id`, `type`, `state`, `attempts` ("2 / 4"), `progress`, `error`, `actions`. Rows
+ *   are reused by position: after a refresh a row element may show another job, so look a job
+ *   up by its `data-job-id` each time rather than keeping its row.
  * - `button[data-action=replay|cancel][data-job-id]` in a row, present only when the action
  *   applies (replay: failed or cancelled; cancel: waiting, active, delayed or blocked).
  * - `button[part~=count][data-state]` with `data-count` (the number; click to filter).

@@ -1,6 +1,11 @@
 /**
- * The table of jobs, updated in place: one row element per job id, kept while the job stays on
- * the page and reused for another job when it leaves; cells are written only when their text
+ * The table of jobs, updated in place and by position: row `i` shows the `i`th job of the page.
+ * Rows are made when first needed and kept; a refresh refills them and adds or removes rows only
+ * at the end, when the page got longer or shorter. Moving rows to follow their job (a page
+ * filtered to waiting jobs shifts at every refresh) costs a layout of the whole table each time.
+ *
+ * Each cell holds one box with `contain: strict` and one text node: writing the text changes
+ * that box only, not the table's layout or the page's. Cells are written only when their text
  * changed. Everything from a job goes in as text or as an attribute value.
  *
  * @module
@@ -23,9 +28,6 @@ type Column = (typeof COLUMNS)[number][0]
 const REPLAYABLE: ReadonlySet<JobState> = new Set(['failed', 'cancelled'])
 const CANCELLABLE: ReadonlySet<JobState> = new Set(['waiting', 'active', 'delayed', 'blocked'])
 
-/** Rows kept aside for reuse once their job left the page. */
-const POOL_MAX = 100
-
 /** Longest text shown for an object progress value; more of it is in the cell's title. */
 const PROGRESS_CHARS = 60
 
@@ -38,6 +40,10 @@ export const TYPE_CHARS = 80
 interface Row {
   tr: HTMLTableRowElement
   cells: Record<Column, HTMLTableCellElement>
+  /** The contained box in each cell, which holds what the cell shows. */
+  boxes: Record<Column, HTMLDivElement>
+  /** The text of the id, type, state and attempts cells. */
+  texts: Record<'id' | 'type' | 'state' | 'attempts', Text>
   bar: HTMLProgressElement
   barText: HTMLSpanElement
   errorText: HTMLSpanElement
@@ -48,15 +54,23 @@ interface Row {
 }
 
 function makeRow(): Row {
-  const cells = Object.fromEntries(COLUMNS.map(([col]) => [col, h('td', { 'data-col': col, part: `cell cell-${col}` })])) as Row['cells']
+  const boxes = Object.fromEntries(COLUMNS.map(([col]) => [col, h('div', { class: 'cell-box' })])) as Row['boxes']
+  const cells = Object.fromEntries(COLUMNS.map(([col]) => [col, h('td', { 'data-col': col, part: `cell cell-${col}` }, boxes[col])])) as Row['cells']
   const tr = h('tr', { part: 'job-row' }, ...COLUMNS.map(([col]) => cells[col]))
+  const texts = { id: new Text(), type: new Text(), state: new Text(), attempts: new Text() }
+  for (const [col, text] of Object.entries(texts)) boxes[col as keyof typeof texts].append(text)
   const bar = h('progress', { part: 'job-progress', max: 100 })
   const barText = h('span', { part: 'job-progress-text' })
   const errorText = h('span', { part: 'job-error' })
-  cells.error.append(errorText)
+  boxes.error.append(errorText)
   const replay = h('button', { type: 'button', part: 'action replay-button', 'data-action': 'replay' }, 'Replay')
   const cancel = h('button', { type: 'button', part: 'action cancel-button', 'data-action': 'cancel' }, 'Cancel')
-  return { tr, cells, bar, barText, errorText, replay, cancel, shown: '' }
+  return { tr, cells, boxes, texts, bar, barText, errorText, replay, cancel, shown: '' }
+}
+
+/** Sets a text node's data when it differs: no new node, so nothing to restyle. */
+function setData(t: Text, data: string): void {
+  if (t.data !== data) t.data = data
 }
 
 /** Everything a row shows of a job, in one string to compare. */
@@ -147,8 +161,10 @@ function children(parent: Element, nodes: Node[]): void {
 
 export class JobTable {
   readonly body: HTMLTableSectionElement
-  readonly #rows = new Map<string, Row>()
-  readonly #pool: Row[] = []
+  /** Row `i` shows the `i`th job; the first `#shown` of them are in the body. */
+  readonly #rows: Row[] = []
+  #shown = 0
+  readonly #byId = new Map<string, Row>()
 
   constructor(body: HTMLTableSectionElement) {
     this.body = body
@@ -156,62 +172,79 @@ export class JobTable {
 
   /** Shows `jobs` in this order; `busy` jobs have an action in flight. */
   update(jobs: readonly JobRecord[], busy: ReadonlySet<string>): void {
-    const keep = new Set(jobs.map((j) => j.id))
-    for (const [id, row] of this.#rows) {
-      if (keep.has(id)) continue
-      row.tr.remove()
-      this.#rows.delete(id)
-      if (this.#pool.length < POOL_MAX) this.#pool.push(row)
-    }
-    let at: ChildNode | null = this.body.firstChild
-    for (const j of jobs) {
-      let row = this.#rows.get(j.id)
-      if (!row) {
-        row = this.#pool.pop() ?? makeRow()
-        this.#rows.set(j.id, row)
-      }
+    const focused = this.#focusedAction()
+    this.#byId.clear()
+    const added: HTMLTableRowElement[] = []
+    jobs.forEach((j, i) => {
+      const row = (this.#rows[i] ??= makeRow())
       const shown = shownOf(j, busy.has(j.id))
       if (row.shown !== shown) {
         this.#fill(row, j, busy.has(j.id))
         row.shown = shown
       }
-      if (row.tr === at) at = at.nextSibling
-      else this.body.insertBefore(row.tr, at)
-    }
+      this.#byId.set(j.id, row)
+      if (i >= this.#shown) added.push(row.tr)
+    })
+    if (added.length > 0) this.body.append(...added)
+    for (let i = this.#shown - 1; i >= jobs.length; i--) this.#rows[i]?.tr.remove()
+    this.#shown = jobs.length
+    if (focused) this.#refocus(focused)
+  }
+
+  /** The action button in focus, as the job and action it was for. */
+  #focusedAction(): { id: string; action: string; button: HTMLButtonElement } | undefined {
+    const root = this.body.getRootNode() as Document | ShadowRoot
+    const b = root.activeElement
+    if (!(b instanceof HTMLButtonElement) || !this.body.contains(b)) return undefined
+    const { jobId, action } = b.dataset
+    return jobId === undefined || action === undefined ? undefined : { id: jobId, action, button: b }
+  }
+
+  /**
+   * Rows stay where they are and show other jobs: a focused button follows its job to its new
+   * row, so that a key press acts on the job the reader chose, or lets go if the job left.
+   */
+  #refocus({ id, action, button }: { id: string; action: string; button: HTMLButtonElement }): void {
+    const row = this.#byId.get(id)
+    const target = row && (action === 'replay' ? row.replay : row.cancel)
+    if (target === button && target.isConnected) return
+    if (target?.isConnected) target.focus({ preventScroll: true })
+    else button.blur()
   }
 
   /** The row of a job on the page. */
   row(id: string): HTMLTableRowElement | undefined {
-    return this.#rows.get(id)?.tr
+    return this.#byId.get(id)?.tr
   }
 
   clear(): void {
-    for (const row of this.#rows.values()) row.tr.remove()
-    this.#rows.clear()
+    this.update([], new Set())
   }
 
   #fill(row: Row, j: JobRecord, busy: boolean): void {
-    const { tr, cells } = row
+    const { tr, cells, boxes, texts } = row
     setAttr(tr, 'data-job-id', j.id)
     setAttr(tr, 'data-state', j.state)
     setAttr(tr, 'data-type', j.type)
     setAttr(tr, 'aria-busy', busy ? 'true' : undefined)
-    setText(cells.id, j.id)
+    setData(texts.id, j.id)
     setAttr(cells.id, 'title', j.id)
     const typeCut = j.type.length > TYPE_CHARS
-    setText(cells.type, typeCut ? `${j.type.slice(0, TYPE_CHARS)}…` : j.type)
+    setData(texts.type, typeCut ? `${j.type.slice(0, TYPE_CHARS)}…` : j.type)
     setAttr(cells.type, 'title', typeCut ? j.type : undefined)
-    setText(cells.state, j.state)
-    setAttr(cells.state, 'data-state', j.state)
-    setText(cells.attempts, `${j.attempt} / ${j.maxAttempts}`)
+    setData(texts.state, j.state)
+    // A class, not an attribute the style sheet selects on: it is set only when it changes.
+    const stateClass = `cell-box state-${j.state}`
+    if (boxes.state.className !== stateClass) boxes.state.className = stateClass
+    setData(texts.attempts, `${j.attempt} / ${j.maxAttempts}`)
 
     const p = progressOf(j)
     if (p.percent === undefined) {
-      children(cells.progress, p.text ? [row.barText] : [])
+      children(boxes.progress, p.text ? [row.barText] : [])
       setText(row.barText, p.text)
       setAttr(cells.progress, 'title', p.title)
     } else {
-      children(cells.progress, [row.bar, row.barText])
+      children(boxes.progress, [row.bar, row.barText])
       if (row.bar.value !== p.percent) row.bar.value = p.percent
       setAttr(row.bar, 'aria-label', `Progress of job ${j.id}`)
       setText(row.barText, p.text)
@@ -219,7 +252,7 @@ export class JobTable {
     }
 
     const err = j.error
-    // Clamped to a few lines by the style sheet; the whole of it is in the title.
+    // Cut to a line by the style sheet; the whole of it is in the title.
     setText(row.errorText, err ? err.message || err.name : '')
     setAttr(cells.error, 'title', err ? `${err.name}${err.code ? ` (${err.code})` : ''}: ${err.message}` : undefined)
 
@@ -231,6 +264,6 @@ export class JobTable {
       setAttr(b, 'data-job-id', j.id)
       setAttr(b, 'aria-label', `${b === row.replay ? 'Replay' : 'Cancel'} job ${j.id}`)
     }
-    children(cells.actions, actions)
+    children(boxes.actions, actions)
   }
 }

@@ -84,9 +84,10 @@ select, input {
 [part~='count'][aria-pressed='true'] { border-color: var(--_accent); box-shadow: inset 0 0 0 1px var(--_accent); }
 [part~='count-label'] { font-size: 0.8em; color: var(--_muted); }
 [part~='count-value'] { font-size: 1.35em; font-weight: 600; font-variant-numeric: tabular-nums; }
-[data-state='succeeded'] [part~='count-value'] { color: var(--_ok); }
-[data-state='failed'] [part~='count-value'] { color: var(--_fail); }
-[data-state='active'] [part~='count-value'] { color: var(--_accent); }
+/* On a class: a descendant selector on [part] would restyle every part below a row whose data-state changed. */
+[data-state='succeeded'] > .count-value { color: var(--_ok); }
+[data-state='failed'] > .count-value { color: var(--_fail); }
+[data-state='active'] > .count-value { color: var(--_accent); }
 
 [part~='throughput'] { display: grid; grid-template-columns: 1fr auto; gap: 2px 12px; align-items: end; }
 [part~='chart'] { contain: strict; grid-row: span 2; width: 100%; height: 56px; background: var(--_surface); border-radius: 6px; }
@@ -111,31 +112,37 @@ progress { appearance: none; height: 8px; border: 0; border-radius: 4px; backgro
 progress::-webkit-progress-bar { background: var(--_border); border-radius: 4px; }
 progress::-webkit-progress-value { background: var(--_accent); border-radius: 4px; }
 progress::-moz-progress-bar { background: var(--_accent); }
-[data-state='succeeded'] > progress::-webkit-progress-value { background: var(--_ok); }
-[data-state='failed'] > progress::-webkit-progress-value { background: var(--_fail); }
+[data-state='succeeded'] > .group-bar::-webkit-progress-value { background: var(--_ok); }
+[data-state='failed'] > .group-bar::-webkit-progress-value { background: var(--_fail); }
 
 [part~='filters'] { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 12px; margin-bottom: 8px; }
 [part~='filters'] label { display: inline-flex; align-items: center; gap: 6px; color: var(--_muted); }
 [part~='page-info'] { margin-left: auto; color: var(--_muted); font-variant-numeric: tabular-nums; }
 
 .table-wrap { contain: content; overflow-x: auto; border: 1px solid var(--_border); border-radius: 6px; }
-table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
+/* Fixed layout, set column widths and rows of one line: a cell's text never resizes the table. */
+table { width: 100%; min-width: 640px; table-layout: fixed; border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 5px 8px; text-align: left; border-bottom: 1px solid var(--_border); vertical-align: middle; }
-th { font-weight: 600; color: var(--_muted); background: var(--_surface); position: sticky; top: 0; }
+th { font-weight: 600; color: var(--_muted); background: var(--_surface); position: sticky; top: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+th[data-col='id'] { width: 9em; }
+th[data-col='state'] { width: 7.5em; }
+th[data-col='attempts'] { width: 6.5em; }
+th[data-col='progress'] { width: 9.5em; }
+th[data-col='actions'] { width: 6.5em; }
 tbody tr:last-child td { border-bottom: 0; }
-[data-col='id'] { max-width: 12ch; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, monospace; font-size: 0.9em; }
-[data-col='type'] { max-width: 24ch; overflow-wrap: anywhere; }
-[data-col='error'] { color: var(--_fail); max-width: 32ch; overflow-wrap: anywhere; }
-[part~='job-error'] { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; line-clamp: 3; overflow: hidden; }
-[data-col='progress'] { white-space: nowrap; }
+/* Each cell's content sits in a box of fixed height (a button's, so it scales with the font) with strict containment: changing it lays out that box alone. */
+.cell-box { contain: strict; height: calc(1.2em + 10px); line-height: calc(1.2em + 10px); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+[data-col='id'] { font-family: ui-monospace, monospace; font-size: 0.9em; }
+td[data-col='error'] { color: var(--_fail); }
+[part~='job-error'] { display: block; overflow: hidden; text-overflow: ellipsis; }
 [data-col='progress'] progress { width: 64px; margin-right: 6px; vertical-align: middle; }
-[data-col='actions'] { white-space: nowrap; }
+[data-col='actions'] button { line-height: 1.2; vertical-align: middle; }
 [data-col='actions'] button + button { margin-left: 4px; }
 td[data-col='state'] { font-weight: 600; }
-td[data-state='succeeded'] { color: var(--_ok); }
-td[data-state='failed'] { color: var(--_fail); }
-td[data-state='active'] { color: var(--_accent); }
-td[data-state='cancelled'], td[data-state='blocked'] { color: var(--_muted); }
+.state-succeeded { color: var(--_ok); }
+.state-failed { color: var(--_fail); }
+.state-active { color: var(--_accent); }
+.state-cancelled, .state-blocked { color: var(--_muted); }
 [part~='empty'] { color: var(--_muted); padding: 10px; margin: 0; }
 tr[aria-busy='true'] { opacity: 0.6; }
 `

@@ -43,7 +43,7 @@ export function buildView(root: ShadowRoot): View {
   const counts = new Map<JobState, { button: HTMLButtonElement; value: HTMLElement }>()
   const countsBox = h('div', { part: 'counts', role: 'group', 'aria-label': 'Jobs per state (select one to filter)' })
   for (const state of STATES) {
-    const value = h('span', { part: 'count-value' }, '–')
+    const value = h('span', { part: 'count-value', class: 'count-value' }, '–')
     const button = h(
       'button',
       { type: 'button', part: 'count', 'data-state': state, 'data-action': 'filter-state', 'aria-pressed': 'false' },

@@ -202,6 +202,34 @@ describe('<ferry-dashboard> robustness', { timeout: 60_000 }, () => {
     expect((text as HTMLElement).title.length).toBeLessThanOrEqual(2001)
   })
 
+  it('refills its rows in place when every job on the page changes: no row is moved, added or removed, focus follows its job', async () => {
+    const page = (prefix: string, state: JobRecord['state']) => Array.from({ length: 50 }, (_, i) => rec({ id: `${prefix}${i}`, type: `t${prefix}`, state }))
+    let jobs = page('a', 'waiting')
+    const q = fake([], { listJobs: () => Promise.resolve(jobs) })
+    const el = mount(q)
+    await expect.poll(() => rows(el), WAIT).toBe(50)
+    const body = one(el, 'tbody')!
+    const moved: MutationRecord[] = []
+    const observer = new MutationObserver((records) => moved.push(...records.filter((r) => r.type === 'childList')))
+    observer.observe(body, { childList: true })
+    button(el, 'button[data-action=cancel][data-job-id="a0"]').focus()
+    // Half new jobs first, then the old ones shifted down: a table keyed by job would move them.
+    jobs = [...page('b', 'failed').slice(0, 25), ...jobs.slice(0, 25)]
+    q.emit({ kind: 'job:succeeded', at: Date.now(), jobId: 'a49' })
+    const ids = () => [...shadow(el).querySelectorAll<HTMLElement>('tr[part~=job-row]')].map((r) => r.dataset['jobId'])
+    await expect.poll(ids, WAIT).toEqual(jobs.map((j) => j.id))
+    observer.disconnect()
+    expect(moved.length).toBe(0)
+    // The focused button followed its job down the page.
+    expect((shadow(el).activeElement as HTMLElement | null)?.dataset['jobId']).toBe('a0')
+    for (const j of jobs) {
+      const tr = row(el, j.id)!
+      expect([tr.dataset['state'], tr.dataset['type'], tr.querySelector('[data-col=id]')?.textContent]).toEqual([j.state, j.type, j.id])
+      const action = j.state === 'failed' ? 'replay' : 'cancel'
+      expect([...tr.querySelectorAll<HTMLElement>('button[data-action]')].map((b) => `${b.dataset['action']} ${b.dataset['jobId']}`)).toEqual([`${action} ${j.id}`])
+    }
+  })
+
   it('has at most one read in flight through 200 quick remounts and queue switches', async () => {
     let inFlight = 0
     let most = 0
