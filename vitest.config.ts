@@ -6,6 +6,10 @@ import { configDefaults, defineConfig } from 'vitest/config'
 // points at the system one, and the flags keep it off the network.
 const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 
+// The node project's tests that drive Chromium (end-to-end pages, the dashboard's screenshots):
+// FERRY_NODE_ONLY=1 leaves them out, for runs that check other Node versions.
+const chromiumDriven = ['test/e2e/**', 'test/dashboard/screenshots.test.ts']
+
 export default defineConfig({
   test: {
     projects: [
@@ -14,7 +18,7 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/**/*.browser.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/**/*.browser.test.ts', ...(process.env['FERRY_NODE_ONLY'] ? chromiumDriven : [])],
         },
       },
       {
