@@ -4,27 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { FerryDashboard, type DashboardQueue } from '../../src/dashboard/index.js'
-import type { Counts, QueueEvent } from '../../src/core/types.js'
-import { WAIT, countOf, one } from './setup.js'
-
-const counts = (waiting: number): Counts => ({ waiting, active: 0, delayed: 0, blocked: 0, succeeded: 0, failed: 0, cancelled: 0 })
-
-function fake(read: () => Promise<Counts>): DashboardQueue & { emit(e: unknown): void } {
-  const listeners = new Set<(e: QueueEvent) => void>()
-  return {
-    events: { subscribe: (fn) => (listeners.add(fn), () => listeners.delete(fn)) },
-    emit: (e) => [...listeners].forEach((l) => l(e as QueueEvent)),
-    getJob: () => Promise.resolve(undefined),
-    listJobs: () => Promise.resolve([]),
-    counts: read,
-    findBatch: () => Promise.reject(new Error('no batch')),
-    findChain: () => Promise.reject(new Error('no chain')),
-    cancel: () => Promise.resolve(true),
-    replay: () => Promise.resolve(true),
-    pause: () => {},
-    resume: () => {},
-  }
-}
+import type { Counts } from '../../src/core/types.js'
+import { WAIT, countOf, counts, fake, one } from './setup.js'
 
 const mounted: HTMLElement[] = []
 function mount(q: DashboardQueue): FerryDashboard {
@@ -38,8 +19,8 @@ afterEach(() => mounted.splice(0).forEach((el) => el.remove()))
 
 describe('<ferry-dashboard> reads', { timeout: 30_000 }, () => {
   it('reads a queue it switches to at once, not after a read of the previous one that hangs', async () => {
-    const hung = fake(() => new Promise<Counts>(() => {}))
-    const healthy = fake(() => Promise.resolve(counts(7)))
+    const hung = fake([], { counts: () => new Promise<Counts>(() => {}) })
+    const healthy = fake([], { counts: () => Promise.resolve(counts(7)) })
     const el = mount(hung)
     await new Promise((r) => setTimeout(r, 300))
     el.queue = healthy
@@ -50,9 +31,11 @@ describe('<ferry-dashboard> reads', { timeout: 30_000 }, () => {
   it('keeps at most one read in flight per queue through remounts while it hangs', async () => {
     let inFlight = 0
     let most = 0
-    const q = fake(() => {
-      most = Math.max(most, ++inFlight)
-      return new Promise<Counts>((r) => setTimeout(() => (inFlight--, r(counts(3))), 300))
+    const q = fake([], {
+      counts: () => {
+        most = Math.max(most, ++inFlight)
+        return new Promise<Counts>((r) => setTimeout(() => (inFlight--, r(counts(3))), 300))
+      },
     })
     const el = mount(q)
     for (let i = 0; i < 50; i++) {
@@ -64,7 +47,7 @@ describe('<ferry-dashboard> reads', { timeout: 30_000 }, () => {
   })
 
   it('cuts a huge error message short', async () => {
-    const q = fake(() => Promise.resolve(counts(0)))
+    const q = fake([], { counts: () => Promise.resolve(counts(0)) })
     const el = mount(q)
     await expect.poll(() => countOf(el, 'waiting'), WAIT).toBe('0')
     q.emit({ kind: 'queue:error', at: 1, error: { name: 'Error', message: 'x'.repeat(200_000) } })

@@ -5,34 +5,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { job } from '../../src/index.js'
 import { FerryDashboard, type DashboardQueue } from '../../src/dashboard/index.js'
-import type { Counts, JobRecord, QueueEvent } from '../../src/core/types.js'
-import { WAIT, button, countOf, local, one, row, shadow, type Setup } from './setup.js'
+import type { Counts, JobRecord } from '../../src/core/types.js'
+import { WAIT, button, countOf, counts, fake, local, one, rec, row, shadow, type Setup } from './setup.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const counts = (waiting = 0): Counts => ({ waiting, active: 0, delayed: 0, blocked: 0, succeeded: 0, failed: 0, cancelled: 0 })
-const rec = (o: Partial<JobRecord>): JobRecord => ({
-  id: 'j1', type: 't', queue: 'default', payload: {}, state: 'failed', priority: 0, attempt: 1, maxAttempts: 4, runAt: 1, createdAt: 1, ...o,
-})
-
-/** A queue made of plain functions, with a hand to emit any event, well-formed or not. */
-function fake(jobs: JobRecord[], extra: Partial<DashboardQueue> = {}): DashboardQueue & { emit(e: unknown): void } {
-  const listeners = new Set<(e: QueueEvent) => void>()
-  return {
-    events: { subscribe: (fn) => (listeners.add(fn), () => listeners.delete(fn)) },
-    emit: (e) => [...listeners].forEach((l) => l(e as QueueEvent)),
-    getJob: () => Promise.resolve(undefined),
-    listJobs: () => Promise.resolve(jobs),
-    counts: () => Promise.resolve(counts(1)),
-    findBatch: () => Promise.reject(new Error('no batch')),
-    findChain: () => Promise.reject(new Error('no chain')),
-    cancel: () => Promise.resolve(true),
-    replay: () => Promise.resolve(true),
-    pause: () => {},
-    resume: () => {},
-    ...extra,
-  }
-}
-
 const runState = (el: HTMLElement) => `${one(el, '[part~=run-state]')?.textContent}/${one(el, '[part~=pause]')?.dataset['action']}`
 const errorShown = (el: HTMLElement) => (one(el, '[part~=error]')?.hidden ? undefined : one(el, '[part~=error-text]')?.textContent)
 const rows = (el: HTMLElement) => shadow(el).querySelectorAll('tr[part~=job-row]').length

@@ -4,6 +4,7 @@
  */
 import { createQueue, type Queue } from '../../src/index.js'
 import type { DashboardQueue } from '../../src/dashboard/index.js'
+import type { Counts, JobRecord, QueueEvent } from '../../src/core/types.js'
 import { manualConnectivity } from '../../src/testing/index.js'
 import { connectQueue, type QueueClient } from '../../src/workers/index.js'
 import { registerJobs, steer, type DashJobs, type Steering } from './fixtures/jobs.js'
@@ -84,4 +85,28 @@ export const button = (el: HTMLElement, selector: string): HTMLButtonElement => 
   const b = one<HTMLButtonElement>(el, selector)
   if (!b) throw new Error(`no button ${selector}`)
   return b
+}
+
+export const counts = (waiting = 0): Counts => ({ waiting, active: 0, delayed: 0, blocked: 0, succeeded: 0, failed: 0, cancelled: 0 })
+export const rec = (o: Partial<JobRecord>): JobRecord => ({
+  id: 'j1', type: 't', queue: 'default', payload: {}, state: 'failed', priority: 0, attempt: 1, maxAttempts: 4, runAt: 1, createdAt: 1, ...o,
+})
+
+/** A queue made of plain functions, with a hand to emit any event, well-formed or not. */
+export function fake(jobs: JobRecord[], extra: Partial<DashboardQueue> = {}): DashboardQueue & { emit(e: unknown): void } {
+  const listeners = new Set<(e: QueueEvent) => void>()
+  return {
+    events: { subscribe: (fn) => (listeners.add(fn), () => listeners.delete(fn)) },
+    emit: (e) => [...listeners].forEach((l) => l(e as QueueEvent)),
+    getJob: () => Promise.resolve(undefined),
+    listJobs: () => Promise.resolve(jobs),
+    counts: () => Promise.resolve(counts(1)),
+    findBatch: () => Promise.reject(new Error('no batch')),
+    findChain: () => Promise.reject(new Error('no chain')),
+    cancel: () => Promise.resolve(true),
+    replay: () => Promise.resolve(true),
+    pause: () => {},
+    resume: () => {},
+    ...extra,
+  }
 }
