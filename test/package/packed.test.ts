@@ -242,6 +242,18 @@ window.result = { ${specifiers.map((s, i) => `'${s}': Object.keys(m${i}).length`
     const failed = Object.entries(result as Record<string, number>).filter(([, exports]) => exports === 0)
     expect(failed).toEqual([])
   }, 240_000)
+  it('keeps <ferry-dashboard> defined by a bare import of ferry/dashboard in a Vite production build', async () => {
+    const dir = site('site-dashboard', {
+      'main.js': `import 'ferry/dashboard'
+
+window.result = { defined: typeof customElements.get('ferry-dashboard') }
+`,
+    })
+    viteBuild(dir)
+    const { result, errors } = await openInChromium(dir)
+    expect(errors).toEqual([])
+    expect(result).toEqual({ defined: 'function' })
+  }, 240_000)
 })
 
 describe('the packed package in a Vite production build for the browser', () => {
