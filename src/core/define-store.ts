@@ -7,6 +7,7 @@
 import { QueueClosedError } from './errors.js'
 import { cancel, prunePage, replay } from './operations/admin.js'
 import { insert } from './operations/insert.js'
+import { replayGroup } from './operations/replay-group.js'
 import { progress, renew } from './operations/leases.js'
 import { settleAndClaim } from './operations/settle-and-claim.js'
 import type { Liveness } from './liveness.js'
@@ -90,6 +91,7 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
     },
     cancel: async (input) => notify(await write((tx) => cancel(tx, input))),
     replay: async (input) => notify(await write((tx) => replay(tx, input))),
+    replayGroup: async (input) => notify(await write((tx) => replayGroup(tx, input))),
     async prune({ before }) {
       let total = 0
       for (;;) {

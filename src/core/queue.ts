@@ -14,6 +14,8 @@ import { memoryStore } from './memory-store.js'
 import { checkDefaults, resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
 import { newSchedule, scheduleInfo, type ScheduleInfo, type ScheduleOptions } from './schedule.js'
 import { Runner } from './runner.js'
+import { checkRetention, type Retention } from './retention.js'
+import { withCodec, type Codec } from './codec.js'
 import type { NewBatch, NewChain, Store, StoredJob } from './store.js'
 import type {
   BatchState,
@@ -50,6 +52,19 @@ export interface QueueOptions {
    * `browserConnectivity()` where `navigator.onLine` exists, else always online
    */
   connectivity?: Connectivity
+  /**
+   * What the engine keeps of finished jobs, per finished state: the newest `count`, none older
+   * than `ageMs`. A finished chain or batch goes with its jobs. Applied in small slices as the
+   * engine works. `retentionDefaults` holds suggested settings for browsers and for Node.
+   * @default keep everything
+   */
+  retention?: Retention
+  /**
+   * Encodes payloads, results, progress and errors before they are stored, and decodes them
+   * after they are read: `encryptedCodec(key)` encrypts them. Ids, types, states and times stay
+   * readable.
+   */
+  codec?: Codec
 }
 
 export interface Queue<J extends JobMap = JobMap> {
@@ -109,6 +124,18 @@ export interface Queue<J extends JobMap = JobMap> {
   cancel(id: string): Promise<boolean>
   /** A failed or cancelled job goes back to waiting with its attempts reset. */
   replay(id: string): Promise<boolean>
+  /**
+   * A failed chain runs again from its failed step on, in one transaction: that step and the
+   * steps after it wait again, the chain is running, and its callbacks fire again when it ends.
+   * `NotFoundError` when unknown; a `QueueError` of code `INVALID_STATE` when not failed.
+   */
+  replayChain(id: string): Promise<void>
+  /**
+   * A failed batch's failed and cancelled jobs wait again, in one transaction, and the batch is
+   * running again. `NotFoundError` when unknown; a `QueueError` of code `INVALID_STATE` when
+   * not failed.
+   */
+  replayBatch(id: string): Promise<void>
   findBatch(id: string): Promise<BatchState>
   findChain(id: string): Promise<ChainState>
   cancelBatch(id: string): Promise<void>
@@ -184,7 +211,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     if (!(leaseMs > 0)) throw new InvalidArgumentError(`leaseMs must be > 0, got ${leaseMs}`)
     this.#queues = [...(o.queues ?? ['default'])]
     if (this.#queues.length === 0) throw new InvalidArgumentError('queues must name at least one queue')
-    this.#store = o.store ?? memoryStore()
+    const store = o.store ?? memoryStore()
+    this.#store = o.codec === undefined ? store : withCodec(store, o.codec)
     this.#clock = o.clock ?? systemClock
     this.#defaults = checkDefaults(o.defaults)
     const connectivity = o.connectivity === undefined ? defaultConnectivity() : checkConnectivity(o.connectivity)
@@ -200,6 +228,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       queues: this.#queues,
       concurrency,
       leaseMs,
+      retention: checkRetention(o.retention),
       middleware: [...(o.middleware ?? [])],
       handlers: this.#handlers,
       network: this.#network,
@@ -465,6 +494,22 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     const out = await this.#store.replay({ now: this.#clock.now(), id })
     this.#afterWrite(out.events)
     return out.replayed
+  }
+
+  async replayChain(id: string): Promise<void> {
+    await this.#replayGroup('chain', id)
+  }
+
+  async replayBatch(id: string): Promise<void> {
+    await this.#replayGroup('batch', id)
+  }
+
+  async #replayGroup(group: 'chain' | 'batch', id: string): Promise<void> {
+    this.#open()
+    nonEmpty(`${group} id`, id)
+    if (!this.#store.replayGroup) throw new QueueError(`this store cannot replay a ${group}`, { code: 'UNSUPPORTED' })
+    const out = await this.#store.replayGroup({ now: this.#clock.now(), group, id })
+    this.#afterWrite(out.events)
   }
 
   async findBatch(id: string): Promise<BatchState> {

@@ -44,6 +44,7 @@
  *
  * @module
  */
+import type { Retention } from './retention.js'
 import { nanoid } from 'nanoid'
 import { abort, settleEachAlone, startAttempt, type Attempt, type AttemptHost } from './attempt.js'
 import { ClaimAhead } from './claim-ahead.js'
@@ -62,6 +63,8 @@ export interface RunnerHost extends AttemptHost {
   queues: readonly string[]
   concurrency: number
   leaseMs: number
+  /** What to keep of finished jobs; undefined keeps everything. */
+  retention?: Retention | undefined
   paused: ReadonlySet<string>
   /** Each registered type's network mode. */
   network: ReadonlyMap<string, NetworkMode>

@@ -23,6 +23,7 @@ import type {
   SerializedError,
 } from './types.js'
 import type { Liveness } from './liveness.js'
+import type { Retention } from './retention.js'
 
 /** A lease on an active job: who holds it, the fencing token, and until when. */
 export interface Lease {
@@ -252,6 +253,19 @@ export interface SettleAndClaimInput {
    * know it, so a claim on the hot path skips these queries.
    */
   tick?: { queues: string[] }
+  /**
+   * One bounded slice of retention, applied after the settlements and the claim: at most
+   * `limit` finished jobs that `keep` no longer keeps are deleted, with the finished chains and
+   * batches they belong to (see `RetainRequest`).
+   */
+  retain?: RetainRequest
+}
+
+/** One slice of retention: see `SettleAndClaimInput.retain`. */
+export interface RetainRequest {
+  keep: Retention
+  /** Jobs deleted at most. */
+  limit: number
 }
 
 export interface SettleAndClaimOutcome {
@@ -274,6 +288,8 @@ export interface SettleAndClaimOutcome {
    * handlers are to be stopped (they end `cancelled` when settled).
    */
   cancelRequested?: string[]
+  /** With `retain`: the jobs it deleted, and whether more are due for deletion. */
+  retained?: { deleted: number; more: boolean }
   events: QueueEvent[]
 }
 
@@ -303,6 +319,13 @@ export interface CancelOutcome {
   /** Active jobs marked for cancellation: their engine aborts them. */
   requested: string[]
   events: QueueEvent[]
+}
+
+/** Which failed chain or batch `Store.replayGroup` replays. */
+export interface ReplayGroupInput {
+  now: number
+  group: 'chain' | 'batch'
+  id: string
 }
 
 export interface ReplayOutcome {
@@ -349,6 +372,14 @@ export interface Store {
    * `INVALID_STATE` and changes nothing.
    */
   replay(input: { now: number; id: string }): Promise<ReplayOutcome>
+
+  /**
+   * Optional. Replays a failed chain from its failed step on, or a failed batch's failed and
+   * cancelled jobs, in one transaction, with the group running again. Rejects with
+   * `NotFoundError` for an unknown group and a `QueueError` of code `INVALID_STATE` for one that
+   * is not failed, changing nothing.
+   */
+  replayGroup?(input: ReplayGroupInput): Promise<ReplayOutcome>
 
   /**
    * Deletes jobs finished before `before` that belong to no unfinished chain or batch, and
