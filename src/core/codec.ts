@@ -1,17 +1,358 @@
 /**
  * Codecs: what a queue stores in place of payloads, results, progress and errors.
  *
+ * `withCodec(store, codec)` is the store as such a queue sees it. The codec runs outside the
+ * store's transactions (an IndexedDB transaction cannot await it): values are encoded before a
+ * call and decoded after it. Ids, types, states and times stay readable, so the store can claim,
+ * order and count without the codec. An error keeps its `name` and `code` readable; its message,
+ * stack and data are encoded together into `encoded`. Errors the store itself makes (a lost
+ * lease) are ferry's own words and stay plain.
+ *
+ * A value that cannot be decoded (a wrong key) never makes a read throw: the field is left out
+ * and `unreadable` says why. A job claimed with such a value, or whose stored record is damaged,
+ * is failed at once without running its handler, in a second call right after the claim, and
+ * the claim hands the engine the others.
+ *
  * @module
  */
-import type { Store } from './store.js'
+import { InvalidArgumentError, SerializationError } from './errors.js'
+import type { SettleAndClaimInput, SettleAndClaimOutcome, Settlement, Store, StoredJob, StoredSchedule } from './store.js'
+import type { QueueEvent, SerializedError } from './types.js'
 
-/** Encodes values before they are stored and decodes them after they are read. */
+/**
+ * Encodes values before they are stored and decodes them after they are read. `undefined` (a
+ * job without payload, a handler that returned nothing) is stored as it is, never passed to
+ * either. What `encode` returns must be a value every store keeps (a string is safest); a value
+ * `decode` cannot read rejects, and the queue fails the job it belongs to.
+ * @example const codec: Codec = { encode: async (v) => JSON.stringify(v), decode: async (s) => JSON.parse(s as string) }
+ */
 export interface Codec {
   encode(value: unknown): Promise<unknown>
   decode(stored: unknown): Promise<unknown>
 }
 
 /** The store as a queue with this codec sees it. */
-export function withCodec(store: Store, _codec: Codec): Store {
-  return store
+export function withCodec(store: Store, codec: Codec): Store {
+  if (typeof codec?.encode !== 'function' || typeof codec.decode !== 'function') {
+    throw new InvalidArgumentError('a codec needs encode and decode functions')
+  }
+  const enc = (v: unknown): Promise<unknown> | undefined => (v === undefined ? undefined : codec.encode(v))
+  const encodeError = async (e: SerializedError): Promise<SerializedError> => {
+    const { name, code, message, stack, data } = e
+    const hidden: { message: string; stack?: string; data?: SerializedError['data'] } = { message }
+    if (stack !== undefined) hidden.stack = stack
+    if (data !== undefined) hidden.data = data
+    return { name, ...(code === undefined ? {} : { code }), message: '', encoded: await codec.encode(hidden) }
+  }
+  const decodeError = async (e: SerializedError): Promise<SerializedError> => {
+    if (e.encoded === undefined) return e
+    const hidden = (await codec.decode(e.encoded)) as Partial<SerializedError> | null
+    if (typeof hidden !== 'object' || hidden === null || typeof hidden.message !== 'string') {
+      throw new SerializationError('the decoded error has no message')
+    }
+    const out: SerializedError = { name: e.name, message: hidden.message }
+    if (e.code !== undefined) out.code = e.code
+    if (typeof hidden.stack === 'string') out.stack = hidden.stack
+    if (hidden.data !== undefined) out.data = hidden.data
+    return out
+  }
+  const encodePayloads = <T extends { payload: unknown }>(jobs: T[]): Promise<T[]> =>
+    Promise.all(jobs.map(async (j) => (j.payload === undefined ? j : { ...j, payload: await codec.encode(j.payload) })))
+  const encodeCallbacks = async <C extends Record<string, { payload: unknown } | undefined>>(callbacks: C): Promise<C> => {
+    const out: Record<string, unknown> = {}
+    for (const [on, draft] of Object.entries(callbacks)) {
+      out[on] = draft === undefined || draft.payload === undefined ? draft : { ...draft, payload: await codec.encode(draft.payload) }
+    }
+    return out as C
+  }
+  const encodeSettlement = async (s: Settlement): Promise<Settlement> => {
+    const o = s.outcome
+    if (o.kind === 'succeeded' && o.result !== undefined) return { ...s, outcome: { ...o, result: await codec.encode(o.result) } }
+    if (o.kind === 'failed') return { ...s, outcome: { ...o, error: await encodeError(o.error) } }
+    return s
+  }
+
+  /** Decodes what the field holds, or says why it could not. */
+  const field = async (v: unknown, decode: (v: never) => Promise<unknown>): Promise<{ ok: true; value: unknown } | { ok: false; why: string }> => {
+    if (v === undefined) return { ok: true, value: undefined }
+    try {
+      return { ok: true, value: await decode(v as never) }
+    } catch (err) {
+      return { ok: false, why: reason(err) }
+    }
+  }
+  const decodeValue = (v: unknown): Promise<unknown> => codec.decode(v)
+  /**
+   * The job with its fields decoded; a field that cannot be is left out and named in
+   * `unreadable`. `claimed`: only what a handler is given (the rest is not read there).
+   */
+  const decodeJob = async (j: StoredJob, claimed = false): Promise<StoredJob> => {
+    const out: StoredJob = { ...j }
+    const failed: string[] = []
+    let why = ''
+    const take = async (key: DecodedKey, decode: (v: never) => Promise<unknown>): Promise<void> => {
+      if (out[key] === undefined) return
+      const r = await field(out[key], decode)
+      if (r.ok) (out as unknown as Record<string, unknown>)[key] = r.value
+      else {
+        delete out[key]
+        failed.push(FIELD_NAMES[key])
+        why ||= r.why
+      }
+    }
+    await Promise.all([
+      take('payload', decodeValue),
+      take('previousResult', decodeValue),
+      take('groupError', decodeError),
+      ...(claimed ? [] : [take('result', decodeValue), take('progress', decodeValue), take('error', decodeError)]),
+    ])
+    if (failed.length > 0 && out.unreadable === undefined) {
+      out.unreadable = {
+        name: 'SerializationError',
+        code: DECODE_FAILED,
+        message: `could not decode the ${failed.join(', ')} of job ${j.id} (${why}): the queue's key or codec may not be the one it was stored with`,
+      }
+    }
+    return out
+  }
+  const decodeEvent = async (e: QueueEvent): Promise<QueueEvent> => {
+    switch (e.kind) {
+      case 'job:progress':
+      case 'job:succeeded': {
+        const key = e.kind === 'job:progress' ? 'progress' : 'result'
+        const value = (e as Record<string, unknown>)[key]
+        if (value === undefined) return e
+        const r = await field(value, decodeValue)
+        const out = { ...e } as Record<string, unknown>
+        if (r.ok) out[key] = r.value
+        else delete out[key]
+        return out as unknown as QueueEvent
+      }
+      case 'job:retrying':
+      case 'job:failed': {
+        if (e.error.encoded === undefined) return e
+        const r = await field(e.error, decodeError)
+        const error = r.ok
+          ? (r.value as SerializedError)
+          : { name: e.error.name, ...(e.error.code === undefined ? {} : { code: e.error.code }), message: `the error could not be decoded (${r.why})` }
+        return { ...e, error }
+      }
+      default:
+        return e
+    }
+  }
+  const decodeEvents = (events: QueueEvent[]): Promise<QueueEvent[]> | QueueEvent[] =>
+    events.some((e) => DECODED_EVENTS.has(e.kind)) ? Promise.all(events.map(decodeEvent)) : events
+  const decodeSchedule = async (s: StoredSchedule): Promise<StoredSchedule> =>
+    s.job.payload === undefined ? s : { ...s, job: { ...s.job, payload: await codec.decode(s.job.payload) } }
+
+  const settleAndClaim = async (input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> => {
+    const settle = await Promise.all(input.settle.map(encodeSettlement))
+    const out = await store.settleAndClaim({ ...input, settle })
+    const claimed = await Promise.all(out.claimed.map((j) => decodeJob(j, true)))
+    return failUnreadable(store, input, { ...out, claimed, events: await decodeEvents(out.events) }, decodeEvents)
+  }
+
+  return delegate(store, {
+    async insert(input, opts) {
+      const [jobs, chains, batches] = await Promise.all([
+        encodePayloads(input.jobs),
+        input.chains &&
+          Promise.all(input.chains.map(async (c) => ({ ...c, steps: await encodePayloads(c.steps), callbacks: await encodeCallbacks(c.callbacks) }))),
+        input.batches &&
+          Promise.all(input.batches.map(async (b) => ({ ...b, jobs: await encodePayloads(b.jobs), callbacks: await encodeCallbacks(b.callbacks) }))),
+      ])
+      const out = await store.insert({ ...input, jobs, ...(chains ? { chains } : {}), ...(batches ? { batches } : {}) }, opts)
+      return { ...out, events: await decodeEvents(out.events) }
+    },
+    settleAndClaim,
+    async progress(input) {
+      return store.progress({ ...input, progress: await enc(input.progress) })
+    },
+    async putSchedule(input) {
+      const { job } = input.schedule
+      const payload = await enc(job.payload)
+      return store.putSchedule({ ...input, schedule: { ...input.schedule, job: { ...job, payload } } })
+    },
+    async listSchedules() {
+      return Promise.all((await store.listSchedules()).map(decodeSchedule))
+    },
+    async getJob(id) {
+      const j = await store.getJob(id)
+      return j && decodeJob(checkRecord(j))
+    },
+    async listJobs(filter, now) {
+      return Promise.all((await store.listJobs(filter, now)).map((j) => decodeJob(checkRecord(j))))
+    },
+    async cancel(input) {
+      const out = await store.cancel(input)
+      return { ...out, events: await decodeEvents(out.events) }
+    },
+    async replay(input) {
+      const out = await store.replay(input)
+      return { ...out, events: await decodeEvents(out.events) }
+    },
+    ...(store.replayGroup
+      ? {
+          replayGroup: async (input: Parameters<NonNullable<Store['replayGroup']>>[0]) => {
+            const out = await store.replayGroup!(input)
+            return { ...out, events: await decodeEvents(out.events) }
+          },
+        }
+      : {}),
+    ...(store.watch
+      ? {
+          watch: (listener: (events: QueueEvent[]) => void) => {
+            // Decoding takes time: each commit's events wait for the ones before, so they are
+            // heard in the order they were committed.
+            let last: Promise<unknown> = Promise.resolve()
+            return store.watch!((events) => {
+              const decoded = Promise.resolve(decodeEvents(events))
+              last = Promise.all([decoded, last]).then(([evs]) => listener(evs)).catch(() => undefined)
+            })
+          },
+        }
+      : {}),
+  })
+}
+
+/**
+ * The store as a queue without a codec sees it: only the jobs it claims are checked, so that a
+ * damaged record is failed rather than run. Reads mark damaged records `unreadable`.
+ */
+export function withRecordChecks(store: Store): Store {
+  return delegate(store, {
+    async settleAndClaim(input) {
+      const out = await store.settleAndClaim(input)
+      return failUnreadable(store, input, out, (events) => events)
+    },
+    async getJob(id) {
+      const j = await store.getJob(id)
+      return j && checkRecord(j)
+    },
+    async listJobs(filter, now) {
+      return (await store.listJobs(filter, now)).map(checkRecord)
+    },
+  })
+}
+
+export const DECODE_FAILED = 'DECODE_FAILED'
+export const CORRUPT_RECORD = 'CORRUPT_RECORD'
+
+type DecodedKey = 'payload' | 'previousResult' | 'groupError' | 'result' | 'progress' | 'error'
+const FIELD_NAMES: Record<DecodedKey, string> = {
+  payload: 'payload',
+  previousResult: 'previous result',
+  groupError: 'group error',
+  result: 'result',
+  progress: 'progress',
+  error: 'error',
+}
+const DECODED_EVENTS = new Set<QueueEvent['kind']>(['job:progress', 'job:succeeded', 'job:retrying', 'job:failed'])
+
+/**
+ * The job, or a copy marked `unreadable` when its stored record lacks a field the engine needs
+ * or holds one of the wrong type (a store that keeps records as they come, like IndexedDB, hands
+ * them back damaged as they are).
+ */
+export function checkRecord(j: StoredJob): StoredJob {
+  if (j.unreadable !== undefined) return j
+  const bad = damaged(j)
+  if (bad.length === 0) return j
+  return {
+    ...j,
+    unreadable: {
+      name: 'SerializationError',
+      code: CORRUPT_RECORD,
+      message: `the stored record of job ${String(j.id)} is damaged (${bad.join(', ')} missing or of the wrong type)`,
+    },
+  }
+}
+
+/** The fields the engine needs that the job lacks or holds with the wrong type. */
+function damaged(j: StoredJob): string[] {
+  const bad: string[] = []
+  for (const k of ['id', 'type', 'queue', 'state'] as const) if (typeof j[k] !== 'string') bad.push(k)
+  for (const k of ['seq', 'priority', 'attempt', 'maxAttempts', 'runAt', 'createdAt'] as const) {
+    if (typeof j[k] !== 'number' || Number.isNaN(j[k])) bad.push(k)
+  }
+  const b: unknown = j.backoff
+  if (typeof b !== 'number' && (typeof b !== 'object' || b === null)) bad.push('backoff')
+  return bad
+}
+
+/**
+ * Fails at once the claimed jobs that cannot run: those `unreadable`, and those whose records
+ * are damaged. One more store call settles them (stamping the start of those claimed ahead, so
+ * the attempt counts); their chains and batches move as for any failure. The engine is handed
+ * the others, and told to come back at once when the claim had taken its limit.
+ */
+async function failUnreadable(
+  store: Store,
+  input: SettleAndClaimInput,
+  out: SettleAndClaimOutcome,
+  decodeEvents: (events: QueueEvent[]) => Promise<QueueEvent[]> | QueueEvent[],
+): Promise<SettleAndClaimOutcome> {
+  const claim = input.claim
+  if (!claim || out.claimed.length === 0) return out
+  let bad: { job: StoredJob; error: SerializedError }[] | undefined
+  for (const j of out.claimed) {
+    const error = (j.unreadable !== undefined ? j : checkRecord(j)).unreadable
+    if (error) (bad ??= []).push({ job: j, error })
+  }
+  if (!bad) return out
+  const gone = new Set(bad.map((b) => b.job.id))
+  const started = bad.filter((b) => b.job.ahead).map((b) => ({ id: b.job.id, token: claim.token, at: input.now }))
+  let events = out.events
+  try {
+    const more = await store.settleAndClaim({
+      now: input.now,
+      ...(started.length > 0 ? { started } : {}),
+      settle: bad.map((b) => ({ id: b.job.id, token: claim.token, outcome: { kind: 'failed', error: b.error, unrecoverable: true } })),
+    })
+    events = [...events, ...(await decodeEvents(more.events))]
+  } catch {
+    // Left leased: the jobs come back when their leases end, and are failed then.
+  }
+  return {
+    ...out,
+    claimed: out.claimed.filter((j) => !gone.has(j.id)),
+    events,
+    // The claim may have taken its limit with jobs that did not run: the engine looks again now.
+    nextWakeAt: input.now,
+  }
+}
+
+function reason(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err)
+  } catch {
+    return 'an unreadable error'
+  }
+}
+
+/** A store that does what `store` does, but for the methods in `over`. */
+function delegate(store: Store, over: Partial<Store>): Store {
+  const base: Store = {
+    insert: (input, opts) => store.insert(input, opts),
+    settleAndClaim: (input) => store.settleAndClaim(input),
+    renew: (input) => store.renew(input),
+    progress: (input) => store.progress(input),
+    cancel: (input) => store.cancel(input),
+    replay: (input) => store.replay(input),
+    prune: (input) => store.prune(input),
+    putSchedule: (input) => store.putSchedule(input),
+    deleteSchedule: (name) => store.deleteSchedule(name),
+    listSchedules: () => store.listSchedules(),
+    getJob: (id) => store.getJob(id),
+    listJobs: (filter, now) => store.listJobs(filter, now),
+    counts: (now) => store.counts(now),
+    getChain: (id) => store.getChain(id),
+    getBatch: (id) => store.getBatch(id),
+    close: () => store.close(),
+  }
+  if (store.replayGroup) base.replayGroup = (input) => store.replayGroup!(input)
+  if (store.watch) base.watch = (listener) => store.watch!(listener)
+  if (store.liveness) Object.defineProperty(base, 'liveness', { value: store.liveness, enumerable: true })
+  return Object.assign(base, over)
 }

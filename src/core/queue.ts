@@ -15,7 +15,7 @@ import { checkDefaults, resolveCallback, resolveSpec, type JobDefaults } from '.
 import { newSchedule, scheduleInfo, type ScheduleInfo, type ScheduleOptions } from './schedule.js'
 import { Runner } from './runner.js'
 import { checkRetention, type Retention } from './retention.js'
-import { withCodec, type Codec } from './codec.js'
+import { withCodec, withRecordChecks, type Codec } from './codec.js'
 import type { NewBatch, NewChain, Store, StoredJob } from './store.js'
 import type {
   BatchState,
@@ -212,7 +212,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     this.#queues = [...(o.queues ?? ['default'])]
     if (this.#queues.length === 0) throw new InvalidArgumentError('queues must name at least one queue')
     const store = o.store ?? memoryStore()
-    this.#store = o.codec === undefined ? store : withCodec(store, o.codec)
+    this.#store = o.codec === undefined ? withRecordChecks(store) : withCodec(store, o.codec)
     this.#clock = o.clock ?? systemClock
     this.#defaults = checkDefaults(o.defaults)
     const connectivity = o.connectivity === undefined ? defaultConnectivity() : checkConnectivity(o.connectivity)
@@ -555,7 +555,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       runAt: j.runAt,
       createdAt: j.createdAt,
     }
-    const optional = ['startedAt', 'finishedAt', 'result', 'error', 'progress', 'chainId', 'batchId', 'uniqueKey'] as const
+    const optional = ['startedAt', 'finishedAt', 'result', 'error', 'progress', 'chainId', 'batchId', 'uniqueKey', 'unreadable'] as const
     for (const k of optional) if (j[k] !== undefined) (r as unknown as Record<string, unknown>)[k] = j[k]
     return r
   }

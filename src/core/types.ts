@@ -52,6 +52,11 @@ export interface SerializedError {
    * `status`. Objects are left out, so the form stays small and JSON.
    */
   data?: Record<string, string | number | boolean | null>
+  /**
+   * Set only in storage, by a queue with a `codec`: the encoded `message`, `stack` and `data`,
+   * while `name` and `code` stay readable and `message` is empty. Reads decode it away.
+   */
+  encoded?: unknown
 }
 
 export interface JobRecord {
@@ -74,6 +79,13 @@ export interface JobRecord {
   chainId?: string
   batchId?: string
   uniqueKey?: string
+  /**
+   * Why part of the record could not be read: a field the queue's codec could not decode (a
+   * wrong key: code `DECODE_FAILED`), or a stored record that is damaged (code
+   * `CORRUPT_RECORD`). The fields that could not be read are left out. An engine that claims
+   * such a job fails it with this error instead of running its handler.
+   */
+  unreadable?: SerializedError
 }
 
 export interface Counts {

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import { InvalidArgumentError, SerializationError, encryptedCodec, memoryStore, type Store } from '../../src/index.js'
+import { storeBackend } from '../../src/core/define-store.js'
+import { aesKey, codecScenarios } from './codec-scenarios.js'
+
+/** Everything a memory store holds: its jobs, schedules, chains and batches, as stored. */
+async function dump(store: Store): Promise<string> {
+  const jobs = await store.listJobs({ limit: 10_000 }, Date.now())
+  const backend = storeBackend(store)
+  if (!backend) throw new Error('not a defineStore store')
+  const groups = await backend.read(async (tx) => {
+    const out: unknown[] = []
+    for (const id of new Set(jobs.map((j) => j.chainId).filter((id) => id !== undefined))) out.push(await tx.getChain(id))
+    for (const id of new Set(jobs.map((j) => j.batchId).filter((id) => id !== undefined))) out.push(await tx.getBatch(id))
+    return out
+  })
+  return JSON.stringify({ jobs, groups, schedules: await store.listSchedules() })
+}
+
+codecScenarios('the memory store', () => {
+  const store = memoryStore()
+  // Each queue of a test closes its store: the memory store's data would go with it.
+  return { open: () => ({ ...store, close: async () => undefined }), raw: () => dump(store) }
+})
+
+describe('encryptedCodec', () => {
+  it('refuses a key that is not an AES-GCM key usable to encrypt and decrypt', async () => {
+    const cbc = await crypto.subtle.generateKey({ name: 'AES-CBC', length: 256 }, false, ['encrypt', 'decrypt'])
+    const encryptOnly = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt'])
+    const hmac = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+    for (const key of [undefined, null, 'secret', {}, cbc, encryptOnly, hmac]) {
+      expect(() => encryptedCodec(key as CryptoKey)).toThrow(InvalidArgumentError)
+    }
+  })
+
+  it('accepts a key imported from raw bytes', async () => {
+    const bytes = crypto.getRandomValues(new Uint8Array(32))
+    const key = await crypto.subtle.importKey('raw', bytes, 'AES-GCM', false, ['encrypt', 'decrypt'])
+    const codec = encryptedCodec(key)
+    expect(await codec.decode(await codec.encode({ a: [1, 'two', null, true] }))).toEqual({ a: [1, 'two', null, true] })
+  })
+
+  it('encrypts each value with a fresh IV into a prefixed string', async () => {
+    const codec = encryptedCodec(await aesKey())
+    const a = await codec.encode('same')
+    const b = await codec.encode('same')
+    expect(typeof a).toBe('string')
+    expect(a).toMatch(/^ferry:aes-gcm:v1:[A-Za-z0-9+/]+=*$/)
+    expect(a).not.toBe(b)
+    expect(await codec.decode(a)).toBe('same')
+    expect(await codec.decode(b)).toBe('same')
+  })
+
+  it('refuses what is not JSON and rejects what it did not write, or another key did', async () => {
+    const codec = encryptedCodec(await aesKey())
+    for (const v of [new Date(), new Map(), 1n, Number.NaN, [undefined], () => 1]) {
+      await expect(codec.encode(v)).rejects.toThrow(SerializationError)
+    }
+    const other = encryptedCodec(await aesKey())
+    const sealed = (await codec.encode({ x: 1 })) as string
+    for (const stored of [{ x: 1 }, 'plain text', 'ferry:aes-gcm:v1:%%%', 'ferry:aes-gcm:v1:AAAA', await other.encode({ x: 1 })]) {
+      await expect(codec.decode(stored)).rejects.toMatchObject({ name: 'SerializationError', code: 'DECODE_FAILED' })
+    }
+    // One changed character of the ciphertext fails the tag check.
+    const i = sealed.length - 5
+    const flipped = sealed.slice(0, i) + (sealed[i] === 'A' ? 'B' : 'A') + sealed.slice(i + 1)
+    await expect(codec.decode(flipped)).rejects.toMatchObject({ code: 'DECODE_FAILED' })
+  })
+})
