@@ -222,6 +222,26 @@ function stopMember(j: StoredJob, c: Changes): StoredJob {
   return j
 }
 
+/**
+ * How many times a chain or batch has been replayed (`replayChain`, `replayBatch`). Kept on its
+ * record; an absent count is 0.
+ */
+type Replays = { replays?: number }
+
+function replaysOf(g: StoredChain | StoredBatch): number {
+  return (g as Replays).replays ?? 0
+}
+
+/**
+ * The id of a chain's or batch's callback job. Derived from the group, so a transition run
+ * twice creates it once; and from its replays, so the ending of a replayed run enqueues its
+ * callbacks again, once: `<id>:<on>` on the first run, `<id>:<on>:r<n>` after the n-th replay.
+ */
+export function callbackId(g: StoredChain | StoredBatch, on: 'success' | 'error' | 'settled'): string {
+  const n = replaysOf(g)
+  return n === 0 ? `${g.id}:${on}` : `${g.id}:${on}:r${n}`
+}
+
 function enqueueCallback(
   draft: CallbackDraft | undefined,
   of: CallbackOf,
@@ -268,8 +288,8 @@ export function chainStepFinished(chain: StoredChain, step: StoredJob, rest: Sto
     }
     c.chains.set(chain.id, { ...chain, state: 'succeeded', finishedAt: c.now })
     c.emit({ kind: 'chain:completed', chainId: chain.id, jobId: step.id })
-    enqueueCallback(chain.callbacks.success, cb('success'), `${chain.id}:success`, c)
-    enqueueCallback(chain.callbacks.settled, cb('settled'), `${chain.id}:settled`, c)
+    enqueueCallback(chain.callbacks.success, cb('success'), callbackId(chain, 'success'), c)
+    enqueueCallback(chain.callbacks.settled, cb('settled'), callbackId(chain, 'settled'), c)
     return
   }
   for (const r of rest) stopMember(r, c)
@@ -282,8 +302,8 @@ export function chainStepFinished(chain: StoredChain, step: StoredJob, rest: Sto
     ...(error === undefined ? {} : { error }),
   })
   c.emit({ kind: failed ? 'chain:failed' : 'chain:cancelled', chainId: chain.id, jobId: step.id })
-  if (failed) enqueueCallback(chain.callbacks.error, cb('error'), `${chain.id}:error`, c, error)
-  enqueueCallback(chain.callbacks.settled, cb('settled'), `${chain.id}:settled`, c, error)
+  if (failed) enqueueCallback(chain.callbacks.error, cb('error'), callbackId(chain, 'error'), c, error)
+  enqueueCallback(chain.callbacks.settled, cb('settled'), callbackId(chain, 'settled'), c, error)
 }
 
 /** A batch as users see it: its counters and `jobIds`, the ids of its members in dispatch order. */
@@ -326,7 +346,7 @@ export function batchMemberFinished(
   if (member.state === 'failed' && b.error === undefined) {
     const error = member.error ?? { name: 'Error', message: 'job failed' }
     b.error = error
-    enqueueCallback(b.callbacks.error, cb('error'), `${b.id}:error`, c, error)
+    enqueueCallback(b.callbacks.error, cb('error'), callbackId(b, 'error'), c, error)
     if (!b.allowFailures && b.state === 'running') {
       b.state = 'failed'
       for (const m of members) if (m.id !== member.id) b = countStopped(b, m, stopMember(m, c))
@@ -378,7 +398,71 @@ function finishBatch(b: StoredBatch, c: Changes): StoredBatch {
     const kind = state === 'succeeded' ? 'batch:completed' : state === 'failed' ? 'batch:failed' : 'batch:cancelled'
     c.emit({ kind, batchId: b.id, state: c.view(done) })
   }
-  if (state === 'succeeded') enqueueCallback(b.callbacks.success, cb('success'), `${b.id}:success`, c)
-  enqueueCallback(b.callbacks.settled, cb('settled'), `${b.id}:settled`, c, b.error)
+  if (state === 'succeeded') enqueueCallback(b.callbacks.success, cb('success'), callbackId(b, 'success'), c)
+  enqueueCallback(b.callbacks.settled, cb('settled'), callbackId(b, 'settled'), c, b.error)
   return done
+}
+
+/**
+ * A job of a replayed chain or batch, as it was dispatched: attempts reset, and what its earlier
+ * run left (outcome, lease, progress) gone. `previousResult` is kept: the step before is not run
+ * again.
+ */
+function again(j: StoredJob): StoredJob {
+  const { finishedAt: _f, error: _e, result: _r, progress: _p, startedAt: _s, lease: _l, cancelRequested: _c, ahead: _a, ...rest } = j
+  return { ...rest, attempt: 0 }
+}
+
+/**
+ * A failed chain runs again from its failed step (`steps`: every step, in order; the chain is
+ * `failed`). That step waits again with its attempts reset and the result of the step before
+ * kept; the steps after it, which the failure cancelled, are blocked again; the chain is running
+ * at that step, its error and end gone, and its callbacks will fire again when it ends.
+ */
+export function replayChain(chain: StoredChain, steps: StoredJob[], c: Changes): void {
+  const failed = steps.findIndex((s) => s.state === 'failed')
+  const at = failed >= 0 ? failed : chain.current
+  const { finishedAt: _f, error: _e, ...rest } = chain
+  const next: StoredChain & Replays = { ...rest, state: 'running', current: at, replays: replaysOf(chain) + 1 }
+  c.chains.set(chain.id, next)
+  c.emit({ kind: 'chain:started', chainId: chain.id, jobId: steps[at]?.id })
+  for (const s of steps.slice(at)) {
+    const j = again(s)
+    if (s === steps[at]) c.job({ ...j, state: 'waiting', runAt: c.now })
+    else {
+      delete j.previousResult
+      c.job({ ...j, state: 'blocked' })
+    }
+    dispatched(c, j)
+  }
+}
+
+/**
+ * A failed batch's failed and cancelled members wait again, with their attempts reset; a member
+ * claimed ahead that the failure asked to stop goes back to waiting too (its engine finds its
+ * lease gone). Members that run go on. The batch is running with its counters recounted from its
+ * members (`members`: all of them), its error and end gone, and its callbacks will fire again when
+ * it ends. The batch's ids must be in `c.batchJobIds`.
+ */
+export function replayBatch(batch: StoredBatch, members: StoredJob[], c: Changes): void {
+  const { finishedAt: _f, error: _e, ...rest } = batch
+  const requeued: StoredJob[] = []
+  let succeeded = 0
+  for (const m of members) {
+    if (m.state === 'succeeded') succeeded++
+    else if (m.state === 'failed' || m.state === 'cancelled') requeued.push(c.job({ ...again(m), state: 'waiting', runAt: c.now }))
+    else if (claimedAhead(m) && m.cancelRequested) requeued.push(unclaim(m, c))
+  }
+  const b: StoredBatch & Replays = {
+    ...rest,
+    state: 'running',
+    pending: members.length - succeeded,
+    succeeded,
+    failed: 0,
+    cancelled: 0,
+    replays: replaysOf(batch) + 1,
+  }
+  c.batches.set(b.id, b)
+  c.emit({ kind: 'batch:started', batchId: b.id, state: c.view(b) })
+  for (const j of requeued) dispatched(c, j)
 }

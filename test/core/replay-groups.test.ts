@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest'
+import { NotFoundError, QueueError, UnrecoverableError, job, memoryStore, type JobContext, type Store } from '../../src/index.js'
+import { defineStore, storeBackend } from '../../src/core/define-store.js'
+import type { StoreBackend, StoreTx } from '../../src/core/store-backend.js'
+import { replayGroupContract } from '../../src/testing/contract/replay-groups.js'
+import { harness } from '../helpers.js'
+
+replayGroupContract(() => memoryStore())
+
+/** A memory store whose write transactions fail at their `n`-th putJob once `arm` is called. */
+function storeFailingAtPut(n: number): { store: Store; arm(on?: boolean): void } {
+  const backend = storeBackend(memoryStore()) as StoreBackend
+  let armed = false
+  const failing = (tx: StoreTx): StoreTx => {
+    let puts = 0
+    return new Proxy(tx, {
+      get(target, key) {
+        const v = Reflect.get(target, key) as unknown
+        if (key !== 'putJob' || !armed) return typeof v === 'function' ? v.bind(target) : v
+        return async (j: Parameters<StoreTx['putJob']>[0]) => {
+          if (++puts === n) throw new Error('the disk went away')
+          return target.putJob(j)
+        }
+      },
+    })
+  }
+  const store = defineStore({
+    write: (fn, opts) => backend.write((tx) => fn(failing(tx)), opts),
+    read: (fn) => backend.read(fn),
+    close: () => backend.close(),
+  })
+  return { store, arm: (on = true) => void (armed = on) }
+}
+
+type Jobs = { step: string; flaky: string; member: number; cb: string }
+
+/** A queue whose `flaky` step and member 2 fail for good until `fixed` is set. */
+function flakyQueue(o: { store?: Store; concurrency?: number } = {}) {
+  const h = harness<Jobs>({ concurrency: 4, ...o })
+  const state = { fixed: false }
+  const ran: string[] = []
+  const callbacks: { on: string; error?: string; chain?: string; batch?: string }[] = []
+  const previous: unknown[] = []
+  h.queue.register('step', (name) => {
+    ran.push(name)
+    return `${name}-done`
+  })
+  h.queue.register('flaky', (name, ctx) => {
+    ran.push(name)
+    previous.push(ctx.previousResult)
+    if (!state.fixed) throw new UnrecoverableError(`${name} broke`)
+    return `${name}-done`
+  })
+  h.queue.register('member', (n) => {
+    ran.push(`member ${n}`)
+    if (n === 2 && !state.fixed) throw new UnrecoverableError(`member ${n} broke`)
+  })
+  h.queue.register('cb', (on, ctx: JobContext) => {
+    callbacks.push({
+      on,
+      ...(ctx.error ? { error: ctx.error.message } : {}),
+      ...(ctx.chain ? { chain: ctx.chain.state } : {}),
+      ...(ctx.batch ? { batch: ctx.batch.state } : {}),
+    })
+  })
+  return { ...h, state, ran, callbacks, previous }
+}
+
+const chainOf = (q: ReturnType<typeof flakyQueue>['queue']) =>
+  q.chain(job('step', 'a'), job('flaky', 'b'), job('step', 'c')).onSuccess(job('cb', 'success')).onError(job('cb', 'error')).onSettled(job('cb', 'settled'))
+
+const batchOf = (q: ReturnType<typeof flakyQueue>['queue']) =>
+  q
+    .batch(job('member', 1), job('member', 2), job('member', 3))
+    .onSuccess(job('cb', 'success'))
+    .onError(job('cb', 'error'))
+    .onSettled(job('cb', 'settled'))
+
+describe('queue.replayChain', () => {
+  it('runs a failed chain again from its failed step, to its end, and its callbacks fire once more', async () => {
+    const { queue, state, ran, callbacks, previous, kinds } = flakyQueue()
+    const id = await chainOf(queue).dispatch()
+    await queue.drain()
+    expect(await queue.findChain(id)).toMatchObject({ state: 'failed', current: 1 })
+    expect(callbacks.map((c) => c.on).sort()).toEqual(['error', 'settled'])
+    state.fixed = true
+    const before = kinds().length
+    await queue.replayChain(id)
+    expect(kinds().slice(before)).toEqual(['chain:started', 'job:dispatched', 'job:dispatched'])
+    await queue.drain()
+    const chain = await queue.findChain(id)
+    expect(chain).toMatchObject({ state: 'succeeded', current: 2 })
+    expect(chain.steps.map((s) => s.state)).toEqual(['succeeded', 'succeeded', 'succeeded'])
+    expect(ran).toEqual(['a', 'b', 'b', 'c'])
+    expect(previous).toEqual(['a-done', 'a-done'])
+    expect(callbacks.slice(2).map((c) => c.on).sort()).toEqual(['settled', 'success'])
+    expect(callbacks.slice(2)).toContainEqual({ on: 'success', chain: 'succeeded' })
+    expect(callbacks).toHaveLength(4)
+  })
+
+  it('refuses a second replay while the first runs, and the callbacks of the new run fire once', async () => {
+    const { queue, state, callbacks } = flakyQueue()
+    const id = await chainOf(queue).dispatch()
+    await queue.drain()
+    state.fixed = true
+    await queue.replayChain(id)
+    const err = await queue.replayChain(id).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(QueueError)
+    expect(err).toMatchObject({ code: 'INVALID_STATE' })
+    await queue.drain()
+    expect(callbacks.map((c) => c.on).sort()).toEqual(['error', 'settled', 'settled', 'success'])
+    await expect(queue.replayChain(id)).rejects.toMatchObject({ code: 'INVALID_STATE' })
+  })
+
+  it('replays a chain that failed again, as often as it fails', async () => {
+    const { queue, state, callbacks, ran } = flakyQueue()
+    const id = await chainOf(queue).dispatch()
+    await queue.drain()
+    await queue.replayChain(id)
+    await queue.drain()
+    expect(await queue.findChain(id)).toMatchObject({ state: 'failed' })
+    state.fixed = true
+    await queue.replayChain(id)
+    await queue.drain()
+    expect(await queue.findChain(id)).toMatchObject({ state: 'succeeded' })
+    expect(ran).toEqual(['a', 'b', 'b', 'b', 'c'])
+    expect(callbacks.filter((c) => c.on === 'error')).toEqual([
+      { on: 'error', error: 'b broke', chain: 'failed' },
+      { on: 'error', error: 'b broke', chain: 'failed' },
+    ])
+    expect(callbacks.filter((c) => c.on === 'settled')).toHaveLength(3)
+    expect(callbacks.filter((c) => c.on === 'success')).toHaveLength(1)
+  })
+
+  it('rejects an unknown chain with NotFoundError and a running one with INVALID_STATE', async () => {
+    const { queue } = flakyQueue()
+    await expect(queue.replayChain('nope')).rejects.toBeInstanceOf(NotFoundError)
+    const id = await chainOf(queue).dispatch()
+    await expect(queue.replayChain(id)).rejects.toMatchObject({ code: 'INVALID_STATE' })
+    await expect(queue.replayChain('')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+  })
+
+  it('changes nothing when a write fails half way, and replays once the store works', async () => {
+    const { store, arm } = storeFailingAtPut(2)
+    const { queue, state, callbacks } = flakyQueue({ store })
+    const id = await chainOf(queue).dispatch()
+    await queue.drain()
+    const stepsBefore = await queue.listJobs({ chainId: id })
+    const chainBefore = await queue.findChain(id)
+    arm()
+    await expect(queue.replayChain(id)).rejects.toThrow('the disk went away')
+    expect(await queue.findChain(id)).toEqual(chainBefore)
+    expect(await queue.listJobs({ chainId: id })).toEqual(stepsBefore)
+    arm(false)
+    state.fixed = true
+    await queue.replayChain(id)
+    await queue.drain()
+    expect(await queue.findChain(id)).toMatchObject({ state: 'succeeded' })
+    expect(callbacks.map((c) => c.on).sort()).toEqual(['error', 'settled', 'settled', 'success'])
+  })
+})
+
+describe('queue.replayBatch', () => {
+  it('runs a failed batch\'s failed and cancelled jobs again, to its end, and its callbacks fire once more', async () => {
+    const { queue, state, ran, callbacks, kinds } = flakyQueue()
+    const id = await batchOf(queue).dispatch()
+    await queue.drain()
+    const failed = await queue.findBatch(id)
+    expect(failed).toMatchObject({ state: 'failed', failed: 1 })
+    expect(callbacks.map((c) => c.on).sort()).toEqual(['error', 'settled'])
+    state.fixed = true
+    const before = kinds().length
+    await queue.replayBatch(id)
+    expect(kinds().slice(before)[0]).toBe('batch:started')
+    const running = await queue.findBatch(id)
+    expect(running).toMatchObject({ state: 'running', failed: 0, cancelled: 0, pending: 3 - failed.succeeded, succeeded: failed.succeeded })
+    expect(running.finishedAt).toBeUndefined()
+    await queue.drain()
+    expect(await queue.findBatch(id)).toMatchObject({ state: 'succeeded', succeeded: 3, failed: 0, cancelled: 0, pending: 0 })
+    expect(callbacks.slice(2).map((c) => c.on).sort()).toEqual(['settled', 'success'])
+    expect(callbacks.slice(2)).toContainEqual({ on: 'success', batch: 'succeeded' })
+    expect(ran.filter((r) => r === 'member 2')).toHaveLength(2)
+  })
+
+  it('refuses a batch cancelled with cancelBatch, a running one, and a second replay', async () => {
+    const { queue, state } = flakyQueue()
+    await expect(queue.replayBatch('nope')).rejects.toBeInstanceOf(NotFoundError)
+    const cancelled = await batchOf(queue).dispatch()
+    await expect(queue.replayBatch(cancelled)).rejects.toMatchObject({ code: 'INVALID_STATE' })
+    await queue.cancelBatch(cancelled)
+    await expect(queue.replayBatch(cancelled)).rejects.toMatchObject({ code: 'INVALID_STATE' })
+    const id = await batchOf(queue).dispatch()
+    await queue.drain()
+    state.fixed = true
+    await queue.replayBatch(id)
+    await expect(queue.replayBatch(id)).rejects.toMatchObject({ code: 'INVALID_STATE' })
+  })
+
+  it('changes nothing when a write fails half way', async () => {
+    const { store, arm } = storeFailingAtPut(2)
+    // One at a time: member 3 is cancelled when member 2 fails, so the replay puts two jobs.
+    const { queue } = flakyQueue({ store, concurrency: 1 })
+    const id = await batchOf(queue).dispatch()
+    await queue.drain()
+    const membersBefore = await queue.listJobs({ batchId: id })
+    const batchBefore = await queue.findBatch(id)
+    expect(batchBefore).toMatchObject({ state: 'failed', succeeded: 1, failed: 1, cancelled: 1 })
+    arm()
+    await expect(queue.replayBatch(id)).rejects.toThrow('the disk went away')
+    expect(await queue.findBatch(id)).toEqual(batchBefore)
+    expect(await queue.listJobs({ batchId: id })).toEqual(membersBefore)
+  })
+})
