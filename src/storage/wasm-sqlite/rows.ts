@@ -83,8 +83,23 @@ export function jobToRow(j: StoredJob, payloadJson?: SqlValue): SqlValue[] {
   ]
 }
 
+/**
+ * A row as a job. A row whose `data` or `payload` does not parse, or whose `data` lacks the
+ * fields the engine needs, is read from its columns and what is left, with `unreadable` saying
+ * what is wrong (code `CORRUPT_RECORD`): the engine fails such a job when it claims it, and
+ * listings and counts go on.
+ */
 export function jobFromRow(r: SqlValue[]): StoredJob {
-  const j = JSON.parse(r[17] as string) as StoredJob
+  let damage: string[] | undefined
+  let data: unknown
+  try {
+    data = JSON.parse(r[DATA] as string)
+  } catch {
+    ;(damage ??= []).push('its data is not valid JSON')
+  }
+  const sound = typeof data === 'object' && data !== null && !Array.isArray(data)
+  const j = (sound ? data : {}) as StoredJob
+  if (!sound && damage === undefined) damage = ['its data is not a JSON object']
   j.seq = r[0] as number
   j.id = r[1] as string
   j.queue = r[2] as string
@@ -99,7 +114,37 @@ export function jobFromRow(r: SqlValue[]): StoredJob {
   if (r[13] !== null) j.uniqueUntil = r[13] as number
   if (r[14] !== null) j.chainId = r[14] as string
   if (r[15] !== null) j.batchId = r[15] as string
-  j.payload = r[16] === null ? undefined : JSON.parse(r[16] as string)
+  if (r[PAYLOAD] === null) j.payload = undefined
+  else {
+    try {
+      j.payload = JSON.parse(r[PAYLOAD] as string)
+    } catch {
+      j.payload = undefined
+      ;(damage ??= []).push('its payload is not valid JSON')
+    }
+  }
+  // What every claim and settlement reads: a number of attempts, a limit and a backoff.
+  const missing: string[] = []
+  if (typeof j.attempt !== 'number') {
+    missing.push('attempt')
+    j.attempt = 0
+  }
+  if (typeof j.maxAttempts !== 'number') {
+    missing.push('maxAttempts')
+    j.maxAttempts = 1
+  }
+  if (typeof j.backoff !== 'number' && (typeof j.backoff !== 'object' || j.backoff === null)) {
+    missing.push('backoff')
+    j.backoff = 0
+  }
+  if (sound && missing.length > 0) (damage ??= []).push(`its data lacks ${missing.join(', ')} or holds the wrong type`)
+  if (damage && j.unreadable === undefined) {
+    j.unreadable = {
+      name: 'SerializationError',
+      code: 'CORRUPT_RECORD',
+      message: `the stored record of job ${j.id} is damaged (${damage.join('; ')}): it cannot be run`,
+    }
+  }
   return j
 }
 
