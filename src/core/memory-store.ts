@@ -18,9 +18,9 @@ import { defineStore } from './define-store.js'
 import { InvalidArgumentError, SerializationError } from './errors.js'
 import { exclusiveLiveness } from './liveness.js'
 import { SortedList } from './sorted-list.js'
-import type { QueueScope, StoreBackend, StoreTx } from './store-backend.js'
+import type { FinishedQuery, QueueScope, StoreBackend, StoreTx } from './store-backend.js'
 import type { Store, StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
-import type { Counts, JobFilter, JobState } from './types.js'
+import type { Counts, FinishedState, JobFilter, JobState } from './types.js'
 
 type Entry = { id: string; priority: number; runAt: number; seq: number }
 
@@ -60,6 +60,8 @@ class MemoryBackend implements StoreBackend {
   /** The jobs of each batch in dispatch order, and the list of their ids once asked for. */
   readonly #members = new Map<string, { list: SortedList<Entry>; ids?: string[] }>()
   readonly #unique = new Map<string, Set<string>>()
+  /** Finished jobs per state in the order they finished: what retention reads. */
+  readonly #finished: Record<FinishedState, FinishedList> = { succeeded: new FinishedList(), failed: new FinishedList(), cancelled: new FinishedList() }
   readonly #counts: Counts = { blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 }
   #seq = 0
   #tail: Promise<unknown> = Promise.resolve()
@@ -199,6 +201,7 @@ class MemoryBackend implements StoreBackend {
           batches: [...this.#batches.values()].filter(done).slice(0, limit),
         }
       },
+      finished: async (state, q) => this.#finished[state].query(q).map((id) => this.#jobs.get(id) as StoredJob),
       getSchedule: async (name) => this.#schedules.get(name),
       listSchedules: async () => [...this.#schedules.values()].sort((a, b) => cmp(a.name, b.name)),
       dueSchedules: async (now, limit) =>
@@ -347,6 +350,7 @@ class MemoryBackend implements StoreBackend {
     if (j.state === 'waiting') this.#waitingList(j).add(e)
     else if (j.state === 'delayed') this.#delayedList(j.queue).add(e)
     else if (j.state === 'active') this.#active.add(j.id)
+    if (isFinishedState(j.state) && j.finishedAt !== undefined) this.#finished[j.state].add(j)
     if (j.uniqueKey !== undefined) {
       let ids = this.#unique.get(j.uniqueKey)
       if (!ids) this.#unique.set(j.uniqueKey, (ids = new Set()))
@@ -361,6 +365,7 @@ class MemoryBackend implements StoreBackend {
     if (j.state === 'waiting') this.#waitingList(j).delete(e)
     else if (j.state === 'delayed') this.#delayedList(j.queue).delete(e)
     else if (j.state === 'active') this.#active.delete(j.id)
+    if (isFinishedState(j.state) && j.finishedAt !== undefined) this.#finished[j.state].delete(j)
     if (j.uniqueKey !== undefined) {
       const ids = this.#unique.get(j.uniqueKey)
       ids?.delete(j.id)
@@ -380,6 +385,58 @@ class MemoryBackend implements StoreBackend {
     let list = this.#delayed.get(queue)
     if (!list) this.#delayed.set(queue, (list = new SortedList(byRunAt)))
     return list
+  }
+}
+
+function isFinishedState(s: JobState): s is FinishedState {
+  return s === 'succeeded' || s === 'failed' || s === 'cancelled'
+}
+
+type Finished = { id: string; finishedAt: number; seq: number }
+
+const byFinish = (a: { finishedAt: number; seq: number }, b: { finishedAt: number; seq: number }): number => a.finishedAt - b.finishedAt || a.seq - b.seq
+
+/**
+ * The finished jobs of one state by (finishedAt, seq), read by position from either end: a
+ * sorted array. Jobs finish in about time order, so most adds are at the end, and retention
+ * deletes from the oldest end or just past the newest it keeps.
+ */
+class FinishedList {
+  #items: Finished[] = []
+
+  /** The position of the first entry not before `key`. */
+  #lowerBound(key: { finishedAt: number; seq: number }): number {
+    let lo = 0
+    let hi = this.#items.length
+    if (hi === 0 || byFinish(this.#items[hi - 1] as Finished, key) < 0) return hi
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (byFinish(this.#items[mid] as Finished, key) < 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  add(j: StoredJob): void {
+    const e: Finished = { id: j.id, finishedAt: j.finishedAt as number, seq: j.seq }
+    const i = this.#lowerBound(e)
+    if (i === this.#items.length) this.#items.push(e)
+    else this.#items.splice(i, 0, e)
+  }
+
+  delete(j: StoredJob): void {
+    const i = this.#lowerBound({ finishedAt: j.finishedAt as number, seq: j.seq })
+    if (this.#items[i]?.id === j.id) this.#items.splice(i, 1)
+  }
+
+  /** The ids `StoreReadTx.finished` asks for. */
+  query(q: FinishedQuery): string[] {
+    const end = q.before === undefined ? this.#items.length : this.#lowerBound({ finishedAt: q.before, seq: -Infinity })
+    const offset = q.offset ?? 0
+    const out: string[] = []
+    if (q.newest) for (let i = end - 1 - offset; i >= 0 && out.length < q.limit; i--) out.push((this.#items[i] as Finished).id)
+    else for (let i = offset; i < end && out.length < q.limit; i++) out.push((this.#items[i] as Finished).id)
+    return out
   }
 }
 

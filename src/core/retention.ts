@@ -1,20 +1,123 @@
 /**
  * Retention: how many finished jobs a queue keeps, and for how long (see `QueueOptions.retention`).
  *
+ * Each finished state (`succeeded`, `failed`, `cancelled`) has its own `Keep`: the newest `count`
+ * jobs of that state by `finishedAt`, and none older than `ageMs`. With both, a job goes when
+ * either says so. A state left out is kept forever, and so is everything when there is no
+ * retention at all (the default).
+ *
+ * Chains and batches are never broken up. The jobs of a chain or batch that is still running are
+ * never deleted (they are passed over, and still count among the newest of their state). Once
+ * the chain or batch has finished, it goes as a whole, its record with all its jobs in one
+ * transaction, as soon as retention selects any one of its jobs. Callback jobs (`onSuccess`,
+ * `onError`, ...) are ordinary single jobs.
+ *
+ * The engine applies retention as part of the work it does anyway, in bounded slices: a turn
+ * that settles or claims also deletes at most a small number of jobs (`RetainRequest.limit`), when
+ * jobs finished since the last slice or the last slice left more to do, and once when the engine
+ * starts. It keeps no timer of its own, so an idle engine stays idle: an age limit that passes
+ * while nothing happens is applied at the next work (a dispatch, a due job, the next start). A
+ * large backlog (retention turned on for a store of a million jobs) goes over many turns, each
+ * short. Stores answer a slice from an index of finished jobs by state and `finishedAt`, never by
+ * reading every finished job.
+ *
  * @module
  */
+import { InvalidArgumentError } from './errors.js'
 import type { FinishedState } from './types.js'
 
 /** Keep the newest `count` jobs of a finished state, and none older than `ageMs`. */
 export interface Keep {
+  /** The newest this many jobs of the state are kept (by `finishedAt`); a whole number >= 0. */
   count?: number
+  /** Jobs that finished longer ago than this are deleted; a finite number > 0. */
   ageMs?: number
 }
 
 /** What to keep of each finished state; a state left out is kept forever. */
 export type Retention = Partial<Record<FinishedState, Keep>>
 
-/** Checks a retention option; undefined keeps everything. */
+const STATES: readonly FinishedState[] = ['succeeded', 'failed', 'cancelled']
+
+const DAY = 24 * 60 * 60 * 1000
+
+/**
+ * Suggested settings, for `createQueue({ retention: retentionDefaults.browser })`. The queue's own
+ * default keeps everything.
+ *
+ * - `browser`: storage is scarce and the browser may evict an origin's data when it runs low,
+ *   outbox and all, so finished jobs go quickly: a day of succeeded and cancelled jobs (at most
+ *   100 of each), a week of failed ones (at most 500) to look at and replay.
+ * - `node`: disk is cheap, but a database file that only grows is not (it slows backups and
+ *   listings, and fills the disk in the end): a week of succeeded and cancelled jobs (at most
+ *   10,000 and 1,000), a month of failed ones (at most 10,000).
+ */
+export const retentionDefaults: { readonly browser: Retention; readonly node: Retention } = {
+  browser: {
+    succeeded: { count: 100, ageMs: DAY },
+    failed: { count: 500, ageMs: 7 * DAY },
+    cancelled: { count: 100, ageMs: DAY },
+  },
+  node: {
+    succeeded: { count: 10_000, ageMs: 7 * DAY },
+    failed: { count: 10_000, ageMs: 30 * DAY },
+    cancelled: { count: 1000, ageMs: 7 * DAY },
+  },
+}
+
+/**
+ * Checks a retention option and returns a copy of it; undefined keeps everything. Anything but an
+ * object of known finished states, each a `Keep` of a whole `count` >= 0 and/or a finite
+ * `ageMs` > 0 with no other key, is an `InvalidArgumentError`.
+ */
 export function checkRetention(retention: unknown): Retention | undefined {
-  return retention as Retention | undefined
+  if (retention === undefined) return undefined
+  if (!isRecord(retention)) throw new InvalidArgumentError(`retention must be an object of finished states, got ${show(retention)}`)
+  const out: Retention = {}
+  for (const [state, keep] of Object.entries(retention)) {
+    if (!(STATES as readonly string[]).includes(state)) {
+      throw new InvalidArgumentError(`retention: unknown state "${state}" (one of ${STATES.join(', ')})`)
+    }
+    if (keep === undefined) continue
+    out[state as FinishedState] = checkKeep(state, keep)
+  }
+  return out
+}
+
+function checkKeep(state: string, keep: unknown): Keep {
+  if (!isRecord(keep)) throw new InvalidArgumentError(`retention.${state} must be { count?, ageMs? }, got ${show(keep)}`)
+  const out: Keep = {}
+  for (const [key, v] of Object.entries(keep)) {
+    if (key === 'count') {
+      if (v === undefined) continue
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+        throw new InvalidArgumentError(`retention.${state}.count must be a whole number >= 0, got ${show(v)}`)
+      }
+      out.count = v
+    } else if (key === 'ageMs') {
+      if (v === undefined) continue
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+        throw new InvalidArgumentError(`retention.${state}.ageMs must be a finite number > 0, got ${show(v)}`)
+      }
+      out.ageMs = v
+    } else throw new InvalidArgumentError(`retention.${state}: unknown key "${key}" (count, ageMs)`)
+  }
+  if (out.count === undefined && out.ageMs === undefined) {
+    throw new InvalidArgumentError(`retention.${state} must give count, ageMs or both`)
+  }
+  return out
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+  const proto = Object.getPrototypeOf(v) as unknown
+  return proto === Object.prototype || proto === null
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v)
+  if (Array.isArray(v)) return 'an array'
+  if (v === null) return 'null'
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === undefined) return String(v)
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`
 }

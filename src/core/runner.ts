@@ -30,6 +30,13 @@
  * the attempts that ended meanwhile and refills the buffer (see `claim-ahead.ts`: how many, and
  * when they go back). A start the store did not take aborts its handler.
  *
+ * Retention: with `retention`, a call the loop makes anyway also deletes a bounded slice of the
+ * finished jobs retention no longer keeps (`SettleAndClaimInput.retain`): once after start, then
+ * whenever jobs finished since the last slice (this engine's settlements, or finishes it heard of).
+ * A slice that stopped at its limit is followed by the next at once, turn after turn, until the
+ * backlog is gone, each turn short. Retention keeps no timer: an idle engine stays idle, and an
+ * age limit passed meanwhile is applied with the next work.
+ *
  * Dead engines: on a store with `liveness`, the engine proves itself alive before its first
  * claim, and some claims say which engines are alive, so the store takes over at once the jobs
  * of engines that died (see `vitals.ts`).
@@ -75,6 +82,12 @@ export interface RunnerHost extends AttemptHost {
 
 const RETRY_STORE_MS = [100, 500, 2000, 5000]
 
+/** Finished jobs one slice of retention deletes at most. */
+export const RETAIN_LIMIT = 100
+
+/** Events of a job finishing: retention has something new to look at. */
+const FINISHES: ReadonlySet<QueueEvent['kind']> = new Set(['job:succeeded', 'job:failed', 'job:cancelled', 'job:skipped'])
+
 type Started = NonNullable<SettleAndClaimInput['started']>[number]
 
 
@@ -119,6 +132,10 @@ export class Runner {
   /** The engine's queues, when none is paused. */
   readonly #allQueues: string[]
   readonly #renewal: Renewal
+  /** Jobs finished since the last slice of retention (or none ran yet): the next call carries one. */
+  #retainDue = true
+  /** The last slice stopped at its limit: the next turn makes a call for the next one. */
+  #retainMore = false
 
   constructor(host: RunnerHost) {
     this.#h = host
@@ -169,6 +186,7 @@ export class Runner {
 
   start(): void {
     this.#running = true
+    this.#retainDue = true
     // Leases left by engines that died before this one started are taken over at once.
     this.#vitals.askNext()
     this.#giveUp = 'no'
@@ -244,6 +262,7 @@ export class Runner {
   /** Events committed on the store, by this engine or others. */
   noticed(events: readonly QueueEvent[]): void {
     this.#vitals.noticed(events)
+    if (!this.#retainDue && this.#h.retention && events.some((e) => FINISHES.has(e.kind))) this.#retainDue = true
     for (const e of events) {
       // Cancelled in the store already (its lease was taken over): it never starts here.
       if (e.kind === 'job:cancelled' && this.#ahead.has(e.jobId)) this.#ahead.take(e.jobId)
@@ -375,8 +394,13 @@ export class Runner {
       ? { owner: this.#vitals.owner, token: nanoid(), queues, types, limit: free, ...(ahead > 0 ? { ahead } : {}), leaseUntil: now + h.leaseMs, ...this.#runningIds(), ...(alive ? { alive } : {}) }
       : undefined
     const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
+    // Settlements may finish jobs: their slice runs in the same transaction, after them.
+    const retain =
+      this.#running && h.retention && (this.#retainDue || this.#retainMore || settle.some((x) => x.outcome.kind !== 'deferred'))
+        ? { keep: h.retention, limit: RETAIN_LIMIT }
+        : undefined
     this.#quiet = false
-    if (settle.length === 0 && started.length === 0 && !claim && !tick) {
+    if (settle.length === 0 && started.length === 0 && !claim && !tick && !(retain && this.#retainMore)) {
       this.#quiet = this.#running && this.#attempts.size === 0 && this.#ahead.size === 0
       // The timer may have gone off for something earlier (a lease end): keep one for the next due time.
       const wake = this.#running ? earliest(this.#due.at, this.#ahead.stallsAt) : undefined
@@ -388,7 +412,14 @@ export class Runner {
     this.#committing = settle
     this.#vitals.calling()
     try {
-      out = await h.store.settleAndClaim({ now, ...(started.length > 0 ? { started } : {}), settle, ...(claim ? { claim } : {}), ...(tick ? { tick } : {}) })
+      out = await h.store.settleAndClaim({
+        now,
+        ...(started.length > 0 ? { started } : {}),
+        settle,
+        ...(claim ? { claim } : {}),
+        ...(tick ? { tick } : {}),
+        ...(retain ? { retain } : {}),
+      })
       this.#committing = []
       this.#storeFailures = 0
     } catch (err) {
@@ -418,6 +449,12 @@ export class Runner {
     this.#ahead.called(h.clock.now() - now)
     this.#vitals.called({ claimed: out.claimed, events: out.events, ...(alive ? { alive } : {}), ...(claim ? { limit: claim.limit } : {}) })
     h.emitCommitted(out.events)
+    // After the events: the jobs they tell of finishing were before the slice, which saw them.
+    if (retain) {
+      this.#retainDue = false
+      this.#retainMore = out.retained?.more ?? false
+      if (this.#retainMore) this.#again = true
+    }
     if (out.lost.length > 0) {
       h.emit(out.lost.map((jobId): QueueEvent => ({ kind: 'lease:lost', at: now, jobId })))
       this.#startsLost(started, out.lost)

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Counts, JobFilter, QueueEvent } from './types.js'
+import type { Counts, FinishedState, JobFilter, QueueEvent } from './types.js'
 import type { AliveOwners, StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
 
 export interface QueueScope {
@@ -64,6 +64,15 @@ export interface StoreReadTx {
   finishedBefore(before: number, limit: number): Promise<StoredJob[]>
   /** Chains and batches finished before `before`, at most `limit` of each. */
   groupsFinishedBefore(before: number, limit: number): Promise<{ chains: StoredChain[]; batches: StoredBatch[] }>
+  /**
+   * Jobs of a finished state in the order they finished (`finishedAt`, then `seq`): oldest first,
+   * or newest first with `newest`. With `before`, only those with `finishedAt < before`. The
+   * first `offset` (default 0) are skipped, and at most `limit` returned. Jobs of chains and
+   * batches are included. A backend answers it from an index of finished jobs by state and
+   * `finishedAt`, reading about `offset + limit` records: retention asks for the jobs past the
+   * newest 1,000 of a million with `{ newest: true, offset: 1000, limit: 100 }`.
+   */
+  finished(state: FinishedState, q: FinishedQuery): Promise<StoredJob[]>
   getSchedule(name: string): Promise<StoredSchedule | undefined>
   /** Every schedule, by name. */
   listSchedules(): Promise<StoredSchedule[]>
@@ -71,6 +80,14 @@ export interface StoreReadTx {
   dueSchedules(now: number, limit: number): Promise<StoredSchedule[]>
   /** The earliest `nextRunAt` of any schedule. */
   nextScheduleAt(): Promise<number | undefined>
+}
+
+/** Which finished jobs `StoreReadTx.finished` reads. */
+export interface FinishedQuery {
+  newest?: boolean
+  before?: number
+  offset?: number
+  limit: number
 }
 
 export interface StoreTx extends StoreReadTx {

@@ -28,6 +28,7 @@ import { chainContract } from './contract/chains.js'
 import { claimContract } from './contract/claims.js'
 import { insertContract } from './contract/insert.js'
 import { livenessContract } from './contract/liveness.js'
+import { retentionContract } from './contract/retention.js'
 import { scheduleContract } from './contract/schedules.js'
 import { settleContract } from './contract/settle.js'
 import { watchContract } from './contract/watch.js'
@@ -43,6 +44,7 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
     scheduleContract(makeStore)
     watchContract(makeStore)
     livenessContract(makeStore)
+    retentionContract(makeStore)
     backendContract(makeStore)
   })
 }

@@ -7,6 +7,7 @@ import type { QueueScope, StoreTx } from '../store-backend.js'
 import type { AliveOwners, ClaimRequest, SettleAndClaimInput, SettleAndClaimOutcome, Settlement, StoredJob } from '../store.js'
 import { Changes, cancelQueued, endAttempt, lease, leaseAhead, stamp, unclaim, type Outcome } from '../transitions.js'
 import { finishInGroups } from './groups.js'
+import { retain } from './retain.js'
 import { fireSchedules } from './schedules.js'
 import { writeChanges } from './write.js'
 
@@ -42,7 +43,13 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
   }
   const out: SettleAndClaimOutcome = { lost, claimed: [], events: c.events, ...(cancelRequested.length > 0 ? { cancelRequested } : {}) }
   const req = input.claim && (input.claim.limit > 0 || (input.claim.ahead ?? 0) > 0) ? input.claim : undefined
-  if (!req && !input.tick) return out
+  if (req || input.tick) await claimAndTick(tx, input, req, c, out)
+  // Last, on what this call has written: jobs that finished in it may go at once.
+  if (input.retain) out.retained = await retain(tx, input.retain, input.now)
+  return out
+}
+
+async function claimAndTick(tx: StoreTx, input: SettleAndClaimInput, req: ClaimRequest | undefined, c: Changes, out: SettleAndClaimOutcome): Promise<void> {
   const queues = [...new Set([...(req?.queues ?? []), ...(input.tick?.queues ?? [])])]
   await fireSchedules(tx, c)
   await promote(tx, queues, c)
@@ -59,7 +66,6 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
     const wake = earliest(times)
     if (wake !== undefined) out.nextWakeAt = wake
   }
-  return out
 }
 
 /** Delayed jobs whose runAt has come are waiting now; each move is an event, so views of the job see it. */

@@ -8,8 +8,8 @@
  * @module
  */
 import type { AliveOwners } from '../../core/store.js'
-import type { QueueScope } from '../../core/store-backend.js'
-import type { Counts, JobFilter, JobState } from '../../core/types.js'
+import type { FinishedQuery, QueueScope } from '../../core/store-backend.js'
+import type { Counts, FinishedState, JobFilter, JobState } from '../../core/types.js'
 import { request } from './request.js'
 import { byClaimOrder, byRunAt, bySeq, type JobRow } from './rows.js'
 
@@ -99,6 +99,36 @@ export async function counts(jobs: JobStore, now: number): Promise<Counts> {
   out.waiting += due
   out.delayed -= due
   return out
+}
+
+/**
+ * Finished jobs of a state in the order they finished, from the `retain` index: one `getAll`
+ * oldest first, else a cursor (backwards for the newest) that skips `offset` entries with one
+ * `advance` and reads `limit` records.
+ */
+export function finished(jobs: JobStore, state: FinishedState, q: FinishedQuery): Promise<JobRow[]> {
+  if (q.limit <= 0) return Promise.resolve([])
+  const index = jobs.index('retain')
+  const keys = q.before === undefined ? range([state], [state, HIGH]) : range([state], [state, q.before], false, true)
+  const offset = q.offset ?? 0
+  if (!q.newest && offset === 0) return getAll(index, keys, q.limit)
+  return new Promise((resolve, reject) => {
+    const out: JobRow[] = []
+    const r = index.openCursor(keys, q.newest ? 'prev' : 'next')
+    let skipped = offset === 0
+    r.onsuccess = () => {
+      const cursor = r.result
+      if (!cursor) return resolve(out)
+      if (!skipped) {
+        skipped = true
+        return cursor.advance(offset)
+      }
+      out.push(cursor.value as JobRow)
+      if (out.length >= q.limit) resolve(out)
+      else cursor.continue()
+    }
+    r.onerror = () => reject(r.error ?? new Error('IndexedDB request failed'))
+  })
 }
 
 /** A job's state as users see it: a delayed job whose time has come is waiting. */

@@ -10,7 +10,7 @@
  * Every index a record is in costs its puts an index entry to write and one to remove, so a
  * job is in as few as its queries need: a waiting job in `ready` and `state`, an active one in
  * `lease` only (active jobs are few: a listing reads them all), a finished one in `state` and,
- * outside chains and batches, `finished`. There is no index of every job: a listing in dispatch
+ * outside chains and batches, `finished`, and in `retain`. There is no index of every job: a listing in dispatch
  * order merges the `state` ranges.
  *
  * @module
@@ -30,6 +30,8 @@ export interface JobIndexKeys {
   lease?: [queue: string, type: string, until: number]
   /** Finished jobs outside chains and batches, by finishedAt: what prune deletes on its own. */
   finished?: number
+  /** Schema 3: finished jobs per state in the order they finished, chains' and batches' too: what retention reads. */
+  retain?: [state: string, finishedAt: number, seq: number]
 }
 
 export interface JobRow extends StoredJob {
@@ -53,7 +55,10 @@ export function toRow(j: StoredJob): JobRow {
     case 'succeeded':
     case 'failed':
     case 'cancelled':
-      if (j.finishedAt !== undefined && j.chainId === undefined && j.batchId === undefined) ix.finished = j.finishedAt
+      if (j.finishedAt !== undefined) {
+        if (j.chainId === undefined && j.batchId === undefined) ix.finished = j.finishedAt
+        ix.retain = [j.state, j.finishedAt, j.seq]
+      }
       break
     case 'blocked':
       break

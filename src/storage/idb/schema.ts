@@ -47,6 +47,8 @@ export interface FerryDB extends DBSchema {
       delayed: number
       lease: [string, string, number]
       finished: number
+      /** Schema 3: `_ix.retain`, `[state, finishedAt, seq]` of finished jobs. */
+      retain: [string, number, number]
       unique: [string, number]
       batch: [string, number]
       chain: [string, number]
@@ -111,8 +113,31 @@ const v2: Migration = async (_db, tx) => {
   }
 }
 
+/**
+ * Schema 3: the `retain` index, `_ix.retain` = `[state, finishedAt, seq]` of every finished job
+ * (chains' and batches' too), from which retention reads a state's jobs in the order they
+ * finished, from either end. The finished jobs, found by the `state` index, get their key.
+ */
+const v3: Migration = async (_db, tx) => {
+  const jobs = tx.objectStore(STORES.jobs)
+  jobs.createIndex('retain', '_ix.retain')
+  const index = jobs.index('state')
+  for (const state of ['succeeded', 'failed', 'cancelled']) {
+    for (let after: [string, number] | undefined; ; ) {
+      const rows = await index.getAll(IDBKeyRange.bound(after ?? [state], [state, []], after !== undefined), MIGRATION_PAGE)
+      const writes = rows
+        .filter((r) => r.finishedAt !== undefined)
+        .map((r) => jobs.put({ ...r, _ix: { ...r._ix, retain: [r.state, r.finishedAt as number, r.seq] } }))
+      await Promise.all(writes)
+      const last = rows[rows.length - 1]
+      if (rows.length < MIGRATION_PAGE || !last) break
+      after = [state, last.seq]
+    }
+  }
+}
+
 /** Every schema version in order: `MIGRATIONS[v]` upgrades from `v` to `v + 1`. */
-export const MIGRATIONS: readonly Migration[] = [v1, v2]
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3]
 
 /** The schema version this ferry reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -20,7 +20,7 @@ import { unwrap, type IDBPTransaction } from 'idb'
 import { InvalidArgumentError } from '../../core/errors.js'
 import type { StoredBatch, StoredChain, StoredSchedule } from '../../core/store.js'
 import type { StoreTx } from '../../core/store-backend.js'
-import { counts, due, expired, listJobs, nextDue, nextExpiry, ready } from './queries.js'
+import { counts, due, expired, finished, listJobs, nextDue, nextExpiry, ready } from './queries.js'
 import { request, WriteQueue } from './request.js'
 import { fromRow, toRow, type JobRow } from './rows.js'
 import { STORES, type FerryDB, type FerryStoreName } from './schema.js'
@@ -95,6 +95,7 @@ export function storeTx(wrapped: FerryTx): IdbStoreTx {
       const [c, b] = await Promise.all([all<StoredChain>(chains.index('finished').getAll(finished, limit)), all<StoredBatch>(batches.index('finished').getAll(finished, limit))])
       return { chains: c, batches: b.map(withoutMembers) }
     },
+    finished: (state, q) => rows(finished(jobs, state, q)),
     getSchedule: (name) => request(schedules.get(name)) as Promise<StoredSchedule | undefined>,
     listSchedules: () => all<StoredSchedule>(schedules.getAll()),
     dueSchedules: (now, limit) => all<StoredSchedule>(schedules.index('next').getAll(IDBKeyRange.upperBound(now), limit)),

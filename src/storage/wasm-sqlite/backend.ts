@@ -269,6 +269,8 @@ function storeTx(s: Statements, rows: JobRows | undefined): StoreTx {
       chains: s.all('chainsFinishedBefore', [before, limit], chainFromRow),
       batches: s.all('batchesFinishedBefore', [before, limit], batchFromRow),
     }),
+    finished: async (state, q) =>
+      s.all(q.newest ? 'finishedNewest' : 'finishedOldest', [state, q.before ?? Number.MAX_VALUE, q.limit, q.offset ?? 0], job),
     getSchedule: async (name) => s.first('getSchedule', [name], scheduleFromRow),
     listSchedules: async () => s.all('listSchedules', [], scheduleFromRow),
     dueSchedules: async (now, limit) => s.all('dueSchedules', [now, limit], scheduleFromRow),

@@ -70,6 +70,12 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX ferry_jobs_state;
   CREATE INDEX ferry_jobs_state_inactive ON ferry_jobs (state) WHERE state <> 'active';
   `,
+  // Retention reads the finished jobs of one state in the order they finished, from either end
+  // (the oldest, or those past the newest it keeps), chains' and batches' jobs included. Only
+  // finished jobs have a finished_at: the index holds nothing else.
+  `
+  CREATE INDEX ferry_jobs_retain ON ferry_jobs (state, finished_at) WHERE finished_at IS NOT NULL;
+  `,
 ]
 
 /** The error of a database written by a newer version of ferry. */
