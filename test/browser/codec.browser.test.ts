@@ -1,0 +1,84 @@
+import { deleteDB, openDB } from 'idb'
+import { afterAll, expect, it } from 'vitest'
+import { createQueue, encryptedCodec, job, type QueueEvent } from '../../src/index.js'
+import { idbStore } from '../../src/storage/idb/index.js'
+import { STORES } from '../../src/storage/idb/schema.js'
+import { aesKey, codecScenarios, corruptRecordScenarios, until } from '../core/codec-scenarios.js'
+
+const names: string[] = []
+const fresh = (): string => {
+  const name = `ferry-codec-${names.length}-${Math.random().toString(36).slice(2)}`
+  names.push(name)
+  return name
+}
+
+/** Every record of every object store of the database, read without ferry, as JSON. */
+async function dump(name: string): Promise<string> {
+  const db = await openDB(name)
+  try {
+    const all: unknown[] = []
+    for (const store of db.objectStoreNames) all.push(await db.getAll(store))
+    return JSON.stringify(all)
+  } finally {
+    db.close()
+  }
+}
+
+codecScenarios('IndexedDB (Chromium)', () => {
+  const name = fresh()
+  return { open: () => idbStore({ name }), raw: () => dump(name) }
+})
+
+corruptRecordScenarios('IndexedDB (Chromium)', () => {
+  const name = fresh()
+  return {
+    open: () => idbStore({ name }),
+    raw: () => dump(name),
+    async corrupt(id) {
+      const db = await openDB(name)
+      try {
+        const record = (await db.get(STORES.jobs, id)) as Record<string, unknown>
+        // Still in the claim index, but no longer a job the engine can run.
+        delete record['attempt']
+        record['maxAttempts'] = 'three'
+        await db.put(STORES.jobs, record)
+      } finally {
+        db.close()
+      }
+    },
+  }
+})
+
+it('decodes, in commit order, the events another context commits', async () => {
+  const name = fresh()
+  const key = await aesKey()
+  const worker = createQueue({ store: idbStore({ name }), codec: encryptedCodec(key) })
+  const watcher = createQueue({ store: idbStore({ name }), codec: encryptedCodec(key) })
+  try {
+    const heard: QueueEvent[] = []
+    watcher.events.subscribe((e) => heard.push(e))
+    worker.register('e:count', async (p: unknown, ctx) => {
+      for (let i = 1; i <= 5; i++) await ctx.progress({ step: i })
+      return { counted: p }
+    })
+    await worker.start()
+    const { id } = await worker.dispatch(job('e:count', { upTo: 5 }))
+    await until(async () => heard.some((e) => e.kind === 'job:succeeded'), 'the watcher hears the job succeed')
+    const mine = heard.filter((e) => 'jobId' in e && e.jobId === id && (e.kind === 'job:progress' || e.kind === 'job:succeeded'))
+    expect(mine.map((e) => (e.kind === 'job:progress' ? e.progress : e.kind === 'job:succeeded' ? e.result : undefined))).toEqual([
+      { step: 1 },
+      { step: 2 },
+      { step: 3 },
+      { step: 4 },
+      { step: 5 },
+      { counted: { upTo: 5 } },
+    ])
+  } finally {
+    await worker.close({ timeoutMs: 100 })
+    await watcher.close({ timeoutMs: 100 })
+  }
+})
+
+afterAll(async () => {
+  await Promise.all(names.map((name) => deleteDB(name)))
+})
