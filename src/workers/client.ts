@@ -61,6 +61,10 @@ export interface QueueClient<J extends JobMap = JobMap> extends QueueLike {
   counts(): Promise<Counts>
   cancel(id: string): Promise<boolean>
   replay(id: string): Promise<boolean>
+  /** A failed chain runs again from its failed step on (see `Queue.replayChain`). */
+  replayChain(id: string): Promise<void>
+  /** A failed batch's failed and cancelled jobs wait again (see `Queue.replayBatch`). */
+  replayBatch(id: string): Promise<void>
   findBatch(id: string): Promise<BatchState>
   findChain(id: string): Promise<ChainState>
   cancelBatch(id: string): Promise<void>
@@ -214,6 +218,8 @@ export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } 
     counts: () => call('counts'),
     cancel: (id) => call('cancel', id),
     replay: (id) => call('replay', id),
+    replayChain: (id) => call('replayChain', id),
+    replayBatch: (id) => call('replayBatch', id),
     findBatch: (id) => call('findBatch', id),
     findChain: (id) => call('findChain', id),
     cancelBatch: (id) => call('cancelBatch', id),

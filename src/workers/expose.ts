@@ -68,6 +68,8 @@ export function exposeQueue(queue: Queue<any> | Promise<Queue<any>>, endpoint?: 
     counts: async () => (await ready).counts(),
     cancel: async (id) => (await ready).cancel(id),
     replay: async (id) => (await ready).replay(id),
+    replayChain: async (id) => (await ready).replayChain(id),
+    replayBatch: async (id) => (await ready).replayBatch(id),
     findBatch: async (id) => (await ready).findBatch(id),
     findChain: async (id) => (await ready).findChain(id),
     cancelBatch: async (id) => (await ready).cancelBatch(id),

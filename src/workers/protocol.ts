@@ -42,6 +42,8 @@ export interface QueueApi {
   counts(): Promise<Counts>
   cancel(id: string): Promise<boolean>
   replay(id: string): Promise<boolean>
+  replayChain(id: string): Promise<void>
+  replayBatch(id: string): Promise<void>
   findBatch(id: string): Promise<BatchState>
   findChain(id: string): Promise<ChainState>
   cancelBatch(id: string): Promise<void>
@@ -73,6 +75,8 @@ const methods: { readonly [K in keyof QueueApi]: true } = {
   counts: true,
   cancel: true,
   replay: true,
+  replayChain: true,
+  replayBatch: true,
   findBatch: true,
   findChain: true,
   cancelBatch: true,
