@@ -1,0 +1,161 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { InvalidArgumentError } from '../../src/core/errors.js'
+import { job } from '../../src/core/job-spec.js'
+import { memoryStore } from '../../src/core/memory-store.js'
+import { checkRetention, retentionDefaults } from '../../src/core/retention.js'
+import { RETAIN_LIMIT } from '../../src/core/runner.js'
+import type { SettleAndClaimInput, SettleAndClaimOutcome, Store } from '../../src/core/store.js'
+import { createTestQueue, type TestQueue } from '../../src/testing/test-queue.js'
+
+type Jobs = { t: { n: number } }
+
+/** The store, with every settleAndClaim it was asked and what it answered. */
+function spied(store: Store = memoryStore()): { store: Store; calls: SettleAndClaimInput[]; outs: SettleAndClaimOutcome[] } {
+  const calls: SettleAndClaimInput[] = []
+  const outs: SettleAndClaimOutcome[] = []
+  return {
+    calls,
+    outs,
+    store: {
+      ...store,
+      settleAndClaim: async (input) => {
+        calls.push(input)
+        const out = await store.settleAndClaim(input)
+        outs.push(out)
+        return out
+      },
+    },
+  }
+}
+
+const queues: TestQueue<Jobs>[] = []
+function queue(o: Parameters<typeof createTestQueue<Jobs>>[0]): TestQueue<Jobs> {
+  const q = createTestQueue<Jobs>({ startAt: 1_000_000, ...o })
+  queues.push(q)
+  return q
+}
+afterEach(async () => {
+  await Promise.all(queues.splice(0).map((q) => q.close()))
+})
+
+async function succeeded(q: TestQueue<Jobs>): Promise<number[]> {
+  const list = await q.listJobs({ state: 'succeeded', limit: 10_000 })
+  return list.map((j) => (j.payload as { n: number }).n).sort((a, b) => a - b)
+}
+
+describe('checkRetention', () => {
+  it('takes known finished states with a whole count >= 0 and/or a finite ageMs > 0', () => {
+    expect(checkRetention(undefined)).toBeUndefined()
+    expect(checkRetention({ succeeded: { count: 0 }, failed: { ageMs: 1 }, cancelled: { count: 3, ageMs: 60_000 } })).toEqual({
+      succeeded: { count: 0 },
+      failed: { ageMs: 1 },
+      cancelled: { count: 3, ageMs: 60_000 },
+    })
+    expect(checkRetention(retentionDefaults.browser)).toEqual(retentionDefaults.browser)
+    expect(checkRetention(retentionDefaults.node)).toEqual(retentionDefaults.node)
+  })
+
+  it.each([
+    ['null', null],
+    ['an array', []],
+    ['a number', 5],
+    ['an unknown state', { waiting: { count: 1 } }],
+    ['a Keep that is not an object', { succeeded: 10 }],
+    ['an empty Keep', { succeeded: {} }],
+    ['an unknown key', { succeeded: { count: 1, max: 2 } }],
+    ['a negative count', { succeeded: { count: -1 } }],
+    ['a fractional count', { succeeded: { count: 1.5 } }],
+    ['a count that is a string', { succeeded: { count: '10' } }],
+    ['an ageMs of 0', { failed: { ageMs: 0 } }],
+    ['an infinite ageMs', { failed: { ageMs: Infinity } }],
+    ['a NaN ageMs', { failed: { ageMs: NaN } }],
+  ])('refuses %s with InvalidArgumentError', (_, value) => {
+    expect(() => checkRetention(value)).toThrow(InvalidArgumentError)
+  })
+
+  it('is checked by createQueue', () => {
+    expect(() => queue({ retention: { succeeded: { count: -1 } } })).toThrow(InvalidArgumentError)
+  })
+})
+
+describe('retention in the engine', () => {
+  it('keeps the newest count of succeeded jobs while the engine works', async () => {
+    const q = queue({ retention: { succeeded: { count: 5 } } })
+    q.register('t', async () => undefined)
+    for (let n = 0; n < 40; n++) {
+      await q.dispatch(job('t', { n }))
+      await q.runUntilIdle()
+      await q.advance(1000)
+    }
+    expect(await succeeded(q)).toEqual([35, 36, 37, 38, 39])
+  })
+
+  it('deletes the jobs older than ageMs at the next work', async () => {
+    const q = queue({ retention: { succeeded: { ageMs: 60_000 } } })
+    q.register('t', async () => undefined)
+    await q.dispatchMany([job('t', { n: 1 }), job('t', { n: 2 })])
+    await q.runUntilIdle()
+    await q.advance(30_000)
+    await q.dispatch(job('t', { n: 3 }))
+    await q.runUntilIdle()
+    expect(await succeeded(q)).toEqual([1, 2, 3])
+    await q.advance(31_000)
+    await q.dispatch(job('t', { n: 4 }))
+    await q.runUntilIdle()
+    expect(await succeeded(q)).toEqual([3, 4])
+  })
+
+  it('keeps an idle engine idle: no wake-up, no store call; an age passed meanwhile is applied with the next work', async () => {
+    const s = spied()
+    const q = queue({ store: s.store, retention: { succeeded: { ageMs: 60_000 } } })
+    q.register('t', async () => undefined)
+    await q.dispatchMany([job('t', { n: 1 }), job('t', { n: 2 })])
+    await q.runUntilIdle()
+    const calls = s.calls.length
+    expect(q.clock.pending).toBe(0)
+    await q.advance(24 * 60 * 60 * 1000)
+    expect(s.calls.length).toBe(calls)
+    expect(q.clock.pending).toBe(0)
+    expect(await succeeded(q)).toEqual([1, 2])
+    await q.dispatch(job('t', { n: 3 }))
+    await q.runUntilIdle()
+    expect(await succeeded(q)).toEqual([3])
+    expect(s.calls.slice(calls).some((c) => c.retain !== undefined)).toBe(true)
+  })
+
+  it('removes a large backlog over several turns, each bounded, and then stops', async () => {
+    const store = memoryStore()
+    const plain = queue({ store })
+    plain.register('t', async () => undefined)
+    await plain.dispatchMany(Array.from({ length: 3 * RETAIN_LIMIT + 50 }, (_, n) => job('t', { n })))
+    await plain.runUntilIdle()
+    await plain.stop()
+    const s = spied(store)
+    const q = queue({ store: s.store, retention: { succeeded: { count: 10 } } })
+    // Nothing to run: the engine's first claim carries the first slice.
+    q.register('t', async () => undefined)
+    await q.runUntilIdle()
+    const slices = s.outs.flatMap((o) => (o.retained ? [o.retained] : []))
+    expect(slices).toEqual([
+      { deleted: RETAIN_LIMIT, more: true },
+      { deleted: RETAIN_LIMIT, more: true },
+      { deleted: RETAIN_LIMIT, more: true },
+      { deleted: 40, more: false },
+    ])
+    for (const c of s.calls) expect(c.retain?.limit ?? 0).toBeLessThanOrEqual(RETAIN_LIMIT)
+    expect((await q.counts()).succeeded).toBe(10)
+    const calls = s.calls.length
+    await q.advance(60_000)
+    expect(s.calls.length).toBe(calls)
+  })
+
+  it('keeps everything by default', async () => {
+    const s = spied()
+    const q = queue({ store: s.store })
+    q.register('t', async () => undefined)
+    await q.dispatchMany(Array.from({ length: 20 }, (_, n) => job('t', { n })))
+    await q.runUntilIdle()
+    expect((await succeeded(q)).length).toBe(20)
+    expect(s.calls.every((c) => c.retain === undefined)).toBe(true)
+  })
+})
