@@ -155,6 +155,13 @@ export function withCodec(store: Store, codec: Codec): Store {
 
   return delegate(store, {
     async insert(input, opts) {
+      if (isIdbTransaction(opts?.tx)) {
+        // Encoding awaits, and IndexedDB commits a transaction left waiting: the application's
+        // own writes would commit without the jobs.
+        throw new InvalidArgumentError(
+          "a queue with a codec cannot dispatch into an IndexedDB transaction ({ tx }): encoding awaits, which lets IndexedDB commit it; dispatch after it commits instead",
+        )
+      }
       const [jobs, chains, batches] = await Promise.all([
         encodePayloads(input.jobs),
         input.chains &&
@@ -321,6 +328,11 @@ async function failUnreadable(
     // The claim may have taken its limit with jobs that did not run: the engine looks again now.
     nextWakeAt: input.now,
   }
+}
+
+/** An IndexedDB transaction, raw or wrapped by `idb`: what has `objectStore` and `oncomplete`. */
+function isIdbTransaction(tx: unknown): boolean {
+  return typeof tx === 'object' && tx !== null && typeof (tx as { objectStore?: unknown }).objectStore === 'function' && 'oncomplete' in tx
 }
 
 function reason(err: unknown): string {

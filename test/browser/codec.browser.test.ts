@@ -1,7 +1,7 @@
 import { deleteDB, openDB } from 'idb'
 import { afterAll, expect, it } from 'vitest'
-import { createQueue, encryptedCodec, job, type QueueEvent } from '../../src/index.js'
-import { idbStore } from '../../src/storage/idb/index.js'
+import { InvalidArgumentError, createQueue, encryptedCodec, job, type QueueEvent } from '../../src/index.js'
+import { ferryStoreNames, idbStore, upgradeFerryStores } from '../../src/storage/idb/index.js'
 import { STORES } from '../../src/storage/idb/schema.js'
 import { aesKey, codecScenarios, corruptRecordScenarios, until } from '../core/codec-scenarios.js'
 
@@ -76,6 +76,27 @@ it('decodes, in commit order, the events another context commits', async () => {
   } finally {
     await worker.close({ timeoutMs: 100 })
     await watcher.close({ timeoutMs: 100 })
+  }
+})
+
+it('refuses to dispatch into an IndexedDB transaction, which an encoding await would commit', async () => {
+  const name = fresh()
+  const db = await openDB(name, 1, {
+    upgrade(d, _o, _n, tx) {
+      d.createObjectStore('photos', { keyPath: 'id' })
+      void upgradeFerryStores(d, tx)
+    },
+  })
+  const queue = createQueue({ store: idbStore({ open: () => db }), codec: encryptedCodec(await aesKey()) })
+  try {
+    const tx = db.transaction(['photos', ...ferryStoreNames], 'readwrite')
+    await expect(queue.dispatch(job('t', { secret: 1 }), { tx })).rejects.toThrow(InvalidArgumentError)
+    tx.abort()
+    await tx.done.catch(() => undefined)
+    expect(await queue.listJobs()).toEqual([])
+  } finally {
+    await queue.close({ timeoutMs: 100 })
+    db.close()
   }
 })
 

@@ -5,7 +5,8 @@ import { jobFromRow, jobToRow } from '../../../src/storage/wasm-sqlite/rows.js'
 import { sqliteStore, type SqliteStore } from '../../../src/storage/wasm-sqlite/index.js'
 import { newJob } from '../../../src/testing/contract/harness.js'
 import type { StoredJob } from '../../../src/core/store.js'
-import { codecScenarios, corruptRecordScenarios } from '../../core/codec-scenarios.js'
+import { aesKey, codecScenarios, corruptRecordScenarios } from '../../core/codec-scenarios.js'
+import { createQueue, encryptedCodec, job } from '../../../src/index.js'
 import { tempDirs } from './temp-dir.js'
 
 const dir = tempDirs('ferry-codec-')
@@ -68,6 +69,27 @@ corruptRecordScenarios('the SQLite file store (Node)', () => {
         tx.query("UPDATE ferry_jobs SET data = '{\"attempt\": ' WHERE id = ?", [id])
       }),
   }
+})
+
+describe('encryptedCodec and transactional enqueue on SQLite', () => {
+  it("writes the encrypted job in the application's transaction", async () => {
+    const t = fileTarget()
+    const store = t.open()
+    const queue = createQueue({ store, codec: encryptedCodec(await aesKey()) })
+    try {
+      const id = await store.transaction(async (tx) => {
+        tx.query('CREATE TABLE photos (id TEXT PRIMARY KEY)')
+        tx.query("INSERT INTO photos VALUES ('p1')")
+        return (await queue.dispatch(job('photo:upload', { photo: 'PHOTO-SECRET' }), { tx })).id
+      })
+      expect((await queue.getJob(id))?.payload).toEqual({ photo: 'PHOTO-SECRET' })
+      const rows = await store.transaction((tx) => JSON.stringify(tx.query('SELECT * FROM ferry_jobs')))
+      expect(rows).toContain(id)
+      expect(rows).not.toContain('PHOTO-SECRET')
+    } finally {
+      await queue.close()
+    }
+  })
 })
 
 describe('a SQLite job row that cannot be read', () => {
