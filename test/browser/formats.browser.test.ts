@@ -82,9 +82,12 @@ describe('IndexedDB databases of every earlier schema (Chromium)', () => {
     })
 
     it('is refused with SCHEMA_TOO_NEW, records and version untouched, when a newer ferry wrote it', async () => {
+      // What a newer ferry leaves in a database of its own: both its schema in ferry.meta and
+      // the IndexedDB version (the two agree in a database ferry owns) past this ferry's.
       const newer = SCHEMA_VERSION + 1
       const bumped: IdbDump = {
         ...dump,
+        version: newer,
         stores: dump.stores.map((s) =>
           s.name !== 'ferry.meta' ? s : { ...s, records: s.records.map((r) => (r.key === 'schema' ? { key: r.key, value: newer } : r)) },
         ),
