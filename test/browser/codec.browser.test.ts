@@ -3,6 +3,7 @@ import { afterAll, expect, it } from 'vitest'
 import { InvalidArgumentError, createQueue, encryptedCodec, job, type QueueEvent } from '../../src/index.js'
 import { ferryStoreNames, idbStore, upgradeFerryStores } from '../../src/storage/idb/index.js'
 import { STORES } from '../../src/storage/idb/schema.js'
+import { connectQueue } from '../../src/workers/index.js'
 import { aesKey, codecScenarios, corruptRecordScenarios, until } from '../core/codec-scenarios.js'
 
 const names: string[] = []
@@ -99,6 +100,29 @@ it('refuses to dispatch into an IndexedDB transaction, which an encoding await w
     db.close()
   }
 })
+
+it('round-trips through a queue hosted in a worker, and stores no plaintext', async () => {
+  names.push('ferry-codec-worker')
+  const worker = new Worker(new URL('./fixtures/codec.worker.ts', import.meta.url), { type: 'module' })
+  const client = connectQueue(worker)
+  try {
+    const heard: QueueEvent[] = []
+    client.events.subscribe((e) => heard.push(e))
+    const { id } = await client.dispatch(job('greet', { name: 'NAME-SECRET' }))
+    const done = await until(async () => {
+      const j = await client.getJob(id)
+      return j?.state === 'succeeded' && j
+    }, 'the worker runs the job', 20_000)
+    expect(done).toMatchObject({ payload: { name: 'NAME-SECRET' }, result: 'RESULT-SECRET for NAME-SECRET', progress: { greeting: 'PROGRESS-SECRET for NAME-SECRET' } })
+    expect(heard).toContainEqual(expect.objectContaining({ kind: 'job:succeeded', jobId: id, result: 'RESULT-SECRET for NAME-SECRET' }))
+    const raw = await dump('ferry-codec-worker')
+    expect(raw).toContain(id)
+    expect(raw).not.toContain('SECRET')
+  } finally {
+    await client.close()
+    worker.terminate()
+  }
+}, 30_000)
 
 afterAll(async () => {
   await Promise.all(names.map((name) => deleteDB(name)))
