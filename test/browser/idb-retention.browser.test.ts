@@ -14,7 +14,7 @@ import { Connection } from '../../src/storage/idb/connection.js'
 import { MIGRATIONS } from '../../src/storage/idb/schema.js'
 import type { IdbDump } from '../fixtures/formats/idb-dump.js'
 import { deleteIdb, loadIdb } from '../fixtures/formats/load-idb.js'
-import v2 from '../fixtures/formats/idb-v2.json'
+import v2 from '../fixtures/formats/idb-v2.json' with { type: 'json' }
 
 const run = Date.now().toString(36)
 let n = 0
