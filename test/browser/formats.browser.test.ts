@@ -40,6 +40,16 @@ async function load(dump: IdbDump): Promise<string> {
   return name
 }
 
+/** The fixture of the newest schema: what this ferry writes, to compare upgraded ones with. */
+const newest = fixtures.reduce((a, b) => (b.manifest.schema > a.manifest.schema ? b : a))
+
+/** Each store's definition: key path, key generator, indexes. */
+const definitions = (dump: IdbDump) => dump.stores.map(({ records: _, ...definition }) => definition)
+
+/** The derived index fields (`_ix`) of a job record, as dumped. */
+const indexFields = (dump: IdbDump, id: string) =>
+  (dump.stores.find((s) => s.name === 'ferry.jobs')?.records.find((r) => r.key === id)?.value as { _ix?: unknown } | undefined)?._ix
+
 const schemaOf = (dump: IdbDump) => dump.stores.find((s) => s.name === 'ferry.meta')?.records.find((r) => r.key === 'schema')?.value
 
 describe('IndexedDB databases of every earlier schema (Chromium)', () => {
@@ -66,8 +76,15 @@ describe('IndexedDB databases of every earlier schema (Chromium)', () => {
       } finally {
         await store.close()
       }
+      // Upgraded, it is what this ferry would have written: the same stores and indexes, the
+      // same meta records, and every job the same index fields as in the newest fixture, which
+      // the same scenario wrote at the same times.
       const after = await dumpIdb(name)
       expect(schemaOf(after)).toBe(SCHEMA_VERSION)
+      expect(after.version).toBe(newest.dump.version)
+      expect(definitions(after)).toEqual(definitions(newest.dump))
+      expect(after.stores.find((s) => s.name === 'ferry.meta')).toEqual(newest.dump.stores.find((s) => s.name === 'ferry.meta'))
+      for (const id of Object.keys(manifest.after.states)) expect(indexFields(after, id), id).toEqual(indexFields(newest.dump, id))
     })
 
     it('runs all its remaining work to the end: chains, batches, callbacks once, the dead engine\'s job taken over', { timeout: 60_000 }, async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { StorageError } from '../../src/core/errors.js'
-import { SCHEMA_TOO_NEW, sqliteStore } from '../../src/storage/wasm-sqlite/index.js'
+import { SCHEMA_TOO_NEW, sqliteStore, type SqliteStore } from '../../src/storage/wasm-sqlite/index.js'
 import { MIGRATIONS } from '../../src/storage/wasm-sqlite/schema.js'
 import type { Manifest } from '../../scripts/fixtures/scenario.js'
 import { expectContent, expectRunsToTheEnd } from '../fixtures/formats/manifest-checks.js'
@@ -29,6 +29,22 @@ function copyOf(file: string): string {
   return path
 }
 
+/** The fixture of the newest schema: what this ferry writes, to compare upgraded ones with. */
+const newest = fixtures.reduce((a, b) => (b.manifest.schema > a.manifest.schema ? b : a))
+
+/** The schema (tables and indexes) and the jobs' columns that hold no random id. */
+async function shape(store: SqliteStore, ids: string[]): Promise<{ schema: unknown[]; jobs: unknown[][] }> {
+  return store.transaction((tx) => ({
+    schema: tx.query("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name LIKE 'ferry%' ORDER BY name"),
+    jobs: ids.map((id) =>
+      tx.query(
+        'SELECT id, seq, queue, type, state, priority, run_at, created_at, finished_at, lease_owner, lease_until, unique_key, unique_until, payload FROM ferry_jobs WHERE id = ?',
+        [id],
+      ),
+    ),
+  }))
+}
+
 /** user_version: the big-endian 32-bit integer at offset 60 of the header. */
 const userVersion = (path: string) => readFileSync(path).readUInt32BE(60)
 
@@ -44,13 +60,25 @@ describe('SQLite files of every earlier schema', () => {
     it('is upgraded in place to the current schema and holds what its manifest lists', { timeout: 60_000 }, async () => {
       const path = copyOf(file)
       const store = sqliteStore({ path })
+      const ids = Object.keys(manifest.after.states)
+      let upgraded: Awaited<ReturnType<typeof shape>> | undefined
       try {
         await expectContent(store, manifest)
         expect(await store.transaction((tx) => tx.query('PRAGMA integrity_check'))).toEqual([{ integrity_check: 'ok' }])
+        upgraded = await shape(store, ids)
+        expect(upgraded.jobs.map((rows) => rows.length)).toEqual(ids.map(() => 1))
       } finally {
         await store.close()
       }
       expect(userVersion(path)).toBe(MIGRATIONS.length)
+      // Upgraded, it is what this ferry would have written: the same tables and indexes, and the
+      // same columns as in the newest fixture, which the same scenario wrote at the same times.
+      const current = sqliteStore({ path: copyOf(newest.file) })
+      try {
+        expect(upgraded).toEqual(await shape(current, ids))
+      } finally {
+        await current.close()
+      }
     })
 
     it('runs all its remaining work to the end: chains, batches, callbacks once, the dead engine\'s job taken over', { timeout: 60_000 }, async () => {
