@@ -143,8 +143,12 @@ export function withCodec(store: Store, codec: Codec): Store {
   }
   const decodeEvents = (events: QueueEvent[]): Promise<QueueEvent[]> | QueueEvent[] =>
     events.some((e) => DECODED_EVENTS.has(e.kind)) ? Promise.all(events.map(decodeEvent)) : events
-  const decodeSchedule = async (s: StoredSchedule): Promise<StoredSchedule> =>
-    s.job.payload === undefined ? s : { ...s, job: { ...s.job, payload: await codec.decode(s.job.payload) } }
+  /** A schedule whose payload cannot be decoded is listed without it. */
+  const decodeSchedule = async (s: StoredSchedule): Promise<StoredSchedule> => {
+    if (s.job.payload === undefined) return s
+    const r = await field(s.job.payload, decodeValue)
+    return { ...s, job: { ...s.job, payload: r.ok ? r.value : undefined } }
+  }
 
   const settleAndClaim = async (input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> => {
     const settle = await Promise.all(input.settle.map(encodeSettlement))

@@ -149,6 +149,7 @@ export function codecScenarios(name: string, target: () => CodecTarget): void {
       const waiting = await first.dispatch(job('k:run', { text: 'WAITING' }))
       const chain = await first.chain(job('k:run', { text: 'C1' }), job('k:run', { text: 'C2' })).dispatch()
       const other = await first.dispatch(job('k:other', { text: 'OTHER' }))
+      await first.schedule('k:nightly', '0 3 * * *', job('k:other', { text: 'NIGHTLY' }))
       await first.close()
 
       const wrong = queueOn(t.open(), { codec: encryptedCodec(await aesKey()) }).queue
@@ -176,11 +177,13 @@ export function codecScenarios(name: string, target: () => CodecTarget): void {
       expect(read).not.toHaveProperty('result')
       expect(read?.unreadable?.message).toMatch(/payload, result/)
       expect((await wrong.listJobs()).length).toBe(6)
+      expect(await wrong.listSchedules()).toEqual([expect.objectContaining({ name: 'k:nightly', payload: undefined })])
       await wrong.close()
 
       const again = queueOn(t.open(), { codec: right }).queue
       expect(await again.getJob(done.id)).toMatchObject({ payload: { text: 'DONE' }, result: { echo: { text: 'DONE' } } })
       expect(await again.getJob(other.id)).toMatchObject({ state: 'waiting', payload: { text: 'OTHER' } })
+      expect(await again.listSchedules()).toEqual([expect.objectContaining({ name: 'k:nightly', payload: { text: 'NIGHTLY' } })])
       const back = await again.getJob(waiting.id)
       expect(back).toMatchObject({ state: 'failed', payload: { text: 'WAITING' }, error: { code: 'DECODE_FAILED' } })
       expect(back?.unreadable).toBeUndefined()
