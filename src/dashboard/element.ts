@@ -55,6 +55,7 @@ export class FerryDashboard extends Base {
     this.#queue = q
     const filter = this.#model.filter
     this.#model = emptyModel()
+    this.#model.replayable = { chain: typeof q?.replayChain === 'function', batch: typeof q?.replayBatch === 'function' }
     // What the user chose to look at stays as it was.
     this.#model.filter = { ...filter, offset: 0 }
     this.#view?.table.clear()
@@ -156,6 +157,13 @@ export class FerryDashboard extends Base {
       case 'replay':
       case 'cancel':
         if (id !== undefined) void this.#act(action, id)
+        return
+      case 'replay-chain':
+      case 'replay-batch': {
+        const groupId = button.dataset['groupId']
+        const kind = action === 'replay-chain' ? 'chain' : 'batch'
+        if (groupId !== undefined && !m.groupsBusy.has(`${kind} ${groupId}`)) void this.#replayGroup(kind, groupId)
+      }
     }
   }
 
@@ -177,6 +185,25 @@ export class FerryDashboard extends Base {
       if (m === this.#model) m.error = `Could not ${pause ? 'pause' : 'resume'} the queue: ${messageOf(err)}`
     } finally {
       m.pausing = false
+      this.#live?.refresh()
+      this.#schedule()
+    }
+  }
+
+  /** Replays a failed chain or batch; the events it emits bring the group's new state. */
+  async #replayGroup(kind: 'chain' | 'batch', id: string): Promise<void> {
+    const q = this.#queue
+    const m = this.#model
+    if (!q || !(kind === 'chain' ? m.replayable.chain : m.replayable.batch)) return
+    const key = `${kind} ${id}`
+    m.groupsBusy.add(key)
+    this.#schedule()
+    try {
+      await (kind === 'chain' ? q.replayChain?.(id) : q.replayBatch?.(id))
+    } catch (err) {
+      if (m === this.#model) m.error = `Could not replay ${kind} ${id}: ${messageOf(err)}`
+    } finally {
+      m.groupsBusy.delete(key)
       this.#live?.refresh()
       this.#schedule()
     }

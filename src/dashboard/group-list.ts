@@ -1,11 +1,12 @@
 /**
  * The lists of chains and batches with their progress bars, updated in place like the job
- * table: one item per group id, its text and bar rewritten only when they changed.
+ * table: one item per group id, its text and bar rewritten only when they changed. A failed
+ * group has a Replay button when the queue can replay it.
  *
  * @module
  */
 import type { BatchState, ChainState } from '../core/types.js'
-import { h, setAttr, setText } from './dom.js'
+import { h, setAttr, setDisabled, setText } from './dom.js'
 import { batchProgress, chainProgress, type GroupKind } from './groups.js'
 
 interface Item {
@@ -14,6 +15,8 @@ interface Item {
   state: HTMLSpanElement
   bar: HTMLProgressElement
   text: HTMLSpanElement
+  /** In the item only while the group can be replayed. */
+  replay: HTMLButtonElement
 }
 
 function makeItem(kind: GroupKind): Item {
@@ -21,8 +24,9 @@ function makeItem(kind: GroupKind): Item {
   const state = h('span', { part: 'group-state' })
   const bar = h('progress', { part: 'group-progress', class: 'group-bar' })
   const text = h('span', { part: 'group-text' })
+  const replay = h('button', { type: 'button', part: 'action group-replay-button', 'data-action': `replay-${kind}` }, 'Replay')
   const li = h('li', { part: `group ${kind}` }, name, state, bar, text)
-  return { li, name, state, bar, text }
+  return { li, name, state, bar, text, replay }
 }
 
 /** What an item shows of a group. */
@@ -69,7 +73,11 @@ export class GroupList {
     this.root = h('ul', { part: kind === 'chain' ? 'chains' : 'batches', 'aria-label': kind === 'chain' ? 'Chains' : 'Batches' })
   }
 
-  update(groups: readonly ChainState[] | readonly BatchState[]): void {
+  /**
+   * Shows `groups` in this order. `replayable`: the queue can replay this kind of group;
+   * `busy`: the groups (`<kind> <id>`) with a replay in flight, whose buttons are disabled.
+   */
+  update(groups: readonly ChainState[] | readonly BatchState[], replayable = false, busy: ReadonlySet<string> = new Set()): void {
     const shown = this.#kind === 'chain' ? (groups as ChainState[]).map(shownChain) : (groups as BatchState[]).map(shownBatch)
     const keep = new Set(shown.map((s) => s.id))
     for (const [id, item] of this.#items) {
@@ -84,13 +92,13 @@ export class GroupList {
         item = makeItem(this.#kind)
         this.#items.set(s.id, item)
       }
-      this.#fill(item, s)
+      this.#fill(item, s, replayable && s.state === 'failed', busy.has(`${this.#kind} ${s.id}`))
       if (item.li === at) at = at.nextSibling
       else this.root.insertBefore(item.li, at)
     }
   }
 
-  #fill(item: Item, s: Shown): void {
+  #fill(item: Item, s: Shown, replayable: boolean, busy: boolean): void {
     setAttr(item.li, `data-${this.#kind}-id`, s.id)
     setAttr(item.li, 'data-state', s.state)
     setText(item.name, s.name)
@@ -102,5 +110,13 @@ export class GroupList {
     setAttr(item.bar, 'aria-label', `Progress of ${s.name}`)
     setText(item.text, s.text)
     setAttr(item.text, 'title', s.title)
+    if (!replayable) {
+      if (item.replay.isConnected) item.replay.remove()
+      return
+    }
+    setAttr(item.replay, 'data-group-id', s.id)
+    setAttr(item.replay, 'aria-label', `Replay ${this.#kind} ${s.id}`)
+    setDisabled(item.replay, busy)
+    if (item.replay.parentNode !== item.li) item.li.append(item.replay)
   }
 }

@@ -24,12 +24,15 @@ class Followers<S extends { createdAt: number; finishedAt?: number }> {
   readonly #items = new Map<string, Followed<S>>()
   #tick = 0
 
-  /** Follows `id` (or marks it seen again); `moved` asks for a read. */
-  see(id: string, moved: boolean): void {
+  /**
+   * Follows `id` (or marks it seen again); `moved` asks for a read. A finished group is read
+   * again only when it `restarted` (a replay): nothing else moves it.
+   */
+  see(id: string, moved: boolean, restarted = false): void {
     const f = this.#items.get(id)
     if (f) {
       f.seen = ++this.#tick
-      if (moved && f.state?.finishedAt === undefined) f.stale = true
+      if (moved && (restarted || f.state?.finishedAt === undefined)) f.stale = true
       return
     }
     this.#items.set(id, { id, stale: true, seen: ++this.#tick })

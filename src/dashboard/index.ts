@@ -13,8 +13,9 @@
  * and batches seen lately with their progress, the engine's network state (when the queue has
  * `online`), and a page of 50 jobs filtered by state and type (an exact type name) with their
  * attempts, last error and progress, in dispatch order: the oldest first, "Next" pages on to
- * newer ones. It replays failed or cancelled jobs, cancels unfinished ones, and pauses and
- * resumes the queue; an action that fails shows its error in the element. It reads through the
+ * newer ones. It replays failed or cancelled jobs and failed chains and batches (when the queue
+ * has `replayChain` / `replayBatch`), cancels unfinished jobs, and pauses and resumes the queue;
+ * an action that fails shows its error in the element. It reads through the
  * public API and `ferry/observable` only, with at most one read in flight per element (also
  * across fast remounts and queue switches) and at most four a second while events keep
  * arriving; rows are updated in place. Removing it from the page stops every subscription and
@@ -49,7 +50,7 @@
  * `run-state`, `pause`, `error`, `error-text`, `dismiss`, `counts`, `count`, `count-label`,
  * `count-value`, `throughput`, `chart`, `rate`, `peak`, `chains-box`, `chains`, `batches-box`,
  * `batches`, `group` (with `chain` or `batch`), `group-name`, `group-state`, `group-progress`,
- * `group-text`, `filters`, `state-filter`, `type-filter`, `page-info`, `prev-page`,
+ * `group-text`, `group-replay-button` (with `action`), `filters`, `state-filter`, `type-filter`, `page-info`, `prev-page`,
  * `next-page`, `jobs` (the table), `job-rows`, `job-row`, `cell` (with `cell-<column>`),
  * `job-progress`, `job-progress-text`, `job-error`, `action` (with `replay-button` or `cancel-button`),
  * `empty`.
@@ -65,7 +66,8 @@
  * - `[part~=network][data-online=true|false]` (hidden when the queue does not tell).
  * - `button[part~=pause][data-action=pause|resume]`; `[part~=run-state][data-paused]`.
  * - `li[part~=chain][data-chain-id][data-state]`, `li[part~=batch][data-batch-id][data-state]`,
- *   each with a `progress` bar and `[part~=group-text]` ("1 / 3 steps", "2 / 3 done").
+ *   each with a `progress` bar and `[part~=group-text]` ("1 / 3 steps", "2 / 3 done"), and
+ *   when failed and replayable `button[data-action=replay-chain|replay-batch][data-group-id]`.
  * - `[part~=error]` (`role=alert`, hidden when there is none).
  *
  * The pause state is read with the counts (`pausedQueues()`), so a queue paused before the

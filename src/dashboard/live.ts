@@ -135,10 +135,10 @@ export class Live {
       }
       default:
         if (e.kind.startsWith('chain:')) {
-          if (isString(f['chainId'])) m.groups.chains.see(f['chainId'], true)
+          if (isString(f['chainId'])) m.groups.chains.see(f['chainId'], true, e.kind === 'chain:started')
         } else if (e.kind.startsWith('batch:') && isString(f['batchId'])) {
           const id = f['batchId']
-          m.groups.batches.see(id, !isBatch(f['state'], id))
+          m.groups.batches.see(id, !isBatch(f['state'], id), e.kind === 'batch:started')
           if (isBatch(f['state'], id)) m.groups.batches.set(id, f['state'])
         }
     }

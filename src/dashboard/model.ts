@@ -16,6 +16,10 @@ export interface DashboardQueue extends QueueLike {
   listJobs(filter?: JobFilter): Promise<JobRecord[]>
   cancel(id: string): Promise<boolean>
   replay(id: string): Promise<boolean>
+  /** Without it, failed chains are shown without a Replay button. */
+  replayChain?(id: string): Promise<void>
+  /** Without it, failed batches are shown without a Replay button. */
+  replayBatch?(id: string): Promise<void>
   pause(queue?: string): void | Promise<void>
   resume(queue?: string): void | Promise<void>
   pausedQueues?(): string[] | Promise<string[]>
@@ -45,6 +49,10 @@ export interface Model {
   readError?: string
   /** Jobs with an action in flight: their buttons are disabled meanwhile. */
   busy: Set<string>
+  /** Chains and batches (`chain <id>`, `batch <id>`) with a replay in flight. */
+  groupsBusy: Set<string>
+  /** Which kinds of group the queue can replay. */
+  replayable: { chain: boolean; batch: boolean }
   /** A pause or resume is in flight. */
   pausing: boolean
   throughput: Throughput
@@ -59,6 +67,8 @@ export function emptyModel(): Model {
     paused: new Set(),
     pauseGeneration: 0,
     busy: new Set(),
+    groupsBusy: new Set(),
+    replayable: { chain: false, batch: false },
     pausing: false,
     throughput: new Throughput(),
     groups: new Groups(),

@@ -107,6 +107,7 @@ ul:empty::after { content: 'None yet'; color: var(--_muted); }
 [part~='group-name'] { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-weight: 600; }
 [part~='group-progress'] { grid-column: 1 / -1; width: 100%; height: 8px; }
 [part~='group-text'] { grid-column: 1 / -1; color: var(--_muted); font-size: 0.85em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+[part~='group-replay-button'] { grid-column: 1 / -1; justify-self: start; margin-top: 2px; }
 
 progress { appearance: none; height: 8px; border: 0; border-radius: 4px; background: var(--_border); overflow: hidden; }
 progress::-webkit-progress-bar { background: var(--_border); border-radius: 4px; }

@@ -130,8 +130,8 @@ export function render(v: View, m: Model): void {
   }
 
   drawChart(v.chart, m.throughput)
-  v.chains.update(m.groups.chains.list())
-  v.batches.update(m.groups.batches.list())
+  v.chains.update(m.groups.chains.list(), m.replayable.chain, m.groupsBusy)
+  v.batches.update(m.groups.batches.list(), m.replayable.batch, m.groupsBusy)
 
   if (v.stateFilter.value !== (m.filter.state ?? '')) v.stateFilter.value = m.filter.state ?? ''
   v.table.update(m.jobs, m.busy)
