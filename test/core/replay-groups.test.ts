@@ -3,6 +3,7 @@ import { NotFoundError, QueueError, UnrecoverableError, job, memoryStore, type J
 import { defineStore, storeBackend } from '../../src/core/define-store.js'
 import type { StoreBackend, StoreTx } from '../../src/core/store-backend.js'
 import { replayGroupContract } from '../../src/testing/contract/replay-groups.js'
+import { createTestQueue } from '../../src/testing/index.js'
 import { harness } from '../helpers.js'
 
 replayGroupContract(() => memoryStore())
@@ -209,5 +210,26 @@ describe('queue.replayBatch', () => {
     await expect(queue.replayBatch(id)).rejects.toThrow('the disk went away')
     expect(await queue.findBatch(id)).toEqual(batchBefore)
     expect(await queue.listJobs({ batchId: id })).toEqual(membersBefore)
+  })
+})
+
+describe('createTestQueue', () => {
+  it('replays a failed chain and batch as a queue does', async () => {
+    const q = createTestQueue<{ once: string }>()
+    const runs = new Map<string, number>()
+    q.register('once', (key) => {
+      runs.set(key, (runs.get(key) ?? 0) + 1)
+      if (runs.get(key) === 1) throw new UnrecoverableError(`${key} broke`)
+    })
+    const chainId = await q.chain(job('once', 'c')).dispatch()
+    const batchId = await q.batch(job('once', 'b')).dispatch()
+    await q.runUntilIdle()
+    expect((await q.findChain(chainId)).state).toBe('failed')
+    await q.replayChain(chainId)
+    await q.replayBatch(batchId)
+    await q.runUntilIdle()
+    expect((await q.findChain(chainId)).state).toBe('succeeded')
+    expect((await q.findBatch(batchId)).state).toBe('succeeded')
+    await q.close()
   })
 })

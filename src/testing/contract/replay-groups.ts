@@ -141,6 +141,20 @@ export function replayGroupContract(makeStore: MakeStore): void {
       expect(await snapshot(s.store, { chains })).toEqual(before)
     })
 
+    it('keeps a replayed chain and batch from prune while they run again', async (ctx) => {
+      if (!s.store.replayGroup) return ctx.skip('this store has no replayGroup')
+      const chain = await failedChain()
+      const batch = newBatch([newJob({ type: 'f', maxAttempts: 1 })], { callbacks })
+      await s.store.insert({ now: T0, jobs: [], batches: [batch] })
+      await run(s.store, 2000, 'f', { kind: 'failed', error: boom })
+      await replay(s.store, 3000, 'chain', chain.id)
+      await replay(s.store, 3000, 'batch', batch.id)
+      await s.store.prune({ before: 10_000 })
+      expect((await s.store.getChain(chain.id))?.steps.map((x) => x.state)).toEqual(['succeeded', 'waiting', 'blocked'])
+      expect(await consistentBatch(s.store, batch.id)).toMatchObject({ state: 'running', pending: 1 })
+      for (const j of [...chain.steps, ...batch.jobs]) await mustGet(s.store, j.id)
+    })
+
     it('rejects an unknown chain or batch with NotFoundError', async (ctx) => {
       if (!s.store.replayGroup) return ctx.skip('this store has no replayGroup')
       expect(await rejection(replay(s.store, T0, 'chain', 'no-such-chain'))).toBeInstanceOf(NotFoundError)
