@@ -398,17 +398,19 @@ const byFinish = (a: { finishedAt: number; seq: number }, b: { finishedAt: numbe
 
 /**
  * The finished jobs of one state by (finishedAt, seq), read by position from either end: a
- * sorted array. Jobs finish in about time order, so most adds are at the end, and retention
- * deletes from the oldest end or just past the newest it keeps.
+ * sorted array with a moving start, as `SortedList` keeps. Jobs finish in about time order, so
+ * most adds are at the end; retention and prune delete the oldest (the start moves on, nothing
+ * is copied) or those just past the newest kept (a short move at the end).
  */
 class FinishedList {
-  #items: Finished[] = []
+  #items: (Finished | undefined)[] = []
+  #start = 0
 
   /** The position of the first entry not before `key`. */
   #lowerBound(key: { finishedAt: number; seq: number }): number {
-    let lo = 0
+    let lo = this.#start
     let hi = this.#items.length
-    if (hi === 0 || byFinish(this.#items[hi - 1] as Finished, key) < 0) return hi
+    if (lo === hi || byFinish(this.#items[hi - 1] as Finished, key) < 0) return hi
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
       if (byFinish(this.#items[mid] as Finished, key) < 0) lo = mid + 1
@@ -421,12 +423,21 @@ class FinishedList {
     const e: Finished = { id: j.id, finishedAt: j.finishedAt as number, seq: j.seq }
     const i = this.#lowerBound(e)
     if (i === this.#items.length) this.#items.push(e)
+    else if (i === this.#start && this.#start > 0) this.#items[--this.#start] = e
     else this.#items.splice(i, 0, e)
   }
 
   delete(j: StoredJob): void {
     const i = this.#lowerBound({ finishedAt: j.finishedAt as number, seq: j.seq })
-    if (this.#items[i]?.id === j.id) this.#items.splice(i, 1)
+    if (this.#items[i]?.id !== j.id) return
+    if (i === this.#start) {
+      this.#items[this.#start++] = undefined
+      // Give the space of deleted entries back now and then, not on every delete.
+      if (this.#start > 1024 && this.#start * 2 > this.#items.length) {
+        this.#items = this.#items.slice(this.#start)
+        this.#start = 0
+      }
+    } else this.#items.splice(i, 1)
   }
 
   /** The ids `StoreReadTx.finished` asks for. */
@@ -434,8 +445,8 @@ class FinishedList {
     const end = q.before === undefined ? this.#items.length : this.#lowerBound({ finishedAt: q.before, seq: -Infinity })
     const offset = q.offset ?? 0
     const out: string[] = []
-    if (q.newest) for (let i = end - 1 - offset; i >= 0 && out.length < q.limit; i--) out.push((this.#items[i] as Finished).id)
-    else for (let i = offset; i < end && out.length < q.limit; i++) out.push((this.#items[i] as Finished).id)
+    if (q.newest) for (let i = end - 1 - offset; i >= this.#start && out.length < q.limit; i--) out.push((this.#items[i] as Finished).id)
+    else for (let i = this.#start + offset; i < end && out.length < q.limit; i++) out.push((this.#items[i] as Finished).id)
     return out
   }
 }

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from '../../src/core/errors.js'
 import { job } from '../../src/core/job-spec.js'
 import { memoryStore } from '../../src/core/memory-store.js'
+import { storeBackend } from '../../src/core/define-store.js'
+import type { StoreBackend } from '../../src/core/store-backend.js'
 import { checkRetention, retentionDefaults } from '../../src/core/retention.js'
 import { RETAIN_LIMIT } from '../../src/core/runner.js'
 import type { SettleAndClaimInput, SettleAndClaimOutcome, Store } from '../../src/core/store.js'
@@ -157,5 +159,36 @@ describe('retention in the engine', () => {
     await q.runUntilIdle()
     expect((await succeeded(q)).length).toBe(20)
     expect(s.calls.every((c) => c.retain === undefined)).toBe(true)
+  })
+})
+
+describe("the memory store's index of finished jobs", () => {
+  it('reads in finish order from either end through deletes at the oldest end, in the middle and past the newest kept', async () => {
+    const store = memoryStore()
+    const backend = storeBackend(store) as StoreBackend
+    let seed = 7
+    const random = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647
+    const ids = Array.from({ length: 3000 }, (_, i) => `j${i}`)
+    await store.insert({ now: 0, jobs: ids.map((id) => ({ id, type: 't', queue: 'default', payload: null, priority: 0, maxAttempts: 1, backoff: 0, runAt: 0 })) })
+    const claimed = (await store.settleAndClaim({ now: 0, settle: [], claim: { owner: 'o', token: 'k', queues: ['default'], types: ['t'], limit: 3000, leaseUntil: 1e9 } })).claimed
+    // Finished mostly in time order, some late and some tied.
+    for (const [i, j] of claimed.entries()) {
+      const at = random() < 0.1 ? Math.floor(random() * i) : i
+      await store.settleAndClaim({ now: at, settle: [{ id: j.id, token: 'k', outcome: { kind: 'succeeded' } }] })
+    }
+    await store.prune({ before: 1200 })
+    await store.settleAndClaim({ now: 5000, settle: [], retain: { keep: { succeeded: { count: 700 } }, limit: 250 } })
+    const left = await store.listJobs({ state: 'succeeded', limit: 10_000 }, 0)
+    const model = left.sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq).map((j) => j.id)
+    const [oldest, newest, page] = await backend.read((tx) =>
+      Promise.all([
+        tx.finished('succeeded', { limit: 10_000 }),
+        tx.finished('succeeded', { newest: true, limit: 10_000 }),
+        tx.finished('succeeded', { before: 2000, offset: 10, limit: 50 }),
+      ]),
+    )
+    expect(oldest.map((j) => j.id)).toEqual(model)
+    expect(newest.map((j) => j.id)).toEqual([...model].reverse())
+    expect(page.map((j) => j.id)).toEqual(left.filter((j) => (j.finishedAt ?? 0) < 2000).map((j) => j.id).slice(10, 60))
   })
 })
