@@ -6,7 +6,9 @@
  * @module
  */
 import { describe, expect, it } from './test-api.js'
+import { defineStore, storeBackend } from '../../core/define-store.js'
 import { NotFoundError, QueueError } from '../../core/errors.js'
+import type { StoreTx } from '../../core/store-backend.js'
 import type { NewBatch, NewChain, Store, StoredJob } from '../../core/store.js'
 import type { BatchState } from '../../core/types.js'
 import { T0, boom, claim, claimOne, draft, kinds, mustGet, newBatch, newChain, newJob, rejection, run, settle, useStore, type MakeStore } from './harness.js'
@@ -41,6 +43,31 @@ async function consistentBatch(store: Store, id: string): Promise<BatchState> {
     pending: b.jobIds.length - n('succeeded') - n('failed') - n('cancelled'),
   })
   return b
+}
+
+/**
+ * The store's own backend, its write transactions failing at their `n`-th `putJob`: what a
+ * write cut off half way (a full disk, a lost file) does. Undefined for a store not made with
+ * `defineStore`. Closing the store closes the backend, so this one is never closed itself.
+ */
+function failingAtPut(store: Store, n: number): Store | undefined {
+  const backend = storeBackend(store)
+  if (!backend) return undefined
+  const failing = (tx: StoreTx): StoreTx => {
+    let puts = 0
+    return new Proxy(tx, {
+      get(target, key) {
+        const v = Reflect.get(target, key) as unknown
+        if (key !== 'putJob') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+        return (j: Parameters<StoreTx['putJob']>[0]) => (++puts === n ? Promise.reject(new Error('the disk went away')) : target.putJob(j))
+      },
+    })
+  }
+  return defineStore({
+    write: <T>(fn: (tx: StoreTx) => Promise<T>, opts?: { tx?: unknown }): Promise<T> => backend.write<T>((tx) => fn(failing(tx)), opts),
+    read: (fn) => backend.read(fn),
+    close: async () => {},
+  })
 }
 
 async function invalidState(p: Promise<unknown>): Promise<void> {
@@ -153,6 +180,24 @@ export function replayGroupContract(makeStore: MakeStore): void {
       expect((await s.store.getChain(chain.id))?.steps.map((x) => x.state)).toEqual(['succeeded', 'waiting', 'blocked'])
       expect(await consistentBatch(s.store, batch.id)).toMatchObject({ state: 'running', pending: 1 })
       for (const j of [...chain.steps, ...batch.jobs]) await mustGet(s.store, j.id)
+    })
+
+    it('changes nothing when its write fails half way (stores made with defineStore)', async (ctx) => {
+      if (!s.store.replayGroup) return ctx.skip('this store has no replayGroup')
+      const broken = failingAtPut(s.store, 2)
+      if (!broken?.replayGroup) return ctx.skip('this store was not made with defineStore')
+      const chain = await failedChain()
+      const { batch, active } = await start(3, 1)
+      await settle(s.store, at(active, 0), 2000, { kind: 'failed', error: boom })
+      const groups = { chains: [chain.id], batches: [batch.id] }
+      const before = await snapshot(s.store, groups)
+      expect(await rejection(broken.replayGroup({ now: 3000, group: 'chain', id: chain.id }))).toMatchObject({ message: 'the disk went away' })
+      expect(await rejection(broken.replayGroup({ now: 3000, group: 'batch', id: batch.id }))).toMatchObject({ message: 'the disk went away' })
+      expect(await snapshot(s.store, groups)).toEqual(before)
+      await replay(s.store, 3000, 'chain', chain.id)
+      await replay(s.store, 3000, 'batch', batch.id)
+      expect(await s.store.getChain(chain.id)).toMatchObject({ state: 'running' })
+      expect(await consistentBatch(s.store, batch.id)).toMatchObject({ state: 'running', pending: 3 })
     })
 
     it('rejects an unknown chain or batch with NotFoundError', async (ctx) => {
