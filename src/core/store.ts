@@ -254,17 +254,27 @@ export interface SettleAndClaimInput {
    */
   tick?: { queues: string[] }
   /**
-   * One bounded slice of retention, applied after the settlements and the claim: at most
-   * `limit` finished jobs that `keep` no longer keeps are deleted, with the finished chains and
-   * batches they belong to (see `RetainRequest`).
+   * One bounded slice of retention, applied last, after the settlements and the claim (a job
+   * that finished in this call may go in it): finished jobs that `keep` no longer keeps, at `now`,
+   * are deleted, at most `limit` (see `RetainRequest`). It needs no claim or tick: a call may
+   * carry only this. Stores that do not know it ignore it (and return no `retained`).
    */
   retain?: RetainRequest
 }
 
-/** One slice of retention: see `SettleAndClaimInput.retain`. */
+/**
+ * One slice of retention (see `retention.ts` for what is kept). Per finished state, the jobs past
+ * the newest `count` and those finished before `now - ageMs` are deleted. A job of a chain or
+ * batch is deleted only with its whole group, record and all its jobs, once the group and all
+ * its jobs have finished; until then such jobs are passed over (and still count among the newest
+ * kept). Events are not emitted for deletions.
+ */
 export interface RetainRequest {
   keep: Retention
-  /** Jobs deleted at most. */
+  /**
+   * Jobs deleted at most. A group is never split: one that would take the slice past `limit`
+   * waits for the next slice, unless it comes first, so a group larger than `limit` goes alone.
+   */
   limit: number
 }
 
@@ -288,7 +298,11 @@ export interface SettleAndClaimOutcome {
    * handlers are to be stopped (they end `cancelled` when settled).
    */
   cancelRequested?: string[]
-  /** With `retain`: the jobs it deleted, and whether more are due for deletion. */
+  /**
+   * With `retain`: the jobs it deleted, and `more` when it stopped at its limit (more may be due:
+   * the engine sends the next slice at once). `more` is false once a slice found nothing more it
+   * may delete now.
+   */
   retained?: { deleted: number; more: boolean }
   events: QueueEvent[]
 }
