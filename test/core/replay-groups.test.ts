@@ -113,6 +113,19 @@ describe('queue.replayChain', () => {
     await expect(queue.replayChain(id)).rejects.toMatchObject({ code: 'INVALID_STATE' })
   })
 
+  it('replays once when two replays are asked at the same time', async () => {
+    const { queue, state, callbacks, ran } = flakyQueue()
+    const id = await chainOf(queue).dispatch()
+    await queue.drain()
+    state.fixed = true
+    const both = await Promise.allSettled([queue.replayChain(id), queue.replayChain(id)])
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+    expect(both.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'INVALID_STATE' } })
+    await queue.drain()
+    expect(ran).toEqual(['a', 'b', 'b', 'c'])
+    expect(callbacks.map((c) => c.on).sort()).toEqual(['error', 'settled', 'settled', 'success'])
+  })
+
   it('replays a chain that failed again, as often as it fails', async () => {
     const { queue, state, callbacks, ran } = flakyQueue()
     const id = await chainOf(queue).dispatch()
