@@ -36,13 +36,25 @@ export function withCodec(store: Store, codec: Codec): Store {
   if (typeof codec?.encode !== 'function' || typeof codec.decode !== 'function') {
     throw new InvalidArgumentError('a codec needs encode and decode functions')
   }
-  const enc = (v: unknown): Promise<unknown> | undefined => (v === undefined ? undefined : codec.encode(v))
+  /**
+   * A codec's failure to encode is the value's fault, as a value a store cannot hold is: a
+   * `SerializationError`, so that the engine fails that one job and nothing is written.
+   */
+  const encode = async (v: unknown): Promise<unknown> => {
+    try {
+      return await codec.encode(v)
+    } catch (err) {
+      if (err instanceof SerializationError) throw err
+      throw new SerializationError(`the codec could not encode a value (${reason(err)})`, { cause: err })
+    }
+  }
+  const enc = (v: unknown): Promise<unknown> | undefined => (v === undefined ? undefined : encode(v))
   const encodeError = async (e: SerializedError): Promise<SerializedError> => {
     const { name, code, message, stack, data } = e
     const hidden: { message: string; stack?: string; data?: SerializedError['data'] } = { message }
     if (stack !== undefined) hidden.stack = stack
     if (data !== undefined) hidden.data = data
-    return { name, ...(code === undefined ? {} : { code }), message: '', encoded: await codec.encode(hidden) }
+    return { name, ...(code === undefined ? {} : { code }), message: '', encoded: await encode(hidden) }
   }
   const decodeError = async (e: SerializedError): Promise<SerializedError> => {
     if (e.encoded === undefined) return e
@@ -57,18 +69,26 @@ export function withCodec(store: Store, codec: Codec): Store {
     return out
   }
   const encodePayloads = <T extends { payload: unknown }>(jobs: T[]): Promise<T[]> =>
-    Promise.all(jobs.map(async (j) => (j.payload === undefined ? j : { ...j, payload: await codec.encode(j.payload) })))
+    Promise.all(jobs.map(async (j) => (j.payload === undefined ? j : { ...j, payload: await encode(j.payload) })))
   const encodeCallbacks = async <C extends Record<string, { payload: unknown } | undefined>>(callbacks: C): Promise<C> => {
     const out: Record<string, unknown> = {}
     for (const [on, draft] of Object.entries(callbacks)) {
-      out[on] = draft === undefined || draft.payload === undefined ? draft : { ...draft, payload: await codec.encode(draft.payload) }
+      out[on] = draft === undefined || draft.payload === undefined ? draft : { ...draft, payload: await encode(draft.payload) }
     }
     return out as C
   }
   const encodeSettlement = async (s: Settlement): Promise<Settlement> => {
     const o = s.outcome
-    if (o.kind === 'succeeded' && o.result !== undefined) return { ...s, outcome: { ...o, result: await codec.encode(o.result) } }
-    if (o.kind === 'failed') return { ...s, outcome: { ...o, error: await encodeError(o.error) } }
+    if (o.kind === 'succeeded' && o.result !== undefined) return { ...s, outcome: { ...o, result: await encode(o.result) } }
+    if (o.kind === 'failed') {
+      // An error the codec cannot encode must still end its job: its message is not kept.
+      const error = await encodeError(o.error).catch(() => ({
+        name: o.error.name,
+        ...(o.error.code === undefined ? {} : { code: o.error.code }),
+        message: 'the codec could not encode this error: its message is not kept',
+      }))
+      return { ...s, outcome: { ...o, error } }
+    }
     return s
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidArgumentError, SerializationError, encryptedCodec, memoryStore, type Store } from '../../src/index.js'
+import { InvalidArgumentError, SerializationError, createQueue, encryptedCodec, job, memoryStore, type Codec, type Store } from '../../src/index.js'
 import { storeBackend } from '../../src/core/define-store.js'
-import { aesKey, codecScenarios } from './codec-scenarios.js'
+import { aesKey, codecScenarios, until } from './codec-scenarios.js'
 
 /** Everything a memory store holds: its jobs, schedules, chains and batches, as stored. */
 async function dump(store: Store): Promise<string> {
@@ -65,5 +65,55 @@ describe('encryptedCodec', () => {
     const i = sealed.length - 5
     const flipped = sealed.slice(0, i) + (sealed[i] === 'A' ? 'B' : 'A') + sealed.slice(i + 1)
     await expect(codec.decode(flipped)).rejects.toMatchObject({ code: 'DECODE_FAILED' })
+  })
+})
+
+describe('a codec of its own', () => {
+  /** Reverses JSON text; refuses (with a TypeError) any value whose JSON says "boom". */
+  const reversing: Codec = {
+    encode: async (v) => {
+      const text = JSON.stringify(v)
+      if (text.includes('boom')) throw new TypeError('cannot encode boom')
+      return `rev:${[...text].reverse().join('')}`
+    },
+    decode: async (s) => JSON.parse([...(s as string).slice(4)].reverse().join('')) as unknown,
+  }
+
+  it('is given every payload, result and error message, and the store keeps what it makes', async () => {
+    const store = memoryStore()
+    const queue = createQueue({ store, codec: reversing })
+    queue.register('echo', (p: unknown) => ({ echoed: p }))
+    const { id } = await queue.dispatch(job('echo', { word: 'hello' }))
+    await queue.start()
+    try {
+      await until(async () => (await queue.getJob(id))?.state === 'succeeded', 'the job runs')
+      expect(await queue.getJob(id)).toMatchObject({ payload: { word: 'hello' }, result: { echoed: { word: 'hello' } } })
+      expect(await store.getJob(id)).toMatchObject({ payload: 'rev:}"olleh":"drow"{', result: expect.stringMatching(/^rev:/) as unknown })
+    } finally {
+      await queue.close()
+    }
+  })
+
+  it("turns a codec's failure to encode into SerializationError: the dispatch writes nothing, the result fails only its job", async () => {
+    const queue = createQueue({ codec: reversing })
+    await expect(queue.dispatch(job('echo', 'boom'))).rejects.toThrow(SerializationError)
+    expect(await queue.listJobs()).toEqual([])
+    // The payload's JSON is ["bo","om"]; the result's is "boom".
+    queue.register('echo', (p: unknown) => (Array.isArray(p) ? p.join('') : p))
+    const bad = await queue.dispatch(job('echo', ['bo', 'om']).retry(0))
+    const ok = await queue.dispatch(job('echo', 'fine'))
+    await queue.start()
+    try {
+      await until(async () => (await queue.counts()).succeeded === 1 && (await queue.counts()).failed === 1, 'one fails and one succeeds')
+      // Its error says "boom" too: the codec refuses it as well, and the job still ends.
+      expect(await queue.getJob(bad.id)).toMatchObject({ state: 'failed', error: { name: 'SerializationError', message: expect.stringMatching(/could not encode/) as unknown } })
+      expect(await queue.getJob(ok.id)).toMatchObject({ state: 'succeeded', result: 'fine' })
+    } finally {
+      await queue.close()
+    }
+  })
+
+  it('is refused without encode and decode functions', () => {
+    expect(() => createQueue({ codec: {} as Codec })).toThrow(InvalidArgumentError)
   })
 })
