@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError, SerializationError, createQueue, encryptedCodec, job, memoryStore, type Codec, type Store } from '../../src/index.js'
 import { storeBackend } from '../../src/core/define-store.js'
+import { withRecordChecks } from '../../src/core/codec.js'
+import { newJob } from '../../src/testing/contract/harness.js'
 import { aesKey, codecScenarios, until } from './codec-scenarios.js'
 
 /** Everything a memory store holds: its jobs, schedules, chains and batches, as stored. */
@@ -115,5 +117,31 @@ describe('a codec of its own', () => {
 
   it('is refused without encode and decode functions', () => {
     expect(() => createQueue({ codec: {} as Codec })).toThrow(InvalidArgumentError)
+  })
+})
+
+describe('the claim check of a queue without a codec', () => {
+  it('fails a damaged job it claimed, claimed ahead or not, hands back the others, and asks to come back at once', async () => {
+    const store = memoryStore()
+    const jobs = ['a', 'b', 'c', 'd'].map((id) => newJob({ id, runAt: 0 }))
+    await store.insert({ now: 1, jobs })
+    const backend = storeBackend(store)!
+    await backend.write(async (tx) => {
+      for (const id of ['a', 'c']) {
+        const j = (await tx.getJob(id))!
+        await tx.putJob({ ...j, maxAttempts: undefined as never })
+      }
+    })
+    const checked = withRecordChecks(store)
+    const claim = { owner: 'o', token: 't1', queues: ['default'], types: ['t'], limit: 2, ahead: 2, leaseUntil: 100 }
+    const out = await checked.settleAndClaim({ now: 10, settle: [], claim })
+    expect(out.claimed.map((j) => j.id)).toEqual(['b', 'd'])
+    expect(out.nextWakeAt).toBe(10)
+    expect(out.events.filter((e) => e.kind === 'job:failed').map((e) => 'jobId' in e && e.jobId)).toEqual(['a', 'c'])
+    for (const id of ['a', 'c']) {
+      expect(await checked.getJob(id)).toMatchObject({ state: 'failed', error: { name: 'SerializationError', code: 'CORRUPT_RECORD' } })
+    }
+    expect(await checked.getJob('b')).toMatchObject({ state: 'active' })
+    expect((await checked.getJob('a'))?.unreadable?.message).toMatch(/job a .*maxAttempts/)
   })
 })
