@@ -135,7 +135,19 @@ export function withCodec(store: Store, codec: Codec): Store {
     }
     return out
   }
-  const decodeEvent = async (e: QueueEvent): Promise<QueueEvent> => {
+  /**
+   * The events of a commit made here reach the wrapper twice, as the same objects: through the
+   * store's watch and in the call's outcome. The outcome takes what the watch began decoding.
+   */
+  const heard = new WeakMap<QueueEvent, Promise<QueueEvent>>()
+  const decodeEvent = (e: QueueEvent, remember: boolean): Promise<QueueEvent> => {
+    const known = heard.get(e)
+    if (known) return known
+    const decoded = decodeEventNow(e)
+    if (remember) heard.set(e, decoded)
+    return decoded
+  }
+  const decodeEventNow = async (e: QueueEvent): Promise<QueueEvent> => {
     switch (e.kind) {
       case 'job:progress':
       case 'job:succeeded': {
@@ -161,8 +173,8 @@ export function withCodec(store: Store, codec: Codec): Store {
         return e
     }
   }
-  const decodeEvents = (events: QueueEvent[]): Promise<QueueEvent[]> | QueueEvent[] =>
-    events.some((e) => DECODED_EVENTS.has(e.kind)) ? Promise.all(events.map(decodeEvent)) : events
+  const decodeEvents = (events: QueueEvent[], remember = false): Promise<QueueEvent[]> | QueueEvent[] =>
+    events.some((e) => DECODED_EVENTS.has(e.kind)) ? Promise.all(events.map((e) => decodeEvent(e, remember))) : events
   /** A schedule whose payload cannot be decoded is listed without it. */
   const decodeSchedule = async (s: StoredSchedule): Promise<StoredSchedule> => {
     if (s.job.payload === undefined) return s
@@ -238,7 +250,7 @@ export function withCodec(store: Store, codec: Codec): Store {
             // heard in the order they were committed.
             let last: Promise<unknown> = Promise.resolve()
             return store.watch!((events) => {
-              const decoded = Promise.resolve(decodeEvents(events))
+              const decoded = Promise.resolve(decodeEvents(events, true))
               last = Promise.all([decoded, last]).then(([evs]) => listener(evs)).catch(() => undefined)
             })
           },
