@@ -415,8 +415,9 @@ function again(j: StoredJob): StoredJob {
 
 /**
  * A failed chain runs again from its failed step (`steps`: every step, in order; the chain is
- * `failed`). That step waits again with its attempts reset and the result of the step before
- * kept; the steps after it, which the failure cancelled, are blocked again; the chain is running
+ * `failed`). That step waits again (after its `delayMs`, if it has one) with its attempts reset
+ * and the result of the step before kept; the steps after it, which the failure cancelled, are
+ * blocked again; the chain is running
  * at that step, its error and end gone, and its callbacks will fire again when it ends.
  */
 export function replayChain(chain: StoredChain, steps: StoredJob[], c: Changes): void {
@@ -428,8 +429,11 @@ export function replayChain(chain: StoredChain, steps: StoredJob[], c: Changes):
   c.emit({ kind: 'chain:started', chainId: chain.id, jobId: steps[at]?.id })
   for (const s of steps.slice(at)) {
     const j = again(s)
-    if (s === steps[at]) c.job({ ...j, state: 'waiting', runAt: c.now })
-    else {
+    if (s === steps[at]) {
+      // Released again: after its delay, as when the step before released it.
+      const runAt = c.now + (s.delayMs ?? 0)
+      c.job({ ...j, state: runAt > c.now ? 'delayed' : 'waiting', runAt })
+    } else {
       delete j.previousResult
       c.job({ ...j, state: 'blocked' })
     }

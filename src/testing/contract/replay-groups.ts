@@ -113,6 +113,16 @@ export function replayGroupContract(makeStore: MakeStore): void {
       expect(state?.steps.map((x) => x.state)).toEqual(['succeeded', 'waiting', 'blocked'])
     })
 
+    it('releases the replayed step after its delayMs, as its chain released it before', async (ctx) => {
+      if (!s.store.replayGroup) return ctx.skip('this store has no replayGroup')
+      const chain = newChain([newJob({ type: 's1' }), newJob({ type: 's2', maxAttempts: 1, delayMs: 500 })], callbacks)
+      await s.store.insert({ now: T0, jobs: [], chains: [chain] })
+      await run(s.store, 1500, 's1')
+      await run(s.store, 2000, 's2', { kind: 'failed', error: boom })
+      await replay(s.store, 3000, 'chain', chain.id)
+      expect(await mustGet(s.store, step(chain, 1))).toMatchObject({ state: 'delayed', runAt: 3500, attempt: 0 })
+    })
+
     it('finishes a replayed chain and enqueues the callbacks of its new ending once', async (ctx) => {
       if (!s.store.replayGroup) return ctx.skip('this store has no replayGroup')
       const chain = await failedChain()
