@@ -7,6 +7,7 @@ import { copyFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createQueue, job } from '../../../src/index.js'
 import { storeBackend } from '../../../src/core/define-store.js'
 import type { StoreBackend } from '../../../src/core/store-backend.js'
 import { sqliteStore, type SqliteStore } from '../../../src/storage/wasm-sqlite/index.js'
@@ -74,5 +75,19 @@ describe('SQLite retention index', () => {
     )
     // What is left belongs to chains and batches still running.
     for (const j of left) expect(j.chainId ?? j.batchId, j.id).toBeDefined()
+  })
+
+  it('keeps the newest 50 of 600 jobs an engine runs on a file', async () => {
+    const store = open(join(dir(), 'engine.db'))
+    const queue = createQueue({ store, concurrency: 8, retention: { succeeded: { count: 50 } } })
+    queue.register('t', () => undefined)
+    await queue.start()
+    await queue.dispatchMany(Array.from({ length: 600 }, (_, n) => job('t', { n })))
+    const left = async (): Promise<string> => {
+      const c = await store.counts(Date.now())
+      return `${c.waiting + c.active} to run, ${c.succeeded} succeeded`
+    }
+    await expect.poll(left, { timeout: 30_000 }).toBe('0 to run, 50 succeeded')
+    await queue.close()
   })
 })
