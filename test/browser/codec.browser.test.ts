@@ -124,6 +124,36 @@ it('round-trips through a queue hosted in a worker, and stores no plaintext', as
   }
 }, 30_000)
 
+it('works with a non-extractable key kept in IndexedDB, as a page keeps it across reloads', async () => {
+  const keys = fresh()
+  const keyOf = async (): Promise<CryptoKey> => {
+    const db = await openDB(keys, 1, { upgrade: (d) => void d.createObjectStore('keys') })
+    try {
+      let key = (await db.get('keys', 'ferry')) as CryptoKey | undefined
+      if (!key) {
+        key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])
+        await db.put('keys', key, 'ferry')
+      }
+      return key
+    } finally {
+      db.close()
+    }
+  }
+  const name = fresh()
+  const before = createQueue({ store: idbStore({ name }), codec: encryptedCodec(await keyOf()) })
+  const { id } = await before.dispatch(job('kept', { note: 'KEPT-SECRET' }))
+  await before.close()
+  const key = await keyOf()
+  expect(key.extractable).toBe(false)
+  const after = createQueue({ store: idbStore({ name }), codec: encryptedCodec(key) })
+  try {
+    expect((await after.getJob(id))?.payload).toEqual({ note: 'KEPT-SECRET' })
+    expect(await dump(name)).not.toContain('KEPT-SECRET')
+  } finally {
+    await after.close()
+  }
+})
+
 afterAll(async () => {
   await Promise.all(names.map((name) => deleteDB(name)))
 })
