@@ -249,10 +249,17 @@ export function withCodec(store: Store, codec: Codec): Store {
             // Decoding takes time: each commit's events wait for the ones before, so they are
             // heard in the order they were committed.
             let last: Promise<unknown> = Promise.resolve()
-            return store.watch!((events) => {
+            let listening = true
+            const stop = store.watch!((events) => {
               const decoded = Promise.resolve(decodeEvents(events, true))
-              last = Promise.all([decoded, last]).then(([evs]) => listener(evs)).catch(() => undefined)
+              last = Promise.all([decoded, last])
+                .then(([evs]) => listening && listener(evs))
+                .catch(() => undefined)
             })
+            return () => {
+              listening = false
+              stop()
+            }
           },
         }
       : {}),
