@@ -226,9 +226,9 @@ function stopMember(j: StoredJob, c: Changes): StoredJob {
  * How many times a chain or batch has been replayed (`replayChain`, `replayBatch`). Kept on its
  * record; an absent count is 0.
  */
-type Replays = { replays?: number }
+export type Replays = { replays?: number }
 
-function replaysOf(g: StoredChain | StoredBatch): number {
+export function replaysOf(g: StoredChain | StoredBatch): number {
   return (g as Replays).replays ?? 0
 }
 
@@ -401,72 +401,4 @@ function finishBatch(b: StoredBatch, c: Changes): StoredBatch {
   if (state === 'succeeded') enqueueCallback(b.callbacks.success, cb('success'), callbackId(b, 'success'), c)
   enqueueCallback(b.callbacks.settled, cb('settled'), callbackId(b, 'settled'), c, b.error)
   return done
-}
-
-/**
- * A job of a replayed chain or batch, as it was dispatched: attempts reset, and what its earlier
- * run left (outcome, lease, progress) gone. `previousResult` is kept: the step before is not run
- * again.
- */
-function again(j: StoredJob): StoredJob {
-  const { finishedAt: _f, error: _e, result: _r, progress: _p, startedAt: _s, lease: _l, cancelRequested: _c, ahead: _a, ...rest } = j
-  return { ...rest, attempt: 0 }
-}
-
-/**
- * A failed chain runs again from its failed step (`steps`: every step, in order; the chain is
- * `failed`). That step waits again (after its `delayMs`, if it has one) with its attempts reset
- * and the result of the step before kept; the steps after it, which the failure cancelled, are
- * blocked again; the chain is running
- * at that step, its error and end gone, and its callbacks will fire again when it ends.
- */
-export function replayChain(chain: StoredChain, steps: StoredJob[], c: Changes): void {
-  const failed = steps.findIndex((s) => s.state === 'failed')
-  const at = failed >= 0 ? failed : chain.current
-  const { finishedAt: _f, error: _e, ...rest } = chain
-  const next: StoredChain & Replays = { ...rest, state: 'running', current: at, replays: replaysOf(chain) + 1 }
-  c.chains.set(chain.id, next)
-  c.emit({ kind: 'chain:started', chainId: chain.id, jobId: steps[at]?.id })
-  for (const s of steps.slice(at)) {
-    const j = again(s)
-    if (s === steps[at]) {
-      // Released again: after its delay, as when the step before released it.
-      const runAt = c.now + (s.delayMs ?? 0)
-      c.job({ ...j, state: runAt > c.now ? 'delayed' : 'waiting', runAt })
-    } else {
-      delete j.previousResult
-      c.job({ ...j, state: 'blocked' })
-    }
-    dispatched(c, j)
-  }
-}
-
-/**
- * A failed batch's failed and cancelled members wait again, with their attempts reset; a member
- * claimed ahead that the failure asked to stop goes back to waiting too (its engine finds its
- * lease gone). Members that run go on. The batch is running with its counters recounted from its
- * members (`members`: all of them), its error and end gone, and its callbacks will fire again when
- * it ends. The batch's ids must be in `c.batchJobIds`.
- */
-export function replayBatch(batch: StoredBatch, members: StoredJob[], c: Changes): void {
-  const { finishedAt: _f, error: _e, ...rest } = batch
-  const requeued: StoredJob[] = []
-  let succeeded = 0
-  for (const m of members) {
-    if (m.state === 'succeeded') succeeded++
-    else if (m.state === 'failed' || m.state === 'cancelled') requeued.push(c.job({ ...again(m), state: 'waiting', runAt: c.now }))
-    else if (claimedAhead(m) && m.cancelRequested) requeued.push(unclaim(m, c))
-  }
-  const b: StoredBatch & Replays = {
-    ...rest,
-    state: 'running',
-    pending: members.length - succeeded,
-    succeeded,
-    failed: 0,
-    cancelled: 0,
-    replays: replaysOf(batch) + 1,
-  }
-  c.batches.set(b.id, b)
-  c.emit({ kind: 'batch:started', batchId: b.id, state: c.view(b) })
-  for (const j of requeued) dispatched(c, j)
 }
