@@ -58,8 +58,8 @@ function again(j: StoredJob): StoredJob {
  * A failed chain runs again from its failed step (`steps`: every step, in order; the chain is
  * `failed`). That step waits again (after its `delayMs`, if it has one) with its attempts reset
  * and the result of the step before kept; the steps after it, which the failure cancelled, are
- * blocked again; the chain is running
- * at that step, its error and end gone, and its callbacks will fire again when it ends.
+ * blocked again; the chain is running at that step, its error and end gone, and its callbacks
+ * will fire again when it ends.
  */
 function replayChain(chain: StoredChain, steps: StoredJob[], c: Changes): void {
   const failed = steps.findIndex((s) => s.state === 'failed')

@@ -302,6 +302,24 @@ export function replayGroupContract(makeStore: MakeStore): void {
       expect(await consistentBatch(s.store, batch.id)).toMatchObject({ state: 'running', pending: 2, succeeded: 1 })
     })
 
+    it('puts a member claimed ahead that the failure asked to stop back to waiting; its engine finds its lease gone', async (ctx) => {
+      if (!s.store.replayGroup) return ctx.skip('this store has no replayGroup')
+      const batch = newBatch(Array.from({ length: 3 }, () => newJob({ type: 'm', maxAttempts: 1 })), { callbacks })
+      await s.store.insert({ now: T0, jobs: [], batches: [batch] })
+      const [first, ahead] = (await claim(s.store, T0, { types: ['m'], limit: 1, ahead: 1 })).claimed
+      if (!first || !ahead) throw new Error('storeContract: expected one claimed job and one claimed ahead')
+      await settle(s.store, first, 2000, { kind: 'failed', error: boom })
+      expect(await mustGet(s.store, ahead.id)).toMatchObject({ state: 'active', ahead: true, cancelRequested: true })
+      expect(await consistentBatch(s.store, batch.id)).toMatchObject({ state: 'failed', pending: 1 })
+      await replay(s.store, 3000, 'batch', batch.id)
+      const back = await mustGet(s.store, ahead.id)
+      expect(back).toMatchObject({ state: 'waiting', attempt: 0 })
+      for (const gone of ['lease', 'ahead', 'cancelRequested', 'startedAt'] as const) expect(back[gone]).toBeUndefined()
+      expect(await consistentBatch(s.store, batch.id)).toMatchObject({ state: 'running', pending: 3 })
+      const out = await s.store.settleAndClaim({ now: 3100, started: [{ id: ahead.id, token: ahead.lease?.token ?? '', at: 3100 }], settle: [] })
+      expect(out.lost).toEqual([ahead.id])
+    })
+
     it('refuses a batch that is not failed (running, succeeded, cancelled, replayed), changing nothing', async (ctx) => {
       if (!s.store.replayGroup) return ctx.skip('this store has no replayGroup')
       const running = await start(2, 0)
