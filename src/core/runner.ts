@@ -32,10 +32,14 @@
  *
  * Retention: with `retention`, a call the loop makes anyway also deletes a bounded slice of the
  * finished jobs retention no longer keeps (`SettleAndClaimInput.retain`): once after start, then
- * whenever jobs finished since the last slice (this engine's settlements, or finishes it heard of).
- * A slice that stopped at its limit is followed by the next at once, turn after turn, until the
- * backlog is gone, each turn short. Retention keeps no timer: an idle engine stays idle, and an
- * age limit passed meanwhile is applied with the next work.
+ * when jobs finished since the last slice (this engine's settlements, or finishes it heard of).
+ * While ready jobs keep every claim full, a slice goes with every `RETAIN_EVERY` jobs settled
+ * rather than with every call (a slice reads an index even when it deletes nothing); once a
+ * claim finds fewer ready jobs than it asked for, the next call carries one, so a queue that
+ * runs dry ends with exactly what retention keeps. A slice that stopped at its limit is followed
+ * by the next at once, turn after turn, until the backlog is gone, each turn short. Retention
+ * keeps no timer: an idle engine stays idle, and an age limit passed meanwhile is applied with
+ * the next work.
  *
  * Dead engines: on a store with `liveness`, the engine proves itself alive before its first
  * claim, and some claims say which engines are alive, so the store takes over at once the jobs
@@ -85,6 +89,9 @@ const RETRY_STORE_MS = [100, 500, 2000, 5000]
 /** Finished jobs one slice of retention deletes at most. */
 export const RETAIN_LIMIT = 100
 
+/** While claims come back full, a slice of retention goes with every this many settled jobs. */
+export const RETAIN_EVERY = 50
+
 /** Events of a job finishing: retention has something new to look at. */
 const FINISHES: ReadonlySet<QueueEvent['kind']> = new Set(['job:succeeded', 'job:failed', 'job:cancelled', 'job:skipped'])
 
@@ -132,10 +139,14 @@ export class Runner {
   /** The engine's queues, when none is paused. */
   readonly #allQueues: string[]
   readonly #renewal: Renewal
-  /** Jobs finished since the last slice of retention (or none ran yet): the next call carries one. */
+  /** None ran since start, or others finished jobs since the last slice of retention. */
   #retainDue = true
+  /** Attempts this engine settled (not deferred) since the last slice. */
+  #settledSince = 0
   /** The last slice stopped at its limit: the next turn makes a call for the next one. */
   #retainMore = false
+  /** The last claim came back full: ready jobs wait, and slices go every `RETAIN_EVERY` settlements. */
+  #backlog = false
 
   constructor(host: RunnerHost) {
     this.#h = host
@@ -187,6 +198,7 @@ export class Runner {
   start(): void {
     this.#running = true
     this.#retainDue = true
+    this.#backlog = false
     // Leases left by engines that died before this one started are taken over at once.
     this.#vitals.askNext()
     this.#giveUp = 'no'
@@ -395,10 +407,8 @@ export class Runner {
       : undefined
     const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
     // Settlements may finish jobs: their slice runs in the same transaction, after them.
-    const retain =
-      this.#running && h.retention && (this.#retainDue || this.#retainMore || settle.some((x) => x.outcome.kind !== 'deferred'))
-        ? { keep: h.retention, limit: RETAIN_LIMIT }
-        : undefined
+    for (const x of settle) if (x.outcome.kind !== 'deferred') this.#settledSince++
+    const retain = this.#running && h.retention && this.#slicing() ? { keep: h.retention, limit: RETAIN_LIMIT } : undefined
     this.#quiet = false
     if (settle.length === 0 && started.length === 0 && !claim && !tick && !(retain && this.#retainMore)) {
       this.#quiet = this.#running && this.#attempts.size === 0 && this.#ahead.size === 0
@@ -452,6 +462,7 @@ export class Runner {
     // After the events: the jobs they tell of finishing were before the slice, which saw them.
     if (retain) {
       this.#retainDue = false
+      this.#settledSince = 0
       this.#retainMore = out.retained?.more ?? false
       if (this.#retainMore) this.#again = true
     }
@@ -475,6 +486,7 @@ export class Runner {
     this.#due.learn(mark, tick !== undefined, out.nextWakeAt, out.events)
     const full = claim !== undefined && out.claimed.length === claim.limit + (claim.ahead ?? 0)
     if (full) this.#again = true
+    if (claim) this.#backlog = full
     this.#quiet = this.#running && out.claimed.length === 0 && this.#attempts.size === 0 && this.#ahead.size === 0 && this.#settlements.length === 0
     // The earliest given-up handler frees its job then: a claim must look again.
     let freed: number | undefined
@@ -484,6 +496,12 @@ export class Runner {
     else if ((claim && !full) || tick) this.#wake.clear()
     if (this.#settlements.length > 0 || this.#started.length > 0) this.#again = true
     if (!this.#running) this.#wake.clear()
+  }
+
+  /** Whether the call this turn makes carries a slice of retention. */
+  #slicing(): boolean {
+    if (this.#retainMore || this.#settledSince >= RETAIN_EVERY) return true
+    return (this.#retainDue || this.#settledSince > 0) && !this.#backlog
   }
 
   /** Starts the store did not take: the job was cancelled or taken over, its handler must stop. */

@@ -5,7 +5,7 @@ import { memoryStore } from '../../src/core/memory-store.js'
 import { storeBackend } from '../../src/core/define-store.js'
 import type { StoreBackend } from '../../src/core/store-backend.js'
 import { checkRetention, retentionDefaults } from '../../src/core/retention.js'
-import { RETAIN_LIMIT } from '../../src/core/runner.js'
+import { RETAIN_EVERY, RETAIN_LIMIT } from '../../src/core/runner.js'
 import type { SettleAndClaimInput, SettleAndClaimOutcome, Store } from '../../src/core/store.js'
 import { createTestQueue, type TestQueue } from '../../src/testing/test-queue.js'
 
@@ -90,6 +90,20 @@ describe('retention in the engine', () => {
       await q.advance(1000)
     }
     expect(await succeeded(q)).toEqual([35, 36, 37, 38, 39])
+  })
+
+  it('with a backlog, slices every RETAIN_EVERY settled jobs, not every call, and ends with exactly what it keeps', async () => {
+    const s = spied()
+    const q = queue({ store: s.store, concurrency: 4, retention: { succeeded: { count: 5 } } })
+    q.register('t', async () => undefined)
+    await q.dispatchMany(Array.from({ length: 20 * RETAIN_EVERY }, (_, n) => job('t', { n })))
+    await q.runUntilIdle()
+    const settling = s.calls.filter((c) => c.settle.length > 0)
+    const slicing = s.calls.filter((c) => c.retain !== undefined)
+    // One at start, one per RETAIN_EVERY settled at most, one when the queue ran dry.
+    expect(slicing.length).toBeLessThan(settling.length)
+    expect(slicing.length).toBeLessThanOrEqual(20 + 2)
+    expect(await succeeded(q)).toEqual([995, 996, 997, 998, 999])
   })
 
   it('deletes the jobs older than ageMs at the next work', async () => {
