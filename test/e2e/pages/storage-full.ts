@@ -1,7 +1,7 @@
 /**
  * A page with a queue on an IndexedDB store that keeps no succeeded job (or, with `?keep=all`,
  * every finished job), driven by
- * test/e2e/storage-full.test.ts through `window.e2e` while the origin's quota is small: it fills
+ * test/e2e/storage-full.test.ts through `window.e2eFull` while the origin's quota is small: it fills
  * the store through `dispatch` and checks what is stored.
  */
 import { StorageFullError, createQueue, job, serializeError, type Counts, type QueueEvent, type SerializedError } from '../../../src/index.js'
@@ -79,10 +79,10 @@ const api = {
 
 declare global {
   interface Window {
-    e2e: typeof api
+    e2eFull: typeof api
     e2eReady: boolean
   }
 }
 
-window.e2e = api
+window.e2eFull = api
 window.e2eReady = true
