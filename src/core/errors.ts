@@ -40,7 +40,11 @@ export class NotFoundError extends QueueError {
   static override readonly code = 'NOT_FOUND'
   override name = 'NotFoundError'
 }
-/** A payload or result the store cannot hold faithfully. Nothing was written. */
+/**
+ * A payload or result the store cannot hold faithfully: nothing was written. Also the error of a
+ * job failed because what was stored cannot be read: code `DECODE_FAILED` when the queue's codec
+ * cannot decode it (a wrong key), `CORRUPT_RECORD` when the stored record is damaged.
+ */
 export class SerializationError extends QueueError {
   static override readonly code = 'SERIALIZATION'
   override name = 'SerializationError'
