@@ -12,14 +12,17 @@
  * transaction, as soon as retention selects any one of its jobs. Callback jobs (`onSuccess`,
  * `onError`, ...) are ordinary single jobs.
  *
- * The engine applies retention as part of the work it does anyway, in bounded slices: a turn
- * that settles or claims also deletes at most a small number of jobs (`RetainRequest.limit`), when
- * jobs finished since the last slice or the last slice left more to do, and once when the engine
- * starts. It keeps no timer of its own, so an idle engine stays idle: an age limit that passes
- * while nothing happens is applied at the next work (a dispatch, a due job, the next start). A
- * large backlog (retention turned on for a store of a million jobs) goes over many turns, each
- * short. Stores answer a slice from an index of finished jobs by state and `finishedAt`, never by
- * reading every finished job.
+ * The engine applies retention as part of the work it does anyway, in bounded slices: a store
+ * call it makes to settle or claim also deletes at most 100 jobs (`RetainRequest.limit`), when
+ * jobs finished since the last slice, and once when the engine starts. While ready jobs keep its
+ * claims full, a slice goes with every 50 jobs settled rather than with every call, so a state
+ * may hold a few dozen more than `count` for a while; the call after the queue runs dry brings it
+ * back to exactly `count`. A slice that stopped at its limit is followed by the next at once,
+ * so a large backlog (retention turned on for a store of a million jobs) goes over many turns,
+ * each short. The engine keeps no timer for it, so an idle engine stays idle: an age limit that
+ * passes while nothing happens is applied at the next work (a dispatch, a due job, the next
+ * start). Stores answer a slice from an index of finished jobs by state and `finishedAt`, never
+ * by reading every finished job.
  *
  * @module
  */
