@@ -4,6 +4,7 @@ import { defineStore, storeBackend } from '../../src/core/define-store.js'
 import type { StoreBackend } from '../../src/core/store-backend.js'
 import { createTestQueue, faultyStore, INJECTED_FAULT, isInjectedFault, randomFaults, type FaultCall } from '../../src/testing/index.js'
 import { newJob } from '../../src/testing/contract/harness.js'
+import { sqliteStore } from '../../src/storage/wasm-sqlite/index.js'
 
 const failure = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e)
 
@@ -54,6 +55,16 @@ describe('faultyStore', () => {
     expect(await inner.counts(1000)).toMatchObject({ waiting: 0 })
     expect(heard).toEqual([])
     expect(store.injected).toMatchObject([{ kind: 'inside' }])
+  })
+
+  it('rolls back a SQLite transaction that an inside fault fails', async () => {
+    const inner = sqliteStore()
+    const store = faultyStore(inner, [{ method: 'insert', nth: 1, kind: 'inside' }])
+    const [a, b] = [newJob(), newJob()]
+    expect(await failure(store.insert({ now: 1000, jobs: [a] }))).toMatchObject({ code: INJECTED_FAULT, fault: 'inside' })
+    await store.insert({ now: 1000, jobs: [b] })
+    expect((await inner.listJobs({}, 1000)).map((j) => j.id)).toEqual([b.id])
+    await store.close()
   })
 
   it('fails a call after it committed: the data is there, watchers heard it, the caller got the error', async () => {
