@@ -40,25 +40,40 @@ export function withCodec(store: Store, codec: Codec): Store {
    * A codec's failure to encode is the value's fault, as a value a store cannot hold is: a
    * `SerializationError`, so that the engine fails that one job and nothing is written.
    */
-  const encode = async (v: unknown): Promise<unknown> => {
+  const encode = async (v: unknown, kept?: Kept): Promise<unknown> => {
+    let stored: unknown
     try {
-      return await codec.encode(v)
+      stored = await codec.encode(v)
     } catch (err) {
       if (err instanceof SerializationError) throw err
       throw new SerializationError(`the codec could not encode a value (${reason(err)})`, { cause: err })
     }
+    if (kept) {
+      encodedHere.set(stored, v)
+      kept.push(stored)
+    }
+    return stored
   }
-  const enc = (v: unknown): Promise<unknown> | undefined => (v === undefined ? undefined : encode(v))
-  const encodeError = async (e: SerializedError): Promise<SerializedError> => {
+  /**
+   * What this context encodes for a write, while the write is under way: the events of that
+   * write carry the values back, and they are read from here instead of being decoded again.
+   */
+  const encodedHere = new Map<unknown, unknown>()
+  const forget = (kept: Kept): void => {
+    for (const stored of kept) encodedHere.delete(stored)
+  }
+  const decodeValue = async (v: unknown): Promise<unknown> => (encodedHere.has(v) ? encodedHere.get(v) : codec.decode(v))
+  const enc = (v: unknown, kept?: Kept): Promise<unknown> | undefined => (v === undefined ? undefined : encode(v, kept))
+  const encodeError = async (e: SerializedError, kept?: Kept): Promise<SerializedError> => {
     const { name, code, message, stack, data } = e
     const hidden: { message: string; stack?: string; data?: SerializedError['data'] } = { message }
     if (stack !== undefined) hidden.stack = stack
     if (data !== undefined) hidden.data = data
-    return { name, ...(code === undefined ? {} : { code }), message: '', encoded: await encode(hidden) }
+    return { name, ...(code === undefined ? {} : { code }), message: '', encoded: await encode(hidden, kept) }
   }
   const decodeError = async (e: SerializedError): Promise<SerializedError> => {
     if (e.encoded === undefined) return e
-    const hidden = (await codec.decode(e.encoded)) as Partial<SerializedError> | null
+    const hidden = (await decodeValue(e.encoded)) as Partial<SerializedError> | null
     if (typeof hidden !== 'object' || hidden === null || typeof hidden.message !== 'string') {
       throw new SerializationError('the decoded error has no message')
     }
@@ -77,12 +92,12 @@ export function withCodec(store: Store, codec: Codec): Store {
     }
     return out as C
   }
-  const encodeSettlement = async (s: Settlement): Promise<Settlement> => {
+  const encodeSettlement = async (s: Settlement, kept: Kept): Promise<Settlement> => {
     const o = s.outcome
-    if (o.kind === 'succeeded' && o.result !== undefined) return { ...s, outcome: { ...o, result: await encode(o.result) } }
+    if (o.kind === 'succeeded' && o.result !== undefined) return { ...s, outcome: { ...o, result: await encode(o.result, kept) } }
     if (o.kind === 'failed') {
       // An error the codec cannot encode must still end its job: its message is not kept.
-      const error = await encodeError(o.error).catch(() => ({
+      const error = await encodeError(o.error, kept).catch(() => ({
         name: o.error.name,
         ...(o.error.code === undefined ? {} : { code: o.error.code }),
         message: 'the codec could not encode this error: its message is not kept',
@@ -101,7 +116,6 @@ export function withCodec(store: Store, codec: Codec): Store {
       return { ok: false, why: reason(err) }
     }
   }
-  const decodeValue = (v: unknown): Promise<unknown> => codec.decode(v)
   /**
    * The job with its fields decoded; a field that cannot be is left out and named in
    * `unreadable`. `claimed`: only what a handler is given (the rest is not read there).
@@ -183,10 +197,15 @@ export function withCodec(store: Store, codec: Codec): Store {
   }
 
   const settleAndClaim = async (input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> => {
-    const settle = await Promise.all(input.settle.map(encodeSettlement))
-    const out = await store.settleAndClaim({ ...input, settle })
-    const claimed = await Promise.all(out.claimed.map((j) => decodeJob(j, true)))
-    return failUnreadable(store, input, { ...out, claimed, events: await decodeEvents(out.events) }, decodeEvents)
+    const kept: Kept = []
+    try {
+      const settle = await Promise.all(input.settle.map((st) => encodeSettlement(st, kept)))
+      const out = await store.settleAndClaim({ ...input, settle })
+      const claimed = await Promise.all(out.claimed.map((j) => decodeJob(j, true)))
+      return await failUnreadable(store, input, { ...out, claimed, events: await decodeEvents(out.events) }, decodeEvents)
+    } finally {
+      forget(kept)
+    }
   }
 
   return delegate(store, {
@@ -210,7 +229,12 @@ export function withCodec(store: Store, codec: Codec): Store {
     },
     settleAndClaim,
     async progress(input) {
-      return store.progress({ ...input, progress: await enc(input.progress) })
+      const kept: Kept = []
+      try {
+        return await store.progress({ ...input, progress: await enc(input.progress, kept) })
+      } finally {
+        forget(kept)
+      }
     },
     async putSchedule(input) {
       const { job } = input.schedule
@@ -288,6 +312,9 @@ export function withRecordChecks(store: Store): Store {
 
 export const DECODE_FAILED = 'DECODE_FAILED'
 export const CORRUPT_RECORD = 'CORRUPT_RECORD'
+
+/** The stored forms a write encoded: see `encodedHere`. */
+type Kept = unknown[]
 
 type DecodedKey = 'payload' | 'previousResult' | 'groupError' | 'result' | 'progress' | 'error'
 const FIELD_NAMES: Record<DecodedKey, string> = {
