@@ -20,14 +20,13 @@
  * function from a seed, so a property-based test can drive the faults and replay a failure.
  *
  * @example
- * // The second claim commits, but the engine never hears of it.
- * const store = faultyStore(memoryStore(), [{ method: 'settleAndClaim', nth: 2, kind: 'after' }])
+ * // The first claim commits, but its reply is lost: the job still runs once, on time.
+ * const store = faultyStore(memoryStore(), [{ method: 'settleAndClaim', nth: 1, kind: 'after' }])
  * const queue = createTestQueue({ store })
- * queue.register('send', send)
- * await queue.dispatch(job('send', {}).retry(0))
- * await queue.advance(60_000)
- * expect(store.injected).toHaveLength(1)
- * expect(await queue.counts()).toMatchObject({ succeeded: 1 })
+ * queue.register('email:send', send)
+ * await queue.dispatch(job('email:send', { to }).retry(0))
+ * await queue.advance(1000)
+ * expect(send).toHaveBeenCalledOnce()
  *
  * @module
  */
