@@ -98,6 +98,7 @@ describe('a full origin under the IndexedDB store (Chromium, end to end)', () =>
     const cdp = await e2e.context.newCDPSession(page)
     // The database exists (its pool of OPFS files is made) before the quota is set.
     const first = await page.evaluate(() => window.e2eOpfs.fill(10, 1))
+    expect(first.error).toBeUndefined()
     const usage = await page.evaluate(() => window.e2eOpfs.usage())
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: e2e.origin, quotaSize: usage + 2_000_000 })
     try {
