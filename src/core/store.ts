@@ -95,6 +95,8 @@ export interface StoredChain {
   finishedAt?: number
   error?: SerializedError
   callbacks: { success?: CallbackDraft; error?: CallbackDraft; settled?: CallbackDraft }
+  /** Times the chain was replayed; names each run's callback jobs apart. Absent: 0. */
+  replays?: number
 }
 
 /**
@@ -111,6 +113,8 @@ export interface StoredBatch extends Omit<BatchState, 'jobIds'> {
   progressCount: number
   /** The progress callback that may still be waiting: at most one waits at a time. */
   progressJobId?: string
+  /** Times the batch was replayed; names each run's callback jobs apart. Absent: 0. */
+  replays?: number
 }
 
 /** A recurring job: what `queue.schedule` keeps in the store. */

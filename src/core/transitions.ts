@@ -226,10 +226,8 @@ function stopMember(j: StoredJob, c: Changes): StoredJob {
  * How many times a chain or batch has been replayed (`replayChain`, `replayBatch`). Kept on its
  * record; an absent count is 0.
  */
-export type Replays = { replays?: number }
-
 export function replaysOf(g: StoredChain | StoredBatch): number {
-  return (g as Replays).replays ?? 0
+  return g.replays ?? 0
 }
 
 /**

@@ -28,6 +28,7 @@ import { chainContract } from './contract/chains.js'
 import { claimContract } from './contract/claims.js'
 import { insertContract } from './contract/insert.js'
 import { livenessContract } from './contract/liveness.js'
+import { replayGroupContract } from './contract/replay-groups.js'
 import { retentionContract } from './contract/retention.js'
 import { scheduleContract } from './contract/schedules.js'
 import { settleContract } from './contract/settle.js'
@@ -41,6 +42,7 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
     adminContract(makeStore)
     chainContract(makeStore)
     batchContract(makeStore)
+    replayGroupContract(makeStore)
     scheduleContract(makeStore)
     watchContract(makeStore)
     livenessContract(makeStore)

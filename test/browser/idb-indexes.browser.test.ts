@@ -88,7 +88,7 @@ describe('IndexedDB store indexes (Chromium)', { timeout: 60_000 }, () => {
       waiting: ['ready', 'state'],
       delayed: ['delayed', 'due', 'state'],
       active: ['lease'],
-      done: ['finished', 'state'],
+      done: ['finished', 'retain', 'state'],
       unique: ['ready', 'state', 'unique'],
       c0: ['chain', 'ready', 'state'],
       c1: ['chain', 'state'],

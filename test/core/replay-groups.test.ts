@@ -2,11 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { NotFoundError, QueueError, UnrecoverableError, job, memoryStore, type JobContext, type Store } from '../../src/index.js'
 import { defineStore, storeBackend } from '../../src/core/define-store.js'
 import type { StoreBackend, StoreTx } from '../../src/core/store-backend.js'
-import { replayGroupContract } from '../../src/testing/contract/replay-groups.js'
 import { createTestQueue } from '../../src/testing/index.js'
 import { harness } from '../helpers.js'
-
-replayGroupContract(() => memoryStore())
 
 /** A memory store whose write transactions fail at their `n`-th putJob once `arm` is called. */
 function storeFailingAtPut(n: number): { store: Store; arm(on?: boolean): void } {

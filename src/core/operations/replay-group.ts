@@ -10,7 +10,7 @@
 import type { StoreTx } from '../store-backend.js'
 import type { ReplayGroupInput, ReplayOutcome, StoredBatch, StoredChain, StoredJob } from '../store.js'
 import { NotFoundError, QueueError } from '../errors.js'
-import { Changes, claimedAhead, dispatched, replaysOf, unclaim, type Replays } from '../transitions.js'
+import { Changes, claimedAhead, dispatched, replaysOf, unclaim } from '../transitions.js'
 import { batchJobIds, readBatch } from './groups.js'
 import { writeChanges } from './write.js'
 
@@ -65,7 +65,7 @@ function replayChain(chain: StoredChain, steps: StoredJob[], c: Changes): void {
   const failed = steps.findIndex((s) => s.state === 'failed')
   const at = failed >= 0 ? failed : chain.current
   const { finishedAt: _f, error: _e, ...rest } = chain
-  const next: StoredChain & Replays = { ...rest, state: 'running', current: at, replays: replaysOf(chain) + 1 }
+  const next: StoredChain = { ...rest, state: 'running', current: at, replays: replaysOf(chain) + 1 }
   c.chains.set(chain.id, next)
   c.emit({ kind: 'chain:started', chainId: chain.id, jobId: steps[at]?.id })
   for (const s of steps.slice(at)) {
@@ -98,7 +98,7 @@ function replayBatch(batch: StoredBatch, members: StoredJob[], c: Changes): void
     else if (m.state === 'failed' || m.state === 'cancelled') requeued.push(c.job({ ...again(m), state: 'waiting', runAt: c.now }))
     else if (claimedAhead(m) && m.cancelRequested) requeued.push(unclaim(m, c))
   }
-  const b: StoredBatch & Replays = {
+  const b: StoredBatch = {
     ...rest,
     state: 'running',
     pending: members.length - succeeded,
