@@ -53,9 +53,12 @@ export interface QueueOptions {
    */
   connectivity?: Connectivity
   /**
-   * What the engine keeps of finished jobs, per finished state: the newest `count`, none older
-   * than `ageMs`. A finished chain or batch goes with its jobs. Applied in small slices as the
-   * engine works. `retentionDefaults` holds suggested settings for browsers and for Node.
+   * What the engine keeps of finished jobs, per finished state: the newest `count` (by
+   * `finishedAt`) and none older than `ageMs`; with both, a job goes when either says so. A
+   * chain or batch keeps all its jobs while it runs, and goes whole once retention picks any of
+   * them. Applied in small slices inside the store calls the engine makes anyway: no timer, so
+   * an idle engine stays idle and an age passed meanwhile is applied at the next work.
+   * `retentionDefaults.browser` and `.node` are suggested settings.
    * @default keep everything
    */
   retention?: Retention
