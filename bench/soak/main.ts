@@ -131,7 +131,11 @@ function verdict(): string[] {
       `- ${name}: ${f1(pick(warm))} MB after warm-up (${int(warm.done)} jobs); the last ${tail.length} samples ` +
       `${lastValues.map(f1).join(', ')} MB (at most ${change >= 0 ? '+' : ''}${f1(change)} MB, ` +
       `${change >= 0 ? '+' : ''}${((change / pick(warm)) * 100).toFixed(1)}%); highest after warm-up ${f1(max)} MB. ` +
-      `${flat ? `Flat: within ${tolerance * 100}% of the warm-up sample.` : `Not flat: more than ${tolerance * 100}% above the warm-up sample.`}`
+      (!flat
+        ? `Grew: more than ${tolerance * 100}% above the warm-up sample.`
+        : change < -tolerance * pick(warm)
+          ? `No growth: it fell after warm-up and stayed down.`
+          : `Flat: within ${tolerance * 100}% of the warm-up sample.`)
     )
   }
   return [
