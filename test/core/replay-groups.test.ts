@@ -3,7 +3,7 @@ import { NotFoundError, QueueError, UnrecoverableError, job, memoryStore, type J
 import { defineStore, storeBackend } from '../../src/core/define-store.js'
 import type { StoreBackend, StoreTx } from '../../src/core/store-backend.js'
 import { createTestQueue } from '../../src/testing/index.js'
-import { harness } from '../helpers.js'
+import { deferred, harness, settle } from '../helpers.js'
 
 /** A memory store whose write transactions fail at their `n`-th putJob once `arm` is called. */
 function storeFailingAtPut(n: number): { store: Store; arm(on?: boolean): void } {
@@ -205,6 +205,51 @@ describe('queue.replayBatch', () => {
     state.fixed = true
     await queue.replayBatch(id)
     await expect(queue.replayBatch(id)).rejects.toMatchObject({ code: 'INVALID_STATE' })
+  })
+
+  it('refuses a failed batch while one of its jobs still runs, even asked to stop; replays it once its first run settled', async () => {
+    const { queue } = harness<{ slow: null; f: null; cb: string }>({ concurrency: 2 })
+    const gate = deferred()
+    const state = { broken: true }
+    let slowRuns = 0
+    const callbacks: string[] = []
+    // The slow job does not heed its signal: it finishes its work, then the engine settles it.
+    queue.register('slow', async () => {
+      slowRuns++
+      if (state.broken) await gate.promise
+    })
+    queue.register('f', () => {
+      if (state.broken) throw new UnrecoverableError('f broke')
+    })
+    queue.register('cb', (on, ctx) => void callbacks.push(`${on}:${ctx.batch?.state}`))
+    await queue.start()
+    const id = await queue
+      .batch(job('slow', null), job('f', null))
+      .onSuccess(job('cb', 'success'))
+      .onError(job('cb', 'error'))
+      .onSettled(job('cb', 'settled'))
+      .dispatch()
+    await settle(5)
+    const failed = await queue.findBatch(id)
+    expect(failed).toMatchObject({ state: 'failed', pending: 1, failed: 1 })
+    expect(await queue.cancel(failed.jobIds[0] ?? '')).toBe(true)
+    const err = await queue.replayBatch(id).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(QueueError)
+    expect(err).toMatchObject({ code: 'INVALID_STATE', message: expect.stringContaining('wait until its running jobs end') })
+    expect(await queue.findBatch(id)).toEqual(failed)
+    gate.resolve(undefined)
+    await settle(5)
+    const settled = await queue.findBatch(id)
+    expect(settled).toMatchObject({ state: 'failed', pending: 0, failed: 1, cancelled: 1 })
+    expect(settled.finishedAt).toBeDefined()
+    expect(callbacks.sort()).toEqual(['error:failed', 'settled:failed'])
+    state.broken = false
+    await queue.replayBatch(id)
+    await settle(5)
+    expect(await queue.findBatch(id)).toMatchObject({ state: 'succeeded', pending: 0, succeeded: 2, failed: 0, cancelled: 0 })
+    expect(slowRuns).toBe(2)
+    expect(callbacks.slice(2).sort()).toEqual(['settled:succeeded', 'success:succeeded'])
+    await queue.stop()
   })
 
   it('changes nothing when a write fails half way', async () => {

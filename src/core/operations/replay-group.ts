@@ -1,7 +1,9 @@
 /**
  * `Store.replayGroup`: a failed chain from its failed step, a failed batch's failed and
- * cancelled jobs, in one transaction. Everything is read and checked before anything is
- * written: a group that cannot be replayed is refused with nothing changed. A replay counts on
+ * cancelled jobs, in one transaction. Only a group whose run is over is replayed: failed, and
+ * every one of its jobs ended (a batch fails at its first failure while other members may still
+ * run). Everything is read and checked before anything is written: a group that cannot be
+ * replayed is refused with nothing changed. A replay counts on
  * the group's record (`replays`), which names the callback jobs of its next ending apart from
  * those of the endings before (`callbackId` in `transitions.ts`).
  *
@@ -10,7 +12,7 @@
 import type { StoreTx } from '../store-backend.js'
 import type { ReplayGroupInput, ReplayOutcome, StoredBatch, StoredChain, StoredJob } from '../store.js'
 import { NotFoundError, QueueError } from '../errors.js'
-import { Changes, claimedAhead, dispatched, replaysOf, unclaim } from '../transitions.js'
+import { Changes, dispatched, replaysOf } from '../transitions.js'
 import { batchJobIds, readBatch } from './groups.js'
 import { writeChanges } from './write.js'
 
@@ -21,12 +23,16 @@ export async function replayGroup(tx: StoreTx, input: ReplayGroupInput): Promise
     const chain = await tx.getChain(id)
     if (!chain) throw new NotFoundError(`no chain with id ${id}`)
     if (chain.state !== 'failed') throw notFailed('chain', id, chain.state)
-    replayChain(chain, await members('chain', id, chain.jobIds, tx), c)
+    const steps = await members('chain', id, chain.jobIds, tx)
+    if (chain.finishedAt === undefined || steps.some(unsettled)) throw stillRunning('chain', id)
+    replayChain(chain, steps, c)
   } else {
     const batch = await readBatch(tx, id, c)
     if (!batch) throw new NotFoundError(`no batch with id ${id}`)
     if (batch.state !== 'failed') throw notFailed('batch', id, batch.state)
-    replayBatch(batch, await members('batch', id, await batchJobIds(tx, id, c), tx), c)
+    const jobs = await members('batch', id, await batchJobIds(tx, id, c), tx)
+    if (batch.pending > 0 || batch.finishedAt === undefined || jobs.some(unsettled)) throw stillRunning('batch', id)
+    replayBatch(batch, jobs, c)
   }
   await writeChanges(tx, c)
   return { replayed: true, events: c.events }
@@ -34,6 +40,23 @@ export async function replayGroup(tx: StoreTx, input: ReplayGroupInput): Promise
 
 function notFailed(group: string, id: string, state: string): QueueError {
   return new QueueError(`${group} ${id} is ${state}: only a failed ${group} can be replayed`, { code: 'INVALID_STATE' })
+}
+
+/**
+ * A failed group whose jobs have not all ended: one still runs, or was claimed ahead by an engine
+ * that may have started it (a failure only asks such a job to stop). Its run is not over: its
+ * `onSettled` is still to come, and what that job does would count in the replayed run. Only a
+ * settled group is replayed.
+ */
+function stillRunning(group: string, id: string): QueueError {
+  return new QueueError(`${group} ${id} failed but some of its jobs still run: wait until its running jobs end, then replay it`, {
+    code: 'INVALID_STATE',
+  })
+}
+
+/** Not ended: a settled group has none (every job of a failed one ended or was cancelled). */
+function unsettled(j: StoredJob): boolean {
+  return j.state !== 'succeeded' && j.state !== 'failed' && j.state !== 'cancelled'
 }
 
 /** Every job of the group; one that is gone (deleted by hand) leaves the group unreplayable. */
@@ -83,11 +106,10 @@ function replayChain(chain: StoredChain, steps: StoredJob[], c: Changes): void {
 }
 
 /**
- * A failed batch's failed and cancelled members wait again, with their attempts reset; a member
- * claimed ahead that the failure asked to stop goes back to waiting too (its engine finds its
- * lease gone). Members that run go on. The batch is running with its counters recounted from its
- * members (`members`: all of them), its error and end gone, and its callbacks will fire again when
- * it ends. The batch's ids must be in `c.batchJobIds`.
+ * A failed batch's failed and cancelled members wait again, with their attempts reset; the ones
+ * that succeeded stay done (`members`: all of them, every one ended). The batch is running with
+ * its counters recounted, its error and end gone, and its callbacks will fire again when it ends.
+ * The batch's ids must be in `c.batchJobIds`.
  */
 function replayBatch(batch: StoredBatch, members: StoredJob[], c: Changes): void {
   const { finishedAt: _f, error: _e, ...rest } = batch
@@ -95,8 +117,7 @@ function replayBatch(batch: StoredBatch, members: StoredJob[], c: Changes): void
   let succeeded = 0
   for (const m of members) {
     if (m.state === 'succeeded') succeeded++
-    else if (m.state === 'failed' || m.state === 'cancelled') requeued.push(c.job({ ...again(m), state: 'waiting', runAt: c.now }))
-    else if (claimedAhead(m) && m.cancelRequested) requeued.push(unclaim(m, c))
+    else requeued.push(c.job({ ...again(m), state: 'waiting', runAt: c.now }))
   }
   const b: StoredBatch = {
     ...rest,
