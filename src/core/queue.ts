@@ -128,15 +128,22 @@ export interface Queue<J extends JobMap = JobMap> {
   /** A failed or cancelled job goes back to waiting with its attempts reset. */
   replay(id: string): Promise<boolean>
   /**
-   * A failed chain runs again from its failed step on, in one transaction: that step and the
-   * steps after it wait again, the chain is running, and its callbacks fire again when it ends.
+   * A failed chain runs again from its failed step on, in one transaction: that step waits again
+   * with its attempts reset (its `previousResult` kept), the steps after it are blocked again,
+   * the chain is running, and its callbacks fire again, once, when this run ends.
    * `NotFoundError` when unknown; a `QueueError` of code `INVALID_STATE` when not failed.
+   * A callback of the earlier run that has not run yet still runs, once, with that run's
+   * `ctx.error`, but its `ctx.chain` shows the chain as it is when it runs.
    */
   replayChain(id: string): Promise<void>
   /**
-   * A failed batch's failed and cancelled jobs wait again, in one transaction, and the batch is
-   * running again. `NotFoundError` when unknown; a `QueueError` of code `INVALID_STATE` when
-   * not failed.
+   * A failed batch's failed and cancelled jobs wait again (attempts reset), in one transaction,
+   * and the batch is running again; its callbacks fire again, once, when this run ends. Only a
+   * batch whose run is over qualifies: while jobs that were running when it failed still run, it
+   * rejects with a `QueueError` of code `INVALID_STATE`, as for a batch that is not failed
+   * (`cancelBatch` does not fail a batch). `NotFoundError` when unknown. A callback of the
+   * earlier run that has not run yet still runs, once, but its `ctx.batch` shows the batch as it
+   * is when it runs.
    */
   replayBatch(id: string): Promise<void>
   findBatch(id: string): Promise<BatchState>
