@@ -13,9 +13,13 @@
  * is failed at once without running its handler, in a second call right after the claim, and
  * the claim hands the engine the others.
  *
+ * Unique keys are stored as the codec's `digest` of them when it has one: `uniqueFor` without a
+ * key derives its key from the payload, which would otherwise sit in plain text beside it.
+ *
  * @module
  */
 import { InvalidArgumentError, SerializationError } from './errors.js'
+import { checkStorable } from './storable.js'
 import type { SettleAndClaimInput, SettleAndClaimOutcome, Settlement, Store, StoredJob, StoredSchedule } from './store.js'
 import type { QueueEvent, SerializedError } from './types.js'
 
@@ -23,30 +27,66 @@ import type { QueueEvent, SerializedError } from './types.js'
  * Encodes values before they are stored and decodes them after they are read. `undefined` (a
  * job without payload, a handler that returned nothing) is stored as it is, never passed to
  * either. What `encode` returns must be a value every store keeps (a string is safest); a value
- * `decode` cannot read rejects, and the queue fails the job it belongs to.
+ * `decode` cannot read rejects, and the queue fails the job it belongs to. What `encode` returns
+ * and no store keeps (a function, a symbol, a cycle) is refused as a value that cannot be
+ * encoded. A call that has not settled after {@link CODEC_TIME_LIMIT_MS} while the engine claims
+ * or settles a job counts as failed.
  * @example const codec: Codec = { encode: async (v) => JSON.stringify(v), decode: async (s) => JSON.parse(s as string) }
  */
 export interface Codec {
   encode(value: unknown): Promise<unknown>
   decode(stored: unknown): Promise<unknown>
+  /**
+   * Turns a unique key (the one given to `uniqueFor`, or the one it derives from the job's type
+   * and payload) into what the store keeps in its place. It must be deterministic, the same
+   * text always giving the same digest, so that equal keys still collide, and across restarts
+   * with the same key: a keyed digest such as an HMAC. `encryptedCodec` has one. A codec without
+   * `digest` has its unique keys stored as they are given: a key derived from the payload is
+   * then the payload's text, in the clear.
+   */
+  digest?(text: string): Promise<string>
 }
 
+/**
+ * How long the engine waits for a codec call while it claims a job (a decode) or settles one
+ * (an encode), in ms. A call still pending then counts as failed: the claimed job fails with
+ * `DECODE_FAILED`, a result is refused with `SerializationError`, and an error is kept without
+ * its message. A call that never settles would otherwise stop the engine.
+ */
+export const CODEC_TIME_LIMIT_MS = 10_000
+
 /** The store as a queue with this codec sees it. */
-export function withCodec(store: Store, codec: Codec): Store {
+export function withCodec(store: Store, codec: Codec, limitMs = CODEC_TIME_LIMIT_MS): Store {
   if (typeof codec?.encode !== 'function' || typeof codec.decode !== 'function') {
     throw new InvalidArgumentError('a codec needs encode and decode functions')
+  }
+  if (codec.digest !== undefined && typeof codec.digest !== 'function') {
+    throw new InvalidArgumentError("a codec's digest must be a function when it has one")
+  }
+  /** The engine's codec calls: one not settled within `limitMs` rejects. */
+  const limited = <T>(call: Promise<T>, what: string): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SerializationError(`the codec did not ${what} within ${limitMs} ms`)), limitMs)
+    })
+    return Promise.race([call, late]).finally(() => clearTimeout(timer))
   }
   /**
    * A codec's failure to encode is the value's fault, as a value a store cannot hold is: a
    * `SerializationError`, so that the engine fails that one job and nothing is written.
    */
-  const encode = async (v: unknown, kept?: Kept): Promise<unknown> => {
+  const encode = async (v: unknown, kept?: Kept, limit = false): Promise<unknown> => {
     let stored: unknown
     try {
-      stored = await codec.encode(v)
+      stored = await (limit ? limited(codec.encode(v), 'encode a value') : codec.encode(v))
     } catch (err) {
       if (err instanceof SerializationError) throw err
       throw new SerializationError(`the codec could not encode a value (${reason(err)})`, { cause: err })
+    }
+    try {
+      checkStorable(stored, 'what the codec encoded', 'a value')
+    } catch (err) {
+      throw new SerializationError(`the codec could not encode a value: it returned one no store keeps (${reason(err)})`, { cause: err })
     }
     if (kept) {
       encodedHere.set(stored, v)
@@ -64,16 +104,17 @@ export function withCodec(store: Store, codec: Codec): Store {
   }
   const decodeValue = async (v: unknown): Promise<unknown> => (encodedHere.has(v) ? encodedHere.get(v) : codec.decode(v))
   const enc = (v: unknown, kept?: Kept): Promise<unknown> | undefined => (v === undefined ? undefined : encode(v, kept))
-  const encodeError = async (e: SerializedError, kept?: Kept): Promise<SerializedError> => {
+  const encodeError = async (e: SerializedError, kept?: Kept, limit = false): Promise<SerializedError> => {
     const { name, code, message, stack, data } = e
     const hidden: { message: string; stack?: string; data?: SerializedError['data'] } = { message }
     if (stack !== undefined) hidden.stack = stack
     if (data !== undefined) hidden.data = data
-    return { name, ...(code === undefined ? {} : { code }), message: '', encoded: await encode(hidden, kept) }
+    return { name, ...(code === undefined ? {} : { code }), message: '', encoded: await encode(hidden, kept, limit) }
   }
-  const decodeError = async (e: SerializedError): Promise<SerializedError> => {
+  const decodeLimited = (v: unknown): Promise<unknown> => limited(decodeValue(v), 'decode a value')
+  const decodeError = async (e: SerializedError, decode: (v: unknown) => Promise<unknown> = decodeValue): Promise<SerializedError> => {
     if (e.encoded === undefined) return e
-    const hidden = (await decodeValue(e.encoded)) as Partial<SerializedError> | null
+    const hidden = (await decode(e.encoded)) as Partial<SerializedError> | null
     if (typeof hidden !== 'object' || hidden === null || typeof hidden.message !== 'string') {
       throw new SerializationError('the decoded error has no message')
     }
@@ -94,10 +135,11 @@ export function withCodec(store: Store, codec: Codec): Store {
   }
   const encodeSettlement = async (s: Settlement, kept: Kept): Promise<Settlement> => {
     const o = s.outcome
-    if (o.kind === 'succeeded' && o.result !== undefined) return { ...s, outcome: { ...o, result: await encode(o.result, kept) } }
+    if (o.kind === 'succeeded' && o.result !== undefined) return { ...s, outcome: { ...o, result: await encode(o.result, kept, true) } }
     if (o.kind === 'failed') {
-      // An error the codec cannot encode must still end its job: its message is not kept.
-      const error = await encodeError(o.error, kept).catch(() => ({
+      // An error the codec cannot encode (it throws, returns what no store keeps, or does not
+      // settle in time) must still end its job: its message is not kept.
+      const error = await encodeError(o.error, kept, true).catch(() => ({
         name: o.error.name,
         ...(o.error.code === undefined ? {} : { code: o.error.code }),
         message: 'the codec could not encode this error: its message is not kept',
@@ -134,10 +176,12 @@ export function withCodec(store: Store, codec: Codec): Store {
         why ||= r.why
       }
     }
+    // A claim waits for its decodes: there, one that does not settle in time fails.
+    const value = claimed ? decodeLimited : decodeValue
     await Promise.all([
-      take('payload', decodeValue),
-      take('previousResult', decodeValue),
-      take('groupError', decodeError),
+      take('payload', value),
+      take('previousResult', value),
+      take('groupError', (e: SerializedError) => decodeError(e, value)),
       ...(claimed ? [] : [take('result', decodeValue), take('progress', decodeValue), take('error', decodeError)]),
     ])
     if (failed.length > 0 && out.unreadable === undefined) {
@@ -196,6 +240,23 @@ export function withCodec(store: Store, codec: Codec): Store {
     return { ...s, job: { ...s.job, payload: r.ok ? r.value : undefined } }
   }
 
+  /** Each job's last progress write, while one is under way. */
+  const progressOf = new Map<string, Promise<boolean>>()
+  /** The job with its unique key replaced by the codec's digest of it. */
+  const digestKey = async <T extends { uniqueKey?: string }>(j: T): Promise<T> => {
+    if (j.uniqueKey === undefined || !codec.digest) return j
+    let key: unknown
+    try {
+      key = await codec.digest(j.uniqueKey)
+    } catch (err) {
+      throw new SerializationError(`the codec could not digest a unique key (${reason(err)})`, { cause: err })
+    }
+    if (typeof key !== 'string') throw new SerializationError("the codec's digest of a unique key is not a string")
+    return { ...j, uniqueKey: key }
+  }
+  const encodeJobs = async <T extends { payload: unknown; uniqueKey?: string }>(jobs: T[]): Promise<T[]> =>
+    Promise.all((await encodePayloads(jobs)).map(digestKey))
+
   const settleAndClaim = async (input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> => {
     const kept: Kept = []
     try {
@@ -218,23 +279,35 @@ export function withCodec(store: Store, codec: Codec): Store {
         )
       }
       const [jobs, chains, batches] = await Promise.all([
-        encodePayloads(input.jobs),
+        encodeJobs(input.jobs),
         input.chains &&
-          Promise.all(input.chains.map(async (c) => ({ ...c, steps: await encodePayloads(c.steps), callbacks: await encodeCallbacks(c.callbacks) }))),
+          Promise.all(input.chains.map(async (c) => ({ ...c, steps: await encodeJobs(c.steps), callbacks: await encodeCallbacks(c.callbacks) }))),
         input.batches &&
-          Promise.all(input.batches.map(async (b) => ({ ...b, jobs: await encodePayloads(b.jobs), callbacks: await encodeCallbacks(b.callbacks) }))),
+          Promise.all(input.batches.map(async (b) => ({ ...b, jobs: await encodeJobs(b.jobs), callbacks: await encodeCallbacks(b.callbacks) }))),
       ])
       const out = await store.insert({ ...input, jobs, ...(chains ? { chains } : {}), ...(batches ? { batches } : {}) }, opts)
       return { ...out, events: await decodeEvents(out.events) }
     },
     settleAndClaim,
-    async progress(input) {
-      const kept: Kept = []
-      try {
-        return await store.progress({ ...input, progress: await enc(input.progress, kept) })
-      } finally {
-        forget(kept)
+    progress(input) {
+      // Encoding takes a varying time: a job's progress writes wait for the ones called before,
+      // so that the last call's value is the one stored, as without a codec.
+      const before = progressOf.get(input.id)
+      const write = (async () => {
+        await before?.catch(() => undefined)
+        const kept: Kept = []
+        try {
+          return await store.progress({ ...input, progress: await enc(input.progress, kept) })
+        } finally {
+          forget(kept)
+        }
+      })()
+      progressOf.set(input.id, write)
+      const clear = (): void => {
+        if (progressOf.get(input.id) === write) progressOf.delete(input.id)
       }
+      write.then(clear, clear)
+      return write
     },
     async putSchedule(input) {
       const { job } = input.schedule
@@ -336,8 +409,11 @@ export function checkRecord(j: StoredJob): StoredJob {
   if (j.unreadable !== undefined) return j
   const bad = damaged(j)
   if (bad.length === 0) return j
+  const out = { ...j }
+  // An error that is not one is left out, as a value that cannot be decoded is.
+  if (bad.includes('error')) delete out.error
   return {
-    ...j,
+    ...out,
     unreadable: {
       name: 'SerializationError',
       code: CORRUPT_RECORD,
@@ -355,6 +431,10 @@ function damaged(j: StoredJob): string[] {
   }
   const b: unknown = j.backoff
   if (typeof b !== 'number' && (typeof b !== 'object' || b === null)) bad.push('backoff')
+  const e: unknown = j.error
+  if (e !== undefined && (typeof e !== 'object' || e === null || typeof (e as SerializedError).name !== 'string' || typeof (e as SerializedError).message !== 'string')) {
+    bad.push('error')
+  }
   return bad
 }
 

@@ -6,6 +6,9 @@
  * the base64 of the IV and the ciphertext with its authentication tag. GCM's tag makes a wrong
  * key or a changed value fail to decrypt rather than decode into something else.
  *
+ * Unique keys are stored as an HMAC-SHA-256 of them, with an HMAC key derived from the AES-GCM
+ * key (see `hmacKey`): deterministic, so equal keys still collide, and unreadable without the key.
+ *
  * `globalThis.crypto.subtle` is read when called, so the same code runs in browsers, workers
  * and Node (20 and later).
  *
@@ -29,6 +32,8 @@ declare global {
 interface Subtle {
   encrypt(algorithm: { name: string; iv: Uint8Array }, key: CryptoKey, data: Uint8Array): Promise<ArrayBuffer>
   decrypt(algorithm: { name: string; iv: Uint8Array }, key: CryptoKey, data: Uint8Array): Promise<ArrayBuffer>
+  importKey(format: 'raw', data: Uint8Array, algorithm: { name: 'HMAC'; hash: 'SHA-256' }, extractable: false, usages: ['sign']): Promise<CryptoKey>
+  sign(algorithm: 'HMAC', key: CryptoKey, data: Uint8Array): Promise<ArrayBuffer>
 }
 interface WebCrypto {
   subtle: Subtle
@@ -50,13 +55,30 @@ interface Globals {
 /** Marks the stored form and its version: a later format gets a new prefix and reads both. */
 const PREFIX = 'ferry:aes-gcm:v1:'
 const IV_BYTES = 12
+/** Marks a unique key's digest and its version. */
+const DIGEST_PREFIX = 'ferry:hmac-sha256:v1:'
+/**
+ * The IV reserved for deriving the HMAC key: all zeros. `encode` never uses it (it draws again
+ * in the 2^-96 case it comes up), so it encrypts exactly one plaintext under a key, ever.
+ */
+const DERIVE_IV = new Uint8Array(IV_BYTES)
+/** The one plaintext encrypted with `DERIVE_IV`: 32 bytes, an HMAC-SHA-256 key's worth. */
+const DERIVE_LABEL = 'ferry unique-key digest key v1..'
 
 /**
  * A codec that encrypts payloads, results, progress and error messages with an AES-GCM key.
  * The key must be usable to encrypt and decrypt; keep it non-extractable and store the
  * `CryptoKey` itself (IndexedDB keeps one as it is), or import it from a secret you hold.
  * Values must be JSON (plain objects, arrays, strings, finite numbers, booleans, null):
- * anything else is refused with `SerializationError`.
+ * anything else is refused with `SerializationError`. Unique keys (`uniqueFor`, with a key or
+ * without) are stored as a keyed digest, so dedup keeps working across restarts with the same
+ * key, and a new key starts fresh.
+ *
+ * Limits: what is not a value stays readable: ids, types, queues, states, times, attempts,
+ * error names and codes, chain and batch structure, schedule names and times. Values are not
+ * bound to their job: whoever can write the store can move one job's encrypted payload or
+ * result to another job, and it decrypts there as if it were that job's own. Encryption keeps
+ * values secret and detects changed bytes; it does not protect a store someone else can write.
  * @example
  * const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])
  * const queue = createQueue({ store, codec: encryptedCodec(key) })
@@ -72,10 +94,33 @@ export function encryptedCodec(key: CryptoKey): Codec {
   subtle()
   const encoder = new g.TextEncoder()
   const decoder = new g.TextDecoder('utf-8', { fatal: true })
+  /**
+   * The HMAC key of unique keys, derived without extracting the AES key (it may be
+   * non-extractable): the AES-GCM encryption of one fixed label with the one reserved IV. That
+   * is sound because AES-GCM's ciphertext is the label XOR AES-CTR's keystream under the key,
+   * a pseudorandom function of the key that no one without it can tell from random bytes; GCM
+   * is safe as long as an IV never encrypts two plaintexts under one key, and the reserved IV
+   * only ever encrypts this label (the same bytes each time, so nothing is learned from a
+   * repeat) while `encode` never draws it. The derived bytes are never stored.
+   */
+  let hmac: Promise<CryptoKey> | undefined
+  const hmacKey = (): Promise<CryptoKey> =>
+    (hmac ??= (async () => {
+      const sealed = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv: DERIVE_IV }, key, encoder.encode(DERIVE_LABEL)))
+      return subtle().importKey('raw', sealed.subarray(0, DERIVE_LABEL.length), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+    })().catch((err: unknown) => {
+      hmac = undefined
+      throw err
+    }))
   return {
+    async digest(text) {
+      const mac = new Uint8Array(await subtle().sign('HMAC', await hmacKey(), encoder.encode(text)))
+      return DIGEST_PREFIX + toBase64(g, mac)
+    },
     async encode(value) {
       const text = strictJson(value, 'the value to encrypt') ?? 'null'
-      const iv = (g.crypto as WebCrypto).getRandomValues(new Uint8Array(IV_BYTES))
+      let iv = (g.crypto as WebCrypto).getRandomValues(new Uint8Array(IV_BYTES))
+      while (iv.every((b) => b === 0)) iv = (g.crypto as WebCrypto).getRandomValues(new Uint8Array(IV_BYTES))
       const sealed = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv }, key, encoder.encode(text)))
       const bytes = new Uint8Array(IV_BYTES + sealed.length)
       bytes.set(iv)

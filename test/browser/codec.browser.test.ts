@@ -154,6 +154,40 @@ it('works with a non-extractable key kept in IndexedDB, as a page keeps it acros
   }
 })
 
+it('marks a failed job whose stored error is plain text unreadable, with or without a codec, and reads the others', async () => {
+  for (const codec of [undefined, encryptedCodec(await aesKey())]) {
+    const name = fresh()
+    const queue = createQueue({ store: idbStore({ name }), ...(codec ? { codec } : {}) })
+    try {
+      queue.register('p:fail', () => {
+        throw new Error('it failed')
+      })
+      const bad = await queue.dispatch(job('p:fail', {}).retry(0))
+      const ok = await queue.dispatch(job('p:fail', {}).retry(0))
+      await queue.start()
+      await until(async () => (await queue.getJob(bad.id))?.state === 'failed' && (await queue.getJob(ok.id))?.state === 'failed', 'the jobs fail')
+      await queue.stop()
+      const db = await openDB(name)
+      try {
+        const record = (await db.get(STORES.jobs, bad.id)) as Record<string, unknown>
+        record['error'] = 'plain text, not an error'
+        await db.put(STORES.jobs, record)
+      } finally {
+        db.close()
+      }
+      const read = await queue.getJob(bad.id)
+      expect(read).toMatchObject({ state: 'failed', unreadable: { name: 'SerializationError', code: 'CORRUPT_RECORD' } })
+      expect(read?.unreadable?.message).toMatch(/error/)
+      expect(read).not.toHaveProperty('error')
+      expect((await queue.listJobs({ state: 'failed' })).find((j) => j.id === bad.id)?.unreadable).toMatchObject({ code: 'CORRUPT_RECORD' })
+      expect(await queue.getJob(ok.id)).toMatchObject({ state: 'failed', error: { message: 'it failed' } })
+      expect((await queue.getJob(ok.id))?.unreadable).toBeUndefined()
+    } finally {
+      await queue.close({ timeoutMs: 100 })
+    }
+  }
+})
+
 afterAll(async () => {
   await Promise.all(names.map((name) => deleteDB(name)))
 })

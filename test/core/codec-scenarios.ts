@@ -116,6 +116,33 @@ export function codecScenarios(name: string, target: () => CodecTarget): void {
       expect(raw.match(/[A-Z0-9-]*SECRET(?!_CODE)[A-Z0-9-]*/g) ?? []).toEqual([])
     }, 30_000)
 
+    it('stores unique keys as keyed digests, never their text, and dedups across a reopen with the same key', async () => {
+      const t = target()
+      const codec = encryptedCodec(await aesKey())
+      const first = queueOn(t.open(), { codec }).queue
+      const derived = await first.dispatch(job('u:run', { text: 'UNIQUE-SECRET' }).uniqueFor(600_000))
+      const given = await first.dispatch(job('u:run', { text: 'OTHER' }).uniqueFor(600_000, 'GIVEN-KEY-SECRET'))
+      expect(await first.dispatch(job('u:run', { text: 'UNIQUE-SECRET' }).uniqueFor(600_000))).toEqual({ id: derived.id, duplicate: true })
+      expect(await first.dispatch(job('u:run', { text: 'ANY' }).uniqueFor(600_000, 'GIVEN-KEY-SECRET'))).toEqual({ id: given.id, duplicate: true })
+      const read = await first.getJob(derived.id)
+      expect(read?.uniqueKey).toMatch(/^ferry:hmac-sha256:v1:/)
+      await first.close()
+
+      const raw = await t.raw()
+      expect(raw).toContain(derived.id)
+      expect(raw.match(/[A-Z0-9-]*SECRET[A-Z0-9-]*/g) ?? []).toEqual([])
+
+      const again = queueOn(t.open(), { codec }).queue
+      expect(await again.dispatch(job('u:run', { text: 'UNIQUE-SECRET' }).uniqueFor(600_000))).toEqual({ id: derived.id, duplicate: true })
+      expect(await again.dispatch(job('u:run', { text: 'ANY' }).uniqueFor(600_000, 'GIVEN-KEY-SECRET'))).toEqual({ id: given.id, duplicate: true })
+      expect((await again.dispatch(job('u:run', { text: 'UNIQUE-OTHER' }).uniqueFor(600_000))).duplicate).toBe(false)
+      await again.close()
+
+      // Another key makes other digests: its jobs do not collide with the first key's.
+      const other = queueOn(t.open(), { codec: encryptedCodec(await aesKey()) }).queue
+      expect((await other.dispatch(job('u:run', { text: 'UNIQUE-SECRET' }).uniqueFor(600_000))).duplicate).toBe(false)
+    }, 30_000)
+
     it('refuses a value that is not JSON with SerializationError, writing nothing', async () => {
       const t = target()
       const { queue } = queueOn(t.open(), { codec: encryptedCodec(await aesKey()) })

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError, SerializationError, createQueue, encryptedCodec, job, memoryStore, type Codec, type Store } from '../../src/index.js'
 import { storeBackend } from '../../src/core/define-store.js'
-import { withRecordChecks } from '../../src/core/codec.js'
+import { checkRecord, withCodec, withRecordChecks } from '../../src/core/codec.js'
+import type { StoredJob } from '../../src/core/store.js'
 import { newJob } from '../../src/testing/contract/harness.js'
 import { aesKey, codecScenarios, until } from './codec-scenarios.js'
 
@@ -143,5 +144,157 @@ describe('the claim check of a queue without a codec', () => {
     }
     expect(await checked.getJob('b')).toMatchObject({ state: 'active' })
     expect((await checked.getJob('a'))?.unreadable?.message).toMatch(/job a .*maxAttempts/)
+  })
+})
+
+describe('a codec that misbehaves', () => {
+  const json: Codec = { encode: async (v) => JSON.stringify(v), decode: async (s) => JSON.parse(s as string) as unknown }
+
+  it('keeps unique keys as given when it has no digest, and dedups with them', async () => {
+    const store = memoryStore()
+    const queue = createQueue({ store, codec: json })
+    try {
+      const a = await queue.dispatch(job('u', { n: 1 }).uniqueFor(60_000))
+      expect(await queue.dispatch(job('u', { n: 1 }).uniqueFor(60_000))).toEqual({ id: a.id, duplicate: true })
+      expect((await store.getJob(a.id))?.uniqueKey).toBe('u:{"n":1}')
+    } finally {
+      await queue.close()
+    }
+  })
+
+  it('applies its digest to every unique key, derived or given', async () => {
+    const store = memoryStore()
+    const queue = createQueue({ store, codec: { ...json, digest: async (text: string) => `d(${text.length})` } })
+    try {
+      const a = await queue.dispatch(job('u', { n: 1 }).uniqueFor(60_000))
+      const b = await queue.dispatch(job('u', { n: 2 }).uniqueFor(60_000, 'mine'))
+      expect((await store.getJob(a.id))?.uniqueKey).toBe('d(9)')
+      expect((await store.getJob(b.id))?.uniqueKey).toBe('d(4)')
+    } finally {
+      await queue.close()
+    }
+  })
+
+  it('is refused with a digest that is not a function', () => {
+    expect(() => createQueue({ codec: { ...json, digest: 'sha' } as unknown as Codec })).toThrow(InvalidArgumentError)
+  })
+
+  it('ends a job whose error it encodes into a value no store keeps, without the message', async () => {
+    const fnForErrors: Codec = {
+      encode: async (v) => (typeof v === 'object' && v !== null && 'message' in v ? () => 1 : JSON.stringify(v)),
+      decode: async (s) => JSON.parse(s as string) as unknown,
+    }
+    const queue = createQueue({ codec: fnForErrors })
+    queue.register('t', (p: unknown) => {
+      if ((p as { fail?: boolean }).fail) throw new Error('HIDDEN-MESSAGE')
+      return 'ok'
+    })
+    const bad = await queue.dispatch(job('t', { fail: true }).retry(1).backoff(1))
+    const ok = await queue.dispatch(job('t', {}))
+    await queue.start()
+    try {
+      await until(async () => (await queue.counts()).failed === 1 && (await queue.counts()).succeeded === 1, 'both jobs end')
+      const j = await queue.getJob(bad.id)
+      expect(j).toMatchObject({ state: 'failed', attempt: 2, error: { name: 'Error', message: expect.stringMatching(/could not encode/) as unknown } })
+      expect(JSON.stringify(j)).not.toContain('HIDDEN-MESSAGE')
+      expect(await queue.getJob(ok.id)).toMatchObject({ state: 'succeeded', result: 'ok' })
+    } finally {
+      await queue.close({ timeoutMs: 100 })
+    }
+  })
+
+  it('fails with SerializationError a result it encodes into a value no store keeps', async () => {
+    const symbolForResults: Codec = {
+      encode: async (v) => (v === 'result' ? { s: Symbol('x') } : JSON.stringify(v)),
+      decode: async (s) => JSON.parse(s as string) as unknown,
+    }
+    const queue = createQueue({ codec: symbolForResults })
+    queue.register('t', () => 'result')
+    await expect(queue.dispatch(job('t', 'result'))).rejects.toThrow(SerializationError)
+    const { id } = await queue.dispatch(job('t', {}).retry(0))
+    await queue.start()
+    try {
+      await until(async () => (await queue.counts()).failed === 1, 'the job fails')
+      expect(await queue.getJob(id)).toMatchObject({ state: 'failed', error: { name: 'SerializationError' } })
+    } finally {
+      await queue.close({ timeoutMs: 100 })
+    }
+  })
+
+  it('keeps the progress writes of a job in call order when its calls overlap, so the last call wins', async () => {
+    const slow: Codec = {
+      encode: async (v) => {
+        await new Promise((r) => setTimeout(r, Math.random() * 20))
+        return JSON.stringify(v)
+      },
+      decode: async (s) => {
+        await new Promise((r) => setTimeout(r, Math.random() * 20))
+        return JSON.parse(s as string) as unknown
+      },
+    }
+    const queue = createQueue({ codec: slow, concurrency: 4 })
+    const heard = new Map<string, unknown[]>()
+    queue.events.subscribe((e) => {
+      if (e.kind === 'job:progress') heard.set(e.jobId, [...(heard.get(e.jobId) ?? []), e.progress])
+    })
+    queue.register('t', async (_p: unknown, ctx) => {
+      await Promise.all([1, 2, 3, 4, 5].map((n) => ctx.progress(n)))
+      return 'done'
+    })
+    const ids = await Promise.all(Array.from({ length: 8 }, () => queue.dispatch(job('t', {}))))
+    await queue.start()
+    try {
+      await until(async () => (await queue.counts()).succeeded === 8, 'the jobs succeed', 20_000)
+      for (const { id } of ids) {
+        expect((await queue.getJob(id))?.progress).toBe(5)
+        expect(heard.get(id)).toEqual([1, 2, 3, 4, 5])
+      }
+    } finally {
+      await queue.close({ timeoutMs: 100 })
+    }
+  }, 30_000)
+
+  it('fails a claimed job whose decode never settles, and ends a settlement whose encode never settles', async () => {
+    const never = new Promise<never>(() => undefined)
+    const hanging: Codec = {
+      encode: async (v) => {
+        if (JSON.stringify(v).includes('hang')) return never
+        return JSON.stringify(v)
+      },
+      decode: async (s) => {
+        if ((s as string).includes('hang')) return never
+        return JSON.parse(s as string) as unknown
+      },
+    }
+    const raw = memoryStore()
+    const store = withCodec(raw, hanging, 50)
+    // Stored without the codec, as a queue with it would have: its decode never settles.
+    await raw.insert({ now: 1, jobs: [newJob({ id: 'h', runAt: 0, payload: '"hang"', maxAttempts: 1 }), newJob({ id: 'ok', runAt: 0, payload: '"x"', maxAttempts: 1 })] })
+    const claim = { owner: 'o', token: 't1', queues: ['default'], types: ['t'], limit: 2, leaseUntil: 1_000_000 }
+    const out = await store.settleAndClaim({ now: 10, settle: [], claim })
+    expect(out.claimed.map((j) => j.id)).toEqual(['ok'])
+    // Read as stored: a read through the codec would wait for the decode that never settles.
+    expect(await raw.getJob('h')).toMatchObject({ state: 'failed', error: { name: 'SerializationError', code: 'DECODE_FAILED' } })
+    // An error whose encode never settles ends its job without its message.
+    await store.settleAndClaim({
+      now: 20,
+      settle: [{ id: 'ok', token: 't1', outcome: { kind: 'failed', error: { name: 'Error', message: 'hang' }, unrecoverable: true } }],
+    })
+    expect(await store.getJob('ok')).toMatchObject({ state: 'failed', error: { name: 'Error', message: expect.stringMatching(/could not encode/) as unknown } })
+    // A result whose encode never settles is a SerializationError, as a value no store keeps.
+    await raw.insert({ now: 30, jobs: [newJob({ id: 'r', runAt: 0, payload: '"x"' })] })
+    await store.settleAndClaim({ now: 40, settle: [], claim: { ...claim, token: 't2' } })
+    await expect(store.settleAndClaim({ now: 50, settle: [{ id: 'r', token: 't2', outcome: { kind: 'succeeded', result: 'hang' } }] })).rejects.toThrow(SerializationError)
+  })
+})
+
+describe('the record check', () => {
+  it('marks a job whose stored error is not an error unreadable, and leaves the error out', () => {
+    const j = { ...newJob({ id: 'e' }), seq: 1, state: 'failed', attempt: 1, createdAt: 0, error: 'plain text' } as unknown as StoredJob
+    const checked = checkRecord(j)
+    expect(checked.unreadable).toMatchObject({ name: 'SerializationError', code: 'CORRUPT_RECORD', message: expect.stringMatching(/job e .*error/) as unknown })
+    expect(checked).not.toHaveProperty('error')
+    const fine = { ...j, error: { name: 'Error', message: 'm' } } as StoredJob
+    expect(checkRecord(fine)).toBe(fine)
   })
 })
