@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { corruptError } from './damaged.js'
 import { QueueClosedError } from './errors.js'
 import { cancel, prunePage, replay } from './operations/admin.js'
 import { insert } from './operations/insert.js'
@@ -16,7 +17,7 @@ import { deleteSchedule, putSchedule } from './operations/schedules.js'
 import type { StoreBackend } from './store-backend.js'
 import type { Store, StoredJob } from './store.js'
 import { batchView } from './transitions.js'
-import type { ChainState, QueueEvent } from './types.js'
+import type { ChainState, Counts, JobState, QueueEvent } from './types.js'
 
 export interface DefineStoreOptions {
   /**
@@ -91,7 +92,16 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
     },
     cancel: async (input) => notify(await write((tx) => cancel(tx, input))),
     replay: async (input) => notify(await write((tx) => replay(tx, input))),
-    replayGroup: async (input) => notify(await write((tx) => replayGroup(tx, input))),
+    replayGroup: async (input) =>
+      notify(
+        await write(async (tx) => {
+          // A damaged chain or batch cannot be replayed: what it ran is not known.
+          const group = input.group === 'chain' ? await tx.getChain(input.id) : await tx.getBatch(input.id)
+          const damaged = group && corruptError(group)
+          if (damaged) throw damaged
+          return replayGroup(tx, input)
+        }),
+      ),
     async prune({ before }) {
       let total = 0
       for (;;) {
@@ -110,10 +120,12 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
     listSchedules: () => read((tx) => tx.listSchedules()),
     getJob: (id) => read((tx) => tx.getJob(id)),
     listJobs: (filter, now) => read((tx) => tx.listJobs(filter, now)),
-    counts: (now) => read((tx) => tx.counts(now)),
+    counts: (now) => read(async (tx) => known(await tx.counts(now))),
     getChain: (id) => read(async (tx): Promise<ChainState | undefined> => {
       const ch = await tx.getChain(id)
       if (!ch) return undefined
+      const damaged = corruptError(ch)
+      if (damaged) throw damaged
       const jobs = await Promise.all(ch.jobIds.map((jobId) => tx.getJob(jobId)))
       const steps: ChainState['steps'] = ch.jobIds.map((jobId, i) => ({ jobId, type: jobs[i]?.type ?? 'unknown', state: jobs[i]?.state ?? 'cancelled' }))
       const view: ChainState = { id: ch.id, state: ch.state, steps, current: ch.current, createdAt: ch.createdAt }
@@ -122,6 +134,8 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
     }),
     getBatch: (id) => read(async (tx) => {
       const b = await tx.getBatch(id)
+      const damaged = b && corruptError(b)
+      if (damaged) throw damaged
       return b && batchView(b, await tx.batchJobIds(id))
     }),
     watch(listener) {
@@ -147,6 +161,16 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
   }
   backends.set(store, backend)
   return store
+}
+
+const STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'blocked', 'succeeded', 'failed', 'cancelled']
+
+/** Counts of the states jobs can be in: a record with any other state (a damaged one) is left out. */
+function known(counts: Counts): Counts {
+  if (Object.keys(counts).every((k) => (STATES as readonly string[]).includes(k))) return counts
+  const out = {} as Counts
+  for (const k of STATES) if (k in counts) out[k] = counts[k]
+  return out
 }
 
 /** A job's state as users see it: a delayed job whose time has come is waiting. */

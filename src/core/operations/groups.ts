@@ -5,6 +5,7 @@
  */
 import type { StoreReadTx, StoreTx } from '../store-backend.js'
 import type { StoredBatch, StoredJob } from '../store.js'
+import { unreadableOf } from '../damaged.js'
 import { batchMemberFinished, chainStepFinished, isFinished, type Changes } from '../transitions.js'
 
 /** Reads what the chain or batch rules need and applies them for a job that just finished. */
@@ -12,7 +13,8 @@ export async function finishInGroups(tx: StoreTx, job: StoredJob, c: Changes): P
   if (!isFinished(job.state)) return
   if (job.chainId !== undefined) {
     const chain = c.chains.get(job.chainId) ?? (await tx.getChain(job.chainId))
-    if (chain && chain.state === 'running') {
+    // A chain whose record is damaged is left as it is: no step is released from it.
+    if (chain && chain.state === 'running' && unreadableOf(chain) === undefined) {
       // On success the next step is released; otherwise every step not started ends, those
       // before this one too (a later step can be cancelled while earlier ones wait).
       const others = job.state === 'succeeded' ? chain.jobIds.slice((job.step ?? 0) + 1) : chain.jobIds.filter((id) => id !== job.id)
@@ -22,7 +24,8 @@ export async function finishInGroups(tx: StoreTx, job: StoredJob, c: Changes): P
   }
   if (job.batchId !== undefined) {
     const batch = await readBatch(tx, job.batchId, c)
-    if (batch) {
+    // A batch whose record is damaged is left as it is; the job is settled all the same.
+    if (batch && unreadableOf(batch) === undefined) {
       const ids = await batchJobIds(tx, batch.id, c)
       const failsBatch = job.state === 'failed' && !batch.allowFailures && batch.state === 'running'
       const [members, progressJob] = await Promise.all([
@@ -44,6 +47,7 @@ export async function readBatch(tx: StoreReadTx, id: string, c: Changes): Promis
   const stored = await tx.getBatch(id)
   if (!stored || !('jobIds' in stored)) return stored
   const { jobIds: _, ...batch } = stored as StoredBatch & { jobIds?: unknown }
+  // Spread, the record keeps what marks it damaged (`unreadable` and its stored form).
   return batch
 }
 

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { NEVER, unreadableOf } from '../damaged.js'
 import { latestOccurrence, nextOccurrence, timingKey } from '../recurrence.js'
 import type { StoreTx } from '../store-backend.js'
 import type { StoredSchedule } from '../store.js'
@@ -23,7 +24,9 @@ export const SKIP_GRACE_MS = 60_000
 
 /** Creates or replaces a schedule. One whose timing did not change keeps its next run. */
 export async function putSchedule(tx: StoreTx, input: { now: number; schedule: StoredSchedule }): Promise<void> {
-  const old = await tx.getSchedule(input.schedule.name)
+  const stored = await tx.getSchedule(input.schedule.name)
+  // A damaged schedule is replaced as if there were none.
+  const old = stored && unreadableOf(stored) === undefined ? stored : undefined
   const same = old && timingKey(old.when, old.timezone) === timingKey(input.schedule.when, input.schedule.timezone)
   await tx.putSchedule(
     old && same
@@ -45,9 +48,13 @@ export async function deleteSchedule(tx: StoreTx, name: string): Promise<boolean
  */
 export async function fireSchedules(tx: StoreTx, c: Changes): Promise<void> {
   for (const sc of await tx.dueSchedules(c.now, FIRE_LIMIT)) {
-    const first = sc.nextRunAt
-    const occurrence =
-      sc.catchUp === 'once' ? first : latestOccurrence(sc.when, sc.timezone, Math.max(first, c.now - SKIP_GRACE_MS), c.now, first)
+    const times = unreadableOf(sc) === undefined ? timesOf(sc, c.now) : undefined
+    if (!times) {
+      // Damaged: it never fires, and no longer comes due; the rest of it stays as stored.
+      await tx.putSchedule({ ...sc, nextRunAt: NEVER })
+      continue
+    }
+    const { occurrence, nextRunAt } = times
     if (occurrence !== undefined) {
       const id = `schedule:${sc.name}:${occurrence}`
       if (!(await tx.getJob(id))) {
@@ -56,8 +63,21 @@ export async function fireSchedules(tx: StoreTx, c: Changes): Promise<void> {
         dispatched(c, j)
       }
     }
-    const nextRunAt = nextOccurrence(sc.when, sc.timezone, c.now, first)
     const lastRunAt = occurrence ?? sc.lastRunAt
     await tx.putSchedule({ ...sc, nextRunAt, ...(lastRunAt === undefined ? {} : { lastRunAt }) })
+  }
+}
+
+/**
+ * The occurrence a due schedule enqueues now and its next run; undefined when its timing
+ * cannot be read (a cron expression or time zone changed in storage).
+ */
+function timesOf(sc: StoredSchedule, now: number): { occurrence: number | undefined; nextRunAt: number } | undefined {
+  const first = sc.nextRunAt
+  try {
+    const occurrence = sc.catchUp === 'once' ? first : latestOccurrence(sc.when, sc.timezone, Math.max(first, now - SKIP_GRACE_MS), now, first)
+    return { occurrence, nextRunAt: nextOccurrence(sc.when, sc.timezone, now, first) }
+  } catch {
+    return undefined
   }
 }

@@ -8,6 +8,7 @@
  */
 import type { SqlValue } from '@sqlite.org/sqlite-wasm'
 import type { StoredBatch, StoredChain, StoredJob, StoredSchedule } from '../../core/store.js'
+import { readBatch, readChain, readSchedule, storedForm, withoutMark } from '../../core/damaged.js'
 import { strictJson } from './strict-json.js'
 
 /** The columns of `ferry_jobs` in the order `jobToRow` writes and `jobFromRow` reads them. */
@@ -149,44 +150,63 @@ export function jobFromRow(r: SqlValue[]): StoredJob {
 }
 
 export function chainToRow(c: StoredChain): SqlValue[] {
-  const { id, state, finishedAt, ...rest } = c
-  return [id, state, finishedAt ?? null, strictJson(rest, `chain ${id}`) ?? '{}']
+  const { id, state, finishedAt, ...rest } = withoutMark(c)
+  const stored = storedForm(c)
+  return [id, state, finishedAt ?? null, typeof stored === 'string' ? stored : (strictJson(rest, `chain ${id}`) ?? '{}')]
 }
 
+/** A chain row; one whose data does not parse or lacks what the engine needs is marked `unreadable`. */
 export function chainFromRow(r: SqlValue[]): StoredChain {
-  return groupFromRow(r)
+  const { data, why } = parse(r[3])
+  const c = readChain(r[0] as string, withColumns(data, r), r[3], why)
+  if (r[2] !== null) c.finishedAt = r[2] as number
+  return c
 }
 
 /** A batch's jobs are found by their `batch_id`: a list of them, if a record has one, is not kept. */
 export function batchToRow(b: StoredBatch): SqlValue[] {
-  const { id, state, finishedAt, ...rest } = b
+  const { id, state, finishedAt, ...rest } = withoutMark(b)
   delete (rest as { jobIds?: unknown }).jobIds
-  return [id, state, finishedAt ?? null, strictJson(rest, `batch ${id}`) ?? '{}']
+  const stored = storedForm(b)
+  return [id, state, finishedAt ?? null, typeof stored === 'string' ? stored : (strictJson(rest, `batch ${id}`) ?? '{}')]
 }
 
 /** Rows written before batches stopped listing their jobs still have `jobIds`: it is left out. */
 export function batchFromRow(r: SqlValue[]): StoredBatch {
-  const b = groupFromRow<StoredBatch & { jobIds?: unknown }>(r)
+  const { data, why } = parse(r[3])
+  const b = readBatch(r[0] as string, withColumns(data, r), r[3], why) as StoredBatch & { jobIds?: unknown }
+  if (r[2] !== null) b.finishedAt = r[2] as number
   delete b.jobIds
   return b
 }
 
-function groupFromRow<G extends { id: string; state: string; finishedAt?: number }>(r: SqlValue[]): G {
-  const g = JSON.parse(r[3] as string) as G
-  g.id = r[0] as string
-  g.state = r[1] as string
-  if (r[2] !== null) g.finishedAt = r[2] as number
-  return g
+/** The JSON of a row's data, or why it is not a record. */
+function parse(text: SqlValue | undefined): { data: unknown; why?: string } {
+  try {
+    const data: unknown = JSON.parse(text as string)
+    return typeof data === 'object' && data !== null && !Array.isArray(data) ? { data } : { data: undefined, why: 'its data is not a JSON object' }
+  } catch {
+    return { data: undefined, why: 'its data is not valid JSON' }
+  }
+}
+
+/** A group's data with its state column, when the data is a record. */
+function withColumns(data: unknown, r: SqlValue[]): unknown {
+  if (data !== undefined) (data as { state?: unknown }).state = r[1]
+  else return { state: r[1] }
+  return data
 }
 
 export function scheduleToRow(s: StoredSchedule): SqlValue[] {
-  const { name, nextRunAt, ...rest } = s
-  return [name, nextRunAt, strictJson(rest, `schedule ${name}`) ?? '{}']
+  const { name, nextRunAt, ...rest } = withoutMark(s)
+  const stored = storedForm(s)
+  return [name, nextRunAt, typeof stored === 'string' ? stored : (strictJson(rest, `schedule ${name}`) ?? '{}')]
 }
 
+/** A schedule row; one whose data does not parse or lacks what the engine needs is marked `unreadable`. */
 export function scheduleFromRow(r: SqlValue[]): StoredSchedule {
-  const s = JSON.parse(r[2] as string) as StoredSchedule
-  s.name = r[0] as string
-  s.nextRunAt = r[1] as number
-  return s
+  const { data, why } = parse(r[2])
+  const fields = (data ?? {}) as { nextRunAt?: unknown }
+  fields.nextRunAt = r[1]
+  return readSchedule(r[0] as string, fields, r[2], why)
 }
