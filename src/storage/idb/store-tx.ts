@@ -17,6 +17,7 @@
  * @module
  */
 import { unwrap, type IDBPTransaction } from 'idb'
+import { readBatch, readChain, readSchedule, storedForm, withoutMark } from '../../core/damaged.js'
 import { InvalidArgumentError } from '../../core/errors.js'
 import type { StoredBatch, StoredChain, StoredSchedule } from '../../core/store.js'
 import type { StoreTx } from '../../core/store-backend.js'
@@ -36,6 +37,17 @@ function withoutMembers(b: StoredBatch): StoredBatch {
   const { jobIds: _, ...rest } = b as StoredBatch & { jobIds?: unknown }
   return rest
 }
+
+/**
+ * Records as read: one that lacks what the engine needs (changed or damaged in storage) is
+ * marked `unreadable`, and keeps the form it was read in for when it is written back.
+ */
+const chainOf = (c: StoredChain): StoredChain => readChain(c.id, { ...c }, c)
+const batchOf = (b: StoredBatch): StoredBatch => {
+  const read = withoutMembers(b)
+  return readBatch(read.id, { ...read }, b)
+}
+const scheduleOf = (sc: StoredSchedule): StoredSchedule => readSchedule(sc.name, { ...sc }, sc)
 
 export interface IdbStoreTx extends StoreTx {
   /** Resolves once every queued write succeeded; rejects with the first that failed. */
@@ -72,10 +84,13 @@ export function storeTx(wrapped: FerryTx): IdbStoreTx {
       const row = (await request(jobs.get(id))) as JobRow | undefined
       return row && fromRow(row)
     },
-    getChain: (id) => request(chains.get(id)) as Promise<StoredChain | undefined>,
+    getChain: async (id) => {
+      const c = (await request(chains.get(id))) as StoredChain | undefined
+      return c && chainOf(c)
+    },
     getBatch: async (id) => {
       const b = (await request(batches.get(id))) as StoredBatch | undefined
-      return b && withoutMembers(b)
+      return b && batchOf(b)
     },
     batchJobIds: (batchId) => all<string>(jobs.index('batch').getAllKeys(IDBKeyRange.bound([batchId], [batchId, HIGH]))),
     findUnique: async (key, now) => {
@@ -93,12 +108,15 @@ export function storeTx(wrapped: FerryTx): IdbStoreTx {
     groupsFinishedBefore: async (before, limit) => {
       const finished = IDBKeyRange.upperBound(before, true)
       const [c, b] = await Promise.all([all<StoredChain>(chains.index('finished').getAll(finished, limit)), all<StoredBatch>(batches.index('finished').getAll(finished, limit))])
-      return { chains: c, batches: b.map(withoutMembers) }
+      return { chains: c.map(chainOf), batches: b.map(batchOf) }
     },
     finished: (state, q) => rows(finished(jobs, state, q)),
-    getSchedule: (name) => request(schedules.get(name)) as Promise<StoredSchedule | undefined>,
-    listSchedules: () => all<StoredSchedule>(schedules.getAll()),
-    dueSchedules: (now, limit) => all<StoredSchedule>(schedules.index('next').getAll(IDBKeyRange.upperBound(now), limit)),
+    getSchedule: async (name) => {
+      const sc = (await request(schedules.get(name))) as StoredSchedule | undefined
+      return sc && scheduleOf(sc)
+    },
+    listSchedules: async () => (await all<StoredSchedule>(schedules.getAll())).map(scheduleOf),
+    dueSchedules: async (now, limit) => (await all<StoredSchedule>(schedules.index('next').getAll(IDBKeyRange.upperBound(now), limit))).map(scheduleOf),
     nextScheduleAt: async () => (await all<StoredSchedule>(schedules.index('next').getAll(null, 1)))[0]?.nextRunAt,
 
     nextSeq: async (count = 1) => {
@@ -113,11 +131,15 @@ export function storeTx(wrapped: FerryTx): IdbStoreTx {
     },
     putJob: async (j) => queue(jobs.put(toRow(j))),
     deleteJob: async (id) => queue(jobs.delete(id)),
-    putChain: async (c) => queue(chains.put(c)),
+    putChain: async (c) => queue(chains.put(storedForm(c) ?? withoutMark(c))),
     deleteChain: async (id) => queue(chains.delete(id)),
-    putBatch: async (b) => queue(batches.put(withoutMembers(b))),
+    putBatch: async (b) => queue(batches.put(storedForm(b) ?? withoutMembers(withoutMark(b)))),
     deleteBatch: async (id) => queue(batches.delete(id)),
-    putSchedule: async (sc) => queue(schedules.put(sc)),
+    putSchedule: async (sc) => {
+      // A damaged schedule is written back as it was read, but for when it next runs.
+      const stored = storedForm(sc) as object | undefined
+      return queue(schedules.put(stored ? { ...stored, nextRunAt: sc.nextRunAt } : withoutMark(sc)))
+    },
     deleteSchedule: async (name) => queue(schedules.delete(name)),
     flush: () => writes.settled(),
   }
