@@ -29,7 +29,7 @@ import type { QueueEvent, SerializedError } from './types.js'
  * either. What `encode` returns must be a value every store keeps (a string is safest); a value
  * `decode` cannot read rejects, and the queue fails the job it belongs to. What `encode` returns
  * and no store keeps (a function, a symbol, a cycle) is refused as a value that cannot be
- * encoded. A call that has not settled after {@link CODEC_TIME_LIMIT_MS} while the engine claims
+ * encoded. A call that has not settled after `CODEC_TIME_LIMIT_MS` (10 s) while the engine claims
  * or settles a job counts as failed.
  * @example const codec: Codec = { encode: async (v) => JSON.stringify(v), decode: async (s) => JSON.parse(s as string) }
  */
