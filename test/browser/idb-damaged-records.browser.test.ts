@@ -24,7 +24,7 @@ async function damage(name: string, store: string, change: (rec: Record<string, 
   const db = await new Promise<IDBDatabase>((resolve, reject) => {
     const r = indexedDB.open(name)
     r.onsuccess = () => resolve(r.result)
-    r.onerror = () => reject(r.error)
+    r.onerror = () => reject(r.error ?? new Error('open failed'))
   })
   await new Promise<void>((resolve, reject) => {
     const tx = db.transaction(store, 'readwrite')
@@ -37,7 +37,7 @@ async function damage(name: string, store: string, change: (rec: Record<string, 
       }
     }
     tx.oncomplete = () => resolve()
-    tx.onerror = () => reject(tx.error)
+    tx.onerror = () => reject(tx.error ?? new Error('write failed'))
   })
   db.close()
 }
