@@ -19,6 +19,7 @@
  * @module
  */
 import { InvalidArgumentError, SerializationError } from './errors.js'
+import type { Unreadable } from './damaged.js'
 import { checkStorable } from './storable.js'
 import type { SettleAndClaimInput, SettleAndClaimOutcome, Settlement, Store, StoredJob, StoredSchedule } from './store.js'
 import type { QueueEvent, SerializedError } from './types.js'
@@ -233,11 +234,18 @@ export function withCodec(store: Store, codec: Codec, limitMs = CODEC_TIME_LIMIT
   }
   const decodeEvents = (events: QueueEvent[], remember = false): Promise<QueueEvent[]> | QueueEvent[] =>
     events.some((e) => DECODED_EVENTS.has(e.kind)) ? Promise.all(events.map((e) => decodeEvent(e, remember))) : events
-  /** A schedule whose payload cannot be decoded is listed without it. */
-  const decodeSchedule = async (s: StoredSchedule): Promise<StoredSchedule> => {
+  /** A schedule whose payload cannot be decoded is listed without it, and `unreadable` says why. */
+  const decodeSchedule = async (s: StoredSchedule): Promise<StoredSchedule & Unreadable> => {
     if (s.job.payload === undefined) return s
     const r = await field(s.job.payload, decodeValue)
-    return { ...s, job: { ...s.job, payload: r.ok ? r.value : undefined } }
+    if (r.ok) return { ...s, job: { ...s.job, payload: r.value } }
+    const out: StoredSchedule & Unreadable = { ...s, job: { ...s.job, payload: undefined } }
+    out.unreadable ??= {
+      name: 'SerializationError',
+      code: DECODE_FAILED,
+      message: `could not decode the payload of schedule ${s.name} (${r.why}): the queue's key or codec may not be the one it was stored with`,
+    }
+    return out
   }
 
   /** Each job's last progress write, while one is under way. */

@@ -298,3 +298,18 @@ describe('the record check', () => {
     expect(checkRecord(fine)).toBe(fine)
   })
 })
+
+describe('a schedule read with a wrong key', () => {
+  it('is listed by the store without its payload and marked unreadable, and read in full with the right key', async () => {
+    const raw = memoryStore()
+    const right = encryptedCodec(await aesKey())
+    const schedule = { name: 'nightly', when: '0 3 * * *', catchUp: 'once' as const, job: { type: 't', queue: 'default', payload: { n: 1 }, priority: 0, maxAttempts: 1, backoff: 1000 }, nextRunAt: 10, createdAt: 1, updatedAt: 1 }
+    await withCodec(raw, right).putSchedule({ now: 1, schedule })
+    const [wrong] = await withCodec(raw, encryptedCodec(await aesKey())).listSchedules()
+    expect(wrong?.job.payload).toBeUndefined()
+    expect((wrong as { unreadable?: unknown }).unreadable).toMatchObject({ name: 'SerializationError', code: 'DECODE_FAILED', message: expect.stringMatching(/nightly/) as unknown })
+    const [back] = await withCodec(raw, right).listSchedules()
+    expect(back?.job.payload).toEqual({ n: 1 })
+    expect(back).not.toHaveProperty('unreadable')
+  })
+})
