@@ -6,6 +6,8 @@
 import { InvalidArgumentError } from './errors.js'
 import { checkWhen, intervalOf, nextOccurrence } from './recurrence.js'
 import type { CallbackDraft, StoredSchedule } from './store.js'
+import { unreadableOf } from './damaged.js'
+import type { SerializedError } from './types.js'
 
 export interface ScheduleOptions {
   /** IANA time zone of a cron expression; daylight-saving changes follow `croner`. @default local time */
@@ -28,6 +30,11 @@ export interface ScheduleInfo {
   payload: unknown
   nextRunAt: number
   lastRunAt?: number
+  /**
+   * Set when the stored schedule cannot be read (`CORRUPT_RECORD`: it never fires; `unschedule`
+   * removes it, `schedule` replaces it) or its payload cannot be decoded (`DECODE_FAILED`).
+   */
+  unreadable?: SerializedError
 }
 
 /** Checks the arguments of `queue.schedule` and makes the record to store. */
@@ -62,5 +69,7 @@ export function scheduleInfo(sc: StoredSchedule): ScheduleInfo {
   }
   if (sc.timezone !== undefined) info.timezone = sc.timezone
   if (sc.lastRunAt !== undefined) info.lastRunAt = sc.lastRunAt
+  const unreadable = unreadableOf(sc)
+  if (unreadable !== undefined) info.unreadable = unreadable
   return info
 }

@@ -72,7 +72,10 @@ describe('a damaged schedule row on the Node file store', { timeout: 20_000 }, (
         const broken = listed.find((s) => s.name === 'broken') as { unreadable?: { name: string; code: string; message: string } }
         expect(broken.unreadable).toMatchObject({ name: 'SerializationError', code: 'CORRUPT_RECORD' })
         expect(broken.unreadable!.message).toContain('broken')
-        expect((await queue.listSchedules()).map((s) => s.name)).toEqual(['broken', 'fine'])
+        const shown = await queue.listSchedules()
+        expect(shown.map((s) => s.name)).toEqual(['broken', 'fine'])
+        expect(shown[0]?.unreadable).toMatchObject({ name: 'SerializationError', code: 'CORRUPT_RECORD' })
+        expect(shown[1]?.unreadable).toBeUndefined()
         expect((await queue.counts()).failed).toBe(0)
       } finally {
         await queue.close()
