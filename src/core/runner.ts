@@ -41,6 +41,12 @@
  * keeps no timer: an idle engine stays idle, and an age limit passed meanwhile is applied with
  * the next work.
  *
+ * Lost replies: a store call that fails may have committed all the same (the reply lost, a
+ * connection dropped at commit). Its settlements are sent again (the store answers `lost` for
+ * those it took). A claim in it may have leased jobs this engine never heard of: the next turn
+ * looks them up by the claim's token and runs them, or sends them back, as if the reply had come,
+ * rather than leave them to wait out their lease and be claimed again with an attempt spent.
+ *
  * Dead engines: on a store with `liveness`, the engine proves itself alive before its first
  * claim, and some claims say which engines are alive, so the store takes over at once the jobs
  * of engines that died (see `vitals.ts`).
@@ -97,6 +103,16 @@ const FINISHES: ReadonlySet<QueueEvent['kind']> = new Set(['job:succeeded', 'job
 
 type Started = NonNullable<SettleAndClaimInput['started']>[number]
 
+/** A claim whose call failed: it may have committed, leasing jobs that this engine never heard of. */
+interface UnknownClaim {
+  token: string
+  queues: string[]
+  types: string[]
+}
+
+/** Active jobs read per page when looking for the jobs of claims whose reply was lost. */
+const RECOVER_PAGE = 100
+
 
 export class Runner {
   readonly #h: RunnerHost
@@ -136,6 +152,8 @@ export class Runner {
   readonly #vitals: Vitals
   /** Jobs claimed ahead of free slots. */
   readonly #ahead: ClaimAhead
+  /** Claims whose store call failed: their jobs, if they committed, are found and taken by the next turn. */
+  #unknown: UnknownClaim[] = []
   /** The engine's queues, when none is paused. */
   readonly #allQueues: string[]
   readonly #renewal: Renewal
@@ -229,6 +247,8 @@ export class Runner {
     this.#running = false
     this.#wake.clear()
     this.#ahead.release()
+    // Jobs that a claim whose reply was lost may have leased go back before the engine stops.
+    if (this.#unknown.length > 0) this.#kick()
     if (!(await this.#drainsWithin(timeoutMs))) {
       if (this.#running) return // started again meanwhile: its attempts go on
       const now = this.#h.clock.now()
@@ -260,6 +280,7 @@ export class Runner {
     this.#settlements = []
     this.#committing = []
     this.#started = []
+    this.#unknown = []
     this.#wake.clear()
     this.#renewal.clear()
     if (ids.size > 0) {
@@ -355,7 +376,7 @@ export class Runner {
   }
 
   #idle(): boolean {
-    return this.#attempts.size === 0 && this.#ahead.size === 0 && this.#settlements.length === 0 && this.#started.length === 0 && !this.#busy
+    return this.#attempts.size === 0 && this.#ahead.size === 0 && this.#settlements.length === 0 && this.#started.length === 0 && this.#unknown.length === 0 && !this.#busy
   }
 
   async #turn(): Promise<void> {
@@ -385,6 +406,7 @@ export class Runner {
     const h = this.#h
     // Held already (or nothing to hold): the hot path awaits nothing more.
     const proven = this.#vitals.proven || (await this.#vitals.prove())
+    if (this.#unknown.length > 0) await this.#recover()
     this.#ahead.sweep()
     const free = this.#running && proven ? h.concurrency - this.#attempts.size : 0
     const queues = h.paused.size === 0 ? this.#allQueues : h.queues.filter((q) => !h.paused.has(q))
@@ -448,6 +470,8 @@ export class Runner {
         return
       }
       h.reportError(err)
+      // The call may have committed all the same (its reply lost): the next turn looks for its jobs.
+      if (claim) this.#unknown.push({ token: claim.token, queues: claim.queues, types: claim.types })
       this.#committing = []
       this.#settlements.unshift(...settle)
       this.#started.unshift(...started)
@@ -502,6 +526,44 @@ export class Runner {
   #slicing(): boolean {
     if (this.#retainMore || this.#settledSince >= RETAIN_EVERY) return true
     return (this.#retainDue || this.#settledSince > 0) && !this.#backlog
+  }
+
+  /**
+   * Takes the jobs that claims whose call failed leased all the same: the failure may have come
+   * after the commit (a reply lost, a connection dropped), and such jobs would otherwise wait out
+   * their lease, active and leased to an engine that does not know them, and then be claimed
+   * again as stalled with a second attempt spent, their handler never run (a job without retries
+   * would fail `LEASE_LOST` unrun). They are found by their lease's token among the active jobs
+   * of the claim's scope and handled as if the reply had come: started, buffered, or sent back
+   * when they cannot start here (their lease ran out meanwhile, the engine stopped). A read that
+   * fails is tried again by the next turn; the lease's end stays the fallback.
+   */
+  async #recover(): Promise<void> {
+    const unknown = this.#unknown
+    const tokens = new Set(unknown.map((u) => u.token))
+    const filter = { state: 'active' as const, queue: [...new Set(unknown.flatMap((u) => u.queues))], type: [...new Set(unknown.flatMap((u) => u.types))] }
+    const found: StoredJob[] = []
+    try {
+      for (let offset = 0; ; offset += RECOVER_PAGE) {
+        const page = await this.#h.store.listJobs({ ...filter, limit: RECOVER_PAGE, offset }, this.#h.clock.now())
+        for (const job of page) if (job.lease && tokens.has(job.lease.token)) found.push(job)
+        if (page.length < RECOVER_PAGE) break
+      }
+    } catch (err) {
+      this.#h.reportError(err)
+      return
+    }
+    // Claims that failed while this read was under way are looked for by the next turn.
+    this.#unknown = this.#unknown.filter((u) => !tokens.has(u.token))
+    for (const job of found) {
+      const lease = job.lease as NonNullable<StoredJob['lease']>
+      if (this.#attempts.has(job.id) || this.#ahead.has(job.id)) continue
+      if (this.#runnable(job)) {
+        this.#ahead.add(job, lease.token, lease.until)
+        this.#renewal.arm()
+      } else this.#goBack(job, lease.token)
+    }
+    if (found.length > 0) this.#ahead.fill()
   }
 
   /** Starts the store did not take: the job was cancelled or taken over, its handler must stop. */
