@@ -11,10 +11,10 @@ import { checkScenario, scenario } from './store-faults-property.js'
 
 describe('store faults under generated workloads (property)', () => {
   it('memory store: no acknowledged dispatch lost, no step or callback skipped or doubled, every attempt ran its handler', async () => {
-    await fc.assert(fc.asyncProperty(scenario, (sc) => checkScenario(sc, () => memoryStore())), { numRuns: 60 })
+    await fc.assert(fc.asyncProperty(scenario, (sc) => checkScenario(sc, () => memoryStore())), { numRuns: 150 })
   }, 60_000)
 
   it('SQLite: the same properties', async () => {
-    await fc.assert(fc.asyncProperty(scenario, (sc) => checkScenario(sc, () => sqliteStore())), { numRuns: 25 })
+    await fc.assert(fc.asyncProperty(scenario, (sc) => checkScenario(sc, () => sqliteStore())), { numRuns: 60 })
   }, 60_000)
 })
