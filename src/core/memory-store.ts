@@ -60,8 +60,8 @@ class MemoryBackend implements StoreBackend {
   /** The jobs of each batch in dispatch order, and the list of their ids once asked for. */
   readonly #members = new Map<string, { list: SortedList<Entry>; ids?: string[] }>()
   readonly #unique = new Map<string, Set<string>>()
-  /** Finished jobs per state in the order they finished: what retention reads. */
-  readonly #finished: Record<FinishedState, FinishedList> = { succeeded: new FinishedList(), failed: new FinishedList(), cancelled: new FinishedList() }
+  /** Finished jobs per queue and state in the order they finished: what retention reads. */
+  readonly #finished = new Map<string, FinishedList>()
   readonly #counts: Counts = { blocked: 0, waiting: 0, delayed: 0, active: 0, succeeded: 0, failed: 0, cancelled: 0 }
   #seq = 0
   #tail: Promise<unknown> = Promise.resolve()
@@ -201,7 +201,8 @@ class MemoryBackend implements StoreBackend {
           batches: [...this.#batches.values()].filter(done).slice(0, limit),
         }
       },
-      finished: async (state, q) => this.#finished[state].query(q).map((id) => this.#jobs.get(id) as StoredJob),
+      finished: async (queue, state, q) => (this.#finished.get(finishedKey(queue, state))?.query(q) ?? []).map((id) => this.#jobs.get(id) as StoredJob),
+      finishedCount: async (queue, state) => this.#finished.get(finishedKey(queue, state))?.size ?? 0,
       getSchedule: async (name) => this.#schedules.get(name),
       listSchedules: async () => [...this.#schedules.values()].sort((a, b) => cmp(a.name, b.name)),
       dueSchedules: async (now, limit) =>
@@ -350,7 +351,12 @@ class MemoryBackend implements StoreBackend {
     if (j.state === 'waiting') this.#waitingList(j).add(e)
     else if (j.state === 'delayed') this.#delayedList(j.queue).add(e)
     else if (j.state === 'active') this.#active.add(j.id)
-    if (isFinishedState(j.state) && j.finishedAt !== undefined) this.#finished[j.state].add(j)
+    if (isFinishedState(j.state) && j.finishedAt !== undefined) {
+      const key = finishedKey(j.queue, j.state)
+      let list = this.#finished.get(key)
+      if (!list) this.#finished.set(key, (list = new FinishedList()))
+      list.add(j)
+    }
     if (j.uniqueKey !== undefined) {
       let ids = this.#unique.get(j.uniqueKey)
       if (!ids) this.#unique.set(j.uniqueKey, (ids = new Set()))
@@ -365,7 +371,12 @@ class MemoryBackend implements StoreBackend {
     if (j.state === 'waiting') this.#waitingList(j).delete(e)
     else if (j.state === 'delayed') this.#delayedList(j.queue).delete(e)
     else if (j.state === 'active') this.#active.delete(j.id)
-    if (isFinishedState(j.state) && j.finishedAt !== undefined) this.#finished[j.state].delete(j)
+    if (isFinishedState(j.state) && j.finishedAt !== undefined) {
+      const key = finishedKey(j.queue, j.state)
+      const list = this.#finished.get(key)
+      list?.delete(j)
+      if (list?.size === 0) this.#finished.delete(key)
+    }
     if (j.uniqueKey !== undefined) {
       const ids = this.#unique.get(j.uniqueKey)
       ids?.delete(j.id)
@@ -394,10 +405,12 @@ function isFinishedState(s: JobState): s is FinishedState {
 
 type Finished = { id: string; finishedAt: number; seq: number }
 
+const finishedKey = (queue: string, state: FinishedState): string => `${state}\u0000${queue}`
+
 const byFinish = (a: { finishedAt: number; seq: number }, b: { finishedAt: number; seq: number }): number => a.finishedAt - b.finishedAt || a.seq - b.seq
 
 /**
- * The finished jobs of one state by (finishedAt, seq), read by position from either end: a
+ * The finished jobs of one queue and state by (finishedAt, seq), read by position from either end: a
  * sorted array with a moving start, as `SortedList` keeps. Jobs finish in about time order, so
  * most adds are at the end; retention and prune delete the oldest (the start moves on, nothing
  * is copied) or those just past the newest kept (a short move at the end).
@@ -405,6 +418,10 @@ const byFinish = (a: { finishedAt: number; seq: number }, b: { finishedAt: numbe
 class FinishedList {
   #items: (Finished | undefined)[] = []
   #start = 0
+
+  get size(): number {
+    return this.#items.length - this.#start
+  }
 
   /** The position of the first entry not before `key`. */
   #lowerBound(key: { finishedAt: number; seq: number }): number {

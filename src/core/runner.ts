@@ -165,6 +165,10 @@ export class Runner {
   #retainMore = false
   /** The last claim came back full: ready jobs wait, and slices go every `RETAIN_EVERY` settlements. */
   #backlog = false
+  /** When the last call that settled attempts was made: a slice deletes only jobs finished before its call. */
+  #settledAt: number | undefined
+  /** When the last slice of retention was made. */
+  #slicedAt: number | undefined
 
   constructor(host: RunnerHost) {
     this.#h = host
@@ -422,6 +426,11 @@ export class Runner {
     const started = this.#started
     this.#started = []
     now = h.clock.now()
+    // The call after the queue ran dry: later than the settlements it comes to clean up after.
+    // So is each slice that goes on after it.
+    if (h.retention && this.#running && settle.length === 0 && this.#settledAt !== undefined && (this.#retainMore || (!this.#backlog && this.#tailDue()))) {
+      now = Math.max(now, this.#settledAt + 1)
+    }
     // A handler still going one lease after its attempt ended is given up on: its job may run here again.
     for (const [a, until] of this.#hung) if (until <= now) this.#hung.delete(a)
     const claim: ClaimRequest | undefined = claiming
@@ -430,9 +439,9 @@ export class Runner {
     const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
     // Settlements may finish jobs: their slice runs in the same transaction, after them.
     for (const x of settle) if (x.outcome.kind !== 'deferred') this.#settledSince++
-    const retain = this.#running && h.retention && this.#slicing() ? { keep: h.retention, limit: RETAIN_LIMIT } : undefined
+    const retain = this.#running && h.retention && this.#slicing() ? { keep: h.retention, queues: [...h.queues], limit: RETAIN_LIMIT } : undefined
     this.#quiet = false
-    if (settle.length === 0 && started.length === 0 && !claim && !tick && !(retain && this.#retainMore)) {
+    if (settle.length === 0 && started.length === 0 && !claim && !tick && !(retain && (this.#retainMore || this.#tailDue()))) {
       this.#quiet = this.#running && this.#attempts.size === 0 && this.#ahead.size === 0
       // The timer may have gone off for something earlier (a lease end): keep one for the next due time.
       const wake = this.#running ? earliest(this.#due.at, this.#ahead.stallsAt) : undefined
@@ -484,7 +493,9 @@ export class Runner {
     this.#vitals.called({ claimed: out.claimed, events: out.events, ...(alive ? { alive } : {}), ...(claim ? { limit: claim.limit } : {}) })
     h.emitCommitted(out.events)
     // After the events: the jobs they tell of finishing were before the slice, which saw them.
+    if (settle.some((x) => x.outcome.kind !== 'deferred')) this.#settledAt = now
     if (retain) {
+      this.#slicedAt = now
       this.#retainDue = false
       this.#settledSince = 0
       this.#retainMore = out.retained?.more ?? false
@@ -519,12 +530,30 @@ export class Runner {
     if (wake !== undefined) this.#wake.arm(wake)
     else if ((claim && !full) || tick) this.#wake.clear()
     if (this.#settlements.length > 0 || this.#started.length > 0) this.#again = true
+    else if (h.retention && this.#running && !this.#backlog && this.#attempts.size === 0 && this.#ahead.size === 0) this.#tail()
     if (!this.#running) this.#wake.clear()
+  }
+
+  /**
+   * The queue ran dry: jobs settled since the last slice, or by the call that made it (a slice
+   * deletes only jobs finished before its call), are brought to what retention keeps by one more
+   * call at once, dated at least a millisecond after them. After it, nothing: no timer, and an
+   * idle engine stays idle.
+   */
+  #tail(): void {
+    if (this.#tailDue()) this.#again = true
+  }
+
+  /** Whether jobs were settled since the last slice, or by the call that made it. */
+  #tailDue(): boolean {
+    const at = this.#settledAt
+    return at !== undefined && (this.#slicedAt === undefined || this.#slicedAt <= at)
   }
 
   /** Whether the call this turn makes carries a slice of retention. */
   #slicing(): boolean {
     if (this.#retainMore || this.#settledSince >= RETAIN_EVERY) return true
+    if (!this.#backlog && this.#tailDue()) return true
     return (this.#retainDue || this.#settledSince > 0) && !this.#backlog
   }
 

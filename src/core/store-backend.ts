@@ -65,14 +65,15 @@ export interface StoreReadTx {
   /** Chains and batches finished before `before`, at most `limit` of each. */
   groupsFinishedBefore(before: number, limit: number): Promise<{ chains: StoredChain[]; batches: StoredBatch[] }>
   /**
-   * Jobs of a finished state in the order they finished (`finishedAt`, then `seq`): oldest first,
-   * or newest first with `newest`. With `before`, only those with `finishedAt < before`. The
-   * first `offset` (default 0) are skipped, and at most `limit` returned. Jobs of chains and
-   * batches are included. A backend answers it from an index of finished jobs by state and
-   * `finishedAt`, reading about `offset + limit` records: retention asks for the jobs past the
-   * newest 1,000 of a million with `{ newest: true, offset: 1000, limit: 100 }`.
+   * Jobs of one queue in a finished state in the order they finished (`finishedAt`, then `seq`):
+   * oldest first, or newest first with `newest`. With `before`, only those with
+   * `finishedAt < before`. The first `offset` (default 0) are skipped, and at most `limit`
+   * returned. Jobs of chains and batches are included. A backend answers it from an index of
+   * finished jobs by queue, state and `finishedAt`, reading about `offset + limit` records.
    */
-  finished(state: FinishedState, q: FinishedQuery): Promise<StoredJob[]>
+  finished(queue: string, state: FinishedState, q: FinishedQuery): Promise<StoredJob[]>
+  /** How many jobs of one queue are in a finished state, counted from the same index. */
+  finishedCount(queue: string, state: FinishedState): Promise<number>
   getSchedule(name: string): Promise<StoredSchedule | undefined>
   /** Every schedule, by name. */
   listSchedules(): Promise<StoredSchedule[]>

@@ -267,17 +267,18 @@ export interface SettleAndClaimInput {
 }
 
 /**
- * One slice of retention (see `retention.ts` for what is kept). Per finished state, the jobs past
- * the newest `count` and those finished before `now - ageMs` are deleted. A job of a chain or
- * batch is deleted only with its whole group, record and all its jobs, once the group and all
- * its jobs have finished; until then such jobs are passed over (and still count among the newest
- * kept). Events are not emitted for deletions.
+ * One slice of retention (see `retention.ts` for what is kept) over the finished jobs of
+ * `queues`. Per queue and finished state, the oldest jobs beyond `count` and those finished
+ * before `now - ageMs` are deleted; a job of a chain or batch only with its whole group, once the
+ * group, all its jobs and its callback jobs have finished. Events are not emitted for deletions.
  */
 export interface RetainRequest {
   keep: Retention
+  /** The queues whose finished jobs this slice looks at: the engine's queues. */
+  queues: string[]
   /**
-   * Jobs deleted at most. A group is never split: one that would take the slice past `limit`
-   * waits for the next slice, unless it comes first, so a group larger than `limit` goes alone.
+   * Jobs deleted at most. A finished group that would take the slice past `limit` waits for
+   * the next slice; one larger than `limit` is deleted over several slices, members first.
    */
   limit: number
 }

@@ -1,8 +1,8 @@
 /**
  * Retention on the IndexedDB store in Chromium: finished jobs (chains' and batches' too) are in
- * the `retain` index of schema 3 and nothing else is; a schema-2 database gets the index and
- * its finished jobs their keys when it is opened; a slice past the newest 1,000 of 1,200 reads
- * about as many records as it deletes.
+ * the `retain` index of schema 4, queue first, and nothing else is; a schema-2 or schema-3
+ * database gets its finished jobs their keys when it is opened; a slice past the newest 1,000
+ * of 1,200 deletes the oldest, reading about as many records as it deletes.
  */
 /// <reference types="vite/client" />
 import { deleteDB, openDB } from 'idb'
@@ -15,6 +15,7 @@ import { MIGRATIONS } from '../../src/storage/idb/schema.js'
 import type { IdbDump } from '../fixtures/formats/idb-dump.js'
 import { deleteIdb, loadIdb } from '../fixtures/formats/load-idb.js'
 import v2 from '../fixtures/formats/idb-v2.json' with { type: 'json' }
+import v3 from '../fixtures/formats/idb-v3.json' with { type: 'json' }
 
 const run = Date.now().toString(36)
 let n = 0
@@ -48,7 +49,7 @@ async function retainKeys(name: string): Promise<Map<string, IDBValidKey>> {
 }
 
 describe('IndexedDB retention index (Chromium)', { timeout: 60_000 }, () => {
-  it('holds every finished job by [state, finishedAt, seq], chains and batches included, and nothing else', async () => {
+  it('holds every finished job by [queue, state, finishedAt, seq], chains and batches included, and nothing else', async () => {
     const { name, store } = open()
     await store.insert({
       now: T0,
@@ -64,31 +65,34 @@ describe('IndexedDB retention index (Chromium)', { timeout: 60_000 }, () => {
     const seq = async (id: string): Promise<number> => (await store.getJob(id))?.seq ?? NaN
     expect(await retainKeys(name)).toEqual(
       new Map<string, IDBValidKey>([
-        ['single', ['succeeded', T0 + 10, await seq('single')]],
-        ['c0', ['succeeded', T0 + 10, await seq('c0')]],
-        ['b0', ['failed', T0 + 10, await seq('b0')]],
+        ['single', ['default', 'succeeded', T0 + 10, await seq('single')]],
+        ['c0', ['default', 'succeeded', T0 + 10, await seq('c0')]],
+        ['b0', ['default', 'failed', T0 + 10, await seq('b0')]],
       ]),
     )
   })
 
-  it('is added to a schema-2 database when it is opened, with a key for each of its finished jobs', async () => {
-    const dump = v2 as unknown as IdbDump
-    const name = `ferry-retention-v2-${run}-${++n}`
+  it.each([
+    ['schema-2', v2],
+    ['schema-3', v3],
+  ])('gives each finished job of a %s database its key when it is opened', async (_, fixture) => {
+    const dump = fixture as unknown as IdbDump
+    const name = `ferry-retention-v${dump.version}-${run}-${++n}`
     await loadIdb(dump, name)
     cleanup.push(() => deleteIdb(name))
     const jobs = dump.stores.find((s) => s.name === 'ferry.jobs')?.records ?? []
     const finished = jobs
-      .map((r) => r.value as { id: string; state: string; finishedAt?: number })
+      .map((r) => r.value as { id: string; queue: string; state: string; finishedAt?: number })
       .filter((j) => ['succeeded', 'failed', 'cancelled'].includes(j.state) && j.finishedAt !== undefined)
     expect(finished.length).toBeGreaterThan(0)
     const { store } = open(name)
     await store.counts(0)
     const keys = await retainKeys(name)
     expect([...keys.keys()].sort()).toEqual(finished.map((j) => j.id).sort())
-    for (const j of finished) expect((keys.get(j.id) as unknown[]).slice(0, 2)).toEqual([j.state, j.finishedAt])
+    for (const j of finished) expect((keys.get(j.id) as unknown[]).slice(0, 3)).toEqual([j.queue, j.state, j.finishedAt])
   })
 
-  it('deletes past the newest 1,000 of 1,200 reading about as many records as it deletes', async () => {
+  it('deletes the oldest beyond the newest 1,000 of 1,200, reading about as many records as it deletes', async () => {
     const { store } = open()
     const jobs = Array.from({ length: 1200 }, (_, i) => job(`done-${i}`))
     await store.insert({ now: T0, jobs })
@@ -102,10 +106,12 @@ describe('IndexedDB retention index (Chromium)', { timeout: 60_000 }, () => {
         original.apply(this, a)
       })
     }
-    const out = await store.settleAndClaim({ now: T0 + 20, settle: [], retain: { keep: { succeeded: { count: 1000 } }, limit: 100 } })
+    const out = await store.settleAndClaim({ now: T0 + 20, settle: [], retain: { keep: { succeeded: { count: 1000 } }, queues: ['default'], limit: 100 } })
     expect(out.retained).toEqual({ deleted: 100, more: true })
-    // One advance past the 1,000 kept, then a step per record read.
-    expect(steps).toBeLessThanOrEqual(2 * 100 + 2)
+    // A count, then one read of the oldest 100: no cursor walks the index.
+    expect(steps).toBeLessThanOrEqual(2)
     expect((await store.counts(T0 + 20)).succeeded).toBe(1100)
+    expect(await store.getJob('done-99')).toBeUndefined()
+    expect(await store.getJob('done-100')).toBeDefined()
   })
 })

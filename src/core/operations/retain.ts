@@ -1,25 +1,30 @@
 /**
- * One slice of retention (`SettleAndClaimInput.retain`): deletes finished jobs that the queue's
- * `Retention` no longer keeps, at most `limit` of them, with the finished chains and batches they
- * belong to. See `retention.ts` for what is kept.
+ * One slice of retention (`SettleAndClaimInput.retain`): deletes finished jobs of the request's
+ * `queues` that the queue's `Retention` no longer keeps, at most `limit` of them, with the
+ * finished chains and batches they belong to. See `retention.ts` for what is kept.
  *
- * Per finished state, two index reads name the jobs to delete: with `ageMs`, those finished
- * before `now - ageMs`, oldest first; with `count`, those past the newest `count`, newest first.
- * A job of a chain or batch that is still running (or has a job still running) is passed over
- * and the read goes on past it, for at most `PAGES` pages of `limit` per read: behind more than
- * that, the rest waits until those groups finish. A finished group is deleted whole, record and
- * jobs, in this transaction, or not at all: a group that would take the slice past `limit` is
- * left for the next one, unless it is the slice's first deletion (so a batch larger than
- * `limit` still goes, alone).
+ * Per queue and finished state, two reads of the index of finished jobs by queue, state and
+ * `finishedAt` name the jobs to delete, oldest first: with `ageMs`, those finished before
+ * `now - ageMs`; with `count`, the oldest beyond `count` (the jobs of the queue and state are
+ * counted from the index first). Only jobs finished before `now` are read, so a job is never
+ * deleted by the call that finished it. A job is passed over, and the read goes on past it for
+ * at most `PAGES` pages of `limit`, when
+ * - its unique key still holds (`uniqueUntil > now`): deleting it would let a duplicate in;
+ * - its chain or batch is still running, or has a callback job that has not finished;
+ * - its chain or batch finished in another state: a finished group is selected only by its
+ *   jobs in the group's own state (a failed batch by its failed jobs, never by a succeeded one).
+ * A finished group goes with all its jobs and then its record. A group that would take the slice
+ * past `limit` waits for the next slice; one larger than `limit` is deleted over several slices,
+ * members first in pages of what the slice has left, its record with the last of them.
  *
  * @module
  */
 import type { FinishedQuery, StoreTx } from '../store-backend.js'
-import type { RetainRequest, StoredJob } from '../store.js'
-import { isFinished } from '../transitions.js'
+import type { RetainRequest, StoredBatch, StoredChain, StoredJob } from '../store.js'
+import { callbackId, isFinished, replaysOf } from '../transitions.js'
 import type { FinishedState } from '../types.js'
 
-/** Pages of candidates one read goes through, at most, passing over running groups' jobs. */
+/** Pages of candidates one read goes through, at most, passing over jobs that are kept. */
 const PAGES = 4
 
 const STATES: readonly FinishedState[] = ['succeeded', 'failed', 'cancelled']
@@ -32,17 +37,24 @@ export interface RetainOutcome {
 }
 
 export async function retain(tx: StoreTx, req: RetainRequest, now: number): Promise<RetainOutcome> {
-  const s = new Slice(tx, Math.max(1, Math.floor(req.limit)))
-  for (const state of STATES) {
-    const keep = req.keep[state]
-    if (!keep) continue
-    if (keep.ageMs !== undefined && !(await s.through(state, { before: now - keep.ageMs }))) break
-    if (keep.count !== undefined && !(await s.through(state, { newest: true, offset: keep.count }))) break
+  const s = new Slice(tx, Math.max(1, Math.floor(req.limit)), now)
+  out: for (const queue of new Set(req.queues)) {
+    for (const state of STATES) {
+      const keep = req.keep[state]
+      if (!keep) continue
+      if (keep.ageMs !== undefined) await s.through(queue, state, { before: Math.min(now, now - keep.ageMs) }, Infinity)
+      if (s.full) break out
+      if (keep.count !== undefined) {
+        const beyond = (await tx.finishedCount(queue, state)) - keep.count
+        if (beyond > 0) await s.through(queue, state, { before: now }, beyond)
+      }
+      if (s.full) break out
+    }
   }
   return { deleted: s.deleted, more: s.full }
 }
 
-type Group = { kind: 'chain' | 'batch'; id: string }
+type Group = { kind: 'chain'; record: StoredChain } | { kind: 'batch'; record: StoredBatch }
 
 class Slice {
   deleted = 0
@@ -50,82 +62,115 @@ class Slice {
   full = false
   readonly #tx: StoreTx
   readonly #limit: number
-  /** Groups decided in this slice: deleted, or kept (running). */
-  readonly #seen = new Set<string>()
+  readonly #now: number
+  /** Groups found kept in this slice (running, or waiting for a callback job or a unique key). */
+  readonly #kept = new Set<string>()
   readonly #gone = new Set<string>()
+  /** Jobs deleted per queue and state. */
+  readonly #deletedOf = new Map<string, number>()
 
-  constructor(tx: StoreTx, limit: number) {
+  constructor(tx: StoreTx, limit: number, now: number) {
     this.#tx = tx
     this.#limit = limit
+    this.#now = now
   }
 
-  /** Deletes what one read names; false once the slice is full. */
-  async through(state: FinishedState, q: Omit<FinishedQuery, 'limit'>): Promise<boolean> {
+  /** Deletes what one read names, until `want` jobs of this queue and state are gone or the slice is full. */
+  async through(queue: string, state: FinishedState, q: Omit<FinishedQuery, 'limit' | 'offset'>, want: number): Promise<void> {
+    const key = `${queue}\u0000${state}`
+    const start = this.#deletedOf.get(key) ?? 0
+    const done = (): boolean => (this.#deletedOf.get(key) ?? 0) - start >= want
     // Deleted jobs leave the index: only those passed over move the next page on.
     let passed = 0
     for (let page = 0; page < PAGES; page++) {
       const limit = this.#limit
-      const found = await this.#tx.finished(state, { ...q, offset: (q.offset ?? 0) + passed, limit })
+      const found = await this.#tx.finished(queue, state, { ...q, offset: passed, limit })
       for (const j of found) {
+        if (done() || this.full) return
         if (this.#gone.has(j.id)) continue
         if (!(await this.#take(j))) passed++
-        if (this.full) return false
       }
-      if (found.length < limit) return true
+      if (found.length < limit) return
     }
-    return true
   }
 
-  /** Deletes `j` with its group; false when it is kept (its group runs). */
+  /** Deletes `j`, with its group; false when it is kept. */
   async #take(j: StoredJob): Promise<boolean> {
-    const group: Group | undefined =
-      j.chainId !== undefined ? { kind: 'chain', id: j.chainId } : j.batchId !== undefined ? { kind: 'batch', id: j.batchId } : undefined
-    if (!group) return this.#alone(j)
-    const key = `${group.kind}:${group.id}`
-    if (this.#seen.has(key)) return false
-    const ids = await this.#members(group)
+    if (!this.#deletable(j)) return false
+    const key = j.chainId !== undefined ? `chain:${j.chainId}` : j.batchId !== undefined ? `batch:${j.batchId}` : undefined
+    if (key === undefined) return this.#delete([j]).then(() => true)
+    if (this.#kept.has(key)) return false
+    const group = await this.#group(j)
     // A job whose group is gone (pruned by an older version without it) goes alone.
-    if (ids === 'gone') return this.#alone(j)
-    const jobs = ids === 'running' ? [] : await Promise.all(ids.map((id) => this.#tx.getJob(id)))
-    if (ids === 'running' || jobs.some((m) => m !== undefined && !isFinished(m.state))) {
-      this.#seen.add(key)
+    if (!group) return this.#delete([j]).then(() => true)
+    const g = group.record
+    if (g.state === 'running') {
+      this.#kept.add(key)
       return false
     }
-    if (this.deleted > 0 && this.deleted + ids.length > this.#limit) {
+    // Judged by its own state: a member in another state does not select the group.
+    if (j.state !== g.state) return false
+    if (group.kind === 'batch' && group.record.pending > 0) {
+      this.#kept.add(key)
+      return false
+    }
+    if (!(await this.#callbacksFinished(g))) {
+      this.#kept.add(key)
+      return false
+    }
+    const ids = group.kind === 'chain' ? group.record.jobIds : await this.#tx.batchJobIds(g.id)
+    const left = this.#limit - this.deleted
+    if (ids.length > left && ids.length <= this.#limit) {
+      // Fits a slice of its own: the next one.
       this.full = true
       return false
     }
-    this.#seen.add(key)
-    const writes: Promise<void>[] = []
+    const page = ids.slice(0, left)
+    const members = (await Promise.all(page.map((id) => this.#tx.getJob(id)))).filter((m): m is StoredJob => m !== undefined)
+    if (members.some((m) => !isFinished(m.state) || !this.#deletable(m))) {
+      this.#kept.add(key)
+      return false
+    }
+    await this.#delete(members)
+    if (page.length === ids.length) await (group.kind === 'chain' ? this.#tx.deleteChain(g.id) : this.#tx.deleteBatch(g.id))
+    else this.full = true
+    return members.some((m) => m.id === j.id)
+  }
+
+  /** Whether retention may delete this finished job now. */
+  #deletable(j: StoredJob): boolean {
+    if (j.uniqueUntil !== undefined && j.uniqueUntil > this.#now) return false
+    return j.finishedAt !== undefined && j.finishedAt < this.#now
+  }
+
+  async #group(j: StoredJob): Promise<Group | undefined> {
+    if (j.chainId !== undefined) {
+      const record = await this.#tx.getChain(j.chainId)
+      return record && { kind: 'chain', record }
+    }
+    const record = j.batchId === undefined ? undefined : await this.#tx.getBatch(j.batchId)
+    return record && { kind: 'batch', record }
+  }
+
+  /** Whether none of the group's callback jobs, of any run, waits or runs. */
+  async #callbacksFinished(g: StoredChain | StoredBatch): Promise<boolean> {
+    const ids: string[] = []
+    for (let r = 0; r <= replaysOf(g); r++) {
+      for (const on of ['success', 'error', 'settled'] as const) ids.push(callbackId({ ...g, replays: r }, on))
+    }
+    if ('progressJobId' in g && g.progressJobId !== undefined) ids.push(g.progressJobId)
+    const jobs = await Promise.all(ids.map((id) => this.#tx.getJob(id)))
+    return jobs.every((c) => c === undefined || isFinished(c.state))
+  }
+
+  async #delete(jobs: StoredJob[]): Promise<void> {
+    await Promise.all(jobs.map((m) => this.#tx.deleteJob(m.id)))
     for (const m of jobs) {
-      if (!m) continue
-      writes.push(this.#tx.deleteJob(m.id))
       this.#gone.add(m.id)
-      this.deleted++
+      const key = `${m.queue}\u0000${m.state}`
+      this.#deletedOf.set(key, (this.#deletedOf.get(key) ?? 0) + 1)
     }
-    writes.push(group.kind === 'chain' ? this.#tx.deleteChain(group.id) : this.#tx.deleteBatch(group.id))
-    await Promise.all(writes)
-    this.full = this.deleted >= this.#limit
-    return true
-  }
-
-  async #alone(j: StoredJob): Promise<boolean> {
-    await this.#tx.deleteJob(j.id)
-    this.#gone.add(j.id)
-    this.deleted++
-    this.full = this.deleted >= this.#limit
-    return true
-  }
-
-  /** The job ids of a group, or whether it is running or gone. */
-  async #members(group: Group): Promise<string[] | 'running' | 'gone'> {
-    if (group.kind === 'chain') {
-      const chain = await this.#tx.getChain(group.id)
-      if (!chain) return 'gone'
-      return chain.state === 'running' ? 'running' : chain.jobIds
-    }
-    const batch = await this.#tx.getBatch(group.id)
-    if (!batch) return 'gone'
-    return batch.state === 'running' ? 'running' : this.#tx.batchJobIds(group.id)
+    this.deleted += jobs.length
+    if (this.deleted >= this.#limit) this.full = true
   }
 }

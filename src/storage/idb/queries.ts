@@ -101,15 +101,20 @@ export async function counts(jobs: JobStore, now: number): Promise<Counts> {
   return out
 }
 
+/** How many jobs of a queue are in a finished state, counted on the `retain` index. */
+export function finishedCount(jobs: JobStore, queue: string, state: FinishedState): Promise<number> {
+  return count(jobs.index('retain'), range([queue, state], [queue, state, HIGH]))
+}
+
 /**
- * Finished jobs of a state in the order they finished, from the `retain` index: one `getAll`
- * oldest first, else a cursor (backwards for the newest) that skips `offset` entries with one
- * `advance` and reads `limit` records.
+ * Finished jobs of a queue and state in the order they finished, from the `retain` index: one
+ * `getAll` oldest first, else a cursor (backwards for the newest) that skips `offset` entries
+ * with one `advance` and reads `limit` records.
  */
-export function finished(jobs: JobStore, state: FinishedState, q: FinishedQuery): Promise<JobRow[]> {
+export function finished(jobs: JobStore, queue: string, state: FinishedState, q: FinishedQuery): Promise<JobRow[]> {
   if (q.limit <= 0) return Promise.resolve([])
   const index = jobs.index('retain')
-  const keys = q.before === undefined ? range([state], [state, HIGH]) : range([state], [state, q.before], false, true)
+  const keys = q.before === undefined ? range([queue, state], [queue, state, HIGH]) : range([queue, state], [queue, state, q.before], false, true)
   const offset = q.offset ?? 0
   if (!q.newest && offset === 0) return getAll(index, keys, q.limit)
   return new Promise((resolve, reject) => {

@@ -30,8 +30,11 @@ export interface JobIndexKeys {
   lease?: [queue: string, type: string, until: number]
   /** Finished jobs outside chains and batches, by finishedAt: what prune deletes on its own. */
   finished?: number
-  /** Schema 3: finished jobs per state in the order they finished, chains' and batches' too: what retention reads. */
-  retain?: [state: string, finishedAt: number, seq: number]
+  /**
+   * Schema 4: finished jobs per queue and state in the order they finished, chains' and batches'
+   * too: what retention reads. (Schema 3 wrote `[state, finishedAt, seq]`; schema 4 rewrote them.)
+   */
+  retain?: [queue: string, state: string, finishedAt: number, seq: number] | [state: string, finishedAt: number, seq: number]
 }
 
 export interface JobRow extends StoredJob {
@@ -57,7 +60,7 @@ export function toRow(j: StoredJob): JobRow {
     case 'cancelled':
       if (j.finishedAt !== undefined) {
         if (j.chainId === undefined && j.batchId === undefined) ix.finished = j.finishedAt
-        ix.retain = [j.state, j.finishedAt, j.seq]
+        ix.retain = [j.queue, j.state, j.finishedAt, j.seq]
       }
       break
     case 'blocked':

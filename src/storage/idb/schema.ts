@@ -47,8 +47,11 @@ export interface FerryDB extends DBSchema {
       delayed: number
       lease: [string, string, number]
       finished: number
-      /** Schema 3: `_ix.retain`, `[state, finishedAt, seq]` of finished jobs. */
-      retain: [string, number, number]
+      /**
+       * `_ix.retain` of finished jobs: schema 3 `[state, finishedAt, seq]`, schema 4
+       * `[queue, state, finishedAt, seq]`.
+       */
+      retain: [string, string, number, number] | [string, number, number]
       unique: [string, number]
       batch: [string, number]
       chain: [string, number]
@@ -136,8 +139,30 @@ const v3: Migration = async (_db, tx) => {
   }
 }
 
+/**
+ * Schema 4: `_ix.retain` leads with the queue, `[queue, state, finishedAt, seq]`: retention
+ * looks at the queues of the engine that applies it, and reads and counts the finished jobs of
+ * one queue and state. The finished jobs, found by the `state` index, are rewritten page by page.
+ */
+const v4: Migration = async (_db, tx) => {
+  const jobs = tx.objectStore(STORES.jobs)
+  const index = jobs.index('state')
+  for (const state of ['succeeded', 'failed', 'cancelled']) {
+    for (let after: [string, number] | undefined; ; ) {
+      const rows = await index.getAll(IDBKeyRange.bound(after ?? [state], [state, []], after !== undefined), MIGRATION_PAGE)
+      const writes = rows
+        .filter((r) => r.finishedAt !== undefined)
+        .map((r) => jobs.put({ ...r, _ix: { ...r._ix, retain: [r.queue, r.state, r.finishedAt as number, r.seq] } }))
+      await Promise.all(writes)
+      const last = rows[rows.length - 1]
+      if (rows.length < MIGRATION_PAGE || !last) break
+      after = [state, last.seq]
+    }
+  }
+}
+
 /** Every schema version in order: `MIGRATIONS[v]` upgrades from `v` to `v + 1`. */
-export const MIGRATIONS: readonly Migration[] = [v1, v2, v3]
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4]
 
 /** The schema version this ferry reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -21,7 +21,7 @@ import { readBatch, readChain, readSchedule, storedForm, withoutMark } from '../
 import { InvalidArgumentError } from '../../core/errors.js'
 import type { StoredBatch, StoredChain, StoredSchedule } from '../../core/store.js'
 import type { StoreTx } from '../../core/store-backend.js'
-import { counts, due, expired, finished, listJobs, nextDue, nextExpiry, ready } from './queries.js'
+import { counts, due, expired, finished, finishedCount, listJobs, nextDue, nextExpiry, ready } from './queries.js'
 import { request, WriteQueue } from './request.js'
 import { fromRow, toRow, type JobRow } from './rows.js'
 import { STORES, type FerryDB, type FerryStoreName } from './schema.js'
@@ -110,7 +110,8 @@ export function storeTx(wrapped: FerryTx): IdbStoreTx {
       const [c, b] = await Promise.all([all<StoredChain>(chains.index('finished').getAll(finished, limit)), all<StoredBatch>(batches.index('finished').getAll(finished, limit))])
       return { chains: c.map(chainOf), batches: b.map(batchOf) }
     },
-    finished: (state, q) => rows(finished(jobs, state, q)),
+    finished: (queue, state, q) => rows(finished(jobs, queue, state, q)),
+    finishedCount: (queue, state) => finishedCount(jobs, queue, state),
     getSchedule: async (name) => {
       const sc = (await request(schedules.get(name))) as StoredSchedule | undefined
       return sc && scheduleOf(sc)

@@ -269,8 +269,9 @@ function storeTx(s: Statements, rows: JobRows | undefined): StoreTx {
       chains: s.all('chainsFinishedBefore', [before, limit], chainFromRow),
       batches: s.all('batchesFinishedBefore', [before, limit], batchFromRow),
     }),
-    finished: async (state, q) =>
-      s.all(q.newest ? 'finishedNewest' : 'finishedOldest', [state, q.before ?? Number.MAX_VALUE, q.limit, q.offset ?? 0], job),
+    finished: async (queue, state, q) =>
+      s.all(q.newest ? 'finishedNewest' : 'finishedOldest', [state, q.before ?? Number.MAX_VALUE, q.limit, q.offset ?? 0, queue], job),
+    finishedCount: async (queue, state) => Number(s.value('finishedCount', [queue, state]) ?? 0),
     getSchedule: async (name) => s.first('getSchedule', [name], scheduleFromRow),
     listSchedules: async () => s.all('listSchedules', [], scheduleFromRow),
     dueSchedules: async (now, limit) => s.all('dueSchedules', [now, limit], scheduleFromRow),

@@ -76,6 +76,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX ferry_jobs_retain ON ferry_jobs (state, finished_at) WHERE finished_at IS NOT NULL;
   `,
+  // Retention looks at the queues of the engine that applies it, never at other queues: it
+  // reads, and counts, the finished jobs of one queue and state. The index leads with the queue.
+  `
+  DROP INDEX ferry_jobs_retain;
+  CREATE INDEX ferry_jobs_retain_queue ON ferry_jobs (queue, state, finished_at) WHERE finished_at IS NOT NULL;
+  `,
 ]
 
 /** The error of a database written by a newer version of ferry. */

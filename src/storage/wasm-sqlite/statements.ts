@@ -52,14 +52,16 @@ export const SQL = {
   finishedBefore:
     `${JOBS} WHERE finished_at IS NOT NULL AND chain_id IS NULL AND batch_id IS NULL AND finished_at < ? ` +
     'ORDER BY finished_at LIMIT ?',
-  // Retention: finished jobs of state ?1 with finished_at < ?2, skipping ?4, at most ?3, from
-  // the retain index (state, finished_at, seq) read forwards or backwards: no sort.
+  // Retention: finished jobs of queue ?5 and state ?1 with finished_at < ?2, skipping ?4, at most
+  // ?3, from the retain index (queue, state, finished_at, seq) read forwards or backwards: no sort.
   finishedOldest:
-    `SELECT ${JOB_SELECT} FROM ferry_jobs INDEXED BY ferry_jobs_retain WHERE state = ?1 AND finished_at IS NOT NULL ` +
-    'AND finished_at < ?2 ORDER BY finished_at, seq LIMIT ?3 OFFSET ?4',
+    `SELECT ${JOB_SELECT} FROM ferry_jobs INDEXED BY ferry_jobs_retain_queue WHERE queue = ?5 AND state = ?1 ` +
+    'AND finished_at IS NOT NULL AND finished_at < ?2 ORDER BY finished_at, seq LIMIT ?3 OFFSET ?4',
   finishedNewest:
-    `SELECT ${JOB_SELECT} FROM ferry_jobs INDEXED BY ferry_jobs_retain WHERE state = ?1 AND finished_at IS NOT NULL ` +
-    'AND finished_at < ?2 ORDER BY finished_at DESC, seq DESC LIMIT ?3 OFFSET ?4',
+    `SELECT ${JOB_SELECT} FROM ferry_jobs INDEXED BY ferry_jobs_retain_queue WHERE queue = ?5 AND state = ?1 ` +
+    'AND finished_at IS NOT NULL AND finished_at < ?2 ORDER BY finished_at DESC, seq DESC LIMIT ?3 OFFSET ?4',
+  finishedCount:
+    'SELECT count(*) FROM ferry_jobs INDEXED BY ferry_jobs_retain_queue WHERE queue = ?1 AND state = ?2 AND finished_at IS NOT NULL',
   /** Reserves ?1 numbers, returns the first. */
   nextSeq: `UPDATE ferry_meta SET value = value + ?1 WHERE key = 'seq' RETURNING value - ?1 + 1`,
   /** The batch index holds (batch_id, seq): read in dispatch order, no sort. */

@@ -12,15 +12,16 @@ import type { Retention } from '../../core/retention.js'
 import type { StoreBackend } from '../../core/store-backend.js'
 import type { SettleAndClaimOutcome, Store, StoredJob } from '../../core/store.js'
 import type { FinishedState } from '../../core/types.js'
-import { T0, boom, claim, claimOne, newBatch, newChain, newJob, settle, uid, useStore, type MakeStore } from './harness.js'
+import { T0, boom, claim, claimOne, draft, mustGet, newBatch, newChain, newJob, settle, uid, useStore, type MakeStore } from './harness.js'
 
 /**
  * Finishes one new job in `state` at each of `times`, in order, and returns their ids: each is
  * claimed and settled (succeeded, or failed for good) or cancelled while it waits, at its time.
  */
-async function finishAt(store: Store, state: FinishedState, times: number[]): Promise<string[]> {
+async function finishAt(store: Store, state: FinishedState, times: number[], o: { queue?: string; uniqueUntil?: number } = {}): Promise<string[]> {
   const type = uid('type')
-  const jobs = times.map(() => newJob({ type }))
+  const queue = o.queue ?? 'default'
+  const jobs = times.map(() => newJob({ type, queue, ...(o.uniqueUntil !== undefined ? { uniqueKey: uid('key'), uniqueUntil: o.uniqueUntil } : {}) }))
   await store.insert({ now: T0, jobs })
   for (const [i, at] of times.entries()) {
     const id = (jobs[i] as { id: string }).id
@@ -28,15 +29,15 @@ async function finishAt(store: Store, state: FinishedState, times: number[]): Pr
       await store.cancel({ now: at, jobIds: [id] })
       continue
     }
-    const j = await claimOne(store, at, { types: [type] })
+    const j = await claimOne(store, at, { types: [type], queues: [queue] })
     expect(j.id).toBe(id)
     await settle(store, j, at, state === 'succeeded' ? { kind: 'succeeded' } : { kind: 'failed', error: boom, unrecoverable: true })
   }
   return jobs.map((j) => j.id)
 }
 
-function retain(store: Store, now: number, keep: Retention, limit = 100): Promise<SettleAndClaimOutcome> {
-  return store.settleAndClaim({ now, settle: [], retain: { keep, limit } })
+function retain(store: Store, now: number, keep: Retention, limit = 100, queues = ['default']): Promise<SettleAndClaimOutcome> {
+  return store.settleAndClaim({ now, settle: [], retain: { keep, limit, queues } })
 }
 
 async function present(store: Store, ids: string[]): Promise<string[]> {
@@ -118,8 +119,10 @@ export function retentionContract(makeStore: MakeStore): void {
       expect((await retain(s.store, 9000, keep)).retained).toEqual({ deleted: 1, more: false })
       expect(await present(s.store, [a.id, b.id, c.id, single.id])).toEqual([a.id, b.id, c.id])
       await settle(s.store, c, 3000, { kind: 'succeeded' })
-      expect((await s.store.getBatch(batch.id))?.state).not.toBe('running')
-      expect((await retain(s.store, 9000, keep)).retained).toEqual({ deleted: 3, more: false })
+      const done = (await s.store.getBatch(batch.id))?.state
+      expect(done).not.toBe('running')
+      // Its own state selects it, whichever that is.
+      expect((await retain(s.store, 9000, { [done as FinishedState]: { count: 0 } })).retained).toEqual({ deleted: 3, more: false })
       expect(await s.store.getBatch(batch.id)).toBeUndefined()
       expect(await present(s.store, [a.id, b.id, c.id])).toEqual([])
     })
@@ -138,31 +141,110 @@ export function retentionContract(makeStore: MakeStore): void {
       expect(await present(s.store, ids)).toEqual(ids.slice(22))
     })
 
-    it('never splits a finished group: one larger than the limit goes whole, alone in its slice', async () => {
+    it('deletes a finished group larger than the limit over several slices, its members first and its record last', async () => {
+      const earlier = await finishAt(s.store, 'succeeded', [1500, 1600])
       const batch = newBatch(Array.from({ length: 5 }, () => newJob({ type: 'm' })))
       await s.store.insert({ now: T0, jobs: [], batches: [batch] })
-      for (const j of (await claim(s.store, 2000, { types: ['m'], limit: 5 })).claimed) await settle(s.store, j, 2000, { kind: 'succeeded' })
-      const earlier = await finishAt(s.store, 'succeeded', [1500, 1600])
+      const members = (await claim(s.store, 2000, { types: ['m'], limit: 5 })).claimed
+      for (const j of members) await settle(s.store, j, 2000, { kind: 'succeeded' })
+      const ids = members.map((j) => j.id)
       const keep: Retention = { succeeded: { count: 0 } }
-      expect((await retain(s.store, 9000, keep, 3)).retained).toEqual({ deleted: 5, more: true })
-      expect(await s.store.getBatch(batch.id)).toBeUndefined()
-      expect((await retain(s.store, 9000, keep, 3)).retained).toEqual({ deleted: 2, more: false })
+      // The two older single jobs first, then one member: every slice stays within its limit.
+      expect((await retain(s.store, 9000, keep, 3)).retained).toEqual({ deleted: 3, more: true })
       expect(await present(s.store, earlier)).toEqual([])
+      expect(await present(s.store, ids)).toHaveLength(4)
+      expect(await s.store.getBatch(batch.id)).toBeDefined()
+      expect((await retain(s.store, 9000, keep, 3)).retained).toEqual({ deleted: 3, more: true })
+      expect(await s.store.getBatch(batch.id)).toBeDefined()
+      expect((await retain(s.store, 9000, keep, 3)).retained).toEqual({ deleted: 1, more: false })
+      expect(await present(s.store, ids)).toEqual([])
+      expect(await s.store.getBatch(batch.id)).toBeUndefined()
+    })
+
+    it('deletes the oldest jobs beyond count first', async () => {
+      const ids = await finishAt(s.store, 'succeeded', times(2000, 6))
+      expect((await retain(s.store, 9000, { succeeded: { count: 2 } }, 2)).retained).toEqual({ deleted: 2, more: true })
+      expect(await present(s.store, ids)).toEqual(ids.slice(2))
+      expect((await retain(s.store, 9000, { succeeded: { count: 2 } }, 2)).retained).toEqual({ deleted: 2, more: true })
+      expect((await retain(s.store, 9000, { succeeded: { count: 2 } }, 2)).retained).toEqual({ deleted: 0, more: false })
+      expect(await present(s.store, ids)).toEqual(ids.slice(4))
+    })
+
+    it('deletes only finished jobs of the queues it is given, and counts each queue on its own', async () => {
+      const mine = await finishAt(s.store, 'succeeded', times(2000, 3), { queue: 'mine' })
+      const other = await finishAt(s.store, 'succeeded', times(2000, 3), { queue: 'other' })
+      const dflt = await finishAt(s.store, 'succeeded', times(2100, 3))
+      expect((await retain(s.store, 9000, { succeeded: { count: 1 } }, 100, ['mine', 'default'])).retained).toEqual({ deleted: 4, more: false })
+      expect(await present(s.store, mine)).toEqual(mine.slice(2))
+      expect(await present(s.store, dflt)).toEqual(dflt.slice(2))
+      expect(await present(s.store, other)).toEqual(other)
+    })
+
+    it('keeps a job whose unique key still holds', async () => {
+      const held = await finishAt(s.store, 'succeeded', [2000], { uniqueUntil: 10_000 })
+      const lapsed = await finishAt(s.store, 'succeeded', [2000], { uniqueUntil: 8000 })
+      expect((await retain(s.store, 9000, { succeeded: { count: 0 } })).retained).toEqual({ deleted: 1, more: false })
+      expect(await present(s.store, [...held, ...lapsed])).toEqual(held)
+      expect((await retain(s.store, 10_001, { succeeded: { count: 0 } })).retained).toEqual({ deleted: 1, more: false })
+      expect(await present(s.store, held)).toEqual([])
+    })
+
+    it('keeps a finished group while one of its callback jobs waits or runs', async () => {
+      const batch = newBatch([newJob({ type: 'm' })], { callbacks: { settled: draft('t') } })
+      await s.store.insert({ now: T0, jobs: [], batches: [batch] })
+      const m = await claimOne(s.store, 2000, { types: ['m'] })
+      await settle(s.store, m, 2000, { kind: 'succeeded' })
+      const cb = await mustGet(s.store, `${batch.id}:settled`)
+      expect(cb.state).toBe('waiting')
+      const keep: Retention = { succeeded: { count: 0 } }
+      expect((await retain(s.store, 9000, keep)).retained).toEqual({ deleted: 0, more: false })
+      const running = await claimOne(s.store, 3000, { types: ['t'] })
+      expect(running.id).toBe(cb.id)
+      expect((await retain(s.store, 9000, keep)).retained).toEqual({ deleted: 0, more: false })
+      expect(await s.store.getBatch(batch.id)).toBeDefined()
+      await settle(s.store, running, 3000, { kind: 'succeeded' })
+      expect((await retain(s.store, 9000, keep)).retained).toEqual({ deleted: 2, more: false })
+      expect(await s.store.getBatch(batch.id)).toBeUndefined()
+    })
+
+    it('judges a finished group by its own state: members in another state do not select it', async () => {
+      const batch = newBatch([newJob({ type: 'm' }), newJob({ type: 'm' })])
+      await s.store.insert({ now: T0, jobs: [], batches: [batch] })
+      const [a, b] = (await claim(s.store, 2000, { types: ['m'], limit: 2 })).claimed as [StoredJob, StoredJob]
+      await settle(s.store, a, 2000, { kind: 'succeeded' })
+      await settle(s.store, b, 2010, { kind: 'failed', error: boom, unrecoverable: true })
+      expect(await s.store.getBatch(batch.id)).toMatchObject({ state: 'failed' })
+      expect((await retain(s.store, 9000, { succeeded: { count: 0 } })).retained).toEqual({ deleted: 0, more: false })
+      expect(await present(s.store, [a.id, b.id])).toEqual([a.id, b.id])
+      expect((await retain(s.store, 9000, { failed: { count: 0 } })).retained).toEqual({ deleted: 2, more: false })
+      expect(await s.store.getBatch(batch.id)).toBeUndefined()
+    })
+
+    it('never deletes a job in the call that finished it', async () => {
+      const [old] = await finishAt(s.store, 'succeeded', [2000])
+      await s.store.insert({ now: T0, jobs: [newJob()] })
+      const j = await claimOne(s.store, 2100)
+      const out = await s.store.settleAndClaim({
+        now: 2200,
+        settle: [{ id: j.id, token: j.lease?.token ?? '', outcome: { kind: 'succeeded' } }],
+        retain: { keep: { succeeded: { count: 0 } }, limit: 100, queues: ['default'] },
+      })
+      expect(out.retained).toEqual({ deleted: 1, more: false })
+      expect(await present(s.store, [old as string, j.id])).toEqual([j.id])
     })
 
     it('applies its slice after the settlements of the same call', async () => {
-      await s.store.insert({ now: T0, jobs: [newJob(), newJob()] })
-      const [a, b] = (await claim(s.store, 2000, { limit: 2 })).claimed as [StoredJob, StoredJob]
+      const [old] = await finishAt(s.store, 'succeeded', [2000])
+      await s.store.insert({ now: T0, jobs: [newJob()] })
+      const j = await claimOne(s.store, 2050)
       const out = await s.store.settleAndClaim({
         now: 2100,
-        settle: [
-          { id: a.id, token: a.lease?.token ?? '', outcome: { kind: 'succeeded' } },
-          { id: b.id, token: b.lease?.token ?? '', outcome: { kind: 'succeeded' } },
-        ],
-        retain: { keep: { succeeded: { count: 1 } }, limit: 100 },
+        settle: [{ id: j.id, token: j.lease?.token ?? '', outcome: { kind: 'succeeded' } }],
+        retain: { keep: { succeeded: { count: 1 } }, limit: 100, queues: ['default'] },
       })
+      // The job settled here counts among the newest: the older one is beyond count.
       expect(out.retained).toEqual({ deleted: 1, more: false })
-      expect(await present(s.store, [a.id, b.id])).toHaveLength(1)
+      expect(await present(s.store, [old as string, j.id])).toEqual([j.id])
     })
   })
 
@@ -174,22 +256,25 @@ export function retentionContract(makeStore: MakeStore): void {
       return b as StoreBackend
     }
 
-    it('finished(state) reads the jobs of one state in the order they finished, from either end, by before, offset and limit', async (ctx) => {
+    it('finished(queue, state) reads the jobs of one queue and state in the order they finished, from either end, by before, offset and limit', async (ctx) => {
       const b = backend((why) => ctx.skip(why))
       // Finished out of dispatch order: the order is finishedAt's, then seq's.
       const ids = await finishAt(s.store, 'succeeded', [3000, 2000, 2000, 4000, 1500])
       await finishAt(s.store, 'failed', [1000])
+      await finishAt(s.store, 'succeeded', [1000], { queue: 'other' })
       const order = [ids[4], ids[1], ids[2], ids[0], ids[3]]
-      const [all, newest, before, skipped, none] = await b.read((tx) =>
+      const [counted, all, newest, before, skipped, none] = await b.read((tx) =>
         Promise.all([
-          tx.finished('succeeded', { limit: 100 }),
-          tx.finished('succeeded', { newest: true, offset: 1, limit: 2 }),
-          tx.finished('succeeded', { before: 3000, limit: 100 }),
-          tx.finished('succeeded', { before: 3000, offset: 1, limit: 1 }),
-          tx.finished('cancelled', { limit: 100 }),
+          Promise.all([tx.finishedCount('default', 'succeeded'), tx.finishedCount('other', 'succeeded'), tx.finishedCount('default', 'cancelled')]),
+          tx.finished('default', 'succeeded', { limit: 100 }),
+          tx.finished('default', 'succeeded', { newest: true, offset: 1, limit: 2 }),
+          tx.finished('default', 'succeeded', { before: 3000, limit: 100 }),
+          tx.finished('default', 'succeeded', { before: 3000, offset: 1, limit: 1 }),
+          tx.finished('default', 'cancelled', { limit: 100 }),
         ]),
       )
       const idsOf = (list: StoredJob[]): string[] => list.map((j) => j.id)
+      expect(counted).toEqual([5, 1, 0])
       expect(idsOf(all)).toEqual(order)
       expect(idsOf(newest)).toEqual([order[3], order[2]])
       expect(idsOf(before)).toEqual(order.slice(0, 3))
@@ -197,11 +282,11 @@ export function retentionContract(makeStore: MakeStore): void {
       expect(none).toEqual([])
     })
 
-    it('finished(state) leaves out a job replayed since it finished', async (ctx) => {
+    it('finished(queue, state) leaves out a job replayed since it finished', async (ctx) => {
       const b = backend((why) => ctx.skip(why))
       const [id] = await finishAt(s.store, 'failed', [2000])
       await s.store.replay({ now: 2500, id: id as string })
-      expect(await b.read((tx) => tx.finished('failed', { limit: 100 }))).toEqual([])
+      expect(await b.read((tx) => tx.finished('default', 'failed', { limit: 100 }))).toEqual([])
     })
   })
 }

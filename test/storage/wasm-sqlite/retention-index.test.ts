@@ -1,7 +1,8 @@
 /**
- * Retention on the SQLite store reads the retain index of migration 3: its queries walk the
- * index, forwards or backwards, with no sort and no table scan; a schema-2 file gets the index
- * when it is opened, and its finished jobs (chains' and batches' too) are found by it.
+ * Retention on the SQLite store reads the retain index of migration 4, queue first: its queries
+ * walk the index, forwards or backwards, with no sort and no table scan, and count from it; a
+ * schema-2 or schema-3 file gets the index when it is opened, and its finished jobs (chains' and
+ * batches' too) are found by it.
  */
 import { copyFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -10,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createQueue, job } from '../../../src/index.js'
 import { storeBackend } from '../../../src/core/define-store.js'
 import type { StoreBackend } from '../../../src/core/store-backend.js'
+import type { StoredJob } from '../../../src/core/store.js'
 import { sqliteStore, type SqliteStore } from '../../../src/storage/wasm-sqlite/index.js'
 import { MIGRATIONS } from '../../../src/storage/wasm-sqlite/schema.js'
 import { SQL } from '../../../src/storage/wasm-sqlite/statements.js'
@@ -34,46 +36,53 @@ async function plan(store: SqliteStore, sql: string, bind: SqlValue[]): Promise<
 }
 
 describe('SQLite retention index', () => {
-  it('answers both retention reads from ferry_jobs_retain, in index order, without a sort', async () => {
+  it('answers the retention reads of one queue and state from ferry_jobs_retain_queue, in index order, without a sort', async () => {
     const store = open()
     for (const name of ['finishedOldest', 'finishedNewest'] as const) {
-      const p = await plan(store, SQL[name], ['succeeded', 5000, 100, 1000])
-      expect(p, name).toMatch(/USING INDEX ferry_jobs_retain \(state=\? AND (finished_at>\? AND )?finished_at<\?\)/)
+      const p = await plan(store, SQL[name], ['succeeded', 5000, 100, 1000, 'default'])
+      expect(p, name).toMatch(/USING INDEX ferry_jobs_retain_queue \(queue=\? AND state=\? AND (finished_at>\? AND )?finished_at<\?\)/)
       expect(p, name).not.toMatch(/TEMP B-TREE/)
     }
+    const count = await plan(store, SQL.finishedCount, ['default', 'succeeded'])
+    expect(count).toMatch(/USING COVERING INDEX ferry_jobs_retain_queue \(queue=\? AND state=\?( AND finished_at>\?)?\)/)
   })
 
-  it('is added to a schema-2 file when it is opened, and finds its finished jobs, chains and batches included', async () => {
+  it.each(['sqlite-v2.db', 'sqlite-v3.db'])('is added to %s when it is opened, and finds its finished jobs, chains and batches included', async (fixture) => {
     const path = join(dir(), 'jobs.db')
-    copyFileSync(fileURLToPath(new URL('../../fixtures/formats/sqlite-v2.db', import.meta.url)), path)
+    copyFileSync(fileURLToPath(new URL(`../../fixtures/formats/${fixture}`, import.meta.url)), path)
     const store = open(path)
     await store.open()
-    const [version, indexes, finished] = await store.transaction((tx) => [
+    const [version, indexes, finished, queues] = await store.transaction((tx) => [
       tx.query<{ user_version: number }>('PRAGMA user_version')[0]?.user_version,
-      tx.query<{ name: string }>("SELECT name FROM sqlite_schema WHERE type = 'index' AND name = 'ferry_jobs_retain'").map((r) => r.name),
+      tx.query<{ name: string }>("SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'ferry_jobs_retain%'").map((r) => r.name),
       tx.query<{ n: number }>("SELECT COUNT(*) AS n FROM ferry_jobs WHERE state IN ('succeeded', 'failed', 'cancelled')")[0]?.n ?? 0,
+      tx.query<{ queue: string }>('SELECT DISTINCT queue FROM ferry_jobs').map((r) => r.queue),
     ])
     expect(version).toBe(MIGRATIONS.length)
-    expect(indexes).toEqual(['ferry_jobs_retain'])
+    expect(indexes).toEqual(['ferry_jobs_retain_queue'])
     expect(finished).toBeGreaterThan(0)
     const backend = storeBackend(store) as StoreBackend
-    const read = await backend.read(async (tx) =>
-      (await Promise.all((['succeeded', 'failed', 'cancelled'] as const).map((st) => tx.finished(st, { limit: 10_000 })))).flat(),
+    const readAll = (): Promise<StoredJob[]> =>
+      backend.read(async (tx) =>
+        (await Promise.all(queues.flatMap((q) => (['succeeded', 'failed', 'cancelled'] as const).map((st) => tx.finished(q, st, { limit: 10_000 }))))).flat(),
+      )
+    const counted = await backend.read(async (tx) =>
+      (await Promise.all(queues.flatMap((q) => (['succeeded', 'failed', 'cancelled'] as const).map((st) => tx.finishedCount(q, st))))).reduce((a, b) => a + b, 0),
     )
+    const read = await readAll()
+    expect(counted).toBe(finished)
     expect(read).toHaveLength(finished)
     // Deleted whole, group by group: nothing finished is left, nothing unfinished is touched.
     const keep = { succeeded: { count: 0 }, failed: { count: 0 }, cancelled: { count: 0 } }
     const before = await store.counts(Date.now())
     for (let i = 0; i < 100; i++) {
-      const out = await store.settleAndClaim({ now: Date.now(), settle: [], retain: { keep, limit: 100 } })
+      const out = await store.settleAndClaim({ now: Date.now(), settle: [], retain: { keep, queues, limit: 100 } })
       if (!out.retained?.more) break
     }
     const after = await store.counts(Date.now())
     expect(after.waiting + after.delayed + after.blocked + after.active).toBe(before.waiting + before.delayed + before.blocked + before.active)
-    const left = await backend.read(async (tx) =>
-      (await Promise.all((['succeeded', 'failed', 'cancelled'] as const).map((st) => tx.finished(st, { limit: 10_000 })))).flat(),
-    )
-    // What is left belongs to chains and batches still running.
+    const left = await readAll()
+    // What is left belongs to chains and batches still running, or waiting for a callback job.
     for (const j of left) expect(j.chainId ?? j.batchId, j.id).toBeDefined()
   })
 
