@@ -1,28 +1,38 @@
 /**
  * Retention: how many finished jobs a queue keeps, and for how long (see `QueueOptions.retention`).
  *
- * Each finished state (`succeeded`, `failed`, `cancelled`) has its own `Keep`: the newest `count`
- * jobs of that state by `finishedAt`, and none older than `ageMs`. With both, a job goes when
- * either says so. A state left out is kept forever, and so is everything when there is no
- * retention at all (the default).
+ * Each finished state (`succeeded`, `failed`, `cancelled`) has its own `Keep`, applied to each
+ * queue on its own: the newest `count` jobs of that queue and state by `finishedAt`, and none
+ * older than `ageMs`. With both, a job goes when either says so; beyond `count`, the oldest go
+ * first. A state left out is kept forever, and so is everything when there is no retention at
+ * all (the default). An engine applies retention to its own queues (`queues`) only: engines of
+ * other queues sharing the store keep theirs by their own settings.
  *
- * Chains and batches are never broken up. The jobs of a chain or batch that is still running are
- * never deleted (they are passed over, and still count among the newest of their state). Once
- * the chain or batch has finished, it goes as a whole, its record with all its jobs in one
- * transaction, as soon as retention selects any one of its jobs. Callback jobs (`onSuccess`,
- * `onError`, ...) are ordinary single jobs.
+ * Some finished jobs are kept whatever the settings say, passed over until that changes:
+ * - a job whose unique key still holds (`uniqueFor`): deleting it would let a duplicate in;
+ * - the jobs of a chain or batch that is still running, or whose callback jobs (`onSuccess`,
+ *   `onError`, ..., of any run, replays included) still wait or run; they still count among
+ *   the jobs of their state;
+ * - a job finished by the very store call that applies retention.
+ * Once a chain or batch has finished, it goes as a whole, its jobs and then its record, when
+ * retention selects one of its jobs in the group's own state: a failed batch goes by the failed
+ * rule, never because one of its succeeded jobs is past the succeeded `count`. Callback jobs are
+ * ordinary single jobs.
  *
  * The engine applies retention as part of the work it does anyway, in bounded slices: a store
  * call it makes to settle or claim also deletes at most 100 jobs (`RetainRequest.limit`), when
  * jobs finished since the last slice, and once when the engine starts. While ready jobs keep its
  * claims full, a slice goes with every 50 jobs settled rather than with every call, so a state
- * may hold a few dozen more than `count` for a while; the call after the queue runs dry brings it
- * back to exactly `count`. A slice that stopped at its limit is followed by the next at once,
- * so a large backlog (retention turned on for a store of a million jobs) goes over many turns,
- * each short. The engine keeps no timer for it, so an idle engine stays idle: an age limit that
- * passes while nothing happens is applied at the next work (a dispatch, a due job, the next
- * start). Stores answer a slice from an index of finished jobs by state and `finishedAt`, never
- * by reading every finished job.
+ * may hold a few dozen more than `count` for a while. Once the queue runs dry, one more call
+ * brings every state back to exactly `count` (jobs that are kept, above, aside). A slice that
+ * stopped at its limit is followed by the next at once, so a large backlog (retention turned on
+ * for a store of a million jobs) goes over many turns, each short. A group is split only when it
+ * is larger than a slice: then it goes over several consecutive slices, its jobs a page at a
+ * time and its record with the last of them, so that no transaction grows with the group; a
+ * group that fits a slice is never split. The engine keeps no timer for retention, so an idle
+ * engine stays idle: an age limit that passes while nothing happens is applied at the next work
+ * (a dispatch, a due job, the next start). Stores answer a slice from an index of finished jobs
+ * by queue, state and `finishedAt`, never by reading every finished job.
  *
  * @module
  */
