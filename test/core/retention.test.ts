@@ -167,9 +167,14 @@ describe('retention in the engine', () => {
     expect(s.calls.length).toBe(calls)
   })
 
-  it.each([1, 2, 30])('brings %i finished jobs back to exactly count once the queue runs dry, and then stays idle', async (n) => {
+  it.each([
+    [1, 1],
+    [2, 1],
+    [30, 1],
+    [30, 4],
+  ])('brings %i finished jobs back to exactly count once the queue runs dry (concurrency %i), and then stays idle', async (n, concurrency) => {
     const s = spied()
-    const q = queue({ store: s.store, concurrency: 4, retention: { succeeded: { count: 0 } } })
+    const q = queue({ store: s.store, concurrency, retention: { succeeded: { count: 0 } } })
     q.register('t', async () => undefined)
     await q.dispatchMany(Array.from({ length: n }, (_, i) => job('t', { n: i })))
     await q.runUntilIdle()
