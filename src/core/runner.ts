@@ -34,10 +34,13 @@
  * finished jobs retention no longer keeps (`SettleAndClaimInput.retain`): once after start, then
  * when jobs finished since the last slice (this engine's settlements, or finishes it heard of).
  * While ready jobs keep every claim full, a slice goes with every `RETAIN_EVERY` jobs settled
- * rather than with every call (a slice reads an index even when it deletes nothing); once a
- * claim finds fewer ready jobs than it asked for, the next call carries one, so a queue that
- * runs dry ends with exactly what retention keeps. A slice that stopped at its limit is followed
- * by the next at once, turn after turn, until the backlog is gone, each turn short. Retention
+ * rather than with every call (a slice reads an index even when it deletes nothing). A slice
+ * deletes only jobs finished before its call, so once the queue runs dry (a claim finds fewer
+ * ready jobs than it asked for, and nothing runs), one more call carries one, dated after the
+ * last settlements: a queue that runs dry ends with exactly what retention keeps. A slice
+ * carries the engine's queues: other queues' jobs are theirs to keep. A slice that stopped at
+ * its limit is followed by the next at once, turn after turn, until the backlog is gone, each
+ * turn short. Retention
  * keeps no timer: an idle engine stays idle, and an age limit passed meanwhile is applied with
  * the next work.
  *
