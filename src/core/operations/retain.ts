@@ -118,7 +118,9 @@ class Slice {
       this.#kept.add(key)
       return false
     }
-    const ids = group.kind === 'chain' ? group.record.jobIds : await this.#tx.batchJobIds(g.id)
+    // A batch's ids come from the jobs' index: those deleted by an earlier slice are not among
+    // them. A chain lists its steps: those gone are left out here.
+    const ids = group.kind === 'chain' ? await this.#present(group.record.jobIds) : await this.#tx.batchJobIds(g.id)
     const left = this.#limit - this.deleted
     if (ids.length > left && ids.length <= this.#limit) {
       // Fits a slice of its own: the next one.
@@ -150,6 +152,12 @@ class Slice {
     }
     const record = j.batchId === undefined ? undefined : await this.#tx.getBatch(j.batchId)
     return record && { kind: 'batch', record }
+  }
+
+  /** The ids of these jobs that are still stored. */
+  async #present(ids: string[]): Promise<string[]> {
+    const jobs = await Promise.all(ids.map((id) => this.#tx.getJob(id)))
+    return ids.filter((_, i) => jobs[i] !== undefined)
   }
 
   /** Whether none of the group's callback jobs, of any run, waits or runs. */

@@ -161,6 +161,18 @@ export function retentionContract(makeStore: MakeStore): void {
       expect(await s.store.getBatch(batch.id)).toBeUndefined()
     })
 
+    it('deletes a finished chain longer than the limit over several slices, its record last', async () => {
+      const chain = newChain(Array.from({ length: 4 }, () => newJob({ type: 'step' })))
+      await s.store.insert({ now: T0, jobs: [], chains: [chain] })
+      for (let i = 0; i < 4; i++) await settle(s.store, await claimOne(s.store, 2000 + i * 10, { types: ['step'] }), 2000 + i * 10, { kind: 'succeeded' })
+      expect(await s.store.getChain(chain.id)).toMatchObject({ state: 'succeeded' })
+      const keep: Retention = { succeeded: { count: 0 } }
+      expect((await retain(s.store, 9000, keep, 3)).retained).toEqual({ deleted: 3, more: true })
+      expect(await s.store.getChain(chain.id)).toBeDefined()
+      expect((await retain(s.store, 9000, keep, 3)).retained).toEqual({ deleted: 1, more: false })
+      expect(await s.store.getChain(chain.id)).toBeUndefined()
+    })
+
     it('deletes the oldest jobs beyond count first', async () => {
       const ids = await finishAt(s.store, 'succeeded', times(2000, 6))
       expect((await retain(s.store, 9000, { succeeded: { count: 2 } }, 2)).retained).toEqual({ deleted: 2, more: true })
