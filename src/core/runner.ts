@@ -42,7 +42,9 @@
  * its limit is followed by the next at once, turn after turn, until the backlog is gone, each
  * turn short. Retention
  * keeps no timer: an idle engine stays idle, and an age limit passed meanwhile is applied with
- * the next work.
+ * the next work. A store call that fails with `StorageFullError` is retried, after the usual
+ * backoff, behind a call that carries only a slice: a full store (an IndexedDB origin at its
+ * quota) refuses the writes of settlements and claims, not deletions, and the slice makes room.
  *
  * Lost replies: a store call that fails may have committed all the same (the reply lost, a
  * connection dropped at commit). Its settlements are sent again (the store answers `lost` for
@@ -71,7 +73,7 @@ import { ClaimAhead } from './claim-ahead.js'
 import { settlesWithin } from './clock.js'
 import type { NetworkMode } from './connectivity.js'
 import { DueTimes, WakeTimer, earliest } from './due-times.js'
-import { JobCancelledError, LeaseLostError, QueueClosedError, SerializationError, StorageError } from './errors.js'
+import { JobCancelledError, LeaseLostError, QueueClosedError, SerializationError, StorageError, StorageFullError } from './errors.js'
 import { NetworkGate } from './network-gate.js'
 import { Renewal } from './renewal.js'
 import { Slice } from './slice.js'
@@ -172,6 +174,8 @@ export class Runner {
   #settledAt: number | undefined
   /** When the last slice of retention was made. */
   #slicedAt: number | undefined
+  /** The last store call failed with the store full: the next turn first lets retention make room. */
+  #makeRoom = false
 
   constructor(host: RunnerHost) {
     this.#h = host
@@ -414,6 +418,7 @@ export class Runner {
     // Held already (or nothing to hold): the hot path awaits nothing more.
     const proven = this.#vitals.proven || (await this.#vitals.prove())
     if (this.#unknown.length > 0) await this.#recover()
+    if (this.#makeRoom && !(await this.#freeRoom())) return
     this.#ahead.sweep()
     const free = this.#running && proven ? h.concurrency - this.#attempts.size : 0
     const queues = h.paused.size === 0 ? this.#allQueues : h.queues.filter((q) => !h.paused.has(q))
@@ -482,6 +487,7 @@ export class Runner {
         return
       }
       h.reportError(err)
+      if (err instanceof StorageFullError && h.retention) this.#makeRoom = true
       // The call may have committed all the same (its reply lost): the next turn looks for its jobs.
       if (claim) this.#unknown.push({ token: claim.token, queues: claim.queues, types: claim.types })
       this.#committing = []
@@ -535,6 +541,39 @@ export class Runner {
     if (this.#settlements.length > 0 || this.#started.length > 0) this.#again = true
     else if (h.retention && this.#running && !this.#backlog && this.#attempts.size === 0 && this.#ahead.size === 0) this.#tail()
     if (!this.#running) this.#wake.clear()
+  }
+
+  /**
+   * The store was full: a call that only deletes, a slice of retention, goes before the
+   * settlements and the claim, since a full store refuses the writes they make while deletions
+   * still go through (a full IndexedDB origin). Their call, in the same turn, then finds the room
+   * the slice made. Returns false when this call failed too: the turn ends, and the next one,
+   * after the usual backoff, tries again.
+   */
+  async #freeRoom(): Promise<boolean> {
+    const h = this.#h
+    const keep = h.retention
+    this.#makeRoom = false
+    if (!keep) return true
+    const now = h.clock.now()
+    try {
+      const out = await h.store.settleAndClaim({ now, settle: [], retain: { keep, queues: [...h.queues], limit: RETAIN_LIMIT } })
+      h.emitCommitted(out.events)
+      this.#slicedAt = now
+      this.#retainMore = out.retained?.more ?? false
+      return true
+    } catch (err) {
+      if (this.#giveUp === 'given-up') return false
+      h.reportError(err)
+      if (err instanceof StorageFullError) this.#makeRoom = true
+      if (this.#giveUp === 'on-failure' && !this.#running) {
+        this.#abandon()
+        return false
+      }
+      const delay = RETRY_STORE_MS[Math.min(this.#storeFailures++, RETRY_STORE_MS.length - 1)] as number
+      this.#wake.arm(h.clock.now() + delay)
+      return false
+    }
   }
 
   /**
