@@ -158,7 +158,8 @@ async function takeBack(tx: StoreTx, scope: QueueScope, page: number, running: S
   }
 }
 
+/** The earliest of these times; one that is not a finite number (read from a damaged record) is left out. */
 function earliest(times: (number | undefined)[]): number | undefined {
-  const defined = times.filter((t): t is number => t !== undefined)
+  const defined = times.filter((t): t is number => typeof t === 'number' && Number.isFinite(t))
   return defined.length === 0 ? undefined : Math.min(...defined)
 }

@@ -244,10 +244,10 @@ function storeTx(s: Statements, rows: JobRows | undefined): StoreTx {
     },
     due: async (queues, now, limit) => {
       if (limit <= 0) return []
-      return queues
-        .flatMap((q) => s.all('due', [q, now, limit], job))
-        .sort((a, b) => a.runAt - b.runAt || a.seq - b.seq)
-        .slice(0, limit)
+      const due = queues.flatMap((q) => s.all('due', [q, now, limit], job)).sort((a, b) => a.runAt - b.runAt || a.seq - b.seq)
+      // Then those whose run_at is text, after every number, as SQLite orders them.
+      const text = due.length < limit ? queues.flatMap((q) => s.all('dueText', [q, limit - due.length], job)).sort((a, b) => a.seq - b.seq) : []
+      return [...due, ...text].slice(0, limit)
     },
     expired: async (scope, now, limit, alive) =>
       alive
@@ -257,7 +257,7 @@ function storeTx(s: Statements, rows: JobRows | undefined): StoreTx {
       let min: number | undefined
       for (const q of queues) {
         const t = s.value('nextDue', [q])
-        if (t !== undefined && (min === undefined || t < min)) min = t
+        if (t !== undefined && Number.isFinite(t) && (min === undefined || t < min)) min = t
       }
       return min
     },
@@ -275,7 +275,10 @@ function storeTx(s: Statements, rows: JobRows | undefined): StoreTx {
     getSchedule: async (name) => s.first('getSchedule', [name], scheduleFromRow),
     listSchedules: async () => s.all('listSchedules', [], scheduleFromRow),
     dueSchedules: async (now, limit) => s.all('dueSchedules', [now, limit], scheduleFromRow),
-    nextScheduleAt: async () => s.value('nextScheduleAt', []),
+    nextScheduleAt: async () => {
+      const t = s.value('nextScheduleAt', [])
+      return t !== undefined && Number.isFinite(t) ? t : undefined
+    },
     nextSeq: async (count = 1) => {
       if (!Number.isSafeInteger(count) || count < 1) throw new InvalidArgumentError(`nextSeq(count): count must be a positive integer, not ${count}`)
       const seq = s.value('nextSeq', [count])

@@ -29,7 +29,11 @@ export const SQL = {
   /** One (queue, type) at a time: an index range read in claim order, no sort. */
   ready: `${JOBS} WHERE state = 'waiting' AND queue = ? AND type = ? ORDER BY priority DESC, run_at, seq LIMIT ?`,
   due: `${JOBS} WHERE state = 'delayed' AND queue = ? AND run_at <= ? ORDER BY run_at, seq LIMIT ?`,
-  nextDue: `SELECT MIN(run_at) FROM ferry_jobs WHERE state = 'delayed' AND queue = ?`,
+  // A run_at that is text (a row changed by hand) sorts after every number: such a job is due
+  // at once, so that it is claimed and failed as damaged instead of waiting for ever.
+  dueText: `${JOBS} WHERE state = 'delayed' AND queue = ? AND run_at >= '' ORDER BY run_at, seq LIMIT ?`,
+  // Numbers only: text sorts after them (`< ''`), and is due at once (`dueText`).
+  nextDue: `SELECT MIN(run_at) FROM ferry_jobs WHERE state = 'delayed' AND queue = ? AND run_at < ''`,
   // A walk of the lease index, earliest first, that stops at the first lease still running.
   // INDEXED BY: the planner would take the state index, which reads every active job.
   expired:
@@ -79,7 +83,8 @@ export const SQL = {
   getSchedule: 'SELECT name, next_run_at, data FROM ferry_schedules WHERE name = ?',
   listSchedules: 'SELECT name, next_run_at, data FROM ferry_schedules ORDER BY name',
   dueSchedules: 'SELECT name, next_run_at, data FROM ferry_schedules WHERE next_run_at <= ? ORDER BY next_run_at LIMIT ?',
-  nextScheduleAt: 'SELECT MIN(next_run_at) FROM ferry_schedules',
+  // Numbers only: a schedule whose next run is text is damaged and never fires.
+  nextScheduleAt: "SELECT MIN(next_run_at) FROM ferry_schedules WHERE next_run_at < ''",
   putSchedule: 'INSERT OR REPLACE INTO ferry_schedules (name, next_run_at, data) VALUES (?, ?, ?)',
   deleteSchedule: 'DELETE FROM ferry_schedules WHERE name = ?',
 
