@@ -10,8 +10,9 @@
  *
  * A value that cannot be decoded (a wrong key) never makes a read throw: the field is left out
  * and `unreadable` says why. A job claimed with such a value, or whose stored record is damaged,
- * is failed at once without running its handler, in a second call right after the claim, and
- * the claim hands the engine the others.
+ * is failed for good without running its handler, in a second call right after the claim, and
+ * the claim hands the engine the others. A claimed job whose decode does not settle in time
+ * (see `CODEC_TIME_LIMIT_MS`) is failed the same way, but only that attempt: it is retried.
  *
  * Unique keys are stored as the codec's `digest` of them when it has one: `uniqueFor` without a
  * key derives its key from the payload, which would otherwise sit in plain text beside it.
@@ -22,16 +23,16 @@ import { InvalidArgumentError, SerializationError } from './errors.js'
 import type { Unreadable } from './damaged.js'
 import { checkStorable } from './storable.js'
 import type { SettleAndClaimInput, SettleAndClaimOutcome, Settlement, Store, StoredJob, StoredSchedule } from './store.js'
-import type { QueueEvent, SerializedError } from './types.js'
+import type { JobState, QueueEvent, SerializedError } from './types.js'
 
 /**
  * Encodes values before they are stored and decodes them after they are read. `undefined` (a
  * job without payload, a handler that returned nothing) is stored as it is, never passed to
  * either. What `encode` returns must be a value every store keeps (a string is safest); a value
- * `decode` cannot read rejects, and the queue fails the job it belongs to. What `encode` returns
- * and no store keeps (a function, a symbol, a cycle) is refused as a value that cannot be
- * encoded. A call that has not settled after `CODEC_TIME_LIMIT_MS` (10 s) while the engine claims
- * or settles a job counts as failed.
+ * `decode` cannot read rejects, and the queue fails the job it belongs to for good. What `encode`
+ * returns and no store keeps (a function, a symbol, a cycle) is refused as a value that cannot be
+ * encoded. A call that has not settled in time while the engine claims or settles a job counts as
+ * failed: see `CODEC_TIME_LIMIT_MS`.
  * @example const codec: Codec = { encode: async (v) => JSON.stringify(v), decode: async (s) => JSON.parse(s as string) }
  */
 export interface Codec {
@@ -50,9 +51,13 @@ export interface Codec {
 
 /**
  * How long the engine waits for a codec call while it claims a job (a decode) or settles one
- * (an encode), in ms. A call still pending then counts as failed: the claimed job fails with
- * `DECODE_FAILED`, a result is refused with `SerializationError`, and an error is kept without
- * its message. A call that never settles would otherwise stop the engine.
+ * (an encode), in ms. A claim's decodes get less when its lease is short: at most half of what
+ * the lease has left once the store has answered, so that a job is failed while it is still
+ * leased rather than lost with its lease. A call still pending then counts as failed: the
+ * claimed job's attempt fails with `CODEC_TIMEOUT` and is retried as any failed attempt (a
+ * decode that rejects fails the job for good, `DECODE_FAILED`), a result is refused with
+ * `SerializationError`, and an error is kept without its message. A call that never settles
+ * would otherwise stop the engine.
  */
 export const CODEC_TIME_LIMIT_MS = 10_000
 
@@ -64,11 +69,11 @@ export function withCodec(store: Store, codec: Codec, limitMs = CODEC_TIME_LIMIT
   if (codec.digest !== undefined && typeof codec.digest !== 'function') {
     throw new InvalidArgumentError("a codec's digest must be a function when it has one")
   }
-  /** The engine's codec calls: one not settled within `limitMs` rejects. */
-  const limited = <T>(call: Promise<T>, what: string): Promise<T> => {
+  /** The engine's codec calls: one not settled within `ms` rejects with a `Late` error. */
+  const limited = <T>(call: Promise<T>, what: string, ms = limitMs): Promise<T> => {
     let timer: ReturnType<typeof setTimeout> | undefined
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SerializationError(`the codec did not ${what} within ${limitMs} ms`)), limitMs)
+      timer = setTimeout(() => reject(new Late(`the codec did not ${what} within ${ms} ms`)), ms)
     })
     return Promise.race([call, late]).finally(() => clearTimeout(timer))
   }
@@ -112,7 +117,6 @@ export function withCodec(store: Store, codec: Codec, limitMs = CODEC_TIME_LIMIT
     if (data !== undefined) hidden.data = data
     return { name, ...(code === undefined ? {} : { code }), message: '', encoded: await encode(hidden, kept, limit) }
   }
-  const decodeLimited = (v: unknown): Promise<unknown> => limited(decodeValue(v), 'decode a value')
   const decodeError = async (e: SerializedError, decode: (v: unknown) => Promise<unknown> = decodeValue): Promise<SerializedError> => {
     if (e.encoded === undefined) return e
     const hidden = (await decode(e.encoded)) as Partial<SerializedError> | null
@@ -151,21 +155,27 @@ export function withCodec(store: Store, codec: Codec, limitMs = CODEC_TIME_LIMIT
   }
 
   /** Decodes what the field holds, or says why it could not. */
-  const field = async (v: unknown, decode: (v: never) => Promise<unknown>): Promise<{ ok: true; value: unknown } | { ok: false; why: string }> => {
+  const field = async (
+    v: unknown,
+    decode: (v: never) => Promise<unknown>,
+  ): Promise<{ ok: true; value: unknown } | { ok: false; why: string; late: boolean }> => {
     if (v === undefined) return { ok: true, value: undefined }
     try {
       return { ok: true, value: await decode(v as never) }
     } catch (err) {
-      return { ok: false, why: reason(err) }
+      return { ok: false, why: reason(err), late: err instanceof Late }
     }
   }
   /**
    * The job with its fields decoded; a field that cannot be is left out and named in
-   * `unreadable`. `claimed`: only what a handler is given (the rest is not read there).
+   * `unreadable`. `claimedMs`, for a job just claimed: only what a handler is given is read
+   * (the rest is not read there), and a decode not settled within that many ms fails.
    */
-  const decodeJob = async (j: StoredJob, claimed = false): Promise<StoredJob> => {
+  const decodeJob = async (j: StoredJob, claimedMs?: number): Promise<StoredJob> => {
+    const claimed = claimedMs !== undefined
     const out: StoredJob = { ...j }
     const failed: string[] = []
+    const late: string[] = []
     let why = ''
     const take = async (key: DecodedKey, decode: (v: never) => Promise<unknown>): Promise<void> => {
       if (out[key] === undefined) return
@@ -173,23 +183,36 @@ export function withCodec(store: Store, codec: Codec, limitMs = CODEC_TIME_LIMIT
       if (r.ok) (out as unknown as Record<string, unknown>)[key] = r.value
       else {
         delete out[key]
-        failed.push(FIELD_NAMES[key])
-        why ||= r.why
+        if (r.late) late.push(FIELD_NAMES[key])
+        else {
+          failed.push(FIELD_NAMES[key])
+          why ||= r.why
+        }
       }
     }
     // A claim waits for its decodes: there, one that does not settle in time fails.
-    const value = claimed ? decodeLimited : decodeValue
+    const value = claimed ? (v: unknown) => limited(decodeValue(v), 'decode a value', claimedMs) : decodeValue
     await Promise.all([
       take('payload', value),
       take('previousResult', value),
       take('groupError', (e: SerializedError) => decodeError(e, value)),
       ...(claimed ? [] : [take('result', decodeValue), take('progress', decodeValue), take('error', decodeError)]),
     ])
-    if (failed.length > 0 && out.unreadable === undefined) {
+    if (out.unreadable !== undefined) return out
+    // Named in one order, whichever decode ended first.
+    const inOrder = (names: string[]): string[] => ORDER.filter((n) => names.includes(n))
+    if (failed.length > 0) {
       out.unreadable = {
         name: 'SerializationError',
         code: DECODE_FAILED,
-        message: `could not decode the ${failed.join(', ')} of job ${j.id} (${why}): the queue's key or codec may not be the one it was stored with`,
+        message: `could not decode the ${inOrder(failed).join(', ')} of job ${j.id} (${why}): the queue's key or codec may not be the one it was stored with`,
+      }
+    } else if (late.length > 0) {
+      // Slow is not wrong: this attempt fails, and the job is retried as after any failure.
+      out.unreadable = {
+        name: 'SerializationError',
+        code: CODEC_TIMEOUT,
+        message: `the codec did not answer in time: decoding the ${inOrder(late).join(', ')} of job ${j.id} took more than ${claimedMs} ms`,
       }
     }
     return out
@@ -267,10 +290,14 @@ export function withCodec(store: Store, codec: Codec, limitMs = CODEC_TIME_LIMIT
 
   const settleAndClaim = async (input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> => {
     const kept: Kept = []
+    const began = Date.now()
     try {
       const settle = await Promise.all(input.settle.map((st) => encodeSettlement(st, kept)))
       const out = await store.settleAndClaim({ ...input, settle })
-      const claimed = await Promise.all(out.claimed.map((j) => decodeJob(j, true)))
+      // What the lease has left, on the claim's own clock: the decodes get at most half of it.
+      const left = input.claim ? input.claim.leaseUntil - input.now - (Date.now() - began) : Number.POSITIVE_INFINITY
+      const ms = Math.max(0, Math.floor(Math.min(limitMs, left / 2)))
+      const claimed = await Promise.all(out.claimed.map((j) => decodeJob(j, ms)))
       return await failUnreadable(store, input, { ...out, claimed, events: await decodeEvents(out.events) }, decodeEvents)
     } finally {
       forget(kept)
@@ -392,7 +419,14 @@ export function withRecordChecks(store: Store): Store {
 }
 
 export const DECODE_FAILED = 'DECODE_FAILED'
+/** A claimed job's decode did not settle in time: that attempt failed, and the job is retried. */
+export const CODEC_TIMEOUT = 'CODEC_TIMEOUT'
 export const CORRUPT_RECORD = 'CORRUPT_RECORD'
+
+/** A codec call the engine stopped waiting for. */
+class Late extends SerializationError {}
+
+const STATES: ReadonlySet<unknown> = new Set<JobState>(['blocked', 'waiting', 'delayed', 'active', 'succeeded', 'failed', 'cancelled'])
 
 /** The stored forms a write encoded: see `encodedHere`. */
 type Kept = unknown[]
@@ -406,6 +440,7 @@ const FIELD_NAMES: Record<DecodedKey, string> = {
   progress: 'progress',
   error: 'error',
 }
+const ORDER = Object.values(FIELD_NAMES)
 const DECODED_EVENTS = new Set<QueueEvent['kind']>(['job:progress', 'job:succeeded', 'job:retrying', 'job:failed'])
 
 /**
@@ -433,7 +468,8 @@ export function checkRecord(j: StoredJob): StoredJob {
 /** The fields the engine needs that the job lacks or holds with the wrong type. */
 function damaged(j: StoredJob): string[] {
   const bad: string[] = []
-  for (const k of ['id', 'type', 'queue', 'state'] as const) if (typeof j[k] !== 'string') bad.push(k)
+  for (const k of ['id', 'type', 'queue'] as const) if (typeof j[k] !== 'string') bad.push(k)
+  if (!STATES.has(j.state)) bad.push('state')
   for (const k of ['seq', 'priority', 'attempt', 'maxAttempts', 'runAt', 'createdAt'] as const) {
     if (typeof j[k] !== 'number' || Number.isNaN(j[k])) bad.push(k)
   }
@@ -473,7 +509,8 @@ async function failUnreadable(
     const more = await store.settleAndClaim({
       now: input.now,
       ...(started.length > 0 ? { started } : {}),
-      settle: bad.map((b) => ({ id: b.job.id, token: claim.token, outcome: { kind: 'failed', error: b.error, unrecoverable: true } })),
+      // A decode that ran out of time is an attempt like any other; a value that cannot be read stays so.
+      settle: bad.map((b) => ({ id: b.job.id, token: claim.token, outcome: { kind: 'failed', error: b.error, unrecoverable: b.error.code !== CODEC_TIMEOUT } })),
     })
     events = [...events, ...(await decodeEvents(more.events))]
   } catch {

@@ -274,7 +274,7 @@ describe('a codec that misbehaves', () => {
     const out = await store.settleAndClaim({ now: 10, settle: [], claim })
     expect(out.claimed.map((j) => j.id)).toEqual(['ok'])
     // Read as stored: a read through the codec would wait for the decode that never settles.
-    expect(await raw.getJob('h')).toMatchObject({ state: 'failed', error: { name: 'SerializationError', code: 'DECODE_FAILED' } })
+    expect(await raw.getJob('h')).toMatchObject({ state: 'failed', error: { name: 'SerializationError', code: 'CODEC_TIMEOUT' } })
     // An error whose encode never settles ends its job without its message.
     await store.settleAndClaim({
       now: 20,
