@@ -43,7 +43,8 @@ export class NotFoundError extends QueueError {
 /**
  * A payload or result the store cannot hold faithfully: nothing was written. Also the error of a
  * job failed because what was stored cannot be read: code `DECODE_FAILED` when the queue's codec
- * cannot decode it (a wrong key), `CORRUPT_RECORD` when the stored record is damaged.
+ * cannot decode it (a wrong key), `CODEC_TIMEOUT` when the codec did not answer in time (the
+ * attempt fails and the job is retried), `CORRUPT_RECORD` when the stored record is damaged.
  */
 export class SerializationError extends QueueError {
   static override readonly code = 'SERIALIZATION'
