@@ -4,7 +4,8 @@
  * @module
  */
 import type { StoreTx } from '../store-backend.js'
-import type { CancelInput, CancelOutcome, ReplayOutcome } from '../store.js'
+import type { CancelInput, CancelOutcome, ReplayOutcome, StoredBatch, StoredChain } from '../store.js'
+import { unreadableOf } from '../damaged.js'
 import { Changes, cancelBatch, cancelQueued, isFinished, notStarted } from '../transitions.js'
 import { QueueError } from '../errors.js'
 import { batchJobIds, finishInGroups, readBatch, readJobs } from './groups.js'
@@ -63,8 +64,17 @@ export const PRUNE_PAGE = 500
 /** One page of pruning; returns the jobs deleted and whether there may be more. */
 export async function prunePage(tx: StoreTx, before: number): Promise<{ deleted: number; more: boolean }> {
   let deleted = 0
-  const groups = await tx.groupsFinishedBefore(before, PRUNE_PAGE)
-  const memberIds = [...groups.chains.map((ch) => ch.jobIds), ...(await Promise.all(groups.batches.map((b) => tx.batchJobIds(b.id))))].flat()
+  const found = await tx.groupsFinishedBefore(before, PRUNE_PAGE)
+  // A backend may add the damaged groups it holds that are not finished: each goes once all
+  // its jobs, found by the jobs' index, finished before `before`.
+  const open = (g: StoredChain | StoredBatch): boolean => g.finishedAt === undefined && unreadableOf(g) !== undefined
+  const chains = found.chains.filter((g) => !open(g))
+  const batches = found.batches.filter((g) => !open(g))
+  const damaged = await Promise.all([
+    ...found.chains.filter(open).map(async (g) => ({ kind: 'chain' as const, id: g.id, ids: await damagedMembers(tx, { chainId: g.id }, before) })),
+    ...found.batches.filter(open).map(async (g) => ({ kind: 'batch' as const, id: g.id, ids: await damagedMembers(tx, { batchId: g.id }, before) })),
+  ])
+  const memberIds = [...chains.map((ch) => ch.jobIds), ...(await Promise.all(batches.map((b) => tx.batchJobIds(b.id))))].flat()
   const members = await Promise.all(memberIds.map((id) => tx.getJob(id)))
   const writes: Promise<void>[] = []
   for (const j of members) {
@@ -73,12 +83,24 @@ export async function prunePage(tx: StoreTx, before: number): Promise<{ deleted:
       deleted++
     }
   }
-  for (const ch of groups.chains) writes.push(tx.deleteChain(ch.id))
-  for (const b of groups.batches) writes.push(tx.deleteBatch(b.id))
+  for (const ch of chains) writes.push(tx.deleteChain(ch.id))
+  for (const b of batches) writes.push(tx.deleteBatch(b.id))
+  for (const g of damaged) {
+    if (!g.ids) continue
+    for (const id of g.ids) writes.push(tx.deleteJob(id))
+    deleted += g.ids.length
+    writes.push(g.kind === 'chain' ? tx.deleteChain(g.id) : tx.deleteBatch(g.id))
+  }
   await Promise.all(writes)
   const jobs = await tx.finishedBefore(before, PRUNE_PAGE)
   await Promise.all(jobs.map((j) => tx.deleteJob(j.id)))
   deleted += jobs.length
-  const more = jobs.length === PRUNE_PAGE || groups.chains.length === PRUNE_PAGE || groups.batches.length === PRUNE_PAGE
+  const more = jobs.length === PRUNE_PAGE || chains.length === PRUNE_PAGE || batches.length === PRUNE_PAGE
   return { deleted, more }
+}
+
+/** The ids of a damaged group's jobs when every one finished before `before`; otherwise undefined. */
+async function damagedMembers(tx: StoreTx, of: { chainId: string } | { batchId: string }, before: number): Promise<string[] | undefined> {
+  const jobs = await tx.listJobs({ ...of, limit: Number.MAX_SAFE_INTEGER }, before)
+  return jobs.every((j) => isFinished(j.state) && j.finishedAt !== undefined && j.finishedAt < before) ? jobs.map((j) => j.id) : undefined
 }

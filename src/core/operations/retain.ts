@@ -22,12 +22,14 @@
 import type { FinishedQuery, StoreTx } from '../store-backend.js'
 import type { RetainRequest, StoredBatch, StoredChain, StoredJob } from '../store.js'
 import { callbackId, isFinished, replaysOf } from '../transitions.js'
-import type { FinishedState } from '../types.js'
+import { unreadableOf } from '../damaged.js'
+import type { FinishedState, JobState } from '../types.js'
 
 /** Pages of candidates one read goes through, at most, passing over jobs that are kept. */
 const PAGES = 4
 
 const STATES: readonly FinishedState[] = ['succeeded', 'failed', 'cancelled']
+const OPEN: JobState[] = ['blocked', 'waiting', 'delayed', 'active']
 
 export interface RetainOutcome {
   /** Jobs deleted. */
@@ -104,23 +106,39 @@ class Slice {
     // A job whose group is gone (pruned by an older version without it) goes alone.
     if (!group) return this.#delete([j]).then(() => true)
     const g = group.record
-    if (g.state === 'running') {
-      this.#kept.add(key)
-      return false
-    }
-    // Judged by its own state: a member in another state does not select the group.
-    if (j.state !== g.state) return false
-    if (group.kind === 'batch' && group.record.pending > 0) {
-      this.#kept.add(key)
-      return false
+    const damaged = unreadableOf(g) !== undefined
+    if (damaged) {
+      // Its state cannot be told: it counts as finished once none of its jobs, found by the
+      // jobs' index, is left to finish, and any of them selects it.
+      if (await this.#openMembers(group)) {
+        this.#kept.add(key)
+        return false
+      }
+    } else {
+      if (g.state === 'running') {
+        this.#kept.add(key)
+        return false
+      }
+      // Judged by its own state: a member in another state does not select the group.
+      if (j.state !== g.state) return false
+      if (group.kind === 'batch' && group.record.pending > 0) {
+        this.#kept.add(key)
+        return false
+      }
     }
     if (!(await this.#callbacksFinished(g))) {
       this.#kept.add(key)
       return false
     }
     // A batch's ids come from the jobs' index: those deleted by an earlier slice are not among
-    // them. A chain lists its steps: those gone are left out here.
-    const ids = group.kind === 'chain' ? await this.#present(group.record.jobIds) : await this.#tx.batchJobIds(g.id)
+    // them. A chain lists its steps: those gone are left out here (a damaged chain's list
+    // cannot be trusted: its jobs are found by the index too).
+    const ids =
+      group.kind === 'batch'
+        ? await this.#tx.batchJobIds(g.id)
+        : damaged
+          ? (await this.#tx.listJobs({ chainId: g.id, limit: Number.MAX_SAFE_INTEGER }, this.#now)).map((m) => m.id)
+          : await this.#present(group.record.jobIds)
     const left = this.#limit - this.deleted
     if (ids.length > left && ids.length <= this.#limit) {
       // Fits a slice of its own: the next one.
@@ -152,6 +170,13 @@ class Slice {
     }
     const record = j.batchId === undefined ? undefined : await this.#tx.getBatch(j.batchId)
     return record && { kind: 'batch', record }
+  }
+
+  /** Whether any job of the group has not finished, by the jobs' index. */
+  async #openMembers(group: Group): Promise<boolean> {
+    const of = group.kind === 'chain' ? { chainId: group.record.id } : { batchId: group.record.id }
+    const open = await this.#tx.listJobs({ ...of, state: OPEN, limit: 1 }, this.#now)
+    return open.length > 0
   }
 
   /** The ids of these jobs that are still stored. */

@@ -15,6 +15,7 @@
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm'
 import { InvalidArgumentError, QueueClosedError, StorageError } from '../../core/errors.js'
+import { unreadableOf } from '../../core/damaged.js'
 import type { StoreBackend, StoreTx } from '../../core/store-backend.js'
 import type { StoredJob } from '../../core/store.js'
 import { storageError } from './errors.js'
@@ -265,9 +266,17 @@ function storeTx(s: Statements, rows: JobRows | undefined): StoreTx {
     listJobs: async (filter, now) => s.listJobs(filter, now, job),
     counts: async (now) => s.counts(now),
     finishedBefore: async (before, limit) => s.all('finishedBefore', [before, limit], job),
+    // With them, the damaged groups not finished (at most `limit` of each): prune judges those
+    // by their jobs.
     groupsFinishedBefore: async (before, limit) => ({
-      chains: s.all('chainsFinishedBefore', [before, limit], chainFromRow),
-      batches: s.all('batchesFinishedBefore', [before, limit], batchFromRow),
+      chains: [
+        ...s.all('chainsFinishedBefore', [before, limit], chainFromRow),
+        ...s.all('chainsUnfinished', [], chainFromRow).filter((c) => unreadableOf(c) !== undefined).slice(0, limit),
+      ],
+      batches: [
+        ...s.all('batchesFinishedBefore', [before, limit], batchFromRow),
+        ...s.all('batchesUnfinished', [], batchFromRow).filter((b) => unreadableOf(b) !== undefined).slice(0, limit),
+      ],
     }),
     finished: async (queue, state, q) =>
       s.all(q.newest ? 'finishedNewest' : 'finishedOldest', [state, q.before ?? Number.MAX_VALUE, q.limit, q.offset ?? 0, queue], job),

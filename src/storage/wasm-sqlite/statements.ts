@@ -75,10 +75,14 @@ export const SQL = {
   putChain: 'INSERT OR REPLACE INTO ferry_chains (id, state, finished_at, data) VALUES (?, ?, ?, ?)',
   deleteChain: 'DELETE FROM ferry_chains WHERE id = ?',
   chainsFinishedBefore: 'SELECT id, state, finished_at, data FROM ferry_chains WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT ?',
+  // Prune looks for damaged groups among those not finished: the whole table is read.
+  chainsUnfinished: 'SELECT id, state, finished_at, data FROM ferry_chains WHERE finished_at IS NULL',
   getBatch: 'SELECT id, state, finished_at, data FROM ferry_batches WHERE id = ?',
   putBatch: 'INSERT OR REPLACE INTO ferry_batches (id, state, finished_at, data) VALUES (?, ?, ?, ?)',
   deleteBatch: 'DELETE FROM ferry_batches WHERE id = ?',
   batchesFinishedBefore: 'SELECT id, state, finished_at, data FROM ferry_batches WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT ?',
+
+  batchesUnfinished: 'SELECT id, state, finished_at, data FROM ferry_batches WHERE finished_at IS NULL',
 
   getSchedule: 'SELECT name, next_run_at, data FROM ferry_schedules WHERE name = ?',
   listSchedules: 'SELECT name, next_run_at, data FROM ferry_schedules ORDER BY name',
