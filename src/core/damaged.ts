@@ -21,14 +21,12 @@ export const CORRUPT_RECORD = 'CORRUPT_RECORD'
 /** The next run of a damaged schedule: the latest time a `Date` can hold. */
 export const NEVER = 8_640_000_000_000_000
 
-/** What a damaged record carries. `StoredChain`, `StoredBatch` and `StoredSchedule` have it optional. */
-export interface Unreadable {
-  unreadable?: SerializedError
-}
+/** What a damaged record carries, as `StoredJob`, `StoredChain`, `StoredBatch` and `StoredSchedule` do. */
+export type Unreadable = Pick<StoredSchedule, 'unreadable'>
 
 const STORED = Symbol('stored form')
 
-type Marked<T> = T & Unreadable & { [STORED]?: unknown }
+type Marked<T extends Unreadable> = T & { [STORED]?: unknown }
 
 /** The form a damaged record was read from, for the backend to write it back as it was. */
 export function storedForm(record: object): unknown {
@@ -61,7 +59,7 @@ const GROUP_STATES = new Set(['running', 'succeeded', 'failed', 'cancelled'])
  * Fills what the record lacks with `fill`'s values, names what was missing, and marks the
  * record when anything was. `notObject` is why the stored form was no record at all.
  */
-function mark<T extends object>(
+function mark<T extends Unreadable>(
   kind: string,
   key: string,
   data: unknown,

@@ -97,6 +97,12 @@ export interface StoredChain {
   callbacks: { success?: CallbackDraft; error?: CallbackDraft; settled?: CallbackDraft }
   /** Times the chain was replayed; names each run's callback jobs apart. Absent: 0. */
   replays?: number
+  /**
+   * Set when the stored chain cannot be read as it was written (a damaged file, a row changed by
+   * hand): code `CORRUPT_RECORD`, the fields it lacked filled in. Such a chain does not move when its
+   * steps finish; once none of its jobs is left to finish, prune and retention delete it whole.
+   */
+  unreadable?: SerializedError
 }
 
 /**
@@ -115,6 +121,12 @@ export interface StoredBatch extends Omit<BatchState, 'jobIds'> {
   progressJobId?: string
   /** Times the batch was replayed; names each run's callback jobs apart. Absent: 0. */
   replays?: number
+  /**
+   * Set when the stored batch cannot be read as it was written (a damaged file, a row changed by
+   * hand): code `CORRUPT_RECORD`, the fields it lacked filled in. Such a batch does not move when its
+   * members finish; once none of its jobs is left to finish, prune and retention delete it whole.
+   */
+  unreadable?: SerializedError
 }
 
 /** A recurring job: what `queue.schedule` keeps in the store. */
@@ -133,6 +145,12 @@ export interface StoredSchedule {
   lastRunAt?: number
   createdAt: number
   updatedAt: number
+  /**
+   * Set when the stored schedule cannot be read as it was written (a damaged file, a row changed by
+   * hand): code `CORRUPT_RECORD`, the fields it lacked filled in. Such a schedule never fires (its next
+   * run is `NEVER`); `unschedule` removes it and `schedule` replaces it.
+   */
+  unreadable?: SerializedError
 }
 
 export interface NewChain {
