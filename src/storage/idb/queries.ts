@@ -73,7 +73,9 @@ export async function expired(jobs: JobStore, scope: QueueScope, now: number, li
 export async function nextDue(jobs: JobStore, queues: string[]): Promise<number | undefined> {
   const index = jobs.index('due')
   const firsts = await Promise.all(queues.map((q) => getAll(index, range([q], [q, HIGH]), 1)))
-  return min(firsts.flat().map((j) => j.runAt))
+  // The time the index holds, by which `due` finds the job: a record's runAt changed by hand
+  // is not what its index key says.
+  return min(firsts.flat().map((j) => j._ix?.due?.[1] ?? j.runAt))
 }
 
 export async function nextExpiry(jobs: JobStore, scope: QueueScope, now: number): Promise<number | undefined> {
@@ -82,8 +84,10 @@ export async function nextExpiry(jobs: JobStore, scope: QueueScope, now: number)
   return min(firsts.flat().map((j) => j.lease?.until ?? 0))
 }
 
-function min(values: number[]): number | undefined {
-  return values.length === 0 ? undefined : Math.min(...values)
+/** The least of these times; one that is not a finite number (a record changed by hand) is left out. */
+function min(values: unknown[]): number | undefined {
+  const times = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
+  return times.length === 0 ? undefined : Math.min(...times)
 }
 
 export async function counts(jobs: JobStore, now: number): Promise<Counts> {

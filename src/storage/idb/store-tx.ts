@@ -118,7 +118,11 @@ export function storeTx(wrapped: FerryTx): IdbStoreTx {
     },
     listSchedules: async () => (await all<StoredSchedule>(schedules.getAll())).map(scheduleOf),
     dueSchedules: async (now, limit) => (await all<StoredSchedule>(schedules.index('next').getAll(IDBKeyRange.upperBound(now), limit))).map(scheduleOf),
-    nextScheduleAt: async () => (await all<StoredSchedule>(schedules.index('next').getAll(null, 1)))[0]?.nextRunAt,
+    // Numbers sort first: a next run that is not one (a damaged schedule) never fires.
+    nextScheduleAt: async () => {
+      const t: unknown = (await all<StoredSchedule>(schedules.index('next').getAll(null, 1)))[0]?.nextRunAt
+      return typeof t === 'number' && Number.isFinite(t) ? t : undefined
+    },
 
     nextSeq: async (count = 1) => {
       if (!Number.isSafeInteger(count) || count < 1) throw new InvalidArgumentError(`nextSeq: count must be a positive integer, not ${count}`)
