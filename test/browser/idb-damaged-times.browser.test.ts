@@ -108,3 +108,52 @@ describe('an IndexedDB record whose time is not a number', { timeout: 30_000 }, 
     expect(wakes.filter((w) => w !== undefined && !Number.isFinite(w))).toEqual([])
   })
 })
+
+describe('an IndexedDB batch record damaged once its jobs have all finished', { timeout: 30_000 }, () => {
+  /** A batch of `n` that has run, then its record left running and damaged. */
+  async function finishedThenDamaged(name: string, n: number): Promise<string> {
+    names.add(name)
+    const queue = createQueue({ store: idbStore({ name }) })
+    queue.register('c', async () => undefined)
+    const batchId = await queue.batch(...Array.from({ length: n }, (_, i) => job('c', { i }))).dispatch()
+    await queue.start()
+    await until(async () => (await queue.counts()).succeeded === n, 'the batch to finish')
+    await queue.close()
+    await damage(name, STORES.batches, (rec) => {
+      rec['state'] = 'running'
+      rec['total'] = 'x'
+      delete rec['finishedAt']
+    })
+    return batchId
+  }
+
+  it('is deleted whole by prune', async () => {
+    const name = `ferry-damaged-prune-${Math.random().toString(36).slice(2)}`
+    const batchId = await finishedThenDamaged(name, 20)
+    const store = idbStore({ name })
+    const queue = createQueue({ store })
+    try {
+      await expect(queue.findBatch(batchId)).rejects.toMatchObject({ code: 'CORRUPT_RECORD' })
+      await store.prune({ before: Date.now() + 60_000 })
+      expect(await queue.listJobs({ limit: 100 })).toEqual([])
+      await expect(queue.findBatch(batchId)).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    } finally {
+      await queue.close()
+    }
+  })
+
+  it('is deleted whole by age retention', async () => {
+    const name = `ferry-damaged-retain-${Math.random().toString(36).slice(2)}`
+    const batchId = await finishedThenDamaged(name, 450)
+    const queue = createQueue({ store: idbStore({ name }), retention: { succeeded: { ageMs: 1 } } })
+    queue.register('c', async () => undefined)
+    try {
+      await queue.start()
+      for (let i = 0; i < 20; i++) await queue.dispatch(job('c', { later: i }))
+      await until(async () => (await queue.counts()).succeeded === 0 && (await queue.counts()).waiting === 0, 'every finished job to be deleted')
+      await expect(queue.findBatch(batchId)).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    } finally {
+      await queue.close()
+    }
+  })
+})

@@ -17,7 +17,7 @@
  * @module
  */
 import { unwrap, type IDBPTransaction } from 'idb'
-import { readBatch, readChain, readSchedule, storedForm, withoutMark } from '../../core/damaged.js'
+import { readBatch, readChain, readSchedule, storedForm, unreadableOf, withoutMark } from '../../core/damaged.js'
 import { InvalidArgumentError } from '../../core/errors.js'
 import type { StoredBatch, StoredChain, StoredSchedule } from '../../core/store.js'
 import type { StoreTx } from '../../core/store-backend.js'
@@ -108,7 +108,15 @@ export function storeTx(wrapped: FerryTx): IdbStoreTx {
     groupsFinishedBefore: async (before, limit) => {
       const finished = IDBKeyRange.upperBound(before, true)
       const [c, b] = await Promise.all([all<StoredChain>(chains.index('finished').getAll(finished, limit)), all<StoredBatch>(batches.index('finished').getAll(finished, limit))])
-      return { chains: c.map(chainOf), batches: b.map(batchOf) }
+      // With the last page, the damaged groups not finished (at most `limit` of each), which
+      // prune judges by their jobs: no index holds them, so every record is read.
+      const damaged = async <T extends StoredChain | StoredBatch>(found: T[], source: IDBObjectStore, of: (g: T) => T): Promise<T[]> => {
+        if (found.length >= limit) return []
+        const open = (await all<T>(source.getAll())).filter((g) => g.finishedAt === undefined).map(of)
+        return open.filter((g) => unreadableOf(g) !== undefined).slice(0, limit)
+      }
+      const [dc, db] = await Promise.all([damaged(c, chains, chainOf), damaged(b, batches, batchOf)])
+      return { chains: [...c.map(chainOf), ...dc], batches: [...b.map(batchOf), ...db] }
     },
     finished: (queue, state, q) => rows(finished(jobs, queue, state, q)),
     finishedCount: (queue, state) => finishedCount(jobs, queue, state),

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm'
+import type { Database, SqlValue, Sqlite3Static } from '@sqlite.org/sqlite-wasm'
 import { InvalidArgumentError, QueueClosedError, StorageError } from '../../core/errors.js'
 import { unreadableOf } from '../../core/damaged.js'
 import type { StoreBackend, StoreTx } from '../../core/store-backend.js'
@@ -266,18 +266,18 @@ function storeTx(s: Statements, rows: JobRows | undefined): StoreTx {
     listJobs: async (filter, now) => s.listJobs(filter, now, job),
     counts: async (now) => s.counts(now),
     finishedBefore: async (before, limit) => s.all('finishedBefore', [before, limit], job),
-    // With them, the damaged groups not finished (at most `limit` of each): prune judges those
-    // by their jobs.
-    groupsFinishedBefore: async (before, limit) => ({
-      chains: [
-        ...s.all('chainsFinishedBefore', [before, limit], chainFromRow),
-        ...s.all('chainsUnfinished', [], chainFromRow).filter((c) => unreadableOf(c) !== undefined).slice(0, limit),
-      ],
-      batches: [
-        ...s.all('batchesFinishedBefore', [before, limit], batchFromRow),
-        ...s.all('batchesUnfinished', [], batchFromRow).filter((b) => unreadableOf(b) !== undefined).slice(0, limit),
-      ],
-    }),
+    // With the last page, the damaged groups not finished (at most `limit` of each), which
+    // prune judges by their jobs: no index holds them, so the table is read.
+    groupsFinishedBefore: async (before, limit) => {
+      const chains = s.all('chainsFinishedBefore', [before, limit], chainFromRow)
+      const batches = s.all('batchesFinishedBefore', [before, limit], batchFromRow)
+      const damaged = <T extends object>(found: T[], name: 'chainsUnfinished' | 'batchesUnfinished', of: (r: SqlValue[]) => T): T[] =>
+        found.length >= limit ? [] : s.all(name, [], of).filter((g) => unreadableOf(g) !== undefined).slice(0, limit)
+      return {
+        chains: [...chains, ...damaged(chains, 'chainsUnfinished', chainFromRow)],
+        batches: [...batches, ...damaged(batches, 'batchesUnfinished', batchFromRow)],
+      }
+    },
     finished: async (queue, state, q) =>
       s.all(q.newest ? 'finishedNewest' : 'finishedOldest', [state, q.before ?? Number.MAX_VALUE, q.limit, q.offset ?? 0, queue], job),
     finishedCount: async (queue, state) => Number(s.value('finishedCount', [queue, state]) ?? 0),
