@@ -92,7 +92,7 @@ describe('a full origin under the IndexedDB store (Chromium, end to end)', () =>
     }
   }, 90_000)
 
-  it('OPFS SQLite in a worker under the same quota: dispatch fails with a StorageError and writes nothing, nothing stored is lost, and dispatch works once there is room', async () => {
+  it('OPFS SQLite in a worker under the same quota: dispatch fails with StorageFullError and writes nothing, nothing stored is lost, and dispatch works once there is room', async () => {
     if (!e2e) throw new Error('the harness did not start')
     const page = await e2e.open('/test/e2e/pages/storage-full-opfs.html')
     const cdp = await e2e.context.newCDPSession(page)
@@ -104,9 +104,9 @@ describe('a full origin under the IndexedDB store (Chromium, end to end)', () =>
     try {
       const filled = await page.evaluate((size) => window.e2eOpfs.fill(size, 400), PAYLOAD)
       expect(filled.ids.length).toBeGreaterThan(5)
-      // The OPFS VFS of SQLite turns the refused write into SQLITE_IOERR, not SQLITE_FULL, so
-      // the store cannot tell a full origin from another I/O error.
-      expect(filled.error).toMatchObject({ isStorageError: true })
+      // The OPFS VFS of SQLite turns the refused write into SQLITE_IOERR; the store tells it from
+      // another I/O error by the origin's usage, at its quota.
+      expect(filled.error).toMatchObject({ name: 'StorageFullError', code: 'STORAGE_FULL', isStorageFull: true, isStorageError: true })
       expect(await page.evaluate(() => window.e2eOpfs.counts())).toMatchObject({ waiting: first.ids.length + filled.ids.length })
       await cdp.send('Storage.overrideQuotaForOrigin', { origin: e2e.origin, quotaSize: usage + 100_000_000 })
       const after = await page.evaluate((size) => window.e2eOpfs.fill(size, 3), PAYLOAD)

@@ -6,11 +6,18 @@
  * headers. Like the Node file, it runs in WAL mode with exclusive locking: measured in headless
  * Chromium, ~150 one-job transactions per second against ~45 with a rollback journal.
  *
+ * A full origin: the pool turns the browser's quota error into SQLITE_IOERR, which alone cannot
+ * be told from another I/O error. The worker keeps the origin's usage and quota
+ * (`navigator.storage.estimate()`), read again after each commit, and an I/O error while the
+ * usage is within `QUOTA_MARGIN` of the quota, or while the browser refuses a write of that
+ * many bytes to a probe file, is a `StorageFullError` (see `errors.ts`).
+ *
  * @module
  */
 import type { SAHPoolUtil } from '@sqlite.org/sqlite-wasm'
 import { StorageError, StoreLockedError } from '../../core/errors.js'
 import type { Connection } from './backend.js'
+import { setQuotaCheck } from './errors.js'
 import { assertKnownVersion, migrate } from './schema.js'
 import { loadSqlite, type Sqlite3Static } from './sqlite.js'
 
@@ -38,6 +45,107 @@ const POOL_OPTIONS: Parameters<Sqlite3Static['installOpfsSAHPoolVfs']>[0] & { fo
 }
 
 let pool: Promise<SAHPoolUtil> | undefined
+
+/**
+ * Within this many bytes of its quota the origin counts as full: a write the probe makes of that
+ * many bytes is refused, or the estimate says so.
+ */
+export const QUOTA_MARGIN = 1024 * 1024
+
+/**
+ * The origin's usage and quota as last estimated: read at open and after each commit, one
+ * reading at a time (a commit during one asks for another after it).
+ */
+class OriginQuota {
+  #usage: number | undefined
+  #quota: number | undefined
+  #reading = false
+  #again = false
+
+  refresh(): void {
+    const storage = (globalThis.navigator as Navigator | undefined)?.storage
+    if (typeof storage?.estimate !== 'function') return
+    if (this.#reading) {
+      this.#again = true
+      return
+    }
+    this.#reading = true
+    storage
+      .estimate()
+      .then((e) => {
+        this.#usage = e.usage
+        this.#quota = e.quota
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.#reading = false
+        if (this.#again) {
+          this.#again = false
+          this.refresh()
+        }
+      })
+  }
+
+  /**
+   * At or past the quota: by the last estimate, or, since an estimate does not always know the
+   * origin's quota (one set through the DevTools protocol is not in it), by the probe: a write
+   * of `QUOTA_MARGIN` bytes the browser refuses. A new estimate is read for the next question.
+   */
+  reached(): boolean {
+    const usage = this.#usage
+    const quota = this.#quota
+    this.refresh()
+    if (usage !== undefined && quota !== undefined && usage >= quota - QUOTA_MARGIN) return true
+    return this.#probe !== undefined && refuses(this.#probe)
+  }
+
+  #probe: SyncHandle | undefined
+  #probing: Promise<void> | undefined
+
+  /** Opens the probe file, once per worker; without it, only the estimate tells. */
+  openProbe(): Promise<void> {
+    this.#probing ??= (async () => {
+      try {
+        const storage = (globalThis.navigator as Navigator | undefined)?.storage
+        if (typeof storage?.getDirectory !== 'function') return
+        const root = await storage.getDirectory()
+        const file = (await root.getFileHandle(QUOTA_PROBE, { create: true })) as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }
+        this.#probe = await file.createSyncAccessHandle()
+        this.#probe.truncate(0)
+      } catch {
+        this.#probe = undefined
+      }
+    })()
+    return this.#probing
+  }
+}
+
+/** The part of `FileSystemSyncAccessHandle` the probe uses. */
+interface SyncHandle {
+  write(buffer: Uint8Array, options?: { at?: number }): number
+  truncate(size: number): void
+}
+
+/** The file of the origin's OPFS that the probe writes to and empties at once. */
+const QUOTA_PROBE = `.${OPFS_VFS}-quota-probe`
+
+/** Whether the browser refuses a write of `QUOTA_MARGIN` bytes: less than that is left of the quota. Any other failure is not the quota's. */
+function refuses(probe: SyncHandle): boolean {
+  try {
+    // Chromium refuses by writing less (its count may even wrap), not always by throwing.
+    return probe.write(new Uint8Array(QUOTA_MARGIN), { at: 0 }) !== QUOTA_MARGIN
+  } catch (err) {
+    return (err as { name?: unknown } | null)?.name === 'QuotaExceededError'
+  } finally {
+    try {
+      probe.truncate(0)
+    } catch {
+      // An empty probe stays as it is.
+    }
+  }
+}
+
+const quota = new OriginQuota()
 
 /**
  * The files open in this worker. SQLite would refuse a second connection with SQLITE_BUSY
@@ -119,6 +227,16 @@ export async function openOpfs(file: string, synchronous: 'normal' | 'full'): Pr
     if (mode !== 'wal') throw new StorageError(`${where}: journal_mode=WAL did not take (SQLite kept ${mode ?? 'nothing'})`)
     db.exec(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864`)
     migrate(db, where)
+    // What tells a full origin from another I/O error: the probe, and the usage, which grows
+    // with each commit and is estimated again after each.
+    await quota.openProbe()
+    setQuotaCheck(() => quota.reached())
+    quota.refresh()
+    const refresh = (): number => {
+      quota.refresh()
+      return 0
+    }
+    sqlite3.capi.sqlite3_commit_hook(db.pointer as number, refresh, 0)
   } catch (err) {
     openFiles.delete(name)
     db.close()
