@@ -38,6 +38,8 @@ import type { Store } from '../core/store.js'
 /** When an injected fault strikes: see the module comment. */
 export type FaultKind = 'before' | 'inside' | 'after'
 
+const KINDS: readonly FaultKind[] = ['before', 'inside', 'after']
+
 /** The code of every error a `faultyStore` injects. */
 export const INJECTED_FAULT = 'INJECTED_FAULT'
 
@@ -120,11 +122,13 @@ export function isInjectedFault(err: unknown): err is StorageError & { fault: Fa
  * @example faultyStore(sqliteStore(), randomFaults({ seed, rate: 0.1, methods: ['settleAndClaim'] }))
  */
 export function randomFaults(o: { seed: number; rate: number; kinds?: readonly FaultKind[]; methods?: readonly StoreMethod[] }): (call: FaultCall) => FaultKind | undefined {
-  if (!Number.isInteger(o.seed)) throw new InvalidArgumentError(`seed must be a whole number, got ${o.seed}`)
-  if (!(o.rate >= 0 && o.rate <= 1)) throw new InvalidArgumentError(`rate must be between 0 and 1, got ${o.rate}`)
-  const kinds = o.kinds ?? ['before', 'inside', 'after']
-  if (kinds.length === 0) throw new InvalidArgumentError('kinds must name at least one fault')
-  const methods = o.methods && new Set<StoreMethod>(o.methods)
+  if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('randomFaults takes { seed, rate, kinds?, methods? }')
+  if (!Number.isInteger(o.seed)) throw new InvalidArgumentError(`seed must be a whole number, got ${String(o.seed)}`)
+  if (!(typeof o.rate === 'number' && o.rate >= 0 && o.rate <= 1)) throw new InvalidArgumentError(`rate must be a number between 0 and 1, got ${String(o.rate)}`)
+  const given: unknown = o.kinds ?? KINDS
+  if (!Array.isArray(given) || given.length === 0) throw new InvalidArgumentError('kinds must name at least one fault')
+  const kinds = (given as unknown[]).map((k) => checkKind(k, 'kinds'))
+  const methods = o.methods === undefined ? undefined : new Set<StoreMethod>(checkMethods(o.methods, 'methods'))
   const next = mulberry32(o.seed)
   return (call) => {
     if (methods && !methods.has(call.method)) return undefined
@@ -145,15 +149,53 @@ function mulberry32(seed: number): () => number {
   }
 }
 
+function checkKind(kind: unknown, field: string): FaultKind {
+  if (!(KINDS as readonly unknown[]).includes(kind)) throw new InvalidArgumentError(`${field}: a fault's kind is 'before', 'inside' or 'after', got ${describe(kind)}`)
+  return kind as FaultKind
+}
+
+/** A method name or a non-empty list of them, each a store method a plan can fail. */
+function checkMethods(method: unknown, field: string): readonly StoreMethod[] {
+  const list: unknown = typeof method === 'string' ? [method] : method
+  if (!Array.isArray(list) || list.length === 0) throw new InvalidArgumentError(`${field} must name a store method or a non-empty list of them, got ${describe(method)}`)
+  for (const m of list as unknown[]) {
+    if (!(METHODS as readonly unknown[]).includes(m)) throw new InvalidArgumentError(`${field}: no store method can fail as ${describe(m)}`)
+  }
+  return list as StoreMethod[]
+}
+
+/** A whole number >= 1. */
+function isCount(n: unknown): n is number {
+  return Number.isInteger(n) && (n as number) >= 1
+}
+
+function describe(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : Array.isArray(v) ? `[${v.map(describe).join(', ')}]` : String(v)
+}
+
 function planOf(plan: FaultPlan): (call: FaultCall) => FaultKind | undefined {
-  if (typeof plan === 'function') return plan
+  if (typeof plan === 'function') {
+    // The function's answer is checked per call: an unknown kind rejects that call, with no fault.
+    return (call) => {
+      const kind = plan(call)
+      return kind === undefined ? undefined : checkKind(kind, `the plan's answer for call ${call.nth} of ${call.method}`)
+    }
+  }
   if (!Array.isArray(plan)) throw new InvalidArgumentError('a fault plan is a list of rules or a function')
-  const rules = (plan as readonly FaultRule[]).map((r) => {
-    if (r.kind !== 'before' && r.kind !== 'inside' && r.kind !== 'after') throw new InvalidArgumentError(`a fault's kind is 'before', 'inside' or 'after', got ${String(r.kind)}`)
-    const methods = r.method === undefined ? undefined : new Set(typeof r.method === 'string' ? [r.method] : r.method)
-    for (const m of methods ?? []) if (!(METHODS as readonly string[]).includes(m)) throw new InvalidArgumentError(`no store method can fail as ${m}`)
-    const nth = r.nth === undefined ? undefined : new Set(typeof r.nth === 'number' ? [r.nth] : r.nth)
-    return { ...r, methods, nthSet: nth, left: r.times ?? Infinity }
+  const rules = (plan as readonly unknown[]).map((rule, i) => {
+    if (typeof rule !== 'object' || rule === null) throw new InvalidArgumentError(`rule ${i} of the plan must be an object like { method, nth, kind }, got ${describe(rule)}`)
+    const r = rule as FaultRule
+    const kind = checkKind(r.kind, `rule ${i} kind`)
+    const methods = r.method === undefined ? undefined : new Set(checkMethods(r.method, `rule ${i} method`))
+    let nthSet: Set<number> | undefined
+    if (r.nth !== undefined) {
+      const list: unknown = typeof r.nth === 'number' ? [r.nth] : r.nth
+      if (!Array.isArray(list) || list.length === 0 || !list.every(isCount)) throw new InvalidArgumentError(`rule ${i} nth must be a whole number >= 1 or a non-empty list of them, got ${describe(r.nth)}`)
+      nthSet = new Set(list)
+    }
+    if (r.times !== undefined && !isCount(r.times)) throw new InvalidArgumentError(`rule ${i} times must be a whole number >= 1, got ${describe(r.times)}`)
+    if (r.when !== undefined && typeof r.when !== 'function') throw new InvalidArgumentError(`rule ${i} when must be a function of the call, got ${describe(r.when)}`)
+    return { kind, methods, nthSet, when: r.when, left: r.times ?? Infinity }
   })
   return (call) => {
     for (const r of rules) {

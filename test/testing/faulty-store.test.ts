@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError, StorageError, job, memoryStore, type QueueEvent, type Store } from '../../src/index.js'
 import { defineStore, storeBackend } from '../../src/core/define-store.js'
 import type { StoreBackend } from '../../src/core/store-backend.js'
-import { createTestQueue, faultyStore, INJECTED_FAULT, isInjectedFault, randomFaults, type FaultCall } from '../../src/testing/index.js'
+import { createTestQueue, faultyStore, INJECTED_FAULT, isInjectedFault, randomFaults, type FaultCall, type FaultRule } from '../../src/testing/index.js'
 import { newJob } from '../../src/testing/contract/harness.js'
 import { sqliteStore } from '../../src/storage/wasm-sqlite/index.js'
 
@@ -138,6 +138,58 @@ describe('faultyStore', () => {
     expect(() => faultyStore(memoryStore(), [{ method: 'close' as 'insert', kind: 'before' }])).toThrow(InvalidArgumentError)
     expect(() => randomFaults({ seed: 1.5, rate: 0.1 })).toThrow(InvalidArgumentError)
     expect(() => randomFaults({ seed: 1, rate: 2 })).toThrow(InvalidArgumentError)
+  })
+
+  const badRules: [string, unknown, RegExp][] = [
+    ['a rule that is not an object', null, /rule/],
+    ['nth 0', { nth: 0, kind: 'before' }, /nth/],
+    ['nth given as a string', { nth: '1', kind: 'before' }, /nth/],
+    ['nth 1.5 in a list', { nth: [1, 1.5], kind: 'before' }, /nth/],
+    ['times -1', { times: -1, kind: 'before' }, /times/],
+    ['times NaN', { times: NaN, kind: 'before' }, /times/],
+    ['times 0', { times: 0, kind: 'before' }, /times/],
+    ['an empty method list', { method: [], kind: 'before' }, /method/],
+    ['a method that is not a name', { method: 3, kind: 'before' }, /method/],
+    ['when that is not a function', { when: 3, kind: 'before' }, /when/],
+    ['an unknown kind', { kind: 'bogus' }, /kind/],
+  ]
+  for (const [what, rule, field] of badRules) {
+    it(`rejects a rule with ${what} when the plan is made, naming the field`, () => {
+      const make = (): unknown => faultyStore(memoryStore(), [rule as FaultRule])
+      expect(make).toThrow(InvalidArgumentError)
+      expect(make).toThrow(field)
+    })
+  }
+
+  const badRandom: [string, Record<string, unknown>, RegExp][] = [
+    ['an unknown kind', { seed: 1, rate: 0.5, kinds: ['bogus'] }, /kinds/],
+    ['an unknown method', { seed: 1, rate: 0.5, methods: ['count'] }, /methods/],
+    ['an empty method list', { seed: 1, rate: 0.5, methods: [] }, /methods/],
+    ['a rate that is not a number', { seed: 1, rate: NaN }, /rate/],
+    ['a seed that is not a number', { seed: '1', rate: 0.5 }, /seed/],
+  ]
+  for (const [what, options, field] of badRandom) {
+    it(`randomFaults rejects ${what}, naming the option`, () => {
+      const make = (): unknown => randomFaults(options as Parameters<typeof randomFaults>[0])
+      expect(make).toThrow(InvalidArgumentError)
+      expect(make).toThrow(field)
+    })
+  }
+
+  it('rejects a call whose plan function names an unknown kind: InvalidArgumentError, no fault, nothing written', async () => {
+    const { store: inner, puts } = countingStore()
+    const store = faultyStore(inner, (call) => (call.method === 'insert' && call.nth === 1 ? ('bogus' as 'before') : undefined))
+    const j = newJob()
+    const err = await failure(store.insert({ now: 1000, jobs: [j] }))
+    expect(err).toBeInstanceOf(InvalidArgumentError)
+    expect(err).toMatchObject({ message: expect.stringMatching(/kind/) as unknown })
+    expect(isInjectedFault(err)).toBe(false)
+    expect(puts()).toBe(0)
+    expect(await inner.getJob(j.id)).toBeUndefined()
+    expect(store.injected).toEqual([])
+    // The plan is asked again about the next call, which goes through.
+    await store.insert({ now: 1000, jobs: [j] })
+    expect((await inner.getJob(j.id))?.state).toBe('waiting')
   })
 
   it('runs an engine that reports the faults and finishes the job once they stop', async () => {
