@@ -62,7 +62,11 @@ export interface StoreReadTx {
   counts(now: number): Promise<Counts>
   /** Finished jobs with `finishedAt < before`, at most `limit`. */
   finishedBefore(before: number, limit: number): Promise<StoredJob[]>
-  /** Chains and batches finished before `before`, at most `limit` of each. */
+  /**
+   * Chains and batches finished before `before`, at most `limit` of each; a backend that reads
+   * damaged records (`unreadable`) adds, on the last page, the damaged groups not finished,
+   * which prune judges by their jobs.
+   */
   groupsFinishedBefore(before: number, limit: number): Promise<{ chains: StoredChain[]; batches: StoredBatch[] }>
   /**
    * Jobs of one queue in a finished state in the order they finished (`finishedAt`, then `seq`):
