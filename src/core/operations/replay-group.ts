@@ -3,9 +3,9 @@
  * cancelled jobs, in one transaction. Only a group whose run is over is replayed: failed, and
  * every one of its jobs ended (a batch fails at its first failure while other members may still
  * run). Everything is read and checked before anything is written: a group that cannot be
- * replayed is refused with nothing changed. A replay counts on
- * the group's record (`replays`), which names the callback jobs of its next ending apart from
- * those of the endings before (`callbackId` in `transitions.ts`).
+ * replayed, one some of whose jobs are gone included, is refused with nothing changed. A replay
+ * counts on the group's record (`replays`), which names the callback jobs of its next ending
+ * apart from those of the endings before (`callbackId` in `transitions.ts`).
  *
  * @module
  */
@@ -31,6 +31,8 @@ export async function replayGroup(tx: StoreTx, input: ReplayGroupInput): Promise
     if (!batch) throw new NotFoundError(`no batch with id ${id}`)
     if (batch.state !== 'failed') throw notFailed('batch', id, batch.state)
     const jobs = await members('batch', id, await batchJobIds(tx, id, c), tx)
+    // Its ids come from the jobs' index: one that is gone is missing from them, not undefined.
+    if (jobs.length < batch.total) throw gone('batch', id, `${batch.total - jobs.length} of its ${batch.total} jobs are gone`)
     if (batch.pending > 0 || batch.finishedAt === undefined || jobs.some(unsettled)) throw stillRunning('batch', id)
     replayBatch(batch, jobs, c)
   }
@@ -59,12 +61,17 @@ function unsettled(j: StoredJob): boolean {
   return j.state !== 'succeeded' && j.state !== 'failed' && j.state !== 'cancelled'
 }
 
-/** Every job of the group; one that is gone (deleted by hand) leaves the group unreplayable. */
+/** Every job of the group; one that is gone (deleted by retention, prune or by hand) leaves the group unreplayable. */
 async function members(group: string, id: string, ids: string[], tx: StoreTx): Promise<StoredJob[]> {
   const jobs = await Promise.all(ids.map((m) => tx.getJob(m)))
   const missing = ids.find((_, i) => jobs[i] === undefined)
-  if (missing !== undefined) throw new QueueError(`${group} ${id} cannot be replayed: its job ${missing} is gone`, { code: 'INVALID_STATE' })
+  if (missing !== undefined) throw gone(group, id, `its job ${missing} is gone`)
   return jobs as StoredJob[]
+}
+
+/** A group some of whose jobs were deleted (by retention, prune or by hand): it cannot run whole again. */
+function gone(group: string, id: string, what: string): QueueError {
+  return new QueueError(`${group} ${id} cannot be replayed: ${what}`, { code: 'INVALID_STATE' })
 }
 
 /**

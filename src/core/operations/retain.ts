@@ -68,6 +68,8 @@ class Slice {
   /** Groups found kept in this slice (running, or waiting for a callback job or a unique key). */
   readonly #kept = new Set<string>()
   readonly #gone = new Set<string>()
+  /** Finished groups found with all their jobs stored: a job in another state passes them over. */
+  readonly #whole = new Set<string>()
   /** Jobs deleted per queue and state. */
   readonly #deletedOf = new Map<string, number>()
 
@@ -107,6 +109,7 @@ class Slice {
     if (!group) return this.#delete([j]).then(() => true)
     const g = group.record
     const damaged = unreadableOf(g) !== undefined
+    let ids: string[] | undefined
     if (damaged) {
       // Its state cannot be told: it counts as finished once none of its jobs, found by the
       // jobs' index, is left to finish, and any of them selects it.
@@ -119,8 +122,16 @@ class Slice {
         this.#kept.add(key)
         return false
       }
-      // Judged by its own state: a member in another state does not select the group.
-      if (j.state !== g.state) return false
+      // Judged by its own state: a member in another state does not select the group, unless
+      // some of its jobs are already gone (then any job left selects it, so that it goes whole).
+      if (j.state !== g.state) {
+        if (this.#whole.has(key)) return false
+        ids = await this.#ids(group, false)
+        if (ids.length >= (group.kind === 'batch' ? group.record.total : group.record.jobIds.length)) {
+          this.#whole.add(key)
+          return false
+        }
+      }
       if (group.kind === 'batch' && group.record.pending > 0) {
         this.#kept.add(key)
         return false
@@ -130,31 +141,36 @@ class Slice {
       this.#kept.add(key)
       return false
     }
-    // A batch's ids come from the jobs' index: those deleted by an earlier slice are not among
-    // them. A chain lists its steps: those gone are left out here (a damaged chain's list
-    // cannot be trusted: its jobs are found by the index too).
-    const ids =
-      group.kind === 'batch'
-        ? await this.#tx.batchJobIds(g.id)
-        : damaged
-          ? (await this.#tx.listJobs({ chainId: g.id, limit: Number.MAX_SAFE_INTEGER }, this.#now)).map((m) => m.id)
-          : await this.#present(group.record.jobIds)
+    ids ??= await this.#ids(group, damaged)
     const left = this.#limit - this.deleted
     if (ids.length > left && ids.length <= this.#limit) {
       // Fits a slice of its own: the next one.
       this.full = true
       return false
     }
-    const page = ids.slice(0, left)
-    const members = (await Promise.all(page.map((id) => this.#tx.getJob(id)))).filter((m): m is StoredJob => m !== undefined)
-    if (members.some((m) => !isFinished(m.state) || !this.#deletable(m))) {
+    const all = (await Promise.all(ids.map((id) => this.#tx.getJob(id)))).filter((m): m is StoredJob => m !== undefined)
+    if (all.some((m) => !isFinished(m.state) || !this.#deletable(m))) {
       this.#kept.add(key)
       return false
     }
+    // Over several slices, its jobs in its own state go last: they select it until its record goes.
+    const members = [...all.filter((m) => m.state !== g.state), ...all.filter((m) => m.state === g.state)].slice(0, left)
     await this.#delete(members)
-    if (page.length === ids.length) await (group.kind === 'chain' ? this.#tx.deleteChain(g.id) : this.#tx.deleteBatch(g.id))
+    if (members.length === all.length) await (group.kind === 'chain' ? this.#tx.deleteChain(g.id) : this.#tx.deleteBatch(g.id))
     else this.full = true
     return members.some((m) => m.id === j.id)
+  }
+
+  /**
+   * The ids of the group's jobs still stored. A batch's come from the jobs' index: those deleted
+   * by an earlier slice are not among them. A chain lists its steps: its stored steps are read
+   * and those gone left out (a damaged chain's list cannot be trusted: its jobs are found by the
+   * index too).
+   */
+  async #ids(group: Group, damaged: boolean): Promise<string[]> {
+    if (group.kind === 'batch') return this.#tx.batchJobIds(group.record.id)
+    if (damaged) return (await this.#tx.listJobs({ chainId: group.record.id, limit: Number.MAX_SAFE_INTEGER }, this.#now)).map((m) => m.id)
+    return this.#present(group.record.jobIds)
   }
 
   /** Whether retention may delete this finished job now. */

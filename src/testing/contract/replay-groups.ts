@@ -372,5 +372,25 @@ export function replayGroupContract(makeStore: MakeStore): void {
       expect(await callbackJobs(s.store, 'on-success')).toHaveLength(1)
       expect(await callbackJobs(s.store, 'on-settled')).toHaveLength(2)
     })
+    it('refuses a failed chain or batch some of whose jobs retention already deleted, changing nothing', async (ctx) => {
+      if (!s.store.replayGroup) return ctx.skip('this store has no replayGroup')
+      const { batch, active } = await start(5, 5, { callbacks: {}, allowFailures: true })
+      await settle(s.store, at(active, 0), 2000, { kind: 'failed', error: boom })
+      for (const j of active.slice(1)) await settle(s.store, j, 2010, { kind: 'succeeded' })
+      const chain = newChain(['h1', 'h2', 'h3', 'h4'].map((type) => newJob({ type, queue: 'other', maxAttempts: 1 })))
+      await s.store.insert({ now: T0, jobs: [], chains: [chain] })
+      await settle(s.store, await claimOne(s.store, 2020, { types: ['h1'], queues: ['other'] }), 2020, { kind: 'succeeded' })
+      await settle(s.store, await claimOne(s.store, 2030, { types: ['h2'], queues: ['other'] }), 2030, { kind: 'failed', error: boom })
+      const keep = { failed: { count: 0 } }
+      // A slice smaller than each group deletes part of it: the rest waits for the next slice.
+      expect((await s.store.settleAndClaim({ now: 9000, settle: [], retain: { keep, limit: 3, queues: ['default'] } })).retained).toEqual({ deleted: 3, more: true })
+      expect((await s.store.settleAndClaim({ now: 9000, settle: [], retain: { keep, limit: 2, queues: ['other'] } })).retained).toEqual({ deleted: 2, more: true })
+      expect(await s.store.getBatch(batch.id)).toMatchObject({ state: 'failed', total: 5 })
+      expect(await s.store.getChain(chain.id)).toMatchObject({ state: 'failed' })
+      const before = await snapshot(s.store, { chains: [chain.id], batches: [batch.id] })
+      await invalidState(replay(s.store, 9500, 'batch', batch.id))
+      await invalidState(replay(s.store, 9500, 'chain', chain.id))
+      expect(await snapshot(s.store, { chains: [chain.id], batches: [batch.id] })).toEqual(before)
+    })
   })
 }

@@ -173,6 +173,36 @@ export function retentionContract(makeStore: MakeStore): void {
       expect(await s.store.getChain(chain.id)).toBeUndefined()
     })
 
+    it('deletes a group larger than the limit from its members in other states first, so its own state selects it until the record goes', async () => {
+      const batch = newBatch(Array.from({ length: 5 }, () => newJob({ type: 'm' })), { allowFailures: true })
+      await s.store.insert({ now: T0, jobs: [], batches: [batch] })
+      const [first, ...rest] = (await claim(s.store, 2000, { types: ['m'], limit: 5 })).claimed as [StoredJob, ...StoredJob[]]
+      await settle(s.store, first, 2000, { kind: 'failed', error: boom, unrecoverable: true })
+      for (const j of rest) await settle(s.store, j, 2010, { kind: 'succeeded' })
+      expect(await s.store.getBatch(batch.id)).toMatchObject({ state: 'failed', pending: 0 })
+      const ids = [first.id, ...rest.map((j) => j.id)]
+      const keep: Retention = { failed: { count: 0 } }
+      expect((await retain(s.store, 9000, keep, 3)).retained).toEqual({ deleted: 3, more: true })
+      expect(await present(s.store, [first.id])).toEqual([first.id])
+      expect((await retain(s.store, 9000, keep, 3)).retained).toEqual({ deleted: 2, more: false })
+      expect(await present(s.store, ids)).toEqual([])
+      expect(await s.store.getBatch(batch.id)).toBeUndefined()
+    })
+
+    it('deletes a failed chain longer than the limit from its cancelled steps first, its failed step and record last', async () => {
+      const chain = newChain(Array.from({ length: 4 }, () => newJob({ type: 'step', maxAttempts: 1 })))
+      await s.store.insert({ now: T0, jobs: [], chains: [chain] })
+      await settle(s.store, await claimOne(s.store, 2000, { types: ['step'] }), 2000, { kind: 'failed', error: boom, unrecoverable: true })
+      expect(await s.store.getChain(chain.id)).toMatchObject({ state: 'failed' })
+      const ids = chain.steps.map((j) => j.id)
+      const keep: Retention = { failed: { count: 0 } }
+      expect((await retain(s.store, 9000, keep, 3)).retained).toEqual({ deleted: 3, more: true })
+      expect(await present(s.store, ids)).toEqual(ids.slice(0, 1))
+      expect((await retain(s.store, 9000, keep, 3)).retained).toEqual({ deleted: 1, more: false })
+      expect(await present(s.store, ids)).toEqual([])
+      expect(await s.store.getChain(chain.id)).toBeUndefined()
+    })
+
     it('deletes the oldest jobs beyond count first', async () => {
       const ids = await finishAt(s.store, 'succeeded', times(2000, 6))
       expect((await retain(s.store, 9000, { succeeded: { count: 2 } }, 2)).retained).toEqual({ deleted: 2, more: true })
