@@ -16,8 +16,9 @@
  * - a job finished by the very store call that applies retention.
  * Once a chain or batch has finished, it goes as a whole, its jobs and then its record, when
  * retention selects one of its jobs in the group's own state: a failed batch goes by the failed
- * rule, never because one of its succeeded jobs is past the succeeded `count`. Callback jobs are
- * ordinary single jobs.
+ * rule, never because one of its succeeded jobs is past the succeeded `count`. A group some of
+ * whose jobs are already gone (stored by an older version) is selected by any job left, so that
+ * it still goes whole. Callback jobs are ordinary single jobs.
  *
  * The engine applies retention as part of the work it does anyway, in bounded slices: a store
  * call it makes to settle or claim also deletes at most 100 jobs (`RetainRequest.limit`), when
@@ -28,11 +29,24 @@
  * stopped at its limit is followed by the next at once, so a large backlog (retention turned on
  * for a store of a million jobs) goes over many turns, each short. A group is split only when it
  * is larger than a slice: then it goes over several consecutive slices, its jobs a page at a
- * time and its record with the last of them, so that no transaction grows with the group; a
- * group that fits a slice is never split. The engine keeps no timer for retention, so an idle
- * engine stays idle: an age limit that passes while nothing happens is applied at the next work
- * (a dispatch, a due job, the next start). Stores answer a slice from an index of finished jobs
- * by queue, state and `finishedAt`, never by reading every finished job.
+ * time and its record with the last of them, so that no transaction grows with the group; its
+ * jobs in other states go first and those in its own state last, so that the group is selected
+ * again by the next slice until its record goes (a failed batch of 150 with one failed job loses
+ * its succeeded jobs first, its failed job and record last). A group that fits a slice is never
+ * split. A slice that deletes a chain reads the chain's stored steps (one read per step, since
+ * a chain lists its steps), and one that deletes a batch reads its members. While a group is
+ * being deleted over several slices, `replayChain` and `replayBatch` refuse it (`INVALID_STATE`):
+ * a group some of whose jobs are gone cannot run whole again. The engine keeps no timer for
+ * retention, so an idle engine stays idle: an age limit that passes while nothing happens is
+ * applied at the next work (a dispatch, a due job, the next start). Stores answer a slice from an
+ * index of finished jobs by queue, state and `finishedAt`, never by reading every finished job.
+ *
+ * A known limit: within one state, a slice walks past at most 400 jobs it must keep (jobs of a
+ * chain or batch that is still kept, such as the succeeded jobs of a failed batch the failed rule
+ * keeps for a week, and jobs whose unique key still holds) before it stops. If more than 400 such
+ * jobs are older than every other job of that state, the state's `count` is not reached (nor
+ * are the jobs behind them past `ageMs` deleted) until they may go: their group is deleted, or
+ * their unique key lapses.
  *
  * @module
  */

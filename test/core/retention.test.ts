@@ -224,6 +224,23 @@ describe('retention in the engine', () => {
     expect((await succeeded(q)).length).toBe(20)
     expect(s.calls.every((c) => c.retain === undefined)).toBe(true)
   })
+
+  it('deletes a failed batch and a failed chain larger than a slice whole, over several slices', async () => {
+    const q = queue({ retention: { failed: { count: 0 } } })
+    q.register('t', async ({ n }) => {
+      if (n === 0 || n === 1010) throw new Error('boom')
+    })
+    const size = RETAIN_LIMIT + 50
+    const batch = await q.batch(...Array.from({ length: size }, (_, n) => job('t', { n }).retry(0))).allowFailures().dispatch()
+    const chain = await q.chain(...Array.from({ length: size }, (_, n) => job('t', { n: 1000 + n }).retry(0))).dispatch()
+    await q.runUntilIdle()
+    await q.advance(1000)
+    await q.dispatch(job('t', { n: 5000 }))
+    await q.runUntilIdle()
+    await expect(q.findBatch(batch)).rejects.toThrow(/no batch/)
+    await expect(q.findChain(chain)).rejects.toThrow(/no chain/)
+    expect(await q.counts()).toMatchObject({ succeeded: 1, failed: 0, cancelled: 0 })
+  })
 })
 
 describe("the memory store's index of finished jobs", () => {

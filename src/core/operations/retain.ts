@@ -12,10 +12,14 @@
  * - its unique key still holds (`uniqueUntil > now`): deleting it would let a duplicate in;
  * - its chain or batch is still running, or has a callback job that has not finished;
  * - its chain or batch finished in another state: a finished group is selected only by its
- *   jobs in the group's own state (a failed batch by its failed jobs, never by a succeeded one).
+ *   jobs in the group's own state (a failed batch by its failed jobs, never by a succeeded one),
+ *   unless some of its jobs are already gone: then any job left selects it.
  * A finished group goes with all its jobs and then its record. A group that would take the slice
  * past `limit` waits for the next slice; one larger than `limit` is deleted over several slices,
- * members first in pages of what the slice has left, its record with the last of them.
+ * members first in pages of what the slice has left, those in the group's own state last (they
+ * select it again until it is gone), its record with the last of them. A group with a job that
+ * may not go yet (its unique key holds) is kept whole. Each read walks past at most `PAGES`
+ * pages of kept jobs: the limit this sets is documented in `retention.ts`.
  *
  * @module
  */

@@ -324,6 +324,24 @@ export function retentionContract(makeStore: MakeStore): void {
       expect(none).toEqual([])
     })
 
+    it('deletes a finished group whose jobs in its own state are already gone whole, selected by any job left', async (ctx) => {
+      const b = backend((why) => ctx.skip(why))
+      const batch = newBatch(Array.from({ length: 3 }, () => newJob({ type: 'm' })), { allowFailures: true })
+      const chain = newChain(Array.from({ length: 3 }, () => newJob({ type: 'step', maxAttempts: 1 })))
+      await s.store.insert({ now: T0, jobs: [], batches: [batch], chains: [chain] })
+      const [first, ...rest] = (await claim(s.store, 2000, { types: ['m'], limit: 3 })).claimed as [StoredJob, ...StoredJob[]]
+      await settle(s.store, first, 2000, { kind: 'failed', error: boom, unrecoverable: true })
+      for (const j of rest) await settle(s.store, j, 2010, { kind: 'succeeded' })
+      const step = await claimOne(s.store, 2020, { types: ['step'] })
+      await settle(s.store, step, 2020, { kind: 'failed', error: boom, unrecoverable: true })
+      // Left so by a slice that deleted its failed jobs first.
+      await b.write((tx) => Promise.all([tx.deleteJob(first.id), tx.deleteJob(step.id)]))
+      expect((await retain(s.store, 9000, { succeeded: { count: 0 }, cancelled: { count: 0 } })).retained).toEqual({ deleted: 4, more: false })
+      expect(await present(s.store, [...rest.map((j) => j.id), ...chain.steps.map((j) => j.id)])).toEqual([])
+      expect(await s.store.getBatch(batch.id)).toBeUndefined()
+      expect(await s.store.getChain(chain.id)).toBeUndefined()
+    })
+
     it('finished(queue, state) leaves out a job replayed since it finished', async (ctx) => {
       const b = backend((why) => ctx.skip(why))
       const [id] = await finishAt(s.store, 'failed', [2000])
