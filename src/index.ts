@@ -82,7 +82,9 @@ export type {
   NewJob,
   RenewInput,
   RenewOutcome,
+  ReplayGroupInput,
   ReplayOutcome,
+  RetainRequest,
   SettleAndClaimInput,
   SettleAndClaimOutcome,
   Settlement,
@@ -92,4 +94,4 @@ export type {
   StoredJob,
   StoredSchedule,
 } from './core/store.js'
-export type { QueueScope, StoreBackend, StoreReadTx, StoreTx } from './core/store-backend.js'
+export type { FinishedQuery, QueueScope, StoreBackend, StoreReadTx, StoreTx } from './core/store-backend.js'

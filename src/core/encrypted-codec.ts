@@ -18,11 +18,9 @@ import type { Codec } from './codec.js'
 import { InvalidArgumentError, QueueError, SerializationError } from './errors.js'
 import { strictJson } from './strict-json.js'
 
+// Web Crypto's key. Core is type-checked without the DOM lib; this declaration merges with the
+// DOM's and Node's, and names only what both have.
 declare global {
-  /**
-   * Web Crypto's key. Core is type-checked without the DOM lib; this declaration merges with
-   * the DOM's and Node's, and names only what both have.
-   */
   interface CryptoKey {
     readonly extractable: boolean
   }
