@@ -58,7 +58,7 @@ let stores = 0
 async function opfsStoreProxy(): Promise<Store> {
   const path = `contract-${Date.now()}-${++stores}.db`
   await call({ kind: 'open', path })
-  const methods = ['insert', 'settleAndClaim', 'renew', 'progress', 'cancel', 'replay', 'prune', 'putSchedule', 'deleteSchedule',
+  const methods = ['insert', 'settleAndClaim', 'renew', 'progress', 'cancel', 'replay', 'replayGroup', 'prune', 'putSchedule', 'deleteSchedule',
     'listSchedules', 'getJob', 'listJobs', 'counts', 'getChain', 'getBatch', 'close'] as const
   const proxy: Record<string, (...args: unknown[]) => Promise<unknown>> = {}
   for (const m of methods) proxy[m] = (...args: unknown[]) => call({ kind: 'call', store: path, method: m, args })
