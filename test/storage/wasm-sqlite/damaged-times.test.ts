@@ -30,7 +30,7 @@ function target() {
       wakes.push(out.nextWakeAt)
       return out
     }
-    const queue = createQueue({ store, concurrency: 20, ...(opts.retention ? { retention: { succeeded: { ageMs: 1 } } } : {}) })
+    const queue = createQueue({ store, concurrency: 20, ...(opts.retention ? { retention: { succeeded: { count: 0 } } } : {}) })
     for (const t of ['a', 'b', 'c', 's']) queue.register(t, async () => void ran.push(t))
     return { store, queue }
   }
@@ -102,7 +102,7 @@ describe('a damaged group whose jobs have all finished', { timeout: 60_000 }, ()
     return { batchId, chainId }
   }
 
-  it('is deleted whole by age retention, and the jobs that finish after it go too', async () => {
+  it('is deleted whole by retention, and the jobs that finish after it go too', async () => {
     const t = target()
     await finishedThenDamaged(t, 450)
     const { queue } = t.open({ retention: true })
