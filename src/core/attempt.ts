@@ -83,6 +83,8 @@ export async function runHandler(h: AttemptHost, a: Attempt): Promise<unknown> {
     queue: job.queue,
     attempt: job.attempt,
     maxAttempts: job.maxAttempts,
+    createdAt: job.createdAt,
+    readyAt: Math.max(job.runAt, job.createdAt),
     get signal() {
       return signalOf(a)
     },
@@ -98,6 +100,7 @@ export async function runHandler(h: AttemptHost, a: Attempt): Promise<unknown> {
   if (job.batchId !== undefined) ctx.batchId = job.batchId
   if ('previousResult' in job) ctx.previousResult = job.previousResult
   if (job.groupError !== undefined) ctx.error = job.groupError
+  if (job.meta !== undefined) ctx.meta = { ...job.meta }
   const of = job.callbackOf
   if (of?.group === 'batch') {
     const b = await h.store.getBatch(of.id)

@@ -4,7 +4,7 @@
  * @module
  */
 import { InvalidArgumentError } from './errors.js'
-import type { Backoff, JobMap } from './types.js'
+import type { Backoff, JobMap, JobMeta } from './types.js'
 
 /** What a spec says about its job, read by the queue when it dispatches. */
 export interface SpecOptions {
@@ -20,6 +20,7 @@ export interface SpecOptions {
   readonly uniqueKey?: string
   readonly priority?: number
   readonly id?: string
+  readonly meta?: JobMeta
   /** Makes the payload at dispatch, before the write: see `withPrepare`. */
   readonly prepare?: () => Promise<unknown>
 }
@@ -49,6 +50,11 @@ export interface JobSpec<T extends string = string, P = unknown> {
   priority(n: number): JobSpec<T, P>
   /** A caller-chosen id; dispatching an id that exists writes nothing. */
   withId(id: string): JobSpec<T, P>
+  /**
+   * Small, JSON-safe metadata kept on the record and given to the handler as `ctx.meta` (a user
+   * id, a request id). Merged over what earlier calls set.
+   */
+  meta(m: JobMeta): JobSpec<T, P>
 }
 
 /** A spec for any job type of a job map, with the payload type that type requires. */
@@ -111,6 +117,40 @@ class Spec<T extends string, P> implements JobSpec<T, P> {
   withId(id: string): JobSpec<T, P> {
     return this.#with({ id: nonEmpty('job id', id) })
   }
+  meta(m: JobMeta): JobSpec<T, P> {
+    return this.#with({ meta: checkMeta({ ...this.#o.meta, ...checkMeta(m) }) })
+  }
+}
+
+/** Keys a job's metadata may have at most. */
+export const META_MAX_KEYS = 32
+/** The largest metadata, as JSON, in UTF-16 code units. */
+export const META_MAX_LENGTH = 4096
+
+/**
+ * Metadata checked and copied: a plain object of at most `META_MAX_KEYS` keys whose values are
+ * strings, finite numbers or booleans, at most `META_MAX_LENGTH` long as JSON.
+ */
+export function checkMeta(m: unknown): JobMeta {
+  if (typeof m !== 'object' || m === null || Array.isArray(m) || (Object.getPrototypeOf(m) !== Object.prototype && Object.getPrototypeOf(m) !== null)) {
+    throw new InvalidArgumentError('meta must be a plain object of strings, numbers and booleans')
+  }
+  const out: JobMeta = {}
+  const keys = Object.keys(m)
+  if (keys.length > META_MAX_KEYS) throw new InvalidArgumentError(`meta may have at most ${META_MAX_KEYS} keys, got ${keys.length}`)
+  for (const k of keys) {
+    nonEmpty('a meta key', k)
+    if (k === '__proto__') throw new InvalidArgumentError('meta may not have the key __proto__')
+    const v = (m as Record<string, unknown>)[k]
+    if (typeof v === 'string') nonEmpty(`meta.${k}`, v.length === 0 ? ' ' : v)
+    else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new InvalidArgumentError(`meta.${k} must be a finite number, got ${v}`)
+    } else if (typeof v !== 'boolean') throw new InvalidArgumentError(`meta.${k} must be a string, a number or a boolean, got ${v === null ? 'null' : typeof v}`)
+    out[k] = v
+  }
+  const length = JSON.stringify(out).length
+  if (length > META_MAX_LENGTH) throw new InvalidArgumentError(`meta must be at most ${META_MAX_LENGTH} characters as JSON, got ${length}`)
+  return out
 }
 
 /**
@@ -136,6 +176,7 @@ export function specFromOptions(o: SpecOptions): JobSpec<string, unknown> {
   if (o.uniqueForMs !== undefined) s = s.uniqueFor(o.uniqueForMs, o.uniqueKey)
   if (o.priority !== undefined) s = s.priority(o.priority)
   if (o.id !== undefined) s = s.withId(o.id)
+  if (o.meta !== undefined) s = s.meta(o.meta)
   return s
 }
 

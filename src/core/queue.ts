@@ -16,7 +16,8 @@ import { newSchedule, scheduleInfo, type ScheduleInfo, type ScheduleOptions } fr
 import { Runner } from './runner.js'
 import { checkRetention, type Retention } from './retention.js'
 import { withCodec, withRecordChecks, type Codec } from './codec.js'
-import type { NewBatch, NewChain, Store, StoredJob } from './store.js'
+import type { ClaimOrder, NewBatch, NewChain, Store, StoredJob } from './store.js'
+import type { Instrumentation } from './instrumentation.js'
 import type {
   BatchState,
   ChainState,
@@ -68,6 +69,20 @@ export interface QueueOptions {
    * readable.
    */
   codec?: Codec
+  /**
+   * The version of the application's code (a release, a git hash): each record keeps the
+   * version that dispatched it (`dispatchedBy`) and the one that ran its last attempt
+   * (`processedBy`); `listJobs({ version })` finds them.
+   */
+  version?: string
+  /**
+   * Which ready job this engine claims first: `'priority'` (higher priority, then earlier
+   * `runAt`, then dispatch order) or `'runAt'` (the earliest ready time first, then priority,
+   * then dispatch order). @default 'priority'
+   */
+  order?: ClaimOrder
+  /** Observers of dispatches and attempts, such as `tracing()` of `ferry/otel`; the first outermost. */
+  instrumentation?: Instrumentation[]
 }
 
 export interface Queue<J extends JobMap = JobMap> {

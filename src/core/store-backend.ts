@@ -17,7 +17,7 @@
  * @module
  */
 import type { Counts, FinishedState, JobFilter, QueueEvent } from './types.js'
-import type { AliveOwners, StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
+import type { AliveOwners, ClaimOrder, StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
 
 export interface QueueScope {
   queues: string[]
@@ -35,8 +35,12 @@ export interface StoreReadTx {
   batchJobIds(batchId: string): Promise<string[]>
   /** A job with this unique key whose `uniqueUntil` is later than `now`, if any. */
   findUnique(key: string, now: number): Promise<StoredJob | undefined>
-  /** `waiting` jobs of the scope in claim order (priority desc, runAt, seq), at most `limit`. */
-  ready(scope: QueueScope, limit: number): Promise<StoredJob[]>
+  /**
+   * `waiting` jobs of the scope in claim order, at most `limit`: with `'priority'` (the default)
+   * priority desc, runAt, seq; with `'runAt'` runAt, priority desc, seq. Each order is read from
+   * an index of its own, reading about `limit` records per queue and type.
+   */
+  ready(scope: QueueScope, limit: number, order?: ClaimOrder): Promise<StoredJob[]>
   /** `delayed` jobs of these queues with `runAt <= now`, earliest first, at most `limit`. */
   due(queues: string[], now: number, limit: number): Promise<StoredJob[]>
   /**

@@ -19,6 +19,7 @@ import type {
   GroupState,
   JobFilter,
   JobRecord,
+  JobMeta,
   QueueEvent,
   SerializedError,
 } from './types.js'
@@ -81,6 +82,10 @@ export interface NewJob {
   delayMs?: number
   uniqueKey?: string
   uniqueUntil?: number
+  /** Kept on the record as it is (see `JobRecord.meta`). */
+  meta?: JobMeta
+  /** The dispatching queue's `version`. */
+  dispatchedBy?: string
 }
 
 /** A job spec kept in a chain or batch record until a transition enqueues it as a callback. */
@@ -229,6 +234,17 @@ export interface ClaimRequest {
   ahead?: number
   leaseUntil: number
   /**
+   * Claim order among ready jobs: `'priority'` (higher priority first, then earlier `runAt`, then
+   * `seq`) or `'runAt'` (earlier `runAt` first, then higher priority, then `seq`). Each order is
+   * read from an index of its own. @default 'priority'
+   */
+  order?: ClaimOrder
+  /**
+   * The claiming engine's `version`, written as `processedBy` on each job this claim leases
+   * (claimed ahead included). Absent: `processedBy` is left as it is.
+   */
+  version?: string
+  /**
    * Ids of jobs the caller is still running, including attempts it ended (timed out, lease
    * lost, released by stop) less than a lease ago whose handler has not returned yet. None of
    * them is claimed, by any path: not an expired lease (renewals may have failed for a while),
@@ -248,6 +264,9 @@ export interface ClaimRequest {
    */
   alive?: AliveOwners
 }
+
+/** See `ClaimRequest.order`. */
+export type ClaimOrder = 'priority' | 'runAt'
 
 /** The engines alive as of a time: see `ClaimRequest.alive`. */
 export interface AliveOwners {

@@ -40,6 +40,12 @@ export type Backoff =
   | { type: 'fixed'; delay: number }
   | { type: 'exponential'; base: number; max?: number; jitter?: boolean }
 
+/**
+ * Small, JSON-safe facts about a job, set by `job(...).meta()` and by instrumentation (a W3C
+ * `traceparent`), kept on its record and given to its handler as `ctx.meta`.
+ */
+export type JobMeta = Record<string, string | number | boolean>
+
 /** An error as it is stored and sent across threads. */
 export interface SerializedError {
   name: string
@@ -86,6 +92,12 @@ export interface JobRecord {
    * such a job fails it with this error instead of running its handler.
    */
   unreadable?: SerializedError
+  /** What `job(...).meta()` and the queue's instrumentation stored with the job. */
+  meta?: JobMeta
+  /** The `version` of the queue that dispatched the job. */
+  dispatchedBy?: string
+  /** The `version` of the engine that started the job's last attempt. */
+  processedBy?: string
 }
 
 export interface Counts {
@@ -136,6 +148,8 @@ export interface JobFilter {
   queue?: string | string[]
   batchId?: string
   chainId?: string
+  /** Jobs dispatched by this version, or whose last attempt ran on it (`dispatchedBy`, `processedBy`). */
+  version?: string
   /** @default 100 */
   limit?: number
   /** Jobs to skip, for paging. @default 0 */
@@ -171,6 +185,15 @@ export interface JobContext {
   chain?: ChainState
   /** In an `onError` callback job: the error that failed the chain or batch. */
   error?: SerializedError
+  /**
+   * The job's metadata: what `job(...).meta()` set and what the queue's instrumentation stored
+   * at dispatch. A callback job of a chain or batch inherits the metadata its group's jobs share.
+   */
+  meta?: JobMeta
+  /** When the job was dispatched (its record's `createdAt`). */
+  createdAt: number
+  /** When the job became ready to run: the later of its `runAt` and its dispatch. */
+  readyAt: number
   /** Stores a progress value on the job and emits `job:progress`. */
   progress(value: number | Record<string, unknown>): Promise<void>
 }
@@ -195,7 +218,8 @@ export type QueueEvent =
    * is paused or every slot is busy.
    */
   | EventOf<'job:waiting', { jobId: string; type: string; queue: string }>
-  | EventOf<'job:started', { jobId: string; type: string; queue: string; attempt: number }>
+  /** `readyAt`: when the job became ready to run (the later of its `runAt` and its dispatch); the wait is `at - readyAt`. */
+  | EventOf<'job:started', { jobId: string; type: string; queue: string; attempt: number; readyAt?: number }>
   | EventOf<'job:progress', { jobId: string; progress: unknown }>
   | EventOf<'job:succeeded', { jobId: string; type: string; result?: unknown }>
   | EventOf<'job:retrying', { jobId: string; type: string; attempt: number; error: SerializedError; retryAt: number }>
