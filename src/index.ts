@@ -19,6 +19,7 @@ export { memoryStore } from './core/memory-store.js'
 export { retentionDefaults } from './core/retention.js'
 export type { Keep, Retention } from './core/retention.js'
 export type { Codec } from './core/codec.js'
+export type { DispatchCall, DispatchedJob, Instrumentation } from './core/instrumentation.js'
 export { encryptedCodec } from './core/encrypted-codec.js'
 export { defineStore } from './core/define-store.js'
 export type { DefineStoreOptions } from './core/define-store.js'
@@ -57,6 +58,7 @@ export type {
   JobContext,
   JobFilter,
   JobMap,
+  JobMeta,
   JobRecord,
   JobState,
   Middleware,
@@ -73,6 +75,7 @@ export type {
   CallbackOf,
   CancelInput,
   CancelOutcome,
+  ClaimOrder,
   ClaimRequest,
   InsertInput,
   InsertOutcome,
