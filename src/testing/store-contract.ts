@@ -26,8 +26,10 @@ import { backendContract } from './contract/backend.js'
 import { batchContract } from './contract/batches.js'
 import { chainContract } from './contract/chains.js'
 import { claimContract } from './contract/claims.js'
+import { claimOrderContract } from './contract/claim-order.js'
 import { insertContract } from './contract/insert.js'
 import { livenessContract } from './contract/liveness.js'
+import { metadataContract } from './contract/metadata.js'
 import { replayGroupContract } from './contract/replay-groups.js'
 import { retentionContract } from './contract/retention.js'
 import { scheduleContract } from './contract/schedules.js'
@@ -38,6 +40,8 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
   describe(`storeContract: ${name}`, () => {
     insertContract(makeStore)
     claimContract(makeStore)
+    claimOrderContract(makeStore)
+    metadataContract(makeStore)
     settleContract(makeStore)
     adminContract(makeStore)
     chainContract(makeStore)
