@@ -11,6 +11,7 @@ import { insert } from './operations/insert.js'
 import { replayGroup } from './operations/replay-group.js'
 import { progress, renew } from './operations/leases.js'
 import { settleAndClaim } from './operations/settle-and-claim.js'
+import { checkJobFacts } from './operations/insert.js'
 import type { Liveness } from './liveness.js'
 import { checkStorable } from './storable.js'
 import { deleteSchedule, putSchedule } from './operations/schedules.js'
@@ -112,6 +113,7 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
     },
     async putSchedule(input) {
       checkStorable(input.schedule.job.payload, 'payload', `schedule ${input.schedule.name} (${input.schedule.job.type})`)
+      checkJobFacts(input.schedule.job, `schedule ${input.schedule.name} (${input.schedule.job.type})`)
       await write((tx) => putSchedule(tx, input))
       // Engines recompute when to wake up.
       notify({ events: [] }, true)

@@ -113,28 +113,61 @@ export function dispatched(c: Changes, j: StoredJob): void {
   })
 }
 
+/** Who a claim leases jobs to: see `ClaimRequest`. */
+export interface Claimer {
+  owner: string
+  token: string
+  leaseUntil: number
+  /** Written as `processedBy` on each job leased; absent, `processedBy` is left as it is. */
+  version?: string
+}
+
+/** When a job became ready to run: the later of its `runAt` and its dispatch. */
+export function readyAt(j: StoredJob): number {
+  return Math.max(j.runAt, j.createdAt)
+}
+
+function started(j: StoredJob, c: Changes): void {
+  c.emit({ kind: 'job:started', jobId: j.id, type: j.type, queue: j.queue, attempt: j.attempt, readyAt: readyAt(j) })
+}
+
 /** Leases a waiting (or stalled) job to a claim: the attempt counts from here. */
-export function lease(j: StoredJob, owner: string, token: string, until: number, c: Changes): StoredJob {
+export function lease(j: StoredJob, by: Claimer, c: Changes): StoredJob {
   const { cancelRequested: _, ahead: __, ...rest } = j
-  const next = c.job({ ...rest, state: 'active', attempt: j.attempt + 1, startedAt: c.now, lease: { owner, token, until } })
-  c.emit({ kind: 'job:started', jobId: j.id, type: j.type, queue: j.queue, attempt: next.attempt })
+  const next = c.job({
+    ...rest,
+    state: 'active',
+    attempt: j.attempt + 1,
+    startedAt: c.now,
+    lease: { owner: by.owner, token: by.token, until: by.leaseUntil },
+    ...(by.version === undefined ? {} : { processedBy: by.version }),
+  })
+  started(next, c)
   return next
 }
 
 /**
  * Leases a waiting job to a claim as claimed ahead: not started, so its attempt is not counted
  * and nothing is told; `startedAt` is when its engine took it (dead-owner takeover reads it).
+ * The claim's version is written now: the engine that took the job is the one that runs it.
  */
-export function leaseAhead(j: StoredJob, owner: string, token: string, until: number, c: Changes): StoredJob {
+export function leaseAhead(j: StoredJob, by: Claimer, c: Changes): StoredJob {
   const { cancelRequested: _, ...rest } = j
-  return c.job({ ...rest, state: 'active', ahead: true, startedAt: c.now, lease: { owner, token, until } })
+  return c.job({
+    ...rest,
+    state: 'active',
+    ahead: true,
+    startedAt: c.now,
+    lease: { owner: by.owner, token: by.token, until: by.leaseUntil },
+    ...(by.version === undefined ? {} : { processedBy: by.version }),
+  })
 }
 
 /** The handler of a job claimed ahead started at `at`: the attempt counts from here. */
 export function stamp(j: StoredJob, at: number, c: Changes): StoredJob {
   const { ahead: _, ...rest } = j
   const next = c.job({ ...rest, attempt: j.attempt + 1, startedAt: at })
-  c.emit({ kind: 'job:started', jobId: j.id, type: j.type, queue: j.queue, attempt: next.attempt })
+  started(next, c)
   return next
 }
 

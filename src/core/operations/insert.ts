@@ -8,6 +8,7 @@ import type { CallbackDraft, InsertInput, InsertOutcome, NewJob, StoredBatch, St
 import { Changes, dispatched, newJob } from '../transitions.js'
 import { InvalidArgumentError } from '../errors.js'
 import { checkStorable } from '../storable.js'
+import { checkMeta } from '../job-spec.js'
 import type { DispatchResult } from '../types.js'
 
 export async function insert(tx: StoreTx, input: InsertInput): Promise<InsertOutcome> {
@@ -116,17 +117,39 @@ function held(keys: Map<string, string>, key: string | undefined): { id: string 
 }
 
 function checkPayloads(input: InsertInput): void {
-  const callbacks = (cbs: Partial<Record<string, CallbackDraft>>, of: string): void => {
-    for (const [name, cb] of Object.entries(cbs)) if (cb) checkStorable(cb.payload, 'payload', `the ${name} callback of ${of} (${cb.type})`)
+  const one = (j: CallbackDraft, what: string): void => {
+    checkStorable(j.payload, 'payload', what)
+    checkJobFacts(j, what)
   }
-  for (const j of input.jobs) checkStorable(j.payload, 'payload', `job ${j.id} (${j.type})`)
+  const callbacks = (cbs: Partial<Record<string, CallbackDraft>>, of: string): void => {
+    for (const [name, cb] of Object.entries(cbs)) if (cb) one(cb, `the ${name} callback of ${of} (${cb.type})`)
+  }
+  for (const j of input.jobs) one(j, `job ${j.id} (${j.type})`)
   for (const ch of input.chains ?? []) {
-    for (const s of ch.steps) checkStorable(s.payload, 'payload', `job ${s.id} (${s.type}) of chain ${ch.id}`)
+    for (const s of ch.steps) one(s, `job ${s.id} (${s.type}) of chain ${ch.id}`)
     callbacks(ch.callbacks, `chain ${ch.id}`)
   }
   for (const bt of input.batches ?? []) {
-    for (const j of bt.jobs) checkStorable(j.payload, 'payload', `job ${j.id} (${j.type}) of batch ${bt.id}`)
+    for (const j of bt.jobs) one(j, `job ${j.id} (${j.type}) of batch ${bt.id}`)
     callbacks(bt.callbacks, `batch ${bt.id}`)
+  }
+}
+
+/**
+ * A job's metadata and version as a store keeps them: `meta` a small plain object of strings,
+ * finite numbers and booleans (`checkMeta`), `dispatchedBy` a non-empty string. Anything else is
+ * an `InvalidArgumentError` before the first write.
+ */
+export function checkJobFacts(j: Pick<NewJob, 'meta' | 'dispatchedBy'>, what: string): void {
+  if (j.meta !== undefined) {
+    try {
+      checkMeta(j.meta)
+    } catch (err) {
+      throw new InvalidArgumentError(`the meta of ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+    }
+  }
+  if (j.dispatchedBy !== undefined && (typeof j.dispatchedBy !== 'string' || j.dispatchedBy === '')) {
+    throw new InvalidArgumentError(`the dispatchedBy of ${what} must be a non-empty string`)
   }
 }
 

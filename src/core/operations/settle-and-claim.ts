@@ -10,11 +10,13 @@ import { finishInGroups } from './groups.js'
 import { retain } from './retain.js'
 import { fireSchedules } from './schedules.js'
 import { writeChanges } from './write.js'
+import { InvalidArgumentError } from '../errors.js'
 
 /** Due delayed jobs promoted per call; the rest are promoted by the next one. */
 const PROMOTE_LIMIT = 1000
 
 export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> {
+  if (input.claim) checkClaim(input.claim)
   const c = new Changes(input.now)
   const lost: string[] = []
   const cancelRequested: string[] = []
@@ -104,7 +106,7 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
       continue
     }
     if (j.attempt < j.maxAttempts) {
-      claimed.push(lease(j, req.owner, req.token, req.leaseUntil, c))
+      claimed.push(lease(j, req, c))
       continue
     }
     const error = {
@@ -124,9 +126,9 @@ async function claim(tx: StoreTx, req: ClaimRequest, c: Changes): Promise<Stored
   if (room + ahead > 0) {
     // A job the claimer still runs may be waiting again (its attempt timed out or its lease
     // was lost while the handler went on): it is left to others, and the claim still fills.
-    const ready = (await tx.ready(scope, room + ahead + running.size)).filter((j) => !running.has(j.id))
-    for (const j of ready.slice(0, room)) claimed.push(lease(j, req.owner, req.token, req.leaseUntil, c))
-    for (const j of ready.slice(Math.max(0, room), Math.max(0, room) + ahead)) claimed.push(leaseAhead(j, req.owner, req.token, req.leaseUntil, c))
+    const ready = (await tx.ready(scope, room + ahead + running.size, req.order ?? 'priority')).filter((j) => !running.has(j.id))
+    for (const j of ready.slice(0, room)) claimed.push(lease(j, req, c))
+    for (const j of ready.slice(Math.max(0, room), Math.max(0, room) + ahead)) claimed.push(leaseAhead(j, req, c))
   }
   await writeChanges(tx, c)
   return claimed
@@ -155,6 +157,16 @@ async function takeBack(tx: StoreTx, scope: QueueScope, page: number, running: S
     }
     if (back === 0 || found.length < page) return [...stalled.values()]
     await writeChanges(tx, c)
+  }
+}
+
+/** A claim's order and version, checked before anything is read. */
+function checkClaim(req: ClaimRequest): void {
+  if (req.order !== undefined && req.order !== 'priority' && req.order !== 'runAt') {
+    throw new InvalidArgumentError(`claim order must be 'priority' or 'runAt', got ${JSON.stringify(req.order)}`)
+  }
+  if (req.version !== undefined && (typeof req.version !== 'string' || req.version === '')) {
+    throw new InvalidArgumentError('a claim\'s version must be a non-empty string')
   }
 }
 

@@ -7,8 +7,8 @@
  * @module
  */
 import { describe, expect, it } from './test-api.js'
-import type { NewJob } from '../../core/store.js'
-import { T0, boom, claim, insertJobs, mustGet, newJob, useStore, type MakeStore } from './harness.js'
+import type { ClaimOrder, NewJob } from '../../core/store.js'
+import { T0, boom, claim, insertJobs, mustGet, newJob, rejection, useStore, type MakeStore } from './harness.js'
 
 /** Every queue and type the jobs below use. */
 const SCOPE = { queues: ['default', 'q2'], types: ['t', 'u'] }
@@ -105,6 +105,13 @@ export function claimOrderContract(makeStore: MakeStore): void {
       expect(await mustGet(s.store, a!.id)).toMatchObject({ runAt: T0 + 1010 })
       const out = await claim(s.store, T0 + 2000, { order: 'runAt' })
       expect(out.claimed.map((x) => x.id)).toEqual([b!.id, c!.id, a!.id])
+    })
+
+    it('refuses an unknown order with InvalidArgumentError, claiming nothing', async () => {
+      const [a] = await insertJobs(s.store, [newJob()])
+      const err = await rejection(claim(s.store, T0, { order: 'fifo' as ClaimOrder }))
+      expect(err).toMatchObject({ name: 'InvalidArgumentError' })
+      expect((await mustGet(s.store, a!.id)).state).toBe('waiting')
     })
 
     it("'runAt' claims only the claim's queues and types", async () => {

@@ -7,7 +7,7 @@
  * @module
  */
 import { describe, expect, it } from './test-api.js'
-import type { CallbackDraft, StoredJob, StoredSchedule } from '../../core/store.js'
+import type { CallbackDraft, NewJob, StoredJob, StoredSchedule } from '../../core/store.js'
 import type { QueueEvent } from '../../core/types.js'
 import {
   LEASE,
@@ -21,6 +21,7 @@ import {
   newBatch,
   newChain,
   newJob,
+  rejection,
   run,
   settle,
   useStore,
@@ -85,6 +86,20 @@ export function metadataContract(makeStore: MakeStore): void {
       expect(got.meta).toEqual({ userId: 'u1' })
       ;(got.meta as Record<string, unknown>).userId = 'changed too'
       expect((await mustGet(s.store, j.id)).meta).toEqual({ userId: 'u1' })
+    })
+
+    it('refuses meta that is not a small object of plain values, or an empty dispatchedBy, with InvalidArgumentError, writing nothing', async () => {
+      const bad: unknown[] = [{ nested: { a: 1 } }, ['a'], 'text', { n: Number.NaN }, { v: null }]
+      for (const meta of bad) {
+        const j = newJob({ meta: meta as NewJob['meta'] })
+        const err = await rejection(s.store.insert({ now: T0, jobs: [newJob(), j] }))
+        expect(err, JSON.stringify(meta)).toMatchObject({ name: 'InvalidArgumentError' })
+      }
+      const badDraft = newChain([newJob()], { success: { ...draft('cb'), meta: { deep: [1] } as unknown as NewJob['meta'] } })
+      expect(await rejection(s.store.insert({ now: T0, jobs: [], chains: [badDraft] }))).toMatchObject({ name: 'InvalidArgumentError' })
+      expect(await rejection(s.store.insert({ now: T0, jobs: [newJob({ dispatchedBy: '' })] }))).toMatchObject({ name: 'InvalidArgumentError' })
+      expect(await rejection(claim(s.store, T0, { version: 7 as unknown as string }))).toMatchObject({ name: 'InvalidArgumentError' })
+      expect(await s.store.listJobs({}, T0)).toEqual([])
     })
 
     it("keeps each chain step's and batch job's own meta and dispatchedBy", async () => {
