@@ -8,14 +8,23 @@
  */
 import { nanoid } from 'nanoid'
 import { InvalidArgumentError } from './errors.js'
-import { needsPrepare, nonEmpty, prepareSpecs, type JobSpec } from './job-spec.js'
-import type { NewBatch, NewChain } from './store.js'
-import { resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
+import { checkMeta, needsPrepare, nonEmpty, prepareSpecs, type JobSpec } from './job-spec.js'
+import { queuesOf, type DispatchCall, type DispatchedJob } from './instrumentation.js'
+import type { CallbackDraft, NewBatch, NewChain, NewJob } from './store.js'
+import { dispatchedJob, resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
+import type { JobMeta } from './types.js'
 
 /** What a builder needs from its queue. */
 export interface BuilderHost {
   now(): number
   defaults: JobDefaults
+  /** The queue's `version`, stored as each job's `dispatchedBy`. */
+  version?: string | undefined
+  /**
+   * Runs `write` inside the queue's instrumentation, `onDispatch` called for each of `jobs`
+   * first, synchronously; `write` gets the metadata to store for each (see `instrumented`).
+   */
+  dispatching<T>(call: DispatchCall, jobs: readonly DispatchedJob[], write: (meta: Array<JobMeta | undefined>) => Promise<T>): Promise<T>
   insertChain(chain: NewChain, opts?: { tx?: unknown }): Promise<void>
   insertBatch(batch: NewBatch, opts?: { tx?: unknown }): Promise<void>
 }
@@ -76,16 +85,16 @@ export function chainBuilder(host: BuilderHost, plan: ChainPlan): ChainBuilder {
     onSettled: (settled) => next({ settled }),
     async dispatch(opts) {
       if (plan.specs.length === 0) throw new InvalidArgumentError('a chain needs at least one job')
-      if (needsPrepare([...plan.specs, plan.success, plan.error, plan.settled])) return next(await prepared(plan, opts)).dispatch(opts)
-      const now = host.now()
-      const cb = (s: Callback | undefined) => (s === undefined ? undefined : resolveCallback(s, host.defaults, plan.queue))
-      const chain: NewChain = {
-        id: plan.id ?? nanoid(),
-        steps: plan.specs.map((s) => resolveSpec(s, now, host.defaults, plan.queue)),
-        callbacks: withoutUndefined({ success: cb(plan.success), error: cb(plan.error), settled: cb(plan.settled) }),
-      }
-      await host.insertChain(chain, opts)
-      return chain.id
+      const id = plan.id ?? nanoid()
+      const drawn = plan.specs.map((s) => dispatchedJob(s, plan.queue))
+      return host.dispatching({ kind: 'chain', id, count: drawn.length, queues: queuesOf(drawn) }, drawn, async (meta) => {
+        const p = needsPrepare([...plan.specs, plan.success, plan.error, plan.settled]) ? { ...plan, ...(await prepared(plan, opts)) } : plan
+        const steps = resolveAll(host, p.specs, drawn, meta, plan.queue)
+        const cb = callbackOf(host, steps, plan.queue)
+        const chain: NewChain = { id, steps, callbacks: withoutUndefined({ success: cb(p.success), error: cb(p.error), settled: cb(p.settled) }) }
+        await host.insertChain(chain, opts)
+        return id
+      })
     },
   }
 }
@@ -115,26 +124,62 @@ export function batchBuilder(host: BuilderHost, plan: BatchPlan): BatchBuilder {
     onSettled: (settled) => next({ settled }),
     async dispatch(opts) {
       if (plan.specs.length === 0) throw new InvalidArgumentError('a batch needs at least one job')
-      const callbacks = [plan.progress, plan.success, plan.error, plan.settled]
-      if (needsPrepare([...plan.specs, ...callbacks])) return next(await prepared(plan, opts)).dispatch(opts)
-      const now = host.now()
-      const cb = (s: Callback | undefined) => (s === undefined ? undefined : resolveCallback(s, host.defaults, plan.queue))
-      const batch: NewBatch = {
-        id: plan.id ?? nanoid(),
-        jobs: plan.specs.map((s) => resolveSpec(s, now, host.defaults, plan.queue)),
-        allowFailures: plan.allowFailures ?? false,
-        callbacks: withoutUndefined({
-          progress: cb(plan.progress),
-          success: cb(plan.success),
-          error: cb(plan.error),
-          settled: cb(plan.settled),
-        }),
-      }
-      if (plan.name !== undefined) batch.name = plan.name
-      await host.insertBatch(batch, opts)
-      return batch.id
+      const id = plan.id ?? nanoid()
+      const drawn = plan.specs.map((s) => dispatchedJob(s, plan.queue))
+      return host.dispatching({ kind: 'batch', id, count: drawn.length, queues: queuesOf(drawn) }, drawn, async (meta) => {
+        const callbacks = [plan.progress, plan.success, plan.error, plan.settled]
+        const p = needsPrepare([...plan.specs, ...callbacks]) ? { ...plan, ...(await prepared(plan, opts)) } : plan
+        const jobs = resolveAll(host, p.specs, drawn, meta, plan.queue)
+        const cb = callbackOf(host, jobs, plan.queue)
+        const batch: NewBatch = {
+          id,
+          jobs,
+          allowFailures: plan.allowFailures ?? false,
+          callbacks: withoutUndefined({ progress: cb(p.progress), success: cb(p.success), error: cb(p.error), settled: cb(p.settled) }),
+        }
+        if (plan.name !== undefined) batch.name = plan.name
+        await host.insertBatch(batch, opts)
+        return id
+      })
     },
   }
+}
+
+/** The jobs of a group's specs, with the ids drawn and the metadata settled at dispatch. */
+function resolveAll(host: BuilderHost, specs: readonly unknown[], drawn: readonly DispatchedJob[], meta: Array<JobMeta | undefined>, queue?: string): NewJob[] {
+  const now = host.now()
+  return specs.map((s, i) => resolveSpec(s, now, host.defaults, queue, { id: (drawn[i] as DispatchedJob).id, meta: meta[i], dispatchedBy: host.version }))
+}
+
+/**
+ * Makes a group's callback drafts: a callback job inherits the metadata every job of its group
+ * shares (the same value in all), overlaid by its own spec's. Should the two together pass the
+ * limits of `checkMeta`, the spec's own metadata is kept alone.
+ */
+function callbackOf(host: BuilderHost, jobs: readonly NewJob[], queue?: string): (s: Callback | undefined) => CallbackDraft | undefined {
+  const shared = sharedMeta(jobs.map((j) => j.meta))
+  return (s) => {
+    if (s === undefined) return undefined
+    const draft = resolveCallback(s, host.defaults, queue, host.version)
+    if (shared === undefined) return draft
+    let meta: JobMeta = { ...shared, ...draft.meta }
+    try {
+      meta = checkMeta(meta)
+    } catch {
+      if (draft.meta === undefined) return draft
+      meta = draft.meta
+    }
+    return { ...draft, meta }
+  }
+}
+
+/** The key/value pairs every one of these has, with the same value; undefined when none. */
+export function sharedMeta(metas: ReadonlyArray<JobMeta | undefined>): JobMeta | undefined {
+  const [first, ...rest] = metas
+  if (first === undefined) return undefined
+  const out: JobMeta = {}
+  for (const [k, v] of Object.entries(first)) if (rest.every((m) => m !== undefined && Object.hasOwn(m, k) && m[k] === v)) out[k] = v
+  return Object.keys(out).length === 0 ? undefined : out
 }
 
 /** The plan's specs and callbacks with their payloads made at dispatch (see `withPrepare`). */

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { InvalidArgumentError, QueueError } from './errors.js'
+import { checkMeta } from './job-spec.js'
 import type { JobMeta, Middleware } from './types.js'
 
 /** One job of a dispatch, as `Instrumentation.onDispatch` sees it. */
@@ -43,4 +45,107 @@ export interface Instrumentation {
    * dispatched by the caller: it inherits the metadata its group's jobs share.
    */
   onDispatch?(job: DispatchedJob): Record<string, string> | void
+}
+
+/** The instrumentation of a queue's options, checked: an array of objects whose members are functions. */
+export function checkInstrumentation(list: unknown): Instrumentation[] {
+  if (list === undefined) return []
+  if (!Array.isArray(list)) throw new InvalidArgumentError('instrumentation must be an array of objects')
+  return list.map((i: unknown, n) => {
+    if (typeof i !== 'object' || i === null) throw new InvalidArgumentError(`instrumentation[${n}] must be an object`)
+    for (const k of ['middleware', 'aroundDispatch', 'onDispatch'] as const) {
+      const member = (i as Record<string, unknown>)[k]
+      if (member !== undefined && typeof member !== 'function') throw new InvalidArgumentError(`instrumentation[${n}].${k} must be a function`)
+    }
+    return i
+  })
+}
+
+/**
+ * Runs `write` inside every `aroundDispatch` (the first outermost), after calling `onDispatch`
+ * for each job, synchronously, where the innermost `run` is called: `write` gets the metadata
+ * to store for each job, in order (what the instrumentation returned under the spec's own).
+ *
+ * An instrumentation never loses a dispatch: whatever it throws, rejects or returns amiss is
+ * given to `report` (the queue's `queue:error`) and the dispatch goes on without it. An
+ * `aroundDispatch` that throws or rejects before calling `run`, or resolves without calling it,
+ * has `run` called for it then; one that fails after `run` gets the caller the dispatch's own
+ * outcome. The caller always gets what the write resolved or rejected with.
+ */
+export function instrumented<T>(
+  list: readonly Instrumentation[],
+  call: DispatchCall,
+  jobs: readonly DispatchedJob[],
+  report: (error: unknown) => void,
+  write: (meta: Array<JobMeta | undefined>) => Promise<T>,
+): Promise<T> {
+  if (list.length === 0) return write(jobs.map((j) => j.meta))
+  let run = (): Promise<T> => write(jobs.map((j) => metaOf(list, j, report)))
+  for (let n = list.length - 1; n >= 0; n--) {
+    const i = list[n] as Instrumentation
+    if (i.aroundDispatch) run = around(i, call, run, report)
+  }
+  return run()
+}
+
+function around<T>(i: Instrumentation, call: DispatchCall, inner: () => Promise<T>, report: (error: unknown) => void): () => Promise<T> {
+  return () => {
+    let ran: Promise<T> | undefined
+    const once = (): Promise<T> => (ran ??= inner())
+    let out: Promise<unknown>
+    try {
+      out = Promise.resolve((i.aroundDispatch as NonNullable<Instrumentation['aroundDispatch']>)({ ...call, queues: [...call.queues] }, once))
+    } catch (err) {
+      report(err)
+      return once()
+    }
+    return out.then(
+      () => {
+        if (!ran) report(new QueueError('an aroundDispatch of the instrumentation resolved without calling run', { code: 'INSTRUMENTATION' }))
+        return once()
+      },
+      (err: unknown) => {
+        if (!ran) {
+          report(err)
+          return once()
+        }
+        // The dispatch's own rejection, passed on, is the caller's; anything else is reported.
+        return ran.then((v) => {
+          report(err)
+          return v
+        })
+      },
+    )
+  }
+}
+
+/** The job's metadata with what each `onDispatch` returned under it: the spec's keys win, then the first instrumentation's. */
+function metaOf(list: readonly Instrumentation[], job: DispatchedJob, report: (error: unknown) => void): JobMeta | undefined {
+  let added: Record<string, string> = {}
+  for (const i of list) {
+    if (!i.onDispatch) continue
+    try {
+      const out: unknown = i.onDispatch({ ...job, ...(job.meta ? { meta: { ...job.meta } } : {}) })
+      if (out === undefined) continue
+      if (!isStringRecord(out)) throw new InvalidArgumentError('onDispatch must return a plain object of strings, or nothing')
+      const next = { ...out, ...added }
+      checkMeta({ ...next, ...job.meta })
+      added = next
+    } catch (err) {
+      report(err)
+    }
+  }
+  return Object.keys(added).length === 0 ? job.meta : { ...added, ...job.meta }
+}
+
+function isStringRecord(v: unknown): v is Record<string, string> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+  const proto: unknown = Object.getPrototypeOf(v)
+  if (proto !== Object.prototype && proto !== null) return false
+  return Object.values(v).every((x) => typeof x === 'string')
+}
+
+/** The queues of a dispatch's jobs, sorted, each once (`DispatchCall.queues`). */
+export function queuesOf(jobs: readonly DispatchedJob[]): string[] {
+  return [...new Set(jobs.map((j) => j.queue))].sort()
 }

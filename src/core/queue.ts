@@ -11,13 +11,13 @@ import { Emitter } from './emitter.js'
 import { InvalidArgumentError, NotFoundError, QueueClosedError, QueueError, serializeError } from './errors.js'
 import { needsPrepare, nonEmpty, prepareSpecs, type SpecOf } from './job-spec.js'
 import { memoryStore } from './memory-store.js'
-import { checkDefaults, resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
+import { checkDefaults, dispatchedJob, resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
 import { newSchedule, scheduleInfo, type ScheduleInfo, type ScheduleOptions } from './schedule.js'
 import { Runner } from './runner.js'
 import { checkRetention, type Retention } from './retention.js'
 import { withCodec, withRecordChecks, type Codec } from './codec.js'
 import type { ClaimOrder, NewBatch, NewChain, Store, StoredJob } from './store.js'
-import type { Instrumentation } from './instrumentation.js'
+import { checkInstrumentation, instrumented, queuesOf, type DispatchCall, type DispatchedJob, type Instrumentation } from './instrumentation.js'
 import type {
   BatchState,
   ChainState,
@@ -27,6 +27,7 @@ import type {
   Handler,
   JobFilter,
   JobMap,
+  JobMeta,
   JobRecord,
   Middleware,
   QueueEvent,
@@ -223,6 +224,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   readonly #emitter: Emitter<QueueEvent>
   readonly #runner: Runner
   readonly #unwatch: (() => void) | undefined
+  readonly #instrumentation: Instrumentation[]
+  readonly #version: string | undefined
   #closed = false
   /** Set once close() begins: from then on the engine cannot start again. */
   #closing: Promise<void> | undefined
@@ -240,6 +243,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     this.#store = o.codec === undefined ? withRecordChecks(store) : withCodec(store, o.codec)
     this.#clock = o.clock ?? systemClock
     this.#defaults = checkDefaults(o.defaults)
+    this.#instrumentation = checkInstrumentation(o.instrumentation)
+    this.#version = o.version
     const connectivity = o.connectivity === undefined ? defaultConnectivity() : checkConnectivity(o.connectivity)
     this.#connectivity = connectivity
     this.#online = connectivity.online
@@ -254,14 +259,14 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       concurrency,
       leaseMs,
       retention: checkRetention(o.retention),
-      middleware: [...(o.middleware ?? [])],
+      middleware: [...this.#instrumentation.flatMap((i) => (i.middleware ? [i.middleware] : [])), ...(o.middleware ?? [])],
       handlers: this.#handlers,
       network: this.#network,
       online: () => this.#readOnline(),
       paused: this.#paused,
       emit: (events) => this.#emit(events),
       emitCommitted: (events) => this.#emitCommitted(events),
-      reportError: (error) => this.#emit([{ kind: 'queue:error', at: this.#clock.now(), error: serializeError(error) }]),
+      reportError: (error) => this.#reportError(error),
     })
     runners.set(this, this.#runner)
     const unlisten: unknown = connectivity.subscribe((online) => this.#connectivityChanged(online))
@@ -331,19 +336,43 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   }
 
   async dispatch(spec: SpecOf<J>, opts?: { tx?: unknown }): Promise<DispatchResult> {
-    const [result] = await this.dispatchMany([spec], opts)
+    const [result] = await this.#dispatch('job', [spec], opts)
     return result as DispatchResult
   }
 
-  async dispatchMany(specs: SpecOf<J>[], opts?: { tx?: unknown }): Promise<DispatchResult[]> {
+  dispatchMany(specs: SpecOf<J>[], opts?: { tx?: unknown }): Promise<DispatchResult[]> {
+    return this.#dispatch('jobs', specs, opts)
+  }
+
+  /**
+   * Writes the specs' jobs. Synchronous up to the instrumentation's `onDispatch` calls, so that
+   * they see the caller's context: ids are drawn first, payloads made at dispatch awaited after.
+   */
+  async #dispatch(kind: 'job' | 'jobs', specs: readonly unknown[], opts?: { tx?: unknown }): Promise<DispatchResult[]> {
     this.#open()
     if (specs.length === 0) return []
-    if (needsPrepare(specs)) specs = (await prepareSpecs(specs, opts)) as SpecOf<J>[]
-    const now = this.#clock.now()
-    const jobs = specs.map((s) => resolveSpec(s, now, this.#defaults))
-    const out = await this.#store.insert({ now, jobs }, opts)
-    this.#afterWrite(out.events)
-    return out.results
+    const drawn = specs.map((s) => dispatchedJob(s))
+    return this.#instrumented({ kind, count: drawn.length, queues: queuesOf(drawn) }, drawn, async (meta) => {
+      const made = needsPrepare(specs) ? await prepareSpecs(specs, opts) : specs
+      const now = this.#clock.now()
+      const jobs = made.map((s, i) => resolveSpec(s, now, this.#defaults, 'default', this.#drawn(drawn[i] as DispatchedJob, meta[i])))
+      const out = await this.#store.insert({ now, jobs }, opts)
+      this.#afterWrite(out.events)
+      return out.results
+    })
+  }
+
+  /** Runs a dispatch inside the instrumentation (see `instrumented`); its faults are reported as `queue:error`. */
+  #instrumented<T>(call: DispatchCall, jobs: readonly DispatchedJob[], write: (meta: Array<JobMeta | undefined>) => Promise<T>): Promise<T> {
+    return instrumented(this.#instrumentation, call, jobs, (error) => this.#reportError(error), write)
+  }
+
+  #drawn(j: DispatchedJob, meta: JobMeta | undefined): { id: string; meta: JobMeta | undefined; dispatchedBy: string | undefined } {
+    return { id: j.id, meta, dispatchedBy: this.#version }
+  }
+
+  #reportError(error: unknown): void {
+    this.#emit([{ kind: 'queue:error', at: this.#clock.now(), error: serializeError(error) }])
   }
 
   chain(...specs: SpecOf<J>[]): ChainBuilder {
@@ -358,6 +387,11 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     return {
       now: () => this.#clock.now(),
       defaults: this.#defaults,
+      version: this.#version,
+      dispatching: (call, jobs, write) => {
+        this.#open()
+        return this.#instrumented(call, jobs, write)
+      },
       insertChain: async (chain: NewChain, opts?: { tx?: unknown }) => {
         this.#open()
         const now = this.#clock.now()
@@ -381,7 +415,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     this.#open()
     const [made] = needsPrepare([spec]) ? await prepareSpecs([spec]) : [spec]
     const now = this.#clock.now()
-    await this.#store.putSchedule({ now, schedule: newSchedule(name, when, resolveCallback(made, this.#defaults), opts, now) })
+    await this.#store.putSchedule({ now, schedule: newSchedule(name, when, resolveCallback(made, this.#defaults, undefined, this.#version), opts, now) })
     if (this.#runner.running) this.#runner.kick()
   }
 
@@ -580,7 +614,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       runAt: j.runAt,
       createdAt: j.createdAt,
     }
-    const optional = ['startedAt', 'finishedAt', 'result', 'error', 'progress', 'chainId', 'batchId', 'uniqueKey', 'unreadable'] as const
+    const optional = ['startedAt', 'finishedAt', 'result', 'error', 'progress', 'chainId', 'batchId', 'uniqueKey', 'unreadable', 'meta', 'dispatchedBy', 'processedBy'] as const
     for (const k of optional) if (j[k] !== undefined) (r as unknown as Record<string, unknown>)[k] = j[k]
     return r
   }

@@ -9,7 +9,8 @@ import { DEFAULT_BACKOFF, DEFAULT_RETRY } from './backoff.js'
 import { canonicalJson } from './canonical-json.js'
 import { checkBackoff, specOptions } from './job-spec.js'
 import type { CallbackDraft, NewJob } from './store.js'
-import type { Backoff } from './types.js'
+import type { DispatchedJob } from './instrumentation.js'
+import type { Backoff, JobMeta } from './types.js'
 
 export interface JobDefaults {
   /** @default 3 */
@@ -20,10 +21,29 @@ export interface JobDefaults {
   timeout?: number
 }
 
-export function resolveSpec(spec: unknown, now: number, defaults: JobDefaults, queue = 'default'): NewJob {
+/** What a dispatch settled before its write: the id drawn, the metadata to store, the version. */
+export interface Drawn {
+  id: string
+  meta?: JobMeta | undefined
+  dispatchedBy?: string | undefined
+}
+
+/** A spec's job as instrumentation sees it at dispatch, its id drawn now if the spec has none. */
+export function dispatchedJob(spec: unknown, queue = 'default'): DispatchedJob {
+  const o = specOptions(spec)
+  const j: DispatchedJob = { id: o.id ?? nanoid(), type: o.type, queue: o.queue ?? queue }
+  if (o.meta !== undefined) j.meta = o.meta
+  return j
+}
+
+/**
+ * The job a spec makes. `drawn`, when given, settles its id and its metadata (in place of the
+ * spec's) and names the dispatching version.
+ */
+export function resolveSpec(spec: unknown, now: number, defaults: JobDefaults, queue = 'default', drawn?: Drawn): NewJob {
   const o = specOptions(spec)
   const n: NewJob = {
-    id: o.id ?? nanoid(),
+    id: drawn?.id ?? o.id ?? nanoid(),
     type: o.type,
     queue: o.queue ?? queue,
     payload: o.payload,
@@ -35,6 +55,9 @@ export function resolveSpec(spec: unknown, now: number, defaults: JobDefaults, q
   const timeout = o.timeoutMs ?? defaults.timeout
   if (timeout !== undefined) n.timeoutMs = timeout
   if (o.delayMs !== undefined) n.delayMs = o.delayMs
+  const meta = drawn ? drawn.meta : o.meta
+  if (meta !== undefined) n.meta = { ...meta }
+  if (drawn?.dispatchedBy !== undefined) n.dispatchedBy = drawn.dispatchedBy
   if (o.uniqueForMs !== undefined) {
     n.uniqueKey = o.uniqueKey ?? `${o.type}:${canonicalJson(o.payload)}`
     n.uniqueUntil = now + o.uniqueForMs
@@ -43,8 +66,9 @@ export function resolveSpec(spec: unknown, now: number, defaults: JobDefaults, q
 }
 
 /** A callback spec, kept in its chain or batch until a transition enqueues it. */
-export function resolveCallback(spec: unknown, defaults: JobDefaults, queue?: string): CallbackDraft {
+export function resolveCallback(spec: unknown, defaults: JobDefaults, queue?: string, dispatchedBy?: string): CallbackDraft {
   const { id: _id, runAt: _r, uniqueKey: _k, uniqueUntil: _u, ...draft } = resolveSpec(spec, 0, defaults, queue)
+  if (dispatchedBy !== undefined) draft.dispatchedBy = dispatchedBy
   return draft
 }
 
