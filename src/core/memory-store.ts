@@ -19,7 +19,7 @@ import { InvalidArgumentError, SerializationError } from './errors.js'
 import { exclusiveLiveness } from './liveness.js'
 import { SortedList } from './sorted-list.js'
 import type { FinishedQuery, QueueScope, StoreBackend, StoreTx } from './store-backend.js'
-import type { Store, StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
+import type { ClaimOrder, Store, StoredBatch, StoredChain, StoredJob, StoredSchedule } from './store.js'
 import type { Counts, FinishedState, JobFilter, JobState } from './types.js'
 
 type Entry = { id: string; priority: number; runAt: number; seq: number }
@@ -28,6 +28,9 @@ const STATES: readonly JobState[] = ['blocked', 'waiting', 'delayed', 'active', 
 
 const byClaimOrder = (a: Entry, b: Entry): number =>
   b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq || cmp(a.id, b.id)
+/** The `'runAt'` claim order: the earliest ready time first, then priority, then dispatch order. */
+const byReadyOrder = (a: Entry, b: Entry): number =>
+  a.runAt - b.runAt || b.priority - a.priority || a.seq - b.seq || cmp(a.id, b.id)
 const byRunAt = (a: Entry, b: Entry): number => a.runAt - b.runAt || a.seq - b.seq || cmp(a.id, b.id)
 /** Seqs are unique: they alone order the jobs. */
 const bySeq = (a: Entry, b: Entry): number => a.seq - b.seq
@@ -52,6 +55,12 @@ class MemoryBackend implements StoreBackend {
   readonly #schedules = new Map<string, StoredSchedule>()
   /** waiting jobs: queue -> type -> claim order */
   readonly #waiting = new Map<string, Map<string, SortedList<Entry>>>()
+  /**
+   * waiting jobs: queue -> type -> the `'runAt'` claim order. Made for a queue and type the
+   * first time a claim asks for that order there (one sort of its waiting jobs), then kept
+   * up to date as the other: a store whose engines never claim by runAt keeps none.
+   */
+  readonly #waitingByRunAt = new Map<string, Map<string, SortedList<Entry>>>()
   /** delayed jobs: queue -> runAt order */
   readonly #delayed = new Map<string, SortedList<Entry>>()
   readonly #active = new Set<string>()
@@ -130,7 +139,7 @@ class MemoryBackend implements StoreBackend {
         }
         return undefined
       },
-      ready: async (scope, limit) => this.#ready(scope, limit),
+      ready: async (scope, limit, order) => this.#ready(scope, limit, order === 'runAt' ? 'runAt' : 'priority'),
       due: async (queues, now, limit) => {
         const out: StoredJob[] = []
         for (const q of queues) {
@@ -251,11 +260,14 @@ class MemoryBackend implements StoreBackend {
       !(j.progress !== prev?.progress && mayChange(j.progress)) &&
       !(j.error !== prev?.error && mayChange(j.error)) &&
       !(j.previousResult !== prev?.previousResult && mayChange(j.previousResult)) &&
-      !(j.groupError !== prev?.groupError && mayChange(j.groupError))
+      !(j.groupError !== prev?.groupError && mayChange(j.groupError)) &&
+      !(j.meta !== prev?.meta && j.meta !== undefined)
     ) {
       return j
     }
     const rec: StoredJob = { ...j }
+    // Metadata holds plain values only: a shallow copy detaches it from the caller's object.
+    if (j.meta !== prev?.meta && j.meta !== undefined) rec.meta = { ...j.meta }
     for (const f of VALUE_FIELDS) {
       const v = j[f]
       if (v !== prev?.[f] && mayChange(v)) (rec as unknown as Record<string, unknown>)[f] = clone(v)
@@ -288,7 +300,8 @@ class MemoryBackend implements StoreBackend {
         (types && !types.has(j.type)) ||
         (queues && !queues.has(j.queue)) ||
         (f.batchId !== undefined && j.batchId !== f.batchId) ||
-        (f.chainId !== undefined && j.chainId !== f.chainId)
+        (f.chainId !== undefined && j.chainId !== f.chainId) ||
+        (f.version !== undefined && j.dispatchedBy !== f.version && j.processedBy !== f.version)
       ) continue
       if (skip > 0) skip--
       else if (out.push(j) >= limit) break
@@ -296,16 +309,17 @@ class MemoryBackend implements StoreBackend {
     return out
   }
 
-  #ready(scope: QueueScope, limit: number): StoredJob[] {
+  #ready(scope: QueueScope, limit: number, order: ClaimOrder): StoredJob[] {
     // Merge the heads of each (queue, type) list: the lists are small in number.
     const lists: SortedList<Entry>[] = []
     for (const q of scope.queues) {
       const byType = this.#waiting.get(q)
       for (const t of scope.types) {
         const l = byType?.get(t)
-        if (l && l.size > 0) lists.push(l)
+        if (l && l.size > 0) lists.push(order === 'runAt' ? this.#runAtList(q, t, l) : l)
       }
     }
+    const compare = order === 'runAt' ? byReadyOrder : byClaimOrder
     if (lists.length === 1) return [...take(lists[0] as SortedList<Entry>, limit)].map((e) => this.#jobs.get(e.id) as StoredJob)
     const heads = lists.map((l) => l.values())
     const current = heads.map((h) => h.next())
@@ -314,7 +328,7 @@ class MemoryBackend implements StoreBackend {
       let best = -1
       for (let i = 0; i < current.length; i++) {
         const c = current[i]
-        if (c && !c.done && (best < 0 || byClaimOrder(c.value, (current[best] as IteratorYieldResult<Entry>).value) < 0)) best = i
+        if (c && !c.done && (best < 0 || compare(c.value, (current[best] as IteratorYieldResult<Entry>).value) < 0)) best = i
       }
       if (best < 0) break
       const c = current[best] as IteratorYieldResult<Entry>
@@ -348,8 +362,10 @@ class MemoryBackend implements StoreBackend {
     this.#counts[j.state]++
     const e = entry(j)
     this.#bySeq[j.state].add(e)
-    if (j.state === 'waiting') this.#waitingList(j).add(e)
-    else if (j.state === 'delayed') this.#delayedList(j.queue).add(e)
+    if (j.state === 'waiting') {
+      this.#waitingList(j).add(e)
+      this.#waitingByRunAt.get(j.queue)?.get(j.type)?.add(e)
+    } else if (j.state === 'delayed') this.#delayedList(j.queue).add(e)
     else if (j.state === 'active') this.#active.add(j.id)
     if (isFinishedState(j.state) && j.finishedAt !== undefined) {
       const key = finishedKey(j.queue, j.state)
@@ -368,8 +384,10 @@ class MemoryBackend implements StoreBackend {
     this.#counts[j.state]--
     const e = entry(j)
     this.#bySeq[j.state].delete(e)
-    if (j.state === 'waiting') this.#waitingList(j).delete(e)
-    else if (j.state === 'delayed') this.#delayedList(j.queue).delete(e)
+    if (j.state === 'waiting') {
+      this.#waitingList(j).delete(e)
+      this.#waitingByRunAt.get(j.queue)?.get(j.type)?.delete(e)
+    } else if (j.state === 'delayed') this.#delayedList(j.queue).delete(e)
     else if (j.state === 'active') this.#active.delete(j.id)
     if (isFinishedState(j.state) && j.finishedAt !== undefined) {
       const key = finishedKey(j.queue, j.state)
@@ -389,6 +407,20 @@ class MemoryBackend implements StoreBackend {
     if (!byType) this.#waiting.set(j.queue, (byType = new Map<string, SortedList<Entry>>()))
     let list = byType.get(j.type)
     if (!list) byType.set(j.type, (list = new SortedList(byClaimOrder)))
+    return list
+  }
+
+  /** The `'runAt'` order of the waiting jobs of one queue and type, made from `byPriority` when first asked for. */
+  #runAtList(queue: string, type: string, byPriority: SortedList<Entry>): SortedList<Entry> {
+    let byType = this.#waitingByRunAt.get(queue)
+    if (!byType) this.#waitingByRunAt.set(queue, (byType = new Map<string, SortedList<Entry>>()))
+    let list = byType.get(type)
+    if (!list) {
+      list = new SortedList(byReadyOrder)
+      // Added in order, each at the end: no entry moves.
+      for (const e of [...byPriority.values()].sort(byReadyOrder)) list.add(e)
+      byType.set(type, list)
+    }
     return list
   }
 
