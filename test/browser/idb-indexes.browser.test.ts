@@ -85,14 +85,14 @@ describe('IndexedDB store indexes (Chromium)', { timeout: 60_000 }, () => {
     const done = await store.settleAndClaim({ now: T0, settle: [], claim: claim(['s']) })
     await store.settleAndClaim({ now: T0 + 10, settle: [{ id: 'done', token: done.claimed[0]?.lease?.token ?? '', outcome: { kind: 'succeeded' } }] })
     expect(await indexesOf(name, ['waiting', 'delayed', 'active', 'done', 'unique', 'c0', 'c1', 'b0'])).toEqual({
-      waiting: ['ready', 'state'],
+      waiting: ['ready', 'readyRunAt', 'state'],
       delayed: ['delayed', 'due', 'state'],
       active: ['lease'],
       done: ['finished', 'retain', 'state'],
-      unique: ['ready', 'state', 'unique'],
-      c0: ['chain', 'ready', 'state'],
+      unique: ['ready', 'readyRunAt', 'state', 'unique'],
+      c0: ['chain', 'ready', 'readyRunAt', 'state'],
       c1: ['chain', 'state'],
-      b0: ['batch', 'ready', 'state'],
+      b0: ['batch', 'ready', 'readyRunAt', 'state'],
     })
   })
 

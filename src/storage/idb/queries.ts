@@ -7,11 +7,12 @@
  *
  * @module
  */
-import type { AliveOwners } from '../../core/store.js'
+import { InvalidArgumentError } from '../../core/errors.js'
+import type { AliveOwners, ClaimOrder } from '../../core/store.js'
 import type { FinishedQuery, QueueScope } from '../../core/store-backend.js'
 import type { Counts, FinishedState, JobFilter, JobState } from '../../core/types.js'
 import { request } from './request.js'
-import { byClaimOrder, byRunAt, bySeq, type JobRow } from './rows.js'
+import { byClaimOrder, byRunAt, byRunAtClaimOrder, bySeq, type JobRow } from './rows.js'
 
 /** The jobs store in a store call's transaction (raw, see `request.ts`). */
 export type JobStore = IDBObjectStore
@@ -39,11 +40,22 @@ async function gather(requests: Promise<JobRow[]>[], order: (a: JobRow, b: JobRo
   return lists.flat().sort(order).slice(0, limit)
 }
 
-/** Waiting jobs of the scope in claim order. */
-export function ready(jobs: JobStore, scope: QueueScope, limit: number): Promise<JobRow[]> {
+/** Each claim order's index and the order its per queue and type answers merge in. */
+const CLAIM_ORDERS: Record<ClaimOrder, { index: string; compare: (a: JobRow, b: JobRow) => number }> = {
+  priority: { index: 'ready', compare: byClaimOrder },
+  runAt: { index: 'readyRunAt', compare: byRunAtClaimOrder },
+}
+
+/**
+ * Waiting jobs of the scope in claim order: `limit` records of the order's index per queue
+ * and type, merged.
+ */
+export function ready(jobs: JobStore, scope: QueueScope, limit: number, order: ClaimOrder = 'priority'): Promise<JobRow[]> {
+  const claimOrder = Object.hasOwn(CLAIM_ORDERS, order) ? CLAIM_ORDERS[order] : undefined
+  if (!claimOrder) return Promise.reject(new InvalidArgumentError(`claim order must be 'priority' or 'runAt', not ${JSON.stringify(order)}`))
   if (limit <= 0) return Promise.resolve([])
-  const index = jobs.index('ready')
-  return gather(pairs(scope).map(([q, t]) => getAll(index, range([q, t], [q, t, HIGH]), limit)), byClaimOrder, limit)
+  const index = jobs.index(claimOrder.index)
+  return gather(pairs(scope).map(([q, t]) => getAll(index, range([q, t], [q, t, HIGH]), limit)), claimOrder.compare, limit)
 }
 
 /** Delayed jobs of these queues due at `now`, earliest first. */
@@ -145,9 +157,15 @@ const shown = (j: JobRow, now: number): JobState => (j.state === 'delayed' && j.
 
 /**
  * Jobs matching the filter in dispatch order, states as users see them at `now`. Each source
- * (a batch, a chain, a state's range of the `state` index, the active jobs) is read in seq
- * order until it has `offset + limit` matches, and the sources are merged; so a listing reads
- * about `offset + limit` records per state it asks for, however many jobs there are.
+ * (a batch, a chain, a version's range of the `version` index, a state's range of the `state`
+ * index, the active jobs) is read in seq order until it has `offset + limit` matches, and the
+ * sources are merged; so a listing reads about `offset + limit` records per state it asks for,
+ * however many jobs there are.
+ *
+ * With a `version`, the `version` index is read (unless a batch or chain is named, whose own
+ * index is smaller): a listing of one version reads only that version's jobs, in all states.
+ * Combined with a state or type filter it reads the version's jobs until it has enough
+ * matches, so a version with many jobs, few of them in the states asked for, is read far.
  */
 export async function listJobs(jobs: JobStore, f: JobFilter, now: number): Promise<JobRow[]> {
   const offset = f.offset ?? 0
@@ -161,10 +179,12 @@ export async function listJobs(jobs: JobStore, f: JobFilter, now: number): Promi
     (types === undefined || types.includes(j.type)) &&
     (queues === undefined || queues.includes(j.queue)) &&
     (f.batchId === undefined || j.batchId === f.batchId) &&
-    (f.chainId === undefined || j.chainId === f.chainId)
+    (f.chainId === undefined || j.chainId === f.chainId) &&
+    (f.version === undefined || j.dispatchedBy === f.version || j.processedBy === f.version)
   let sources: Promise<JobRow[]>[]
   if (f.batchId !== undefined) sources = [scanPrefix(jobs.index('batch'), f.batchId, match, want)]
   else if (f.chainId !== undefined) sources = [scanPrefix(jobs.index('chain'), f.chainId, match, want)]
+  else if (f.version !== undefined) sources = [scanPrefix(jobs.index('version'), f.version, match, want)]
   else {
     const asked = new Set(states ?? STATES)
     const stateIndex = jobs.index('state')

@@ -8,10 +8,12 @@
  * active or finished ones, however many there are. `_ix` is internal: `fromRow` strips it.
  *
  * Every index a record is in costs its puts an index entry to write and one to remove, so a
- * job is in as few as its queries need: a waiting job in `ready` and `state`, an active one in
- * `lease` only (active jobs are few: a listing reads them all), a finished one in `state` and,
- * outside chains and batches, `finished`, and in `retain`. There is no index of every job: a listing in dispatch
- * order merges the `state` ranges.
+ * job is in as few as its queries need: a waiting job in `ready`, `readyRunAt` (one per claim
+ * order) and `state`, an active one in `lease` only (active jobs are few: a listing reads them
+ * all), a finished one in `state` and, outside chains and batches, `finished`, and in `retain`.
+ * A job with a version (`dispatchedBy`, `processedBy`) is also in `version`, whatever its state;
+ * its entries change only when a claim by another version changes `processedBy`. There is no
+ * index of every job: a listing in dispatch order merges the `state` ranges.
  *
  * @module
  */
@@ -22,6 +24,17 @@ export interface JobIndexKeys {
   state?: [state: string, seq: number]
   /** Waiting jobs in claim order per queue and type: priority (higher first), runAt, seq. */
   ready?: [queue: string, type: string, negPriority: number, runAt: number, seq: number]
+  /**
+   * Schema 5: waiting jobs in the `'runAt'` claim order per queue and type: runAt, priority
+   * (higher first), seq.
+   */
+  readyRunAt?: [queue: string, type: string, runAt: number, negPriority: number, seq: number]
+  /**
+   * Schema 5, a multi-entry index: `[version, seq]` of the job's `dispatchedBy` and of its
+   * `processedBy` (one entry when they are the same), in any state: `listJobs({ version })`
+   * reads one version's jobs in dispatch order. A version that is not a string is left out.
+   */
+  version?: [version: string, seq: number][]
   /** Delayed jobs per queue, earliest first. */
   due?: [queue: string, runAt: number, seq: number]
   /** Delayed jobs across queues, for counting those whose time has come. */
@@ -47,6 +60,7 @@ export function toRow(j: StoredJob): JobRow {
     case 'waiting':
       // `0 - p` rather than `-p`: no negative zero in keys.
       ix.ready = [j.queue, j.type, 0 - j.priority, j.runAt, j.seq]
+      ix.readyRunAt = [j.queue, j.type, j.runAt, 0 - j.priority, j.seq]
       break
     case 'delayed':
       ix.due = [j.queue, j.runAt, j.seq]
@@ -66,11 +80,22 @@ export function toRow(j: StoredJob): JobRow {
     case 'blocked':
       break
   }
+  const versions = versionKeys(j)
+  if (versions) ix.version = versions
   // Object.assign, not a spread: V8 copies a record of this size several times faster so, and
   // a store call may put thousands. `_ix` comes last, which `fromRow` relies on.
   const row: JobRow = Object.assign({}, j)
   row._ix = ix
   return row
+}
+
+/** The `version` index's keys of a job, or none. */
+function versionKeys(j: StoredJob): [string, number][] | undefined {
+  const { dispatchedBy: d, processedBy: p } = j
+  const keys: [string, number][] = []
+  if (typeof d === 'string') keys.push([d, j.seq])
+  if (typeof p === 'string' && p !== d) keys.push([p, j.seq])
+  return keys.length === 0 ? undefined : keys
 }
 
 /**
@@ -83,9 +108,14 @@ export function fromRow(row: JobRow): StoredJob {
   return row
 }
 
-/** Claim order of two waiting rows of any queue and type: their `ready` keys after the queue and type. */
+/** `'priority'` claim order of two waiting rows of any queue and type: their `ready` keys after the queue and type. */
 export function byClaimOrder(a: JobRow, b: JobRow): number {
   return b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq
+}
+
+/** `'runAt'` claim order of two waiting rows of any queue and type: their `readyRunAt` keys after the queue and type. */
+export function byRunAtClaimOrder(a: JobRow, b: JobRow): number {
+  return a.runAt - b.runAt || b.priority - a.priority || a.seq - b.seq
 }
 
 export function byRunAt(a: JobRow, b: JobRow): number {

@@ -43,6 +43,10 @@ export interface FerryDB extends DBSchema {
       /** Schema 1: `['state', 'seq']` of every job; schema 2: `_ix.state`, active jobs left out. */
       state: [string, number]
       ready: [string, string, number, number, number]
+      /** Schema 5: `_ix.readyRunAt`, waiting jobs in the `'runAt'` claim order. */
+      readyRunAt: [string, string, number, number, number]
+      /** Schema 5: `_ix.version`, multi-entry: `[version, seq]` of a job's dispatchedBy and processedBy. */
+      version: [string, number]
       due: [string, number, number]
       delayed: number
       lease: [string, string, number]
@@ -161,8 +165,39 @@ const v4: Migration = async (_db, tx) => {
   }
 }
 
+/**
+ * Schema 5: two indexes. `readyRunAt`, `_ix.readyRunAt` = `[queue, type, runAt, -priority, seq]`
+ * of every waiting job: the `'runAt'` claim order, as `ready` is the `'priority'` one. And
+ * `version`, multi-entry over `_ix.version` = `[version, seq]` of a job's `dispatchedBy` and
+ * `processedBy`: `listJobs({ version })`. No job stored before has a version, so only the waiting
+ * jobs, found by the `ready` index, are rewritten, page by page: each gets the key its `ready`
+ * key orders it by, so every job a claim could take in one order it can take in the other (a
+ * record changed by hand since it was indexed included). A record is never refused: one whose
+ * key is not valid is only left out of the index.
+ */
+const v5: Migration = async (_db, tx) => {
+  const jobs = tx.objectStore(STORES.jobs)
+  jobs.createIndex('readyRunAt', '_ix.readyRunAt')
+  jobs.createIndex('version', '_ix.version', { multiEntry: true })
+  const index = jobs.index('ready')
+  for (let after: [string, string, number, number, number] | undefined; ; ) {
+    const rows = await index.getAll(after === undefined ? null : IDBKeyRange.lowerBound(after, true), MIGRATION_PAGE)
+    const writes = rows.flatMap((r) => {
+      // Read by that index, so each has its key.
+      const key = r._ix?.ready
+      if (!key) return []
+      const [queue, type, negPriority, runAt, seq] = key
+      return [jobs.put({ ...r, _ix: { ...r._ix, readyRunAt: [queue, type, runAt, negPriority, seq] } })]
+    })
+    await Promise.all(writes)
+    const last = rows[rows.length - 1]?._ix?.ready
+    if (rows.length < MIGRATION_PAGE || !last) break
+    after = last
+  }
+}
+
 /** Every schema version in order: `MIGRATIONS[v]` upgrades from `v` to `v + 1`. */
-export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4]
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4, v5]
 
 /** The schema version this ferry reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length

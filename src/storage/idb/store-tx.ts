@@ -97,7 +97,7 @@ export function storeTx(wrapped: FerryTx): IdbStoreTx {
       const [holder] = await all<JobRow>(jobs.index('unique').getAll(IDBKeyRange.bound([key, now], [key, HIGH], true), 1))
       return holder && fromRow(holder)
     },
-    ready: (scope, limit) => rows(ready(jobs, scope, limit)),
+    ready: (scope, limit, order) => rows(ready(jobs, scope, limit, order)),
     due: (queues, now, limit) => rows(due(jobs, queues, now, limit)),
     expired: (scope, now, limit, alive) => rows(expired(jobs, scope, now, limit, alive)),
     nextDue: (queues) => nextDue(jobs, queues),
