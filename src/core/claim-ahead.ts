@@ -58,7 +58,7 @@
  *
  * @module
  */
-import type { StoredJob } from './store.js'
+import type { ClaimOrder, StoredJob } from './store.js'
 import type { Clock } from './types.js'
 
 /** Attempts measured before any job is claimed ahead. */
@@ -80,6 +80,8 @@ export interface Ahead {
 /** What the buffer needs of its engine. */
 export interface ClaimAheadHost {
   concurrency: number
+  /** The order of the engine's claims, kept among the buffered jobs. */
+  order: ClaimOrder
   clock: Clock
   /** Slots taken by attempts now. */
   busy(): number
@@ -96,7 +98,7 @@ export interface ClaimAheadHost {
 
 export class ClaimAhead {
   readonly #h: ClaimAheadHost
-  /** In claim order: priority, then runAt, then dispatch order. */
+  /** In claim order (`ClaimAheadHost.order`). */
   #queue: Ahead[] = []
   readonly #ids = new Set<string>()
   #attemptMs = 0
@@ -128,7 +130,8 @@ export class ClaimAhead {
     if (this.#ids.has(job.id)) this.take(job.id)
     this.#ids.add(job.id)
     let i = q.length
-    while (i > 0 && before(job, (q[i - 1] as Ahead).job)) i--
+    const first = this.#h.order === 'runAt' ? beforeByRunAt : before
+    while (i > 0 && first(job, (q[i - 1] as Ahead).job)) i--
     if (i === q.length) q.push({ job, token, until })
     else q.splice(i, 0, { job, token, until })
   }
@@ -253,7 +256,12 @@ export class ClaimAhead {
   }
 }
 
-/** Whether `a` comes before `b` in claim order (see `Store.settleAndClaim`). */
+/** Whether `a` comes before `b` in the `'priority'` claim order (see `ClaimRequest.order`). */
 function before(a: StoredJob, b: StoredJob): boolean {
   return a.priority !== b.priority ? a.priority > b.priority : a.runAt !== b.runAt ? a.runAt < b.runAt : a.seq < b.seq
+}
+
+/** Whether `a` comes before `b` in the `'runAt'` claim order. */
+function beforeByRunAt(a: StoredJob, b: StoredJob): boolean {
+  return a.runAt !== b.runAt ? a.runAt < b.runAt : a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq
 }

@@ -196,6 +196,23 @@ function stopTimeout(opts?: { timeoutMs?: number }): number {
   return timeoutMs
 }
 
+/** The longest `version` a queue takes. */
+const VERSION_MAX_LENGTH = 200
+
+/** A queue's `version`: a non-empty, well-formed string of at most `VERSION_MAX_LENGTH` characters. */
+function checkVersion(version: unknown): string {
+  nonEmpty('version', version as string)
+  if ((version as string).length > VERSION_MAX_LENGTH) {
+    throw new InvalidArgumentError(`version must be at most ${VERSION_MAX_LENGTH} characters, got ${(version as string).length}`)
+  }
+  return version as string
+}
+
+function checkOrder(order: unknown): ClaimOrder | undefined {
+  if (order === undefined || order === 'priority' || order === 'runAt') return order
+  throw new InvalidArgumentError(`order must be 'priority' or 'runAt', got ${typeof order === 'string' ? order : typeof order}`)
+}
+
 /** Events after which an engine may have something new to claim. */
 const WAKING: ReadonlySet<QueueEvent['kind']> = new Set(['job:dispatched', 'chain:advanced', 'job:retrying', 'job:deferred'])
 
@@ -244,7 +261,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     this.#clock = o.clock ?? systemClock
     this.#defaults = checkDefaults(o.defaults)
     this.#instrumentation = checkInstrumentation(o.instrumentation)
-    this.#version = o.version
+    this.#version = o.version === undefined ? undefined : checkVersion(o.version)
+    const order = checkOrder(o.order)
     const connectivity = o.connectivity === undefined ? defaultConnectivity() : checkConnectivity(o.connectivity)
     this.#connectivity = connectivity
     this.#online = connectivity.online
@@ -259,6 +277,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       concurrency,
       leaseMs,
       retention: checkRetention(o.retention),
+      ...(order ? { order } : {}),
+      ...(this.#version !== undefined ? { version: this.#version } : {}),
       middleware: [...this.#instrumentation.flatMap((i) => (i.middleware ? [i.middleware] : [])), ...(o.middleware ?? [])],
       handlers: this.#handlers,
       network: this.#network,
@@ -531,6 +551,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
 
   async listJobs(filter: JobFilter = {}): Promise<JobRecord[]> {
     this.#open()
+    if (filter.version !== undefined) nonEmpty('version', filter.version)
     const now = this.#clock.now()
     return (await this.#store.listJobs(filter, now)).map((j) => this.#record(j, now))
   }

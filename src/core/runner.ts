@@ -77,7 +77,7 @@ import { JobCancelledError, LeaseLostError, QueueClosedError, SerializationError
 import { NetworkGate } from './network-gate.js'
 import { Renewal } from './renewal.js'
 import { Slice } from './slice.js'
-import type { AttemptOutcome, ClaimRequest, RenewOutcome, SettleAndClaimInput, Settlement, StoredJob } from './store.js'
+import type { AttemptOutcome, ClaimOrder, ClaimRequest, RenewOutcome, SettleAndClaimInput, Settlement, StoredJob } from './store.js'
 import type { QueueEvent } from './types.js'
 import { Vitals } from './vitals.js'
 
@@ -93,6 +93,10 @@ export interface RunnerHost extends AttemptHost {
   online(): boolean
   emit(events: QueueEvent[]): void
   reportError(error: unknown): void
+  /** Which ready job a claim takes first. @default 'priority' */
+  order?: ClaimOrder
+  /** The engine's `version`, stamped by each claim as `processedBy` on the jobs it leases. */
+  version?: string
 }
 
 const RETRY_STORE_MS = [100, 500, 2000, 5000]
@@ -121,6 +125,8 @@ const RECOVER_PAGE = 100
 
 export class Runner {
   readonly #h: RunnerHost
+  /** The order and version every claim of this engine carries. */
+  readonly #claimsAs: Pick<ClaimRequest, 'order' | 'version'>
   readonly #attempts = new Map<string, Attempt>()
   /**
    * Attempts that ended (timed out, lease lost, released by stop) while their handler goes on,
@@ -179,11 +185,13 @@ export class Runner {
 
   constructor(host: RunnerHost) {
     this.#h = host
+    this.#claimsAs = { ...(host.order ? { order: host.order } : {}), ...(host.version !== undefined ? { version: host.version } : {}) }
     this.#allQueues = [...host.queues]
     this.#wake = new WakeTimer(host.clock, () => this.#kick())
     this.#gate = new NetworkGate(host)
     this.#ahead = new ClaimAhead({
       concurrency: host.concurrency,
+      order: host.order ?? 'priority',
       clock: host.clock,
       busy: () => this.#attempts.size,
       starting: () => this.#running && this.#vitals.proven,
@@ -442,7 +450,7 @@ export class Runner {
     // A handler still going one lease after its attempt ended is given up on: its job may run here again.
     for (const [a, until] of this.#hung) if (until <= now) this.#hung.delete(a)
     const claim: ClaimRequest | undefined = claiming
-      ? { owner: this.#vitals.owner, token: nanoid(), queues, types, limit: free, ...(ahead > 0 ? { ahead } : {}), leaseUntil: now + h.leaseMs, ...this.#runningIds(), ...(alive ? { alive } : {}) }
+      ? { owner: this.#vitals.owner, token: nanoid(), queues, types, limit: free, ...(ahead > 0 ? { ahead } : {}), leaseUntil: now + h.leaseMs, ...this.#claimsAs, ...this.#runningIds(), ...(alive ? { alive } : {}) }
       : undefined
     const tick = this.#running && this.#due.needsTick(now) ? { queues: [...h.queues] } : undefined
     // Settlements may finish jobs: their slice runs in the same transaction, after them.
