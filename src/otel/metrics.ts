@@ -5,7 +5,7 @@
  * @module
  */
 import { metrics as otel, type Attributes, type Meter, type ObservableResult } from '@opentelemetry/api'
-import type { QueueEvent, QueueLike } from '../core/types.js'
+import type { Counts, QueueEvent, QueueLike } from '../core/types.js'
 
 export interface MetricsOptions {
   /** @default metrics.getMeter('ferry') */
@@ -75,14 +75,14 @@ export function metrics(q: QueueLike, o: MetricsOptions = {}): () => void {
   })
 
   const observe = async (r: ObservableResult): Promise<void> => {
-    let counts
+    let counts: Counts
     try {
       counts = await q.counts()
     } catch {
       // A closed or unreachable queue has no counts to report; the collection goes on without.
       return
     }
-    for (const [state, n] of Object.entries(counts)) r.observe(n, { 'ferry.job.state': state })
+    for (const state of Object.keys(counts) as (keyof Counts)[]) r.observe(counts[state], { 'ferry.job.state': state })
   }
   jobs.addCallback(observe)
 

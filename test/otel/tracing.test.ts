@@ -15,9 +15,9 @@ afterEach(() => {
 /** A test queue traced by `tracing()`, whose parent-or-link rule keeps the queue's manual clock. */
 function tracedQueue(o: Omit<TracingOptions, 'clock'> & { middleware?: Middleware[] } = {}): TestQueue {
   const { middleware, ...rest } = o
-  let q: TestQueue | undefined
-  const traced = tracing({ tracer: sdk.tracer, ...rest, clock: { now: () => (q as TestQueue).clock.now() } })
-  q = createTestQueue({ instrumentation: [traced], queues: ['default', 'mail', 'other'], ...(middleware ? { middleware } : {}) })
+  const made: { q?: TestQueue } = {}
+  const traced = tracing({ tracer: sdk.tracer, ...rest, clock: { now: () => (made.q as TestQueue).clock.now() } })
+  const q = (made.q = createTestQueue({ instrumentation: [traced], queues: ['default', 'mail', 'other'], ...(middleware ? { middleware } : {}) }))
   return q
 }
 
