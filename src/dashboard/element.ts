@@ -60,6 +60,7 @@ export class FerryDashboard extends Base {
     this.#model.filter = { ...filter, offset: 0 }
     this.#view?.table.clear()
     this.#view?.types.replaceChildren()
+    this.#view?.versions.replaceChildren()
     if (this.isConnected) this.#start()
     this.#schedule()
   }
@@ -110,13 +111,46 @@ export class FerryDashboard extends Base {
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' })
     const view = buildView(root)
     root.addEventListener('click', (e) => this.#onClick(e))
+    root.addEventListener('keydown', (e) => {
+      if ((e as KeyboardEvent).key === 'Escape' && this.#model.detail && e.composedPath().includes(view.detail.root)) this.#closeDetail()
+    })
     view.stateFilter.addEventListener('change', () => this.#setFilter({ state: (view.stateFilter.value || undefined) as JobState | undefined }))
     // A type is matched exactly, spaces and all: only a blank filter means any type.
     view.typeFilter.addEventListener('input', () => this.#setFilter({ type: view.typeFilter.value.trim() === '' ? undefined : view.typeFilter.value }))
+    // A version is trimmed: one pasted with a space would otherwise match nothing.
+    view.versionFilter.addEventListener('input', () => this.#setFilter({ version: view.versionFilter.value.trim() || undefined }))
     return view
   }
 
-  #setFilter(change: { state?: JobState | undefined; type?: string | undefined; offset?: number }): void {
+  /** Opens the details of a job (from its row), or closes them when they are that job's. */
+  #toggleDetail(id: string): void {
+    const m = this.#model
+    const view = this.#view
+    if (!view) return
+    if (m.detail?.id === id) {
+      this.#closeDetail()
+      return
+    }
+    m.detail = { id, job: m.jobs.find((j) => j.id === id) }
+    // Drawn now, not at the next frame: the panel takes the focus, and must be shown for that.
+    render(view, m)
+    view.detail.root.focus()
+    this.#live?.refresh()
+  }
+
+  /** Closes the details; the focus goes back to the job's row when it is on the page. */
+  #closeDetail(): void {
+    const m = this.#model
+    const view = this.#view
+    const id = m.detail?.id
+    if (!view || id === undefined) return
+    const hadFocus = view.detail.root.contains(this.shadowRoot?.activeElement ?? null)
+    m.detail = undefined
+    render(view, m)
+    if (hadFocus) view.table.link(id)?.focus()
+  }
+
+  #setFilter(change: { state?: JobState | undefined; type?: string | undefined; version?: string | undefined; offset?: number }): void {
     const m = this.#model
     const next = { ...m.filter, offset: 0, ...change }
     m.filter = next
@@ -132,13 +166,19 @@ export class FerryDashboard extends Base {
     const action = button.dataset['action']
     const id = button.dataset['jobId']
     // Two clicks within a frame both find the button enabled: the model knows better.
-    if ((id !== undefined && m.busy.has(id)) || ((action === 'pause' || action === 'resume') && m.pausing)) return
+    if ((id !== undefined && action !== 'show-job' && m.busy.has(id)) || ((action === 'pause' || action === 'resume') && m.pausing)) return
     switch (action) {
       case 'filter-state': {
         const state = button.dataset['state'] as JobState | undefined
         if (state && STATES.includes(state)) this.#setFilter({ state: m.filter.state === state ? undefined : state })
         return
       }
+      case 'show-job':
+        if (id !== undefined) this.#toggleDetail(id)
+        return
+      case 'close-detail':
+        this.#closeDetail()
+        return
       case 'prev-page':
         this.#setFilter({ offset: Math.max(0, m.filter.offset - PAGE_SIZE) })
         return

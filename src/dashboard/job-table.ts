@@ -8,6 +8,11 @@
  * that box only, not the table's layout or the page's. Cells are written only when their text
  * changed. Everything from a job goes in as text or as an attribute value.
  *
+ * A job's id is a button that opens its details (`job-detail.ts`); the row of the job whose
+ * details are open has `data-selected`. The version column shows the queue version that
+ * dispatched a job and the engine version that ran its last attempt, "1.4.1 → 1.4.2" when
+ * they differ; the view hides it while no job on the page has a version.
+ *
  * @module
  */
 import type { JobRecord, JobState } from '../core/types.js'
@@ -18,6 +23,7 @@ export const COLUMNS = [
   ['type', 'Type'],
   ['state', 'State'],
   ['attempts', 'Attempts'],
+  ['version', 'Version'],
   ['progress', 'Progress'],
   ['error', 'Last error'],
   ['actions', 'Actions'],
@@ -37,13 +43,21 @@ const PROGRESS_TITLE_CHARS = 2000
 /** Longest type shown; the whole of it is in the cell's title. */
 export const TYPE_CHARS = 80
 
+/** Longest version shown (each of the two); the whole of it is in the cell's title. */
+export const VERSION_CHARS = 40
+
+/** Longest version put in a title: a record may hold anything. */
+const VERSION_TITLE_CHARS = 1000
+
 interface Row {
   tr: HTMLTableRowElement
   cells: Record<Column, HTMLTableCellElement>
   /** The contained box in each cell, which holds what the cell shows. */
   boxes: Record<Column, HTMLDivElement>
-  /** The text of the id, type, state and attempts cells. */
-  texts: Record<'id' | 'type' | 'state' | 'attempts', Text>
+  /** The text of the id, type, state, attempts and version cells. */
+  texts: Record<'id' | 'type' | 'state' | 'attempts' | 'version', Text>
+  /** The id, as the button that opens the job's details. */
+  link: HTMLButtonElement
   bar: HTMLProgressElement
   barText: HTMLSpanElement
   errorText: HTMLSpanElement
@@ -57,15 +71,17 @@ function makeRow(): Row {
   const boxes = Object.fromEntries(COLUMNS.map(([col]) => [col, h('div', { class: 'cell-box' })])) as Row['boxes']
   const cells = Object.fromEntries(COLUMNS.map(([col]) => [col, h('td', { 'data-col': col, part: `cell cell-${col}` }, boxes[col])])) as Row['cells']
   const tr = h('tr', { part: 'job-row' }, ...COLUMNS.map(([col]) => cells[col]))
-  const texts = { id: new Text(), type: new Text(), state: new Text(), attempts: new Text() }
-  for (const [col, text] of Object.entries(texts)) boxes[col as keyof typeof texts].append(text)
+  const texts = { id: new Text(), type: new Text(), state: new Text(), attempts: new Text(), version: new Text() }
+  const link = h('button', { type: 'button', part: 'job-link', class: 'job-link', 'data-action': 'show-job', 'aria-expanded': 'false' }, texts.id)
+  boxes.id.append(link)
+  for (const col of ['type', 'state', 'attempts', 'version'] as const) boxes[col].append(texts[col])
   const bar = h('progress', { part: 'job-progress', max: 100 })
   const barText = h('span', { part: 'job-progress-text' })
   const errorText = h('span', { part: 'job-error' })
   boxes.error.append(errorText)
   const replay = h('button', { type: 'button', part: 'action replay-button', 'data-action': 'replay' }, 'Replay')
   const cancel = h('button', { type: 'button', part: 'action cancel-button', 'data-action': 'cancel' }, 'Cancel')
-  return { tr, cells, boxes, texts, bar, barText, errorText, replay, cancel, shown: '' }
+  return { tr, cells, boxes, texts, link, bar, barText, errorText, replay, cancel, shown: '' }
 }
 
 /** Sets a text node's data when it differs: no new node, so nothing to restyle. */
@@ -74,10 +90,29 @@ function setData(t: Text, data: string): void {
 }
 
 /** Everything a row shows of a job, in one string to compare. */
-function shownOf(j: JobRecord, busy: boolean): string {
+function shownOf(j: JobRecord, busy: boolean, selected: boolean): string {
   const p = typeof j.progress === 'number' || j.progress === undefined ? j.progress : progressOf(j).title
   const e = j.error
-  return JSON.stringify([j.id, j.type, j.state, j.attempt, j.maxAttempts, p, e?.name, e?.code, e?.message, busy])
+  return JSON.stringify([j.id, j.type, j.state, j.attempt, j.maxAttempts, p, e?.name, e?.code, e?.message, versionOf(j), busy, selected])
+}
+
+/** Whether a job has a version to show. */
+export const hasVersion = (j: JobRecord): boolean => j.dispatchedBy !== undefined || j.processedBy !== undefined
+
+const versionText = (v: unknown, max: number): string | undefined => {
+  if (v === undefined) return undefined
+  const s = typeof v === 'string' ? v : preview(v, max)
+  return s.length > max ? `${s.slice(0, max)}…` : s
+}
+
+/** "1.4.1 → 1.4.2", "1.4.2" when both are the same or only the dispatching one is known, "→ 1.4.2" for only the running one. */
+function versionOf(j: JobRecord): { text: string; title?: string } {
+  const [d, p] = [versionText(j.dispatchedBy, VERSION_CHARS), versionText(j.processedBy, VERSION_CHARS)]
+  const [dt, pt] = [versionText(j.dispatchedBy, VERSION_TITLE_CHARS), versionText(j.processedBy, VERSION_TITLE_CHARS)]
+  if (d === undefined && p === undefined) return { text: '' }
+  const text = p === undefined ? `${d}` : d === undefined ? `→ ${p}` : d === p ? d : `${d} → ${p}`
+  const title = pt === undefined ? `Dispatched by ${dt}` : dt === undefined ? `Processed by ${pt}` : `Dispatched by ${dt}, processed by ${pt}`
+  return { text, title }
 }
 
 interface Progress {
@@ -170,16 +205,16 @@ export class JobTable {
     this.body = body
   }
 
-  /** Shows `jobs` in this order; `busy` jobs have an action in flight. */
-  update(jobs: readonly JobRecord[], busy: ReadonlySet<string>): void {
+  /** Shows `jobs` in this order; `busy` jobs have an action in flight; `selected` has its details open. */
+  update(jobs: readonly JobRecord[], busy: ReadonlySet<string>, selected?: string): void {
     const focused = this.#focusedAction()
     this.#byId.clear()
     const added: HTMLTableRowElement[] = []
     jobs.forEach((j, i) => {
       const row = (this.#rows[i] ??= makeRow())
-      const shown = shownOf(j, busy.has(j.id))
+      const shown = shownOf(j, busy.has(j.id), j.id === selected)
       if (row.shown !== shown) {
-        this.#fill(row, j, busy.has(j.id))
+        this.#fill(row, j, busy.has(j.id), j.id === selected)
         row.shown = shown
       }
       this.#byId.set(j.id, row)
@@ -206,7 +241,7 @@ export class JobTable {
    */
   #refocus({ id, action, button }: { id: string; action: string; button: HTMLButtonElement }): void {
     const row = this.#byId.get(id)
-    const target = row && (action === 'replay' ? row.replay : row.cancel)
+    const target = row && (action === 'replay' ? row.replay : action === 'cancel' ? row.cancel : row.link)
     if (target === button && target.isConnected) return
     if (target?.isConnected) target.focus({ preventScroll: true })
     else button.blur()
@@ -217,18 +252,27 @@ export class JobTable {
     return this.#byId.get(id)?.tr
   }
 
+  /** The button that opens the details of a job on the page. */
+  link(id: string): HTMLButtonElement | undefined {
+    return this.#byId.get(id)?.link
+  }
+
   clear(): void {
     this.update([], new Set())
   }
 
-  #fill(row: Row, j: JobRecord, busy: boolean): void {
-    const { tr, cells, boxes, texts } = row
+  #fill(row: Row, j: JobRecord, busy: boolean, selected: boolean): void {
+    const { tr, cells, boxes, texts, link } = row
     setAttr(tr, 'data-job-id', j.id)
     setAttr(tr, 'data-state', j.state)
     setAttr(tr, 'data-type', j.type)
+    setAttr(tr, 'data-selected', selected ? 'true' : undefined)
     setAttr(tr, 'aria-busy', busy ? 'true' : undefined)
     setData(texts.id, j.id)
     setAttr(cells.id, 'title', j.id)
+    setAttr(link, 'data-job-id', j.id)
+    setAttr(link, 'aria-expanded', String(selected))
+    setAttr(link, 'aria-label', `Details of job ${j.id}`)
     const typeCut = j.type.length > TYPE_CHARS
     setData(texts.type, typeCut ? `${j.type.slice(0, TYPE_CHARS)}…` : j.type)
     setAttr(cells.type, 'title', typeCut ? j.type : undefined)
@@ -237,6 +281,9 @@ export class JobTable {
     const stateClass = `cell-box state-${j.state}`
     if (boxes.state.className !== stateClass) boxes.state.className = stateClass
     setData(texts.attempts, `${j.attempt} / ${j.maxAttempts}`)
+    const version = versionOf(j)
+    setData(texts.version, version.text)
+    setAttr(cells.version, 'title', version.title)
 
     const p = progressOf(j)
     if (p.percent === undefined) {

@@ -1,7 +1,8 @@
 /**
  * `Live`: keeps a model current while the element is on the page. It listens to the queue's
  * events, counts throughput from them, follows chains and batches, and reads the counts, the
- * page of jobs, the paused queues and the groups that moved in one coalesced refresh: at most
+ * page of jobs, the paused queues, the job whose details are open and the groups that moved in
+ * one coalesced refresh: at most
  * one in flight, at most one per `REFRESH_MS` while events keep arriving, and one after the
  * last. Pause events change the pause state at once; a refresh sets it as read.
  *
@@ -42,6 +43,9 @@ interface Snapshot {
   jobs: JobRecord[]
   paused: string[] | undefined
 }
+
+/** `getJob`'s answer as the model keeps it: `null` for a job the store does not have. */
+const found = (j: unknown): JobRecord | null => (typeof j === 'object' && j !== null ? (j as JobRecord) : null)
 
 const isString = (v: unknown): v is string => typeof v === 'string'
 
@@ -189,19 +193,23 @@ export class Live {
   async #fetch(): Promise<Snapshot> {
     const q = this.#q
     const m = this.#model
-    const { state, type, offset } = m.filter
+    const { state, type, version, offset } = m.filter
     const generation = m.filterGeneration
     const pauseGeneration = m.pauseGeneration
     const read = this.#read
     const { chains, batches } = m.groups
-    const [counts, jobs, paused] = await Promise.all([
+    const detail = m.detail
+    const [counts, jobs, paused, shown] = await Promise.all([
       q.counts(),
-      q.listJobs({ ...(state && { state }), ...(type !== undefined && { type }), limit: PAGE_SIZE, offset }),
+      q.listJobs({ ...(state && { state }), ...(type !== undefined && { type }), ...(version !== undefined && { version }), limit: PAGE_SIZE, offset }),
       q.pausedQueues?.(),
+      detail && q.getJob(detail.id),
     ])
     if (this.#closed || read !== this.#read) return { counts, jobs, paused }
     m.counts = counts
     if (generation === m.filterGeneration) m.jobs = jobs
+    // Unless it was closed, or another job's opened, meanwhile.
+    if (detail && m.detail === detail) m.detail = { id: detail.id, job: found(shown) }
     if (paused && pauseGeneration === m.pauseGeneration) m.paused = new Set(paused)
     // Groups on the page are followed while there is room: a page of 50 batches must not
     // turn every refresh into 50 reads, nor push out the groups that events are about.
@@ -232,10 +240,10 @@ export class Live {
    */
   #emptyPage({ counts, jobs }: Snapshot): void {
     const m = this.#model
-    const { offset, state, type } = m.filter
+    const { offset, state, type, version } = m.filter
     if (jobs.length > 0 || offset === 0) return
     const total = state ? counts[state] : STATES.reduce((n, s) => n + counts[s], 0)
-    const last = type === undefined && total > 0 ? Math.floor((total - 1) / PAGE_SIZE) * PAGE_SIZE : 0
+    const last = type === undefined && version === undefined && total > 0 ? Math.floor((total - 1) / PAGE_SIZE) * PAGE_SIZE : 0
     m.filter = { ...m.filter, offset: Math.max(0, Math.min(offset - PAGE_SIZE, last)) }
     m.filterGeneration++
     this.#refresh.request()

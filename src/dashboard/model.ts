@@ -34,7 +34,8 @@ export const PAGE_SIZE = 50
 export interface Model {
   counts?: Counts
   jobs: JobRecord[]
-  filter: { state?: JobState; type?: string; offset: number }
+  /** `version`: jobs dispatched by it or whose last attempt ran on it (`listJobs({ version })`). */
+  filter: { state?: JobState; type?: string; version?: string; offset: number }
   /** Bumped at each filter change, so a read started before it is not shown. */
   filterGeneration: number
   /** Undefined while unknown, or when the queue does not tell. */
@@ -57,6 +58,8 @@ export interface Model {
   pausing: boolean
   throughput: Throughput
   groups: Groups
+  /** The job whose details are open, as last read: `null` when the store no longer has it. */
+  detail?: { id: string; job?: JobRecord | null }
 }
 
 export function emptyModel(): Model {

@@ -128,12 +128,25 @@ th { font-weight: 600; color: var(--_muted); background: var(--_surface); positi
 th[data-col='id'] { width: 9em; }
 th[data-col='state'] { width: 7.5em; }
 th[data-col='attempts'] { width: 6.5em; }
+th[data-col='version'] { width: 8.5em; }
+/* No job on the page has a version: the column is left out rather than shown empty. */
+table:not([data-versions]) [data-col='version'] { display: none; }
 th[data-col='progress'] { width: 9.5em; }
 th[data-col='actions'] { width: 6.5em; }
 tbody tr:last-child td { border-bottom: 0; }
 /* Each cell's content sits in a box of fixed height (a button's, so it scales with the font) with strict containment: changing it lays out that box alone. */
 .cell-box { contain: strict; height: calc(1.2em + 10px); line-height: calc(1.2em + 10px); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 [data-col='id'] { font-family: ui-monospace, monospace; font-size: 0.9em; }
+.job-link {
+  display: inline-block; max-width: 100%; vertical-align: top; padding: 0; border: 0; border-radius: 3px;
+  font: inherit; line-height: inherit; color: var(--_accent); background: none; text-align: left;
+  overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+}
+.job-link:hover { text-decoration: underline; }
+/* Inside the cell's box, which clips: an outline outside it would not show. */
+.job-link:focus-visible { outline-offset: -2px; }
+tr[data-selected] > td { background: color-mix(in srgb, var(--_accent) 10%, transparent); }
+td[data-col='version'] { color: var(--_muted); }
 td[data-col='error'] { color: var(--_fail); }
 [part~='job-error'] { display: block; overflow: hidden; text-overflow: ellipsis; }
 [data-col='progress'] progress { width: 64px; margin-right: 6px; vertical-align: middle; }
@@ -145,5 +158,31 @@ td[data-col='state'] { font-weight: 600; }
 .state-active { color: var(--_accent); }
 .state-cancelled, .state-blocked { color: var(--_muted); }
 [part~='empty'] { color: var(--_muted); padding: 10px; margin: 0; }
+
+[part~='job-detail'] {
+  margin: 0 0 8px; padding: 8px 12px 10px; border: 1px solid var(--_border);
+  border-left: 3px solid var(--_accent); border-radius: 6px; background: var(--_surface);
+}
+[part~='job-detail']:focus { outline: none; }
+[part~='job-detail']:focus-visible { outline: 2px solid var(--_accent); outline-offset: 1px; }
+.detail-head { display: flex; align-items: center; gap: 8px; }
+[part~='detail-title'] {
+  flex: 1; margin: 0; font: 600 1em ui-monospace, monospace; color: var(--_fg);
+  text-transform: none; letter-spacing: 0; overflow-wrap: anywhere;
+}
+[part~='detail-close'] { padding: 0 8px; }
+[part~='detail-gone'] { color: var(--_muted); margin: 6px 0 0; }
+dl { margin: 0; }
+dd { margin: 0; overflow-wrap: anywhere; }
+dt { color: var(--_muted); font-size: 0.85em; }
+[part~='detail-fields'] { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 6px 16px; margin-top: 8px; }
+[data-field='error'] { grid-column: 1 / -1; }
+[data-field='error'] dd { color: var(--_fail); }
+[part~='meta-title'] { font-size: 0.85em; margin: 10px 0 4px; color: var(--_muted); text-transform: uppercase; letter-spacing: 0.04em; }
+[part~='meta'] { display: grid; grid-template-columns: minmax(0, max-content) minmax(0, 1fr); gap: 2px 12px; align-items: baseline; }
+[part~='meta-entry'], [part~='meta-more'] { display: contents; }
+[part~='meta'] dt { font-size: 0.9em; overflow-wrap: anywhere; }
+[part~='meta'] dd { font-family: ui-monospace, monospace; font-size: 0.9em; }
+[part~='meta-empty'] { color: var(--_muted); margin: 0; }
 tr[aria-busy='true'] { opacity: 0.6; }
 `

@@ -7,7 +7,8 @@
 import type { Counts, JobState } from '../core/types.js'
 import { formatCount, h, setAttr, setDisabled, setText } from './dom.js'
 import { GroupList } from './group-list.js'
-import { COLUMNS, JobTable } from './job-table.js'
+import { JobDetail } from './job-detail.js'
+import { COLUMNS, JobTable, hasVersion } from './job-table.js'
 import { PAGE_SIZE, STATES, type Model } from './model.js'
 import { CSS } from './styles.js'
 import { drawChart, makeChart, type Chart } from './throughput.js'
@@ -25,10 +26,15 @@ export interface View {
   stateFilter: HTMLSelectElement
   typeFilter: HTMLInputElement
   types: HTMLDataListElement
+  versionFilter: HTMLInputElement
+  versions: HTMLDataListElement
   pageInfo: HTMLElement
   prev: HTMLButtonElement
   next: HTMLButtonElement
   table: JobTable
+  /** The table element: `data-versions` while a job on the page has a version (the column shows then). */
+  jobs: HTMLTableElement
+  detail: JobDetail
   empty: HTMLElement
 }
 
@@ -63,12 +69,16 @@ export function buildView(root: ShadowRoot): View {
   const stateFilter = h('select', { part: 'state-filter' }, h('option', { value: '' }, 'all states'), ...STATES.map((s) => h('option', { value: s }, s)))
   const types = h('datalist', { id: 'ferry-types' })
   const typeFilter = h('input', { part: 'type-filter', type: 'search', list: 'ferry-types', placeholder: 'any type', spellcheck: 'false', autocomplete: 'off' })
+  const versions = h('datalist', { id: 'ferry-versions', part: 'versions' })
+  const versionFilter = h('input', { part: 'version-filter', type: 'search', list: 'ferry-versions', placeholder: 'any version', spellcheck: 'false', autocomplete: 'off' })
   const pageInfo = h('span', { part: 'page-info' })
   const prev = h('button', { type: 'button', part: 'prev-page', 'data-action': 'prev-page' }, '‹ Previous')
   const next = h('button', { type: 'button', part: 'next-page', 'data-action': 'next-page' }, 'Next ›')
   const body = h('tbody', { part: 'job-rows' })
   const head = h('thead', {}, h('tr', {}, ...COLUMNS.map(([col, label]) => h('th', { scope: 'col', 'data-col': col }, label))))
   const empty = h('p', { part: 'empty', hidden: true }, 'No jobs match.')
+  const jobs = h('table', { part: 'jobs' }, h('caption', { hidden: true }, 'Jobs'), head, body)
+  const detail = new JobDetail()
 
   root.replaceChildren(
     h('style', {}, CSS),
@@ -88,13 +98,28 @@ export function buildView(root: ShadowRoot): View {
       h(
         'section',
         { 'aria-label': 'Jobs' },
-        h('div', { part: 'filters' }, h('label', {}, 'State', stateFilter), h('label', {}, 'Type', typeFilter), types, pageInfo, prev, next),
-        h('div', { class: 'table-wrap' }, h('table', { part: 'jobs' }, h('caption', { hidden: true }, 'Jobs'), head, body)),
+        h(
+          'div',
+          { part: 'filters' },
+          h('label', {}, 'State', stateFilter),
+          h('label', {}, 'Type', typeFilter),
+          types,
+          h('label', {}, 'Version', versionFilter),
+          versions,
+          pageInfo,
+          prev,
+          next,
+        ),
+        detail.root,
+        h('div', { class: 'table-wrap' }, jobs),
         empty,
       ),
     ),
   )
-  return { network, runState, pause, error, errorText, counts, chart, chains, batches, stateFilter, typeFilter, types, pageInfo, prev, next, table: new JobTable(body), empty }
+  return {
+    network, runState, pause, error, errorText, counts, chart, chains, batches, stateFilter, typeFilter, types,
+    versionFilter, versions, pageInfo, prev, next, table: new JobTable(body), jobs, detail, empty,
+  }
 }
 
 function total(c: Counts | undefined, state: JobState | undefined): number | undefined {
@@ -102,8 +127,18 @@ function total(c: Counts | undefined, state: JobState | undefined): number | und
   return state ? c[state] : STATES.reduce((n, s) => n + c[s], 0)
 }
 
-/** Types seen on the page, offered by the type filter; bounded, the newest kept. */
+/** Types (and versions) seen on the page, offered by the type (and version) filter; bounded, the first kept. */
 const TYPES_OFFERED = 50
+
+/** Adds what is not offered yet to a datalist, up to `TYPES_OFFERED` options. */
+function offer(list: HTMLDataListElement, values: Iterable<unknown>): void {
+  const known = new Set([...list.options].map((o) => o.value))
+  for (const v of values) {
+    if (typeof v !== 'string' || known.has(v) || known.size >= TYPES_OFFERED) continue
+    known.add(v)
+    list.append(h('option', { value: v }))
+  }
+}
 
 export function render(v: View, m: Model): void {
   setAttr(v.network, 'hidden', m.online === undefined)
@@ -134,19 +169,18 @@ export function render(v: View, m: Model): void {
   v.batches.update(m.groups.batches.list(), m.replayable.batch, m.groupsBusy)
 
   if (v.stateFilter.value !== (m.filter.state ?? '')) v.stateFilter.value = m.filter.state ?? ''
-  v.table.update(m.jobs, m.busy)
+  v.table.update(m.jobs, m.busy, m.detail?.id)
+  setAttr(v.jobs, 'data-versions', m.jobs.some(hasVersion))
+  v.detail.update(m.detail)
   setAttr(v.empty, 'hidden', m.jobs.length > 0)
   const { offset } = m.filter
-  const of = m.filter.type === undefined ? total(m.counts, m.filter.state) : undefined
+  // The counts are per state only: a page filtered otherwise has no known total.
+  const of = m.filter.type === undefined && m.filter.version === undefined ? total(m.counts, m.filter.state) : undefined
   const range = m.jobs.length === 0 ? 'no jobs' : `${offset + 1}–${offset + m.jobs.length}`
   setText(v.pageInfo, of === undefined ? range : `${range} of ${formatCount(of)}`)
   setDisabled(v.prev, offset === 0)
   setDisabled(v.next, m.jobs.length < PAGE_SIZE)
 
-  const known = new Set([...v.types.options].map((o) => o.value))
-  for (const j of m.jobs) {
-    if (known.has(j.type) || known.size >= TYPES_OFFERED) continue
-    known.add(j.type)
-    v.types.append(h('option', { value: j.type }))
-  }
+  offer(v.types, m.jobs.map((j) => j.type))
+  offer(v.versions, m.jobs.flatMap((j) => [j.dispatchedBy, j.processedBy]))
 }

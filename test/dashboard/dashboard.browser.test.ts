@@ -19,7 +19,7 @@ describe('<ferry-dashboard> themes', () => {
       expect(bg()).toBe('rgb(1, 2, 3)')
       // The table is labelled for assistive technology.
       const heads = [...shadow(el).querySelectorAll('th[scope="col"]')].map((th) => th.textContent)
-      expect(heads).toEqual(['ID', 'Type', 'State', 'Attempts', 'Progress', 'Last error', 'Actions'])
+      expect(heads).toEqual(['ID', 'Type', 'State', 'Attempts', 'Version', 'Progress', 'Last error', 'Actions'])
     } finally {
       el.remove()
     }

@@ -202,7 +202,10 @@ describe('<ferry-dashboard> robustness', { timeout: 60_000 }, () => {
       const tr = row(el, j.id)!
       expect([tr.dataset['state'], tr.dataset['type'], tr.querySelector('[data-col=id]')?.textContent]).toEqual([j.state, j.type, j.id])
       const action = j.state === 'failed' ? 'replay' : 'cancel'
-      expect([...tr.querySelectorAll<HTMLElement>('button[data-action]')].map((b) => `${b.dataset['action']} ${b.dataset['jobId']}`)).toEqual([`${action} ${j.id}`])
+      expect([...tr.querySelectorAll<HTMLElement>('button[data-action]')].map((b) => `${b.dataset['action']} ${b.dataset['jobId']}`)).toEqual([
+        `show-job ${j.id}`,
+        `${action} ${j.id}`,
+      ])
     }
   })
 
