@@ -199,6 +199,51 @@ describe('IndexedDB schema 4 upgraded to the current schema (Chromium)', { timeo
     expect(claimed).toEqual(byRunAt)
   })
 
+  it('fills the runAt index for more waiting jobs than one page of the migration, and only for them', async () => {
+    // A schema 4 database, written by this store with schema 4's migrations and the schema 5
+    // index fields taken out of its records again: as ferry schema 4 left it.
+    const name = `ferry-claim-order-pages-${run}-${++n}`
+    cleanup.push(() => deleteIdb(name))
+    const old = defineStore(new IdbBackend(new Connection({ name, migrations: MIGRATIONS.slice(0, 4) })))
+    const waiting = Array.from({ length: 2500 }, (_, i) =>
+      job(`w-${i}`, { type: i % 2 === 0 ? 'a' : 'b', priority: i % 7, runAt: T0 - ((i * 7919) % 2503) }),
+    )
+    await old.insert({ now: T0, jobs: [...waiting, job('later', { type: 'a', runAt: T0 + 5000 })] })
+    await old.close()
+    const db = await openDB(name)
+    try {
+      expect(db.version).toBe(4)
+      const tx = db.transaction('ferry.jobs', 'readwrite')
+      for (const row of (await tx.store.getAll()) as { _ix: Record<string, unknown> }[]) {
+        delete row._ix['readyRunAt']
+        delete row._ix['version']
+        await tx.store.put(row)
+      }
+      await tx.done
+    } finally {
+      db.close()
+    }
+    const backend = new IdbBackend(new Connection({ name, migrations: MIGRATIONS }))
+    try {
+      const first = await backend.read((tx) => tx.ready({ queues: ['default'], types: ['a', 'b'] }, 5, 'runAt'))
+      const stored = await backend.read((tx) => Promise.all(waiting.map((j) => tx.getJob(j.id))))
+      const expected = stored
+        .map((j) => j as { id: string; runAt: number; priority: number; seq: number })
+        .sort((x, y) => x.runAt - y.runAt || y.priority - x.priority || x.seq - y.seq)
+      expect(ids(first)).toEqual(ids(expected.slice(0, 5)))
+    } finally {
+      await backend.close()
+    }
+    const upgraded = await openDB(name)
+    try {
+      const keys = await upgraded.transaction('ferry.jobs').store.index('readyRunAt').getAllKeys()
+      expect(keys).toHaveLength(2500)
+      expect(keys).not.toContain('later')
+    } finally {
+      upgraded.close()
+    }
+  })
+
   it('upgrades a waiting job whose record was changed by hand, claimable as its old index key says', async () => {
     // A waiting record whose priority is no longer a number: the migration keys it by the
     // claim-order key it was stored with, and refuses nothing.
