@@ -4,7 +4,8 @@
  * `withCodec(store, codec)` is the store as such a queue sees it. The codec runs outside the
  * store's transactions (an IndexedDB transaction cannot await it): values are encoded before a
  * call and decoded after it. Ids, types, states and times stay readable, so the store can claim,
- * order and count without the codec. An error keeps its `name` and `code` readable; its message,
+ * order and count without the codec; a job's metadata and versions are stored as they are
+ * (metadata is for ids and trace context, not secrets). An error keeps its `name` and `code` readable; its message,
  * stack and data are encoded together into `encoded`. Errors the store itself makes (a lost
  * lease) are ferry's own words and stay plain.
  *
@@ -453,8 +454,8 @@ export function checkRecord(j: StoredJob): StoredJob {
   const bad = damaged(j)
   if (bad.length === 0) return j
   const out = { ...j }
-  // An error that is not one is left out, as a value that cannot be decoded is.
-  if (bad.includes('error')) delete out.error
+  // A field that is not what it should be is left out, as a value that cannot be decoded is.
+  for (const k of LEFT_OUT) if (bad.includes(k)) delete out[k]
   return {
     ...out,
     unreadable: {
@@ -479,7 +480,20 @@ function damaged(j: StoredJob): string[] {
   if (e !== undefined && (typeof e !== 'object' || e === null || typeof (e as SerializedError).name !== 'string' || typeof (e as SerializedError).message !== 'string')) {
     bad.push('error')
   }
+  if (j.meta !== undefined && !isMeta(j.meta)) bad.push('meta')
+  for (const k of ['dispatchedBy', 'processedBy'] as const) if (j[k] !== undefined && typeof j[k] !== 'string') bad.push(k)
   return bad
+}
+
+/** Fields a record is read without when they are damaged. */
+const LEFT_OUT = ['error', 'meta', 'dispatchedBy', 'processedBy'] as const
+
+/** Stored metadata as a job's may be: a plain object of strings, finite numbers and booleans. */
+function isMeta(m: unknown): boolean {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return false
+  const proto: unknown = Object.getPrototypeOf(m)
+  if (proto !== Object.prototype && proto !== null) return false
+  return Object.values(m).every((v) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))
 }
 
 /**

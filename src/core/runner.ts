@@ -539,7 +539,9 @@ export class Runner {
     const full = claim !== undefined && out.claimed.length === claim.limit + (claim.ahead ?? 0)
     if (full) this.#again = true
     if (claim) this.#backlog = full
-    this.#quiet = this.#running && out.claimed.length === 0 && this.#attempts.size === 0 && this.#ahead.size === 0 && this.#settlements.length === 0
+    // A claim told to come back at once (it failed damaged jobs in place of claiming others) is not the end of a drain.
+    const back = claim !== undefined && out.nextWakeAt !== undefined && out.nextWakeAt <= now
+    this.#quiet = this.#running && !back && out.claimed.length === 0 && this.#attempts.size === 0 && this.#ahead.size === 0 && this.#settlements.length === 0
     // The earliest given-up handler frees its job then: a claim must look again.
     let freed: number | undefined
     if (claim && !full) for (const until of this.#hung.values()) freed = earliest(freed, until)
