@@ -77,6 +77,33 @@ describe('IndexedDB job metadata and versions (Chromium)', { timeout: 60_000 }, 
     expect(listed).toEqual([read])
   })
 
+  it('indexes a job under each of its versions, once when both are the same, and none that is not a string', async () => {
+    const { name, backend, store } = open()
+    await store.insert({ now: T0, jobs: [job('both'), job('same'), job('one'), job('ran'), job('none'), job('odd')] })
+    await stamp(backend, {
+      both: { dispatchedBy: '1.0.0', processedBy: '2.0.0' },
+      same: { dispatchedBy: '2.0.0', processedBy: '2.0.0' },
+      one: { dispatchedBy: '1.0.0' },
+      ran: { processedBy: '' },
+      odd: { dispatchedBy: 7 as unknown as string, processedBy: '1.0.0' },
+    })
+    const db = await openDB(name)
+    try {
+      const jobs = db.transaction('ferry.jobs').store
+      const seqOf = Object.fromEntries(((await jobs.getAll()) as { id: string; seq: number }[]).map((r) => [r.id, r.seq]))
+      const byVersion: [string, string][] = []
+      let cursor = await jobs.index('version').openKeyCursor()
+      while (cursor) {
+        byVersion.push([(cursor.key as [string, number])[0], cursor.primaryKey as string])
+        expect((cursor.key as [string, number])[1]).toBe(seqOf[cursor.primaryKey as string])
+        cursor = await cursor.continue()
+      }
+      expect(byVersion).toEqual([['', 'ran'], ['1.0.0', 'both'], ['1.0.0', 'one'], ['1.0.0', 'odd'], ['2.0.0', 'both'], ['2.0.0', 'same']])
+    } finally {
+      db.close()
+    }
+  })
+
   it('reads records whose meta or versions were damaged in storage without throwing', async () => {
     const { name, backend, store } = open()
     await store.insert({ now: T0, jobs: [job('a'), job('b'), job('c')] })

@@ -92,10 +92,8 @@ export function toRow(j: StoredJob): JobRow {
 /** The `version` index's keys of a job, or none. */
 function versionKeys(j: StoredJob): [string, number][] | undefined {
   const { dispatchedBy: d, processedBy: p } = j
-  const keys: [string, number][] = []
-  if (typeof d === 'string') keys.push([d, j.seq])
-  if (typeof p === 'string' && p !== d) keys.push([p, j.seq])
-  return keys.length === 0 ? undefined : keys
+  if (typeof d !== 'string') return typeof p === 'string' ? [[p, j.seq]] : undefined
+  return typeof p === 'string' && p !== d ? [[d, j.seq], [p, j.seq]] : [[d, j.seq]]
 }
 
 /**
