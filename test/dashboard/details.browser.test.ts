@@ -3,10 +3,11 @@
  * the table's version column, and the version filter.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { createQueue, job, memoryStore } from '../../src/index.js'
 import { FerryDashboard, type DashboardQueue } from '../../src/dashboard/index.js'
 import type { JobFilter, JobRecord } from '../../src/core/types.js'
-import { XSS_TYPE } from './fixtures/jobs.js'
-import { WAIT, button, cell, fake, one, rec, row, shadow } from './setup.js'
+import { WORKER_VERSION, XSS_TYPE, type DashJobs } from './fixtures/jobs.js'
+import { WAIT, button, cell, fake, inWorker, one, rec, row, shadow, type Setup } from './setup.js'
 
 const mounted: HTMLElement[] = []
 function mount(q: DashboardQueue): FerryDashboard {
@@ -252,5 +253,77 @@ describe('<ferry-dashboard> versions in the table', { timeout: 30_000 }, () => {
     input.dispatchEvent(new Event('input'))
     await expect.poll(() => filters.at(-1), WAIT).not.toHaveProperty('version')
     expect(one(el, '[part~="page-info"]')?.textContent).toBe('1–1 of 1')
+  })
+})
+
+describe('<ferry-dashboard> over real queues: metadata and versions as the stores keep them', { timeout: 60_000 }, () => {
+  let setup: Setup | undefined
+  afterEach(async () => {
+    mounted.splice(0).forEach((el) => el.remove())
+    await setup?.close()
+    setup = undefined
+  })
+
+  const filterBy = (el: HTMLElement, version: string) => {
+    const input = one<HTMLInputElement>(el, 'input[part~="version-filter"]')
+    if (!input) throw new Error('no version filter')
+    input.value = version
+    input.dispatchEvent(new Event('input'))
+  }
+  const ids = (el: HTMLElement) => [...shadow(el).querySelectorAll<HTMLElement>('tr[part~=job-row]')].map((r) => r.dataset['jobId'])
+
+  it('memory store: shows what one version dispatched and another ran, and filters by either', async () => {
+    const store = memoryStore()
+    // The older release dispatched; only the newer one runs jobs.
+    const older = createQueue<DashJobs>({ store, version: '1.4.1' })
+    const newer = createQueue<DashJobs>({ store, version: '1.4.2' })
+    newer.register('ok', ({ n }) => n ?? 0)
+    try {
+      const moved = await older.dispatch(job('ok', { n: 1 }).meta({ userId: 'u1', plan: 'pro' }))
+      const later = await older.dispatch(job('ok', { n: 2 }).delay(600_000))
+      const fresh = await newer.dispatch(job('ok', { n: 3 }))
+      await newer.start()
+      const el = mount(newer)
+      await expect.poll(() => cell(el, moved.id, 'version'), WAIT).toBe('1.4.1 → 1.4.2')
+      await expect.poll(() => cell(el, fresh.id, 'version'), WAIT).toBe('1.4.2')
+      expect(cell(el, later.id, 'version')).toBe('1.4.1')
+
+      showButton(el, moved.id).click()
+      await expect.poll(() => metaShown(el), WAIT).toEqual([
+        ['userId', 'u1'],
+        ['plan', 'pro'],
+      ])
+      expect([field(el, 'dispatchedBy'), field(el, 'processedBy')]).toEqual(['1.4.1', '1.4.2'])
+
+      filterBy(el, '1.4.1')
+      await expect.poll(() => ids(el), WAIT).toEqual([moved.id, later.id])
+      filterBy(el, '1.4.2')
+      await expect.poll(() => ids(el), WAIT).toEqual([moved.id, fresh.id])
+      filterBy(el, '9.9.9')
+      await expect.poll(() => ids(el), WAIT).toEqual([])
+      expect(one(el, '[part~="empty"]')?.hidden).toBe(false)
+    } finally {
+      await newer.close({ timeoutMs: 100 })
+      await older.close({ timeoutMs: 100 })
+    }
+  })
+
+  it('IndexedDB in a worker, through its client: shows the metadata and the version of the engine there', async () => {
+    setup = await inWorker()
+    const q = setup.queue
+    const done = await q.dispatch(job('ok', {}).meta({ userId: 'u7', beta: true }))
+    const el = mount(q)
+    await expect.poll(() => cell(el, done.id, 'state'), WAIT).toBe('succeeded')
+    expect(cell(el, done.id, 'version')).toBe(WORKER_VERSION)
+    showButton(el, done.id).click()
+    await expect.poll(() => metaShown(el), WAIT).toEqual([
+      ['userId', 'u7'],
+      ['beta', 'true'],
+    ])
+    expect([field(el, 'dispatchedBy'), field(el, 'processedBy')]).toEqual([WORKER_VERSION, WORKER_VERSION])
+    filterBy(el, WORKER_VERSION)
+    await expect.poll(() => ids(el), WAIT).toEqual([done.id])
+    filterBy(el, '1.0.0')
+    await expect.poll(() => ids(el), WAIT).toEqual([])
   })
 })
