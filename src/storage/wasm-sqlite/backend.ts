@@ -234,13 +234,15 @@ function storeTx(s: Statements, rows: JobRows | undefined): StoreTx {
     getBatch: async (id) => s.first('getBatch', [id], batchFromRow),
     batchJobIds: async (batchId) => s.all('batchJobIds', [batchId], (r) => r[0] as string),
     findUnique: async (key, now) => s.first('findUnique', [key, now], job),
-    ready: async ({ queues, types }, limit) => {
+    // Each (queue, type) read from the index of the order asked for, then merged in that order.
+    ready: async ({ queues, types }, limit, order) => {
       if (limit <= 0) return []
-      const lists = queues.flatMap((q) => types.map((t) => s.all('ready', [q, t, limit], job)))
+      const byRunAt = order === 'runAt'
+      const lists = queues.flatMap((q) => types.map((t) => s.all(byRunAt ? 'readyRunAt' : 'ready', [q, t, limit], job)))
       if (lists.length === 1) return lists[0] ?? []
       return lists
         .flat()
-        .sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq)
+        .sort(byRunAt ? (a, b) => a.runAt - b.runAt || b.priority - a.priority || a.seq - b.seq : (a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq)
         .slice(0, limit)
     },
     due: async (queues, now, limit) => {

@@ -25,6 +25,7 @@ interface Exports {
   sqlite3_column_double(stmt: number, i: number): number
   sqlite3_column_text(stmt: number, i: number): number
   sqlite3_column_bytes(stmt: number, i: number): number
+  sqlite3_column_blob(stmt: number, i: number): number
   sqlite3_malloc(bytes: number): number
   sqlite3_free(p: number): void
 }
@@ -114,8 +115,13 @@ export class Binding {
           out[i] = this.#decoder.decode(this.#sqlite3.wasm.heap8u().subarray(at, at + bytes))
           break
         }
-        default:
-          out[i] = stmt.get(i)
+        default: {
+          // A blob: no column ferry writes holds one, but a row changed by hand may. Copied out,
+          // as the oo1 API would (which cannot read a row this stepped).
+          const at = x.sqlite3_column_blob(p, i)
+          const bytes = x.sqlite3_column_bytes(p, i)
+          out[i] = this.#sqlite3.wasm.heap8u().slice(at, at + bytes)
+        }
       }
     }
     return out

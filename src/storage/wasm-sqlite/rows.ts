@@ -29,6 +29,8 @@ export const JOB_COLUMNS = [
   'unique_until',
   'chain_id',
   'batch_id',
+  'dispatched_by',
+  'processed_by',
   'payload',
   'data',
 ] as const
@@ -36,8 +38,8 @@ export const JOB_COLUMNS = [
 export const JOB_SELECT = JOB_COLUMNS.join(', ')
 
 /** Where `payload` and `data` sit in a job row. */
-export const PAYLOAD = 16
-export const DATA = 17
+export const PAYLOAD = 18
+export const DATA = 19
 
 /**
  * `payloadJson`, when given, is the payload's JSON already: the text of the row the job was
@@ -59,6 +61,8 @@ export function jobToRow(j: StoredJob, payloadJson?: SqlValue): SqlValue[] {
     uniqueUntil,
     chainId,
     batchId,
+    dispatchedBy,
+    processedBy,
     payload,
     ...rest
   } = j
@@ -79,6 +83,8 @@ export function jobToRow(j: StoredJob, payloadJson?: SqlValue): SqlValue[] {
     uniqueUntil ?? null,
     chainId ?? null,
     batchId ?? null,
+    dispatchedBy ?? null,
+    processedBy ?? null,
     payloadJson !== undefined ? payloadJson : (strictJson(payload, `the payload of job ${id}`) ?? null),
     strictJson(rest, `job ${id}`) ?? '{}',
   ]
@@ -115,6 +121,12 @@ export function jobFromRow(r: SqlValue[]): StoredJob {
   if (r[13] !== null) j.uniqueUntil = r[13] as number
   if (r[14] !== null) j.chainId = r[14] as string
   if (r[15] !== null) j.batchId = r[15] as string
+  // The columns are what the engine wrote; text in the data (a row changed by hand) is not.
+  delete j.dispatchedBy
+  delete j.processedBy
+  if (typeof r[16] === 'string') j.dispatchedBy = r[16]
+  if (typeof r[17] === 'string') j.processedBy = r[17]
+  if ('meta' in j) readMeta(j)
   if (r[PAYLOAD] === null) j.payload = undefined
   else {
     try {
@@ -147,6 +159,32 @@ export function jobFromRow(r: SqlValue[]): StoredJob {
     }
   }
   return j
+}
+
+/**
+ * A job's metadata as the engine writes it: a plain object of strings, finite numbers and
+ * booleans. Of one changed by hand, the entries that are such values are kept and the rest left
+ * out (the job still runs, with what is left); one that is not an object, or keeps no such entry,
+ * is left out whole.
+ */
+function readMeta(j: StoredJob): void {
+  const m: unknown = j.meta
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) {
+    delete j.meta
+    return
+  }
+  const kept: Record<string, string | number | boolean> = {}
+  let n = 0
+  for (const [k, v] of Object.entries(m)) {
+    if (k === '__proto__') continue
+    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) {
+      kept[k] = v
+      n++
+    }
+  }
+  // An empty object is kept as it was written.
+  if (n === 0 && Object.keys(m).length > 0) delete j.meta
+  else j.meta = kept
 }
 
 export function chainToRow(c: StoredChain): SqlValue[] {

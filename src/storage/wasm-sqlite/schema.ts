@@ -82,6 +82,17 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX ferry_jobs_retain;
   CREATE INDEX ferry_jobs_retain_queue ON ferry_jobs (queue, state, finished_at) WHERE finished_at IS NOT NULL;
   `,
+  // The 'runAt' claim order (the earliest ready time first, then priority, then dispatch order)
+  // reads an index of its own, as the default order reads ferry_jobs_waiting. The versions that
+  // dispatched a job and ran its last attempt are columns, read by listJobs({ version }) without
+  // parsing the data; they are in no index (a claim would write one more entry per job), so a
+  // filter by version alone reads the jobs in dispatch order until it has a page: at worst every
+  // job. Rows written before keep NULL in both: no version.
+  `
+  CREATE INDEX ferry_jobs_waiting_run_at ON ferry_jobs (queue, type, run_at, priority DESC, seq) WHERE state = 'waiting';
+  ALTER TABLE ferry_jobs ADD COLUMN dispatched_by TEXT;
+  ALTER TABLE ferry_jobs ADD COLUMN processed_by TEXT;
+  `,
 ]
 
 /** The error of a database written by a newer version of ferry. */

@@ -28,6 +28,8 @@ export const SQL = {
   findUnique: `${JOBS} WHERE unique_key = ? AND unique_until > ? LIMIT 1`,
   /** One (queue, type) at a time: an index range read in claim order, no sort. */
   ready: `${JOBS} WHERE state = 'waiting' AND queue = ? AND type = ? ORDER BY priority DESC, run_at, seq LIMIT ?`,
+  /** The 'runAt' claim order, from its own index (ferry_jobs_waiting_run_at): no sort. */
+  readyRunAt: `${JOBS} WHERE state = 'waiting' AND queue = ? AND type = ? ORDER BY run_at, priority DESC, seq LIMIT ?`,
   due: `${JOBS} WHERE state = 'delayed' AND queue = ? AND run_at <= ? ORDER BY run_at, seq LIMIT ?`,
   // A run_at that is text (a row changed by hand) sorts after every number: such a job is due
   // at once, so that it is claimed and failed as damaged instead of waiting for ever.
@@ -109,7 +111,9 @@ const STATES: ReadonlySet<string> = new Set<JobState>(['blocked', 'waiting', 'de
  * The query of `listJobs`, and its bindings. A state filter matches the state users see: `waiting`
  * is the stored waiting jobs and the delayed ones already due, `delayed` the others. Each stored
  * state is one arm, read from the state index in dispatch order, and SQLite merges the arms
- * (`MERGE (UNION ALL)`) and stops after `offset + limit` rows: nothing is sorted.
+ * (`MERGE (UNION ALL)`) and stops after `offset + limit` rows: nothing is sorted. A version
+ * (`dispatched_by` or `processed_by`) is in no index: its filter skips the rows of other versions
+ * as it reads, so with no other filter it may read every job to fill a page.
  */
 export function listJobsQuery(f: JobFilter, now: number): { sql: string; bind: SqlValue[] } | undefined {
   const bind: SqlValue[] = []
@@ -126,6 +130,11 @@ export function listJobsQuery(f: JobFilter, now: number): { sql: string; bind: S
   match('queue', f.queue)
   match('batch_id', f.batchId)
   match('chain_id', f.chainId)
+  // In no index: the arms below are read in dispatch order and these rows skipped.
+  if (f.version !== undefined) {
+    const v = param(f.version)
+    common.push(`(dispatched_by = ${v} OR processed_by = ${v})`)
+  }
   let arms: string[][] = [[]]
   if (f.state !== undefined) {
     arms = []

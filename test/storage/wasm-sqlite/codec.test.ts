@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { jobFromRow, jobToRow } from '../../../src/storage/wasm-sqlite/rows.js'
+import { DATA, PAYLOAD, jobFromRow, jobToRow } from '../../../src/storage/wasm-sqlite/rows.js'
 import { sqliteStore, type SqliteStore } from '../../../src/storage/wasm-sqlite/index.js'
 import { newJob } from '../../../src/testing/contract/harness.js'
 import type { StoredJob } from '../../../src/core/store.js'
@@ -102,11 +102,11 @@ describe('a SQLite job row that cannot be read', () => {
 
   it('is read from its columns, marked unreadable with CORRUPT_RECORD, whatever is wrong with it', () => {
     const cases: [string, (r: unknown[]) => void][] = [
-      ['data that does not parse', (r) => (r[17] = '{"attempt": 1,')],
-      ['data that is not an object', (r) => (r[17] = '[1, 2]')],
-      ['data without the fields the engine needs', (r) => (r[17] = '{}')],
-      ['data with fields of the wrong type', (r) => (r[17] = '{"attempt": "1", "maxAttempts": 3, "backoff": 0}')],
-      ['a payload that does not parse', (r) => (r[16] = '{"a": ')],
+      ['data that does not parse', (r) => (r[DATA] = '{"attempt": 1,')],
+      ['data that is not an object', (r) => (r[DATA] = '[1, 2]')],
+      ['data without the fields the engine needs', (r) => (r[DATA] = '{}')],
+      ['data with fields of the wrong type', (r) => (r[DATA] = '{"attempt": "1", "maxAttempts": 3, "backoff": 0}')],
+      ['a payload that does not parse', (r) => (r[PAYLOAD] = '{"a": ')],
     ]
     for (const [what, change] of cases) {
       const j = jobFromRow(row(change) as never)
