@@ -20,7 +20,7 @@ function deleteDb(name: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = indexedDB.deleteDatabase(name)
     req.onsuccess = () => resolve()
-    req.onerror = () => reject(req.error as Error)
+    req.onerror = () => reject(req.error ?? new Error(`cannot delete ${name}`))
   })
 }
 
