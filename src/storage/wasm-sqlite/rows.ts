@@ -121,12 +121,13 @@ export function jobFromRow(r: SqlValue[]): StoredJob {
   if (r[13] !== null) j.uniqueUntil = r[13] as number
   if (r[14] !== null) j.chainId = r[14] as string
   if (r[15] !== null) j.batchId = r[15] as string
-  // The columns are what the engine wrote; text in the data (a row changed by hand) is not.
+  // The columns hold the versions, not the data (where a row changed by hand may have some).
+  // Read as they are, as `meta` is from the data: the queue's record check leaves out a value
+  // that is not what ferry writes and marks the record unreadable.
   delete j.dispatchedBy
   delete j.processedBy
-  if (typeof r[16] === 'string') j.dispatchedBy = r[16]
-  if (typeof r[17] === 'string') j.processedBy = r[17]
-  if ('meta' in j) readMeta(j)
+  if (r[16] !== null) j.dispatchedBy = r[16] as string
+  if (r[17] !== null) j.processedBy = r[17] as string
   if (r[PAYLOAD] === null) j.payload = undefined
   else {
     try {
@@ -159,32 +160,6 @@ export function jobFromRow(r: SqlValue[]): StoredJob {
     }
   }
   return j
-}
-
-/**
- * A job's metadata as the engine writes it: a plain object of strings, finite numbers and
- * booleans. Of one changed by hand, the entries that are such values are kept and the rest left
- * out (the job still runs, with what is left); one that is not an object, or keeps no such entry,
- * is left out whole.
- */
-function readMeta(j: StoredJob): void {
-  const m: unknown = j.meta
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) {
-    delete j.meta
-    return
-  }
-  const kept: Record<string, string | number | boolean> = {}
-  let n = 0
-  for (const [k, v] of Object.entries(m)) {
-    if (k === '__proto__') continue
-    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) {
-      kept[k] = v
-      n++
-    }
-  }
-  // An empty object is kept as it was written.
-  if (n === 0 && Object.keys(m).length > 0) delete j.meta
-  else j.meta = kept
 }
 
 export function chainToRow(c: StoredChain): SqlValue[] {

@@ -2,13 +2,15 @@
  * The SQLite store's part in claim order, job metadata and versions (migration 5): the `'runAt'`
  * claim reads an index of its own in its order, with no sort; the default claim keeps its index;
  * `dispatchedBy` and `processedBy` are columns, `meta` is kept in the row's data, each read back
- * as written; a value changed by hand that is not what the engine wrote is left out of the
- * record, never thrown out of a read; and a schema-4 file gets all this when it is opened.
+ * as written; a value changed by hand into what ferry never writes is read as it is, never
+ * thrown out of a read, and a queue's record check leaves it out and fails the job; and a
+ * schema-4 file gets all this when it is opened.
  */
 import { copyFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createQueue } from '../../../src/index.js'
 import { sqliteStore, type SqliteStore } from '../../../src/storage/wasm-sqlite/index.js'
 import { MIGRATIONS } from '../../../src/storage/wasm-sqlite/schema.js'
 import { SQL, listJobsQuery } from '../../../src/storage/wasm-sqlite/statements.js'
@@ -118,37 +120,45 @@ describe('SQLite job metadata and versions', () => {
     }
   })
 
-  it('reads a job whose meta or version columns were changed by hand into what the engine does not write, without throwing', async () => {
+  it('reads a job whose meta or versions were changed by hand without throwing; a queue leaves them out, marks the job unreadable and fails it', async () => {
     const store = open()
     const jobs = Array.from({ length: 6 }, (_, i) => newJob({ meta: { i }, dispatchedBy: 'v1' }))
     await store.insert({ now: T0, jobs })
     const damage: [string, SqlValue[]][] = [
       ["UPDATE ferry_jobs SET data = json_set(data, '$.meta', 'text') WHERE id = ?", [jobs[0]!.id]],
       ["UPDATE ferry_jobs SET data = json_set(data, '$.meta', json('[1,2]')) WHERE id = ?", [jobs[1]!.id]],
-      ["UPDATE ferry_jobs SET data = json_set(data, '$.meta', json('{\"ok\":\"yes\",\"deep\":{\"a\":1},\"nil\":null}')) WHERE id = ?", [jobs[2]!.id]],
+      ["UPDATE ferry_jobs SET data = json_set(data, '$.meta', json('{\"ok\":\"yes\",\"deep\":{\"a\":1}}')) WHERE id = ?", [jobs[2]!.id]],
       ["UPDATE ferry_jobs SET data = json_set(data, '$.meta', json('null')) WHERE id = ?", [jobs[3]!.id]],
       ["UPDATE ferry_jobs SET dispatched_by = x'76', processed_by = x'00ff' WHERE id = ?", [jobs[4]!.id]],
+      // Versions in the data are not the record's: the columns are.
       ["UPDATE ferry_jobs SET data = json_set(data, '$.dispatchedBy', 'from-data', '$.processedBy', 7) WHERE id = ?", [jobs[5]!.id]],
     ]
     await store.transaction((tx) => {
       for (const [sql, bind] of damage) tx.exec(sql, bind)
     })
-    const read = await Promise.all(jobs.map((j) => store.getJob(j.id)))
-    expect(read.map((j) => j?.meta)).toEqual([undefined, undefined, { ok: 'yes' }, undefined, { i: 4 }, { i: 5 }])
-    expect(read.map((j) => j?.dispatchedBy)).toEqual(['v1', 'v1', 'v1', 'v1', undefined, 'v1'])
-    expect(read.map((j) => j?.processedBy)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined])
-    for (const j of read) expect(j?.unreadable).toBeUndefined()
+    // The store reads them as they are.
+    const raw = await Promise.all(jobs.map((j) => store.getJob(j.id)))
+    expect(raw.map((j) => j?.meta)).toEqual(['text', [1, 2], { ok: 'yes', deep: { a: 1 } }, null, { i: 4 }, { i: 5 }])
+    expect(raw[4]?.dispatchedBy).toEqual(new Uint8Array([0x76]))
+    expect(raw[5]).toMatchObject({ dispatchedBy: 'v1' })
+    expect(raw[5]).not.toHaveProperty('processedBy')
     expect(await store.listJobs({ version: 'v1' }, T0)).toHaveLength(5)
-    // They still run: a claim reads them and writes them back sound.
-    const out = await store.settleAndClaim({
-      now: T0,
-      settle: [],
-      claim: { owner: 'e', token: 'tok', queues: ['default'], types: ['t'], limit: 10, leaseUntil: T0 + 1000, version: 'v2' },
-    })
-    expect(out.claimed).toHaveLength(6)
-    const after = await Promise.all(jobs.map((j) => store.getJob(j.id)))
-    expect(after.map((j) => j?.processedBy)).toEqual(['v2', 'v2', 'v2', 'v2', 'v2', 'v2'])
-    expect(after[2]?.meta).toEqual({ ok: 'yes' })
+    expect((await store.counts(T0)).waiting).toBe(6)
+
+    const queue = createQueue({ store })
+    const ran: string[] = []
+    queue.register('t', (_p, ctx) => void ran.push(ctx.id))
+    for (const j of jobs.slice(0, 5)) {
+      const seen = await queue.getJob(j.id)
+      expect(seen?.unreadable, j.id).toMatchObject({ code: 'CORRUPT_RECORD' })
+    }
+    expect(await queue.getJob(jobs[2]!.id)).not.toHaveProperty('meta')
+    expect(await queue.getJob(jobs[4]!.id)).not.toHaveProperty('dispatchedBy')
+    expect((await queue.getJob(jobs[5]!.id))?.unreadable).toBeUndefined()
+    await queue.drain()
+    expect(ran).toEqual([jobs[5]!.id])
+    for (const j of jobs.slice(0, 5)) expect(await queue.getJob(j.id), j.id).toMatchObject({ state: 'failed', error: { code: 'CORRUPT_RECORD' } })
+    await queue.close()
   })
 
   it('adds the runAt index and the version columns to a schema-4 file when it is opened; its jobs read with neither meta nor versions', async () => {
