@@ -20,7 +20,7 @@ describe('screenshots of the dashboard (Chromium)', () => {
     await e2e?.close()
   })
 
-  it('shows a realistic mix of jobs, a chain and a batch, in light and in dark', async () => {
+  it("shows a realistic mix of jobs, a chain and a batch, versions and a job's details, in light and in dark", async () => {
     if (!e2e) throw new Error('the harness did not start')
     const page = await e2e.open('/test/dashboard/pages/screenshot.html')
     await page.setViewportSize({ width: 1100, height: 900 })
@@ -28,6 +28,8 @@ describe('screenshots of the dashboard (Chromium)', () => {
     const text = (await dashboard.evaluate((el) => el.shadowRoot?.textContent ?? '')) ?? ''
     expect(text).toContain('album thumbnails')
     expect(text).toContain('413 Payload Too Large')
+    expect(text).toContain('1.4.1 → 1.4.2')
+    expect(text).toContain('u_8812')
     await mkdir(out, { recursive: true })
     for (const theme of ['light', 'dark'] as const) {
       await page.evaluate((t) => {
