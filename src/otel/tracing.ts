@@ -104,19 +104,29 @@ export function tracing(o: TracingOptions = {}): Instrumentation {
       },
       parent,
     )
+    // The attempt ends when the engine says so: at an abort (timeout, cancel, lost lease, a stop
+    // past its timeout) the engine settles the job without waiting for the handler, which may
+    // never return. The span ends then, with what the abort means.
+    let open = true
+    const finish = (err?: unknown): void => {
+      if (!open) return
+      open = false
+      if (err === undefined) span.setAttribute('ferry.job.outcome', 'succeeded')
+      else ended(span, ctx, err)
+      span.end()
+    }
+    const signal = ctx.signal
+    const onAbort = (): void => finish(signal.reason)
+    signal.addEventListener('abort', onAbort)
     try {
       const result = await context.with(trace.setSpan(parent, span), next)
-      // A handler that returns after a timeout or a cancel does not succeed: the engine keeps
-      // what the abort meant.
-      const reason = abortReason(ctx)
-      if (reason === undefined) span.setAttribute('ferry.job.outcome', 'succeeded')
-      else ended(span, ctx, reason)
+      finish(abortReason(ctx))
       return result
     } catch (err) {
-      ended(span, ctx, err)
+      finish(err)
       throw err
     } finally {
-      span.end()
+      signal.removeEventListener('abort', onAbort)
     }
   }
 

@@ -146,6 +146,20 @@ describe('tracing: attempt spans', () => {
     await q.close()
   })
 
+  it('ends the span of an attempt that timed out when it times out, though its handler never returns', async () => {
+    const q = tracedQueue()
+    q.register('stuck', () => new Promise(() => undefined))
+    await q.dispatch(job('stuck', {}).timeout(1000).retry(0))
+    await q.runUntilIdle()
+    expect(sdk.named('ferry.job stuck')).toEqual([])
+    await q.advance(1000)
+    const spans = sdk.named('ferry.job stuck')
+    expect(spans.map((s) => [s.attributes['ferry.job.outcome'], s.status.code, s.events[0]?.attributes?.['exception.type']])).toEqual([
+      ['failed', SpanStatusCode.ERROR, 'JOB_TIMEOUT'], // the SDK takes an error's code for its type
+    ])
+    await q.close({ timeoutMs: 10 })
+  })
+
   it("runs the handler with its attempt's span active, so the handler's own spans nest under it", async () => {
     const q = tracedQueue()
     q.register('work', async () => {
