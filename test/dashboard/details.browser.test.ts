@@ -3,7 +3,8 @@
  * the table's version column, and the version filter.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createQueue, job, memoryStore } from '../../src/index.js'
+import { createQueue, job, memoryStore, type Store } from '../../src/index.js'
+import { sqliteStore } from '../../src/storage/wasm-sqlite/index.js'
 import { FerryDashboard, type DashboardQueue } from '../../src/dashboard/index.js'
 import type { JobFilter, JobRecord } from '../../src/core/types.js'
 import { WORKER_VERSION, XSS_TYPE, type DashJobs } from './fixtures/jobs.js'
@@ -272,8 +273,11 @@ describe('<ferry-dashboard> over real queues: metadata and versions as the store
   }
   const ids = (el: HTMLElement) => [...shadow(el).querySelectorAll<HTMLElement>('tr[part~=job-row]')].map((r) => r.dataset['jobId'])
 
-  it('memory store: shows what one version dispatched and another ran, and filters by either', async () => {
-    const store = memoryStore()
+  it.each([
+    ['memory store', () => memoryStore()],
+    ['SQLite store (in memory, on the page)', () => sqliteStore()],
+  ] as [string, () => Store][])('%s: shows what one version dispatched and another ran, and filters by either', async (_, makeStore) => {
+    const store = makeStore()
     // The older release dispatched; only the newer one runs jobs.
     const older = createQueue<DashJobs>({ store, version: '1.4.1' })
     const newer = createQueue<DashJobs>({ store, version: '1.4.2' })
