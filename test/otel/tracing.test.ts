@@ -160,6 +160,21 @@ describe('tracing: attempt spans', () => {
     await q.close({ timeoutMs: 10 })
   })
 
+  it('marks an attempt that a stop put back as deferred, ending its span at the stop', async () => {
+    const q = tracedQueue()
+    let started!: () => void
+    const begun = new Promise<void>((resolve) => (started = resolve))
+    q.register('stuck', () => {
+      started()
+      return new Promise(() => undefined)
+    })
+    await q.dispatch(job('stuck', {}))
+    await begun
+    await q.stop({ timeoutMs: 10 })
+    expect(sdk.named('ferry.job stuck').map((s) => [s.attributes['ferry.job.outcome'], s.status.code])).toEqual([['deferred', SpanStatusCode.UNSET]])
+    await q.close({ timeoutMs: 10 })
+  })
+
   it("runs the handler with its attempt's span active, so the handler's own spans nest under it", async () => {
     const q = tracedQueue()
     q.register('work', async () => {
