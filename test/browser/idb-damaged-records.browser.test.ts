@@ -106,6 +106,39 @@ describe('damaged IndexedDB records in Chromium', { timeout: 20_000 }, () => {
     }
   })
 
+  it('metadata or versions changed by hand: read without throwing, left out, the job failed unread; the others run with theirs', async () => {
+    const name = `ferry-damaged-${Math.random().toString(36).slice(2)}`
+    names.add(name)
+    let queue = createQueue({ store: idbStore({ name }), version: 'v1' })
+    const ids: string[] = []
+    for (const who of ['a', 'b', 'c']) ids.push((await queue.dispatch(job('m', { who }).meta({ who }))).id)
+    const [a, b, c] = ids
+    await queue.close()
+    await damage(name, STORES.jobs, (rec) => {
+      if (rec['id'] === a) rec['meta'] = 'text'
+      if (rec['id'] === b) rec['dispatchedBy'] = 42
+    })
+    const ran: unknown[] = []
+    queue = createQueue({ store: idbStore({ name }), version: 'v2' })
+    queue.register('m', async (_payload, ctx) => void ran.push(ctx.meta))
+    try {
+      const readA = await queue.getJob(a as string)
+      expect(readA).not.toHaveProperty('meta')
+      expect(readA).toMatchObject({ dispatchedBy: 'v1', unreadable: { code: 'CORRUPT_RECORD' } })
+      expect(await queue.getJob(b as string)).not.toHaveProperty('dispatchedBy')
+      // Listed by the version the index holds; b's record no longer says it.
+      expect((await queue.listJobs({ version: 'v1' })).map((j) => j.id)).toEqual([a, c])
+      await queue.start()
+      await until(async () => (await queue.counts()).waiting === 0 && (await queue.counts()).active === 0, 'every job to settle')
+      expect(ran).toEqual([{ who: 'c' }])
+      expect(await queue.getJob(a as string)).toMatchObject({ state: 'failed' })
+      expect(await queue.getJob(b as string)).toMatchObject({ state: 'failed' })
+      expect(await queue.getJob(c as string)).toMatchObject({ state: 'succeeded', dispatchedBy: 'v1', processedBy: 'v2', meta: { who: 'c' } })
+    } finally {
+      await queue.close()
+    }
+  })
+
   it('a damaged chain or batch: its jobs still settle, the engine goes on, finding it is a CORRUPT_RECORD error', async () => {
     const t = target()
     let { queue } = t.open()
