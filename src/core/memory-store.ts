@@ -275,6 +275,11 @@ class MemoryBackend implements StoreBackend {
     return rec
   }
 
+  /**
+   * Reads the jobs of the stored states asked for (or of the batch or chain) in dispatch order,
+   * skipping those the other filters leave out. A version is in no index: a filter by version
+   * alone may read every job to fill a page.
+   */
   #list(f: JobFilter, now: number): StoredJob[] {
     const limit = f.limit ?? 100
     let skip = f.offset ?? 0
