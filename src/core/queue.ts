@@ -189,6 +189,20 @@ export function createQueue<J extends JobMap = JobMap>(options: QueueOptions = {
 
 const runners = new WeakMap<object, Runner>()
 
+/** A queue's dispatches without its instrumentation: see `relayed`. */
+export type Relay = Pick<Queue, 'dispatchMany' | 'chain' | 'batch'>
+const relays = new WeakMap<object, Relay>()
+
+/**
+ * The dispatches of a queue made by `createQueue` that skip its instrumentation, for a host
+ * serving clients that ran their own (`connectQueue(worker, { instrumentation })`): a dispatch
+ * is instrumented once, where it was called. Undefined for any other object. Not part of the
+ * public API.
+ */
+export function relayed(queue: object): Relay | undefined {
+  return relays.get(queue)
+}
+
 /** The `timeoutMs` of stop and close, checked. */
 function stopTimeout(opts?: { timeoutMs?: number }): number {
   const timeoutMs = opts?.timeoutMs ?? 10_000
@@ -289,6 +303,11 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       reportError: (error) => this.#reportError(error),
     })
     runners.set(this, this.#runner)
+    relays.set(this, {
+      dispatchMany: (specs, opts) => this.#dispatch('jobs', specs, opts, false),
+      chain: (...specs) => chainBuilder(this.#builderHost(false), { specs }),
+      batch: (...specs) => batchBuilder(this.#builderHost(false), { specs }),
+    })
     const unlisten: unknown = connectivity.subscribe((online) => this.#connectivityChanged(online))
     if (typeof unlisten !== 'function') throw new InvalidArgumentError("connectivity.subscribe must return the function that stops listening")
     this.#unlisten = unlisten as () => void
@@ -356,23 +375,23 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   }
 
   async dispatch(spec: SpecOf<J>, opts?: { tx?: unknown }): Promise<DispatchResult> {
-    const [result] = await this.#dispatch('job', [spec], opts)
+    const [result] = await this.#dispatch('job', [spec], opts, true)
     return result as DispatchResult
   }
 
   dispatchMany(specs: SpecOf<J>[], opts?: { tx?: unknown }): Promise<DispatchResult[]> {
-    return this.#dispatch('jobs', specs, opts)
+    return this.#dispatch('jobs', specs, opts, true)
   }
 
   /**
    * Writes the specs' jobs. Synchronous up to the instrumentation's `onDispatch` calls, so that
    * they see the caller's context: ids are drawn first, payloads made at dispatch awaited after.
    */
-  async #dispatch(kind: 'job' | 'jobs', specs: readonly unknown[], opts?: { tx?: unknown }): Promise<DispatchResult[]> {
+  async #dispatch(kind: 'job' | 'jobs', specs: readonly unknown[], opts: { tx?: unknown } | undefined, instrument: boolean): Promise<DispatchResult[]> {
     this.#open()
     if (specs.length === 0) return []
     const drawn = specs.map((s) => dispatchedJob(s))
-    return this.#instrumented({ kind, count: drawn.length, queues: queuesOf(drawn) }, drawn, async (meta) => {
+    return this.#instrumented(instrument, { kind, count: drawn.length, queues: queuesOf(drawn) }, drawn, async (meta) => {
       const made = needsPrepare(specs) ? await prepareSpecs(specs, opts) : specs
       const now = this.#clock.now()
       const jobs = made.map((s, i) => resolveSpec(s, now, this.#defaults, 'default', this.#drawn(drawn[i] as DispatchedJob, meta[i])))
@@ -383,8 +402,8 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   }
 
   /** Runs a dispatch inside the instrumentation (see `instrumented`); its faults are reported as `queue:error`. */
-  #instrumented<T>(call: DispatchCall, jobs: readonly DispatchedJob[], write: (meta: Array<JobMeta | undefined>) => Promise<T>): Promise<T> {
-    return instrumented(this.#instrumentation, call, jobs, (error) => this.#reportError(error), write)
+  #instrumented<T>(instrument: boolean, call: DispatchCall, jobs: readonly DispatchedJob[], write: (meta: Array<JobMeta | undefined>) => Promise<T>): Promise<T> {
+    return instrumented(instrument ? this.#instrumentation : [], call, jobs, (error) => this.#reportError(error), write)
   }
 
   #drawn(j: DispatchedJob, meta: JobMeta | undefined): { id: string; meta: JobMeta | undefined; dispatchedBy: string | undefined } {
@@ -396,21 +415,21 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
   }
 
   chain(...specs: SpecOf<J>[]): ChainBuilder {
-    return chainBuilder(this.#builderHost(), { specs })
+    return chainBuilder(this.#builderHost(true), { specs })
   }
 
   batch(...specs: SpecOf<J>[]): BatchBuilder {
-    return batchBuilder(this.#builderHost(), { specs })
+    return batchBuilder(this.#builderHost(true), { specs })
   }
 
-  #builderHost(): BuilderHost {
+  #builderHost(instrument: boolean): BuilderHost {
     return {
       now: () => this.#clock.now(),
       defaults: this.#defaults,
       version: this.#version,
       dispatching: (call, jobs, write) => {
         this.#open()
-        return this.#instrumented(call, jobs, write)
+        return this.#instrumented(instrument, call, jobs, write)
       },
       insertChain: async (chain: NewChain, opts?: { tx?: unknown }) => {
         this.#open()

@@ -6,7 +6,9 @@
  * @module
  */
 import { nanoid } from 'nanoid'
-import { InvalidArgumentError, QueueClosedError, SerializationError } from '../core/errors.js'
+import { Emitter } from '../core/emitter.js'
+import { InvalidArgumentError, QueueClosedError, SerializationError, serializeError } from '../core/errors.js'
+import { checkInstrumentation, instrumented, queuesOf, type DispatchCall, type DispatchedJob, type Instrumentation } from '../core/instrumentation.js'
 import { madeOptions as made, specOptions, type JobSpec, type SpecOf, type SpecOptions } from '../core/job-spec.js'
 import { checkStorable } from '../core/storable.js'
 import type { ScheduleInfo, ScheduleOptions } from '../core/queue.js'
@@ -17,6 +19,7 @@ import type {
   DispatchResult,
   JobFilter,
   JobMap,
+  JobMeta,
   JobRecord,
   QueueEvent,
   QueueLike,
@@ -134,7 +137,7 @@ function specsOf(method: keyof QueueApi, args: readonly unknown[]): (SpecOptions
 
 /** The call's arguments with every payload made at dispatch made. */
 async function prepared<K extends keyof QueueApi>(method: K, args: Parameters<QueueApi[K]>): Promise<Parameters<QueueApi[K]>> {
-  if (method === 'dispatchMany') return [await Promise.all((args[0] as SpecOptions[]).map(made))] as Parameters<QueueApi[K]>
+  if (method === 'dispatchMany') return [await Promise.all((args[0] as SpecOptions[]).map(made)), ...args.slice(1)] as unknown as Parameters<QueueApi[K]>
   if (method === 'schedule') return [args[0], args[1], await made(args[2] as SpecOptions), args[3]] as unknown as Parameters<QueueApi[K]>
   const p = { ...(args[0] as BatchPlan) }
   p.specs = await Promise.all(p.specs.map(made))
@@ -158,11 +161,40 @@ function asQueueError(err: unknown): never {
   throw err
 }
 
+/** What a client of a queue that runs elsewhere may be given. */
+export interface ClientOptions {
+  /**
+   * Observers of dispatches, such as `tracing()` of `ferry/otel`, the first outermost. Their
+   * `aroundDispatch` and `onDispatch` run here, in the calling code's context (ids are drawn
+   * here for them), and what `onDispatch` returns travels with each job's metadata; the host
+   * does not run its own instrumentation again for these dispatches. Its faults are told as
+   * `queue:error` on this client's `events`.
+   */
+  instrumentation?: Instrumentation[]
+}
+
 /**
  * A client over a transport. With `ids`, every job, chain and batch gets its id here, so the
  * transport may send a call again (to a new host) without doubling anything.
  */
-export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } = {}): QueueClient<J> {
+export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } & ClientOptions = {}): QueueClient<J> {
+  const instrumentation = checkInstrumentation(o.instrumentation)
+  // Faults of the instrumentation, told here: they happen on this side.
+  const local = new Emitter<QueueEvent>()
+  const report = (error: unknown): void => local.emit({ kind: 'queue:error', at: Date.now(), error: serializeError(error) })
+  const events: Subscribable<QueueEvent> =
+    instrumentation.length === 0
+      ? t.events
+      : {
+          subscribe(listener) {
+            const offHost = t.events.subscribe(listener)
+            const offLocal = local.subscribe(listener)
+            return () => {
+              offHost()
+              offLocal()
+            }
+          },
+        }
   let closed = false
   const call = <K extends keyof QueueApi>(method: K, ...args: Parameters<QueueApi[K]>): Promise<Awaited<ReturnType<QueueApi[K]>>> => {
     if (closed) return Promise.reject(new QueueClosedError('the queue client is closed'))
@@ -181,6 +213,25 @@ export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } 
     return o.ids && so.id === undefined ? { ...so, id: nanoid() } : so
   }
   const groupId = <P extends { id?: string }>(p: P): P => (o.ids && p.id === undefined ? { ...p, id: nanoid() } : p)
+  /**
+   * Runs the instrumentation of a dispatch here, synchronously up to each `onDispatch`, and
+   * sends the specs with their ids drawn and their metadata settled; without instrumentation,
+   * sends them as they are.
+   */
+  const dispatching = <T>(call: Omit<DispatchCall, 'count' | 'queues'>, queue: string | undefined, specs: SpecOptions[], send: (specs: SpecOptions[], instrumented: boolean) => Promise<T>): Promise<T> => {
+    if (instrumentation.length === 0) return send(specs, false)
+    const drawn = specs.map((s) => (s.id === undefined ? { ...s, id: nanoid() } : s))
+    const jobs = drawn.map((s): DispatchedJob => ({ id: s.id as string, type: s.type, queue: s.queue ?? queue ?? 'default', ...(s.meta ? { meta: s.meta } : {}) }))
+    const made = (meta: Array<JobMeta | undefined>): SpecOptions[] => drawn.map((s, i) => withMeta(s, meta[i]))
+    return instrumented(instrumentation, { ...call, count: jobs.length, queues: queuesOf(jobs) }, jobs, report, (meta) => send(made(meta), true))
+  }
+  const group = <P extends ChainPlan | BatchPlan>(kind: 'chain' | 'batch', plan: P): Promise<string> => {
+    let p = groupId(plan)
+    if (instrumentation.length > 0 && p.id === undefined) p = { ...p, id: nanoid() }
+    return dispatching({ kind, ...(p.id === undefined ? {} : { id: p.id }) }, p.queue, p.specs, (specs, instrumented) =>
+      call(kind, { ...p, specs, ...(instrumented ? { instrumented } : {}) }),
+    )
+  }
 
   const chain = (plan: ChainPlan): ClientChainBuilder => ({
     onQueue: (queue) => chain({ ...plan, queue }),
@@ -188,7 +239,7 @@ export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } 
     onSuccess: (s) => chain({ ...plan, onSuccess: opts(s) }),
     onError: (s) => chain({ ...plan, onError: opts(s) }),
     onSettled: (s) => chain({ ...plan, onSettled: opts(s) }),
-    dispatch: () => call('chain', groupId(plan)),
+    dispatch: () => group('chain', plan),
   })
   const batch = (plan: BatchPlan): ClientBatchBuilder => ({
     name: (name) => batch({ ...plan, name }),
@@ -199,15 +250,20 @@ export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } 
     onSuccess: (s) => batch({ ...plan, onSuccess: opts(s) }),
     onError: (s) => batch({ ...plan, onError: opts(s) }),
     onSettled: (s) => batch({ ...plan, onSettled: opts(s) }),
-    dispatch: () => call('batch', groupId(plan)),
+    dispatch: () => group('batch', plan),
   })
 
   return {
     dispatch: async (spec) => {
-      const [r] = await call('dispatchMany', [opts(spec)])
+      const [r] = await dispatching({ kind: 'job' }, undefined, [opts(spec)], (specs, instrumented) =>
+        call('dispatchMany', specs, ...(instrumented ? [{ instrumented }] : [])),
+      )
       return r as DispatchResult
     },
-    dispatchMany: (specs) => call('dispatchMany', specs.map(opts)),
+    dispatchMany: async (specs) =>
+      specs.length === 0
+        ? call('dispatchMany', [])
+        : dispatching({ kind: 'jobs' }, undefined, specs.map(opts), (made, instrumented) => call('dispatchMany', made, ...(instrumented ? [{ instrumented }] : []))),
     chain: (...specs) => chain({ specs: specs.map(opts) }),
     batch: (...specs) => batch({ specs: specs.map(opts) }),
     schedule: (name, when, spec, so) => call('schedule', name, when, opts(spec), so),
@@ -235,11 +291,17 @@ export function clientOver<J extends JobMap>(t: Transport, o: { ids?: boolean } 
     get online() {
       return t.online
     },
-    events: t.events,
+    events,
     async close() {
       if (closed) return
       closed = true
       await t.close()
     },
   }
+}
+
+/** A spec's options with the metadata a dispatch settled for it. */
+function withMeta(s: SpecOptions, meta: JobMeta | undefined): SpecOptions {
+  const { meta: _, ...rest } = s
+  return meta === undefined ? rest : { ...rest, meta }
 }

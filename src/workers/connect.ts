@@ -9,21 +9,25 @@ import * as Comlink from 'comlink'
 import { Emitter } from '../core/emitter.js'
 import { QueueClosedError } from '../core/errors.js'
 import type { JobMap, QueueEvent, Subscribable } from '../core/types.js'
-import { clientOver, type QueueClient, type Transport } from './client.js'
+import { checkInstrumentation } from '../core/instrumentation.js'
+import { clientOver, type ClientOptions, type QueueClient, type Transport } from './client.js'
 import { toEndpoint } from './endpoint.js'
 import { installErrorTransfer } from './errors.js'
 import { isStateMessage, OnlineView } from './online.js'
 import type { HostApi } from './protocol.js'
 
 /**
- * A client of the queue that a worker serves with `exposeQueue`.
+ * A client of the queue that a worker serves with `exposeQueue`. With `instrumentation`, each
+ * dispatch is instrumented here, in the calling code's context (see `ClientOptions`).
  * @example
  * const worker = new Worker(new URL('./queue.worker.ts', import.meta.url), { type: 'module' })
- * const queue = connectQueue<Jobs>(worker)
+ * const queue = connectQueue<Jobs>(worker, { instrumentation: [tracing()] })
  * await queue.dispatch(job('photo:upload', { name }))
  */
-export function connectQueue<J extends JobMap = JobMap>(worker: unknown): QueueClient<J> {
-  return clientOver<J>(workerTransport(worker))
+export function connectQueue<J extends JobMap = JobMap>(worker: unknown, options: ClientOptions = {}): QueueClient<J> {
+  // Checked before anything is connected: a bad option leaves no transport open.
+  const instrumentation = checkInstrumentation(options.instrumentation)
+  return clientOver<J>(workerTransport(worker), { instrumentation })
 }
 
 /**

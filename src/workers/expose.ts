@@ -6,13 +6,13 @@
 import * as Comlink from 'comlink'
 import { InvalidArgumentError } from '../core/errors.js'
 import { specFromOptions, type SpecOptions } from '../core/job-spec.js'
-import type { Queue } from '../core/queue.js'
+import { relayed, type Queue } from '../core/queue.js'
 import type { BatchBuilder, ChainBuilder } from '../core/builders.js'
 import type { QueueEvent } from '../core/types.js'
 import { currentWorkerEndpoint, toEndpoint } from './endpoint.js'
 import { installErrorTransfer } from './errors.js'
 import type { StateMessage } from './online.js'
-import { isQueueMethod, type BatchPlan, type ChainPlan, type HostApi } from './protocol.js'
+import { isQueueMethod, type BatchPlan, type ChainPlan, type HostApi, type Relay } from './protocol.js'
 
 /**
  * Serves `queue` to whoever holds the other end of `endpoint` (by default, the worker's
@@ -43,16 +43,21 @@ export function exposeQueue(queue: Queue<any> | Promise<Queue<any>>, endpoint?: 
     if (p.onSettled) out = out.onSettled(spec(p.onSettled)) as B
     return out
   }
+  /** Where a dispatch goes: past the queue's instrumentation when the client ran its own. */
+  const dispatcher = async (relay: Relay | undefined): Promise<Pick<Queue, 'dispatchMany' | 'chain' | 'batch'>> => {
+    const q = await ready
+    return (relay?.instrumented === true && relayed(q)) || q
+  }
   const api: HostApi = {
-    dispatchMany: async (specs) => (await ready).dispatchMany(specs.map(spec)),
+    dispatchMany: async (specs, relay) => (await dispatcher(relay)).dispatchMany(specs.map(spec)),
     chain: async (p: ChainPlan) => {
-      let b = (await ready).chain(...p.specs.map(spec))
+      let b = (await dispatcher(p)).chain(...p.specs.map(spec))
       if (p.id !== undefined) b = b.withId(p.id)
       if (p.queue !== undefined) b = b.onQueue(p.queue)
       return withCallbacks(b, p).dispatch()
     },
     batch: async (p: BatchPlan) => {
-      let b = (await ready).batch(...p.specs.map(spec))
+      let b = (await dispatcher(p)).batch(...p.specs.map(spec))
       if (p.id !== undefined) b = b.withId(p.id)
       if (p.name !== undefined) b = b.name(p.name)
       if (p.queue !== undefined) b = b.onQueue(p.queue)

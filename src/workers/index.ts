@@ -8,7 +8,7 @@
  */
 export { exposeQueue } from './expose.js'
 export { connectQueue } from './connect.js'
-export type { ClientBatchBuilder, ClientChainBuilder, QueueClient } from './client.js'
+export type { ClientBatchBuilder, ClientChainBuilder, ClientOptions, QueueClient } from './client.js'
 export { shareQueue } from './tabs.js'
 export type { SharedQueue, ShareQueueOptions } from './tabs.js'
 export { DEFAULT_SYNC_TAG, SYNC_INCOMPLETE, serviceWorkerHost } from './service-worker.js'

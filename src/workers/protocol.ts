@@ -8,7 +8,16 @@ import type { SpecOptions } from '../core/job-spec.js'
 import type { ScheduleInfo, ScheduleOptions } from '../core/queue.js'
 import type { BatchState, ChainState, Counts, DispatchResult, JobFilter, JobRecord } from '../core/types.js'
 
-export interface ChainPlan {
+/**
+ * What a client says of a dispatch it sends: `instrumented`, it ran the instrumentation of the
+ * dispatch itself (in its caller's context; the specs carry the metadata that gave), so the
+ * host does not run its own. A dispatch that says nothing is instrumented by the host.
+ */
+export interface Relay {
+  instrumented?: boolean
+}
+
+export interface ChainPlan extends Relay {
   specs: SpecOptions[]
   id?: string
   queue?: string
@@ -17,7 +26,7 @@ export interface ChainPlan {
   onSettled?: SpecOptions
 }
 
-export interface BatchPlan {
+export interface BatchPlan extends Relay {
   specs: SpecOptions[]
   id?: string
   name?: string
@@ -31,7 +40,7 @@ export interface BatchPlan {
 
 /** The producer and admin API of a hosted queue, in plain data. */
 export interface QueueApi {
-  dispatchMany(specs: SpecOptions[]): Promise<DispatchResult[]>
+  dispatchMany(specs: SpecOptions[], relay?: Relay): Promise<DispatchResult[]>
   chain(plan: ChainPlan): Promise<string>
   batch(plan: BatchPlan): Promise<string>
   schedule(name: string, when: string | { every: number }, spec: SpecOptions, opts?: ScheduleOptions): Promise<void>

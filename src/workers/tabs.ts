@@ -33,6 +33,7 @@ import { nanoid } from 'nanoid'
 import { Emitter } from '../core/emitter.js'
 import { InvalidArgumentError, QueueClosedError, StoreLockedError, deserializeError, serializeError } from '../core/errors.js'
 import type { JobMap, QueueEvent, SerializedError } from '../core/types.js'
+import { checkInstrumentation, type Instrumentation } from '../core/instrumentation.js'
 import { clientOver, type QueueClient, type Transport } from './client.js'
 import { workerTransport, type WorkerTransport } from './connect.js'
 import { OnlineView } from './online.js'
@@ -43,6 +44,8 @@ export interface ShareQueueOptions {
   name: string
   /** Starts the dedicated worker that hosts the queue (it calls `exposeQueue`). Called in the host tab only. */
   worker: () => Worker
+  /** Observers of this tab's dispatches, run in this tab (see `ClientOptions`). */
+  instrumentation?: Instrumentation[]
 }
 
 export interface SharedQueue<J extends JobMap = JobMap> extends QueueClient<J> {
@@ -126,6 +129,7 @@ const MAX_RETRY_MS = 30_000
  * await queue.dispatch(job('photo:upload', { name }))
  */
 export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): SharedQueue<J> {
+  const instrumentation = checkInstrumentation(o.instrumentation)
   const tab = nanoid()
   const channel = new BroadcastChannel(`ferry:tabs:${o.name}`)
   const electionLock = `ferry:host:${o.name}`
@@ -395,6 +399,6 @@ export function shareQueue<J extends JobMap = JobMap>(o: ShareQueueOptions): Sha
       }
     },
   }
-  const client = clientOver<J>(transport, { ids: true })
+  const client = clientOver<J>(transport, { ids: true, instrumentation })
   return Object.defineProperty(client, 'isHost', { get: () => host !== undefined, enumerable: true }) as SharedQueue<J>
 }
