@@ -108,22 +108,23 @@ export function tracing(o: TracingOptions = {}): Instrumentation {
     // past its timeout) the engine settles the job without waiting for the handler, which may
     // never return. The span ends then, with what the abort means.
     let open = true
-    const finish = (err?: unknown): void => {
+    // `threw` apart from `err`: a handler may throw undefined.
+    const finish = (threw: boolean, err?: unknown): void => {
       if (!open) return
       open = false
-      if (err === undefined) span.setAttribute('ferry.job.outcome', 'succeeded')
-      else ended(span, ctx, err)
+      if (threw) ended(span, ctx, err)
+      else span.setAttribute('ferry.job.outcome', 'succeeded')
       span.end()
     }
     const signal = ctx.signal
-    const onAbort = (): void => finish(signal.reason)
+    const onAbort = (): void => finish(true, signal.reason)
     signal.addEventListener('abort', onAbort)
     try {
       const result = await context.with(trace.setSpan(parent, span), next)
-      finish(abortReason(ctx))
+      finish(signal.aborted, signal.reason)
       return result
     } catch (err) {
-      finish(err)
+      finish(true, err)
       throw err
     } finally {
       signal.removeEventListener('abort', onAbort)
@@ -169,7 +170,7 @@ function attemptAttributes(ctx: JobContext): Attributes {
   return a
 }
 
-/** Why the attempt's signal was aborted, read only once the handler is done. */
+/** Why the engine aborted the attempt, if it did. */
 function abortReason(ctx: JobContext): unknown {
   const signal = ctx.signal
   return signal.aborted ? (signal.reason as unknown) : undefined
