@@ -80,7 +80,7 @@ describe('tracing: attempt spans', () => {
     await q.close()
   })
 
-  it('marks the last failed attempt, and an unrecoverable error, as failed', async () => {
+  it('marks the last failed attempt, an unrecoverable error and a thrown undefined as failed', async () => {
     const q = tracedQueue()
     q.register('last', async () => {
       throw new Error('no more')
@@ -88,10 +88,15 @@ describe('tracing: attempt spans', () => {
     q.register('fatal', async () => {
       throw new UnrecoverableError('never')
     })
+    q.register('nothing', async () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a handler may throw anything
+      throw undefined
+    })
     await q.dispatch(job('last', {}).retry(0))
     await q.dispatch(job('fatal', {}).retry(5))
+    await q.dispatch(job('nothing', {}).retry(0))
     await q.runUntilIdle()
-    for (const name of ['ferry.job last', 'ferry.job fatal']) {
+    for (const name of ['ferry.job last', 'ferry.job fatal', 'ferry.job nothing']) {
       const [span] = sdk.named(name)
       expect(span?.attributes['ferry.job.outcome']).toBe('failed')
       expect(span?.status.code).toBe(SpanStatusCode.ERROR)
