@@ -7,12 +7,12 @@
  * @module
  */
 import { nanoid } from 'nanoid'
-import type { BatchBuilder, ChainBuilder } from '../core/builders.js'
+import { sharedMeta, type BatchBuilder, type ChainBuilder } from '../core/builders.js'
 import { InvalidArgumentError } from '../core/errors.js'
 import { madeOptions, prepareSpecs, specOptions, type SpecOf, type SpecOptions } from '../core/job-spec.js'
 import { checkStorable } from '../core/storable.js'
 import type { ScheduleOptions } from '../core/queue.js'
-import type { DispatchResult, JobMap } from '../core/types.js'
+import type { DispatchResult, JobMap, JobMeta } from '../core/types.js'
 
 /** A job the fake was asked to dispatch, on its own or in a chain or batch. */
 export interface RecordedJob {
@@ -21,6 +21,11 @@ export interface RecordedJob {
   payload: unknown
   queue: string
   options: SpecOptions
+  /**
+   * Its metadata (`job(...).meta()`); for a callback of a chain or batch, what the group's jobs
+   * share under the callback's own, as the queue stores it.
+   */
+  meta?: JobMeta
   chainId?: string
   batchId?: string
 }
@@ -119,6 +124,7 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
   const record = (spec: unknown, group?: { queue?: string; chainId?: string; batchId?: string }): RecordedJob => {
     const o = specOptions(spec)
     const r: RecordedJob = { id: o.id ?? nanoid(), type: o.type, payload: o.payload, queue: o.queue ?? group?.queue ?? 'default', options: o }
+    if (o.meta !== undefined) r.meta = { ...o.meta }
     if (group?.chainId !== undefined) r.chainId = group.chainId
     if (group?.batchId !== undefined) r.batchId = group.batchId
     return r
@@ -129,13 +135,19 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
     const options = await madeOptions(r.options)
     return { ...r, payload: options.payload, options }
   }
-  const callbacks = async <P extends object>(plan: P, keys: readonly string[], opts?: { tx?: unknown }): Promise<P> => {
+  const callbacks = async <P extends object>(plan: P, keys: readonly string[], members: readonly RecordedJob[], opts?: { tx?: unknown }): Promise<P> => {
     const out = { ...plan } as Record<string, unknown>
+    const shared = sharedMeta(members.map((m) => m.meta))
     // Refused as the real queue refuses it: such a payload cannot join the caller's transaction.
     if (opts?.tx !== undefined && keys.some((k) => (out[k] as RecordedJob | undefined)?.options.prepare !== undefined)) {
       throw new InvalidArgumentError("a job whose payload is made at dispatch cannot join the caller's transaction")
     }
-    for (const k of keys) if (out[k] !== undefined) out[k] = await made(out[k] as RecordedJob)
+    for (const k of keys) {
+      const cb = out[k] as RecordedJob | undefined
+      if (cb === undefined) continue
+      const r = (await made(cb)) as RecordedJob
+      out[k] = shared === undefined ? r : { ...r, meta: { ...shared, ...r.meta } }
+    }
     return out as P
   }
   // The fake refuses what every store refuses, so a test cannot pass on a payload that the
@@ -163,7 +175,7 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
         const id = plan.id ?? nanoid()
         if (chains.some((c) => c.id === id)) return id
         const members = (await prepareSpecs(specs, opts)).map((s) => record(s, { ...plan, chainId: id }))
-        const made = await callbacks(plan, ['onSuccess', 'onError', 'onSettled'], opts)
+        const made = await callbacks(plan, ['onSuccess', 'onError', 'onSettled'], members, opts)
         storable(...members, made.onSuccess, made.onError, made.onSettled)
         jobs.push(...members)
         chains.push({ ...made, id, jobs: members })
@@ -187,7 +199,7 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
         const id = plan.id ?? nanoid()
         if (batches.some((b) => b.id === id)) return id
         const members = (await prepareSpecs(specs, opts)).map((s) => record(s, { ...plan, batchId: id }))
-        const made = await callbacks(plan, ['onProgress', 'onSuccess', 'onError', 'onSettled'], opts)
+        const made = await callbacks(plan, ['onProgress', 'onSuccess', 'onError', 'onSettled'], members, opts)
         storable(...members, made.onProgress, made.onSuccess, made.onError, made.onSettled)
         jobs.push(...members)
         batches.push({ ...made, id, jobs: members })
