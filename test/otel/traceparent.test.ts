@@ -1,6 +1,6 @@
 import { TraceFlags, createTraceState } from '@opentelemetry/api'
 import { describe, expect, it } from 'vitest'
-import { formatTraceparent, parseTraceparent } from '../../src/otel/index.js'
+import { formatTraceparent, parseTraceparent } from '../../src/otel/traceparent.js'
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c'
 const SPAN = 'b7ad6b7169203331'
