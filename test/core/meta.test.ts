@@ -71,6 +71,20 @@ describe('job metadata', () => {
     await queue.close()
   })
 
+  it("is carried by each job a schedule enqueues, from the spec given to schedule()", async () => {
+    const { queue, clock } = harness()
+    const seen: Array<JobMeta | undefined> = []
+    queue.register('t', (_p, ctx) => void seen.push(ctx.meta))
+    await queue.schedule('tick', { every: 1000 }, job('t', 1).meta({ source: 'cron' }))
+    await queue.start()
+    for (let i = 0; i < 2; i++) {
+      clock.advance(1000)
+      await settle()
+    }
+    expect(seen).toEqual([{ source: 'cron' }, { source: 'cron' }])
+    await queue.close()
+  })
+
   it('is checked when set: a typed error, and nothing is written', async () => {
     const { queue } = harness()
     const bad: unknown[] = [
