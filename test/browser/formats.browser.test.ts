@@ -46,9 +46,17 @@ const newest = fixtures.reduce((a, b) => (b.manifest.schema > a.manifest.schema 
 /** Each store's definition: key path, key generator, indexes. */
 const definitions = (dump: IdbDump) => dump.stores.map(({ records: _, ...definition }) => definition)
 
-/** The derived index fields (`_ix`) of a job record, as dumped. */
-const indexFields = (dump: IdbDump, id: string) =>
-  (dump.stores.find((s) => s.name === 'ferry.jobs')?.records.find((r) => r.key === id)?.value as { _ix?: unknown } | undefined)?._ix
+/**
+ * The derived index fields (`_ix`) of a job record, as dumped, but `version`: it derives from the
+ * record's `dispatchedBy` and `processedBy`, which the scenario writes from schema 5 on and an
+ * older ferry never wrote, so an upgraded record rightly has none.
+ */
+const indexFields = (dump: IdbDump, id: string) => {
+  const ix = (dump.stores.find((s) => s.name === 'ferry.jobs')?.records.find((r) => r.key === id)?.value as { _ix?: Record<string, unknown> } | undefined)?._ix
+  if (ix === undefined) return undefined
+  const { version: _, ...rest } = ix
+  return rest
+}
 
 const schemaOf = (dump: IdbDump) => dump.stores.find((s) => s.name === 'ferry.meta')?.records.find((r) => r.key === 'schema')?.value
 
