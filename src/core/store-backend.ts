@@ -59,7 +59,9 @@ export interface StoreReadTx {
    * and `filter.offset` (default 0). A state filter matches the state users see: a `delayed`
    * job whose `runAt <= now` is `waiting`, not `delayed`. A backend answers it from indexes,
    * reading about `offset + limit` records: with 100,000 waiting jobs,
-   * `{ state: 'waiting', limit: 100 }` reads about 100, not 100,000.
+   * `{ state: 'waiting', limit: 100 }` reads about 100, not 100,000. `filter.version`
+   * (`dispatchedBy` or `processedBy`) need not be indexed: a filter by version alone may read
+   * every job to fill a page.
    */
   listJobs(filter: JobFilter, now: number): Promise<StoredJob[]>
   /** Jobs per stored state, with delayed jobs past `now` moved to waiting. */
