@@ -11,7 +11,7 @@ import { Emitter } from './emitter.js'
 import { InvalidArgumentError, NotFoundError, QueueClosedError, QueueError, serializeError } from './errors.js'
 import { needsPrepare, nonEmpty, prepareSpecs, type SpecOf } from './job-spec.js'
 import { memoryStore } from './memory-store.js'
-import { checkDefaults, dispatchedJob, resolveCallback, resolveSpec, type JobDefaults } from './resolve-spec.js'
+import { checkDefaults, dispatchedJob, resolveCallback, resolveSpec, type Drawn, type JobDefaults } from './resolve-spec.js'
 import { newSchedule, scheduleInfo, type ScheduleInfo, type ScheduleOptions } from './schedule.js'
 import { Runner } from './runner.js'
 import { checkRetention, type Retention } from './retention.js'
@@ -406,7 +406,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     return instrumented(instrument ? this.#instrumentation : [], call, jobs, (error) => this.#reportError(error), write)
   }
 
-  #drawn(j: DispatchedJob, meta: JobMeta | undefined): { id: string; meta: JobMeta | undefined; dispatchedBy: string | undefined } {
+  #drawn(j: DispatchedJob, meta: JobMeta | undefined): Drawn {
     return { id: j.id, meta, dispatchedBy: this.#version }
   }
 
