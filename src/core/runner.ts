@@ -95,7 +95,10 @@ export interface RunnerHost extends AttemptHost {
   reportError(error: unknown): void
   /** Which ready job a claim takes first. @default 'priority' */
   order?: ClaimOrder
-  /** The engine's `version`, stamped by each claim as `processedBy` on the jobs it leases. */
+  /**
+   * The engine's `version`, written as `processedBy` on the jobs it starts: by each claim, and
+   * by the start of each job claimed ahead.
+   */
   version?: string
 }
 
@@ -683,10 +686,12 @@ export class Runner {
     const now = h.clock.now()
     let job = claimed
     if (claimed.ahead) {
-      // Claimed ahead: the store counts this attempt when the next turn tells it of the start.
+      // Claimed ahead: the store counts this attempt, and writes this engine's version as the
+      // job's processedBy, when the next turn tells it of the start.
       const { ahead: _, ...rest } = claimed
-      job = { ...rest, attempt: claimed.attempt + 1, startedAt: now }
-      this.#started.push({ id: job.id, token, at: now })
+      const version = this.#claimsAs.version
+      job = { ...rest, attempt: claimed.attempt + 1, startedAt: now, ...(version === undefined ? {} : { processedBy: version }) }
+      this.#started.push({ id: job.id, token, at: now, ...(version === undefined ? {} : { version }) })
       this.#kick()
     }
     this.#starts++

@@ -240,8 +240,9 @@ export interface ClaimRequest {
    */
   order?: ClaimOrder
   /**
-   * The claiming engine's `version`, written as `processedBy` on each job this claim leases
-   * (claimed ahead included). Absent: `processedBy` is left as it is.
+   * The claiming engine's `version`, written as `processedBy` on each job this claim starts.
+   * A job claimed ahead is not started: it gets the version its start sends
+   * (`SettleAndClaimInput.started`). Absent: `processedBy` is left as it is.
    */
   version?: string
   /**
@@ -281,9 +282,11 @@ export interface SettleAndClaimInput {
    * that token and flagged `ahead` loses the flag, its attempt is counted and `startedAt` set,
    * with a `job:started` event. One no longer leased with that token (cancelled, taken over) is
    * `lost`: its handler must be aborted. A job started and finished between two calls is
-   * stamped and settled in the same call.
+   * stamped and settled in the same call. `version` is the starting engine's version
+   * (`ClaimRequest.version`), written then as the job's `processedBy`: a job claimed ahead is
+   * not started, so its claim writes none. Absent, `processedBy` is left as it is.
    */
-  started?: { id: string; token: string; at: number }[]
+  started?: { id: string; token: string; at: number; version?: string }[]
   settle: Settlement[]
   claim?: ClaimRequest
   /**

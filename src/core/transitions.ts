@@ -118,7 +118,10 @@ export interface Claimer {
   owner: string
   token: string
   leaseUntil: number
-  /** Written as `processedBy` on each job leased; absent, `processedBy` is left as it is. */
+  /**
+   * Written as `processedBy` on each job leased to start now (not on jobs claimed ahead); absent,
+   * `processedBy` is left as it is.
+   */
   version?: string
 }
 
@@ -149,7 +152,9 @@ export function lease(j: StoredJob, by: Claimer, c: Changes): StoredJob {
 /**
  * Leases a waiting job to a claim as claimed ahead: not started, so its attempt is not counted
  * and nothing is told; `startedAt` is when its engine took it (dead-owner takeover reads it).
- * The claim's version is written now: the engine that took the job is the one that runs it.
+ * No version is written: `processedBy` names the engine that started the last attempt, and
+ * this one has not started (its start writes it, see `stamp`), so a release, a cancel or a
+ * takeover has nothing to undo.
  */
 export function leaseAhead(j: StoredJob, by: Claimer, c: Changes): StoredJob {
   const { cancelRequested: _, ...rest } = j
@@ -159,14 +164,16 @@ export function leaseAhead(j: StoredJob, by: Claimer, c: Changes): StoredJob {
     ahead: true,
     startedAt: c.now,
     lease: { owner: by.owner, token: by.token, until: by.leaseUntil },
-    ...(by.version === undefined ? {} : { processedBy: by.version }),
   })
 }
 
-/** The handler of a job claimed ahead started at `at`: the attempt counts from here. */
-export function stamp(j: StoredJob, at: number, c: Changes): StoredJob {
+/**
+ * The handler of a job claimed ahead started at `at`, on an engine of `version` (written as
+ * `processedBy`; absent, it is left as it is): the attempt counts from here.
+ */
+export function stamp(j: StoredJob, at: number, c: Changes, version?: string): StoredJob {
   const { ahead: _, ...rest } = j
-  const next = c.job({ ...rest, attempt: j.attempt + 1, startedAt: at })
+  const next = c.job({ ...rest, attempt: j.attempt + 1, startedAt: at, ...(version === undefined ? {} : { processedBy: version }) })
   started(next, c)
   return next
 }
@@ -306,7 +313,9 @@ export function chainStepFinished(chain: StoredChain, step: StoredJob, rest: Sto
   if (step.state === 'succeeded') {
     const next = rest[0]
     if (next && next.state === 'blocked') {
-      const runAt = releaseTime(next, c.now)
+      // Ready from now, not from the chain's dispatch: its readyAt and its place in the
+      // 'runAt' order (after the jobs already waiting) count from its release.
+      const runAt = Math.max(releaseTime(next, c.now), c.now)
       c.job({
         ...next,
         state: runAt > c.now ? 'delayed' : 'waiting',

@@ -17,6 +17,7 @@ const PROMOTE_LIMIT = 1000
 
 export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): Promise<SettleAndClaimOutcome> {
   if (input.claim) checkClaim(input.claim)
+  for (const st of input.started ?? []) checkVersion(st.version, "a start's version")
   const c = new Changes(input.now)
   const lost: string[] = []
   const cancelRequested: string[] = []
@@ -28,7 +29,7 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
       const j = c.jobs.get(st.id) ?? read[i]
       if (!j || j.state !== 'active' || j.lease?.token !== st.token) lost.push(st.id)
       else if (j.ahead) {
-        stamp(j, st.at, c)
+        stamp(j, st.at, c, st.version)
         // Cancelled while it was claimed ahead: its handler has started, and is to stop.
         if (j.cancelRequested) cancelRequested.push(st.id)
       }
@@ -165,8 +166,13 @@ function checkClaim(req: ClaimRequest): void {
   if (req.order !== undefined && req.order !== 'priority' && req.order !== 'runAt') {
     throw new InvalidArgumentError(`claim order must be 'priority' or 'runAt', got ${JSON.stringify(req.order)}`)
   }
-  if (req.version !== undefined && (typeof req.version !== 'string' || req.version === '')) {
-    throw new InvalidArgumentError('a claim\'s version must be a non-empty string')
+  checkVersion(req.version, "a claim's version")
+}
+
+/** A version to write as `processedBy`: absent, or a non-empty string. */
+function checkVersion(version: unknown, what: string): void {
+  if (version !== undefined && (typeof version !== 'string' || version === '')) {
+    throw new InvalidArgumentError(`${what} must be a non-empty string`)
   }
 }
 

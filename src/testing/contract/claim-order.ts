@@ -7,8 +7,8 @@
  * @module
  */
 import { describe, expect, it } from './test-api.js'
-import type { ClaimOrder, NewJob } from '../../core/store.js'
-import { T0, boom, claim, insertJobs, mustGet, newJob, rejection, useStore, type MakeStore } from './harness.js'
+import type { ClaimOrder, NewChain, NewJob } from '../../core/store.js'
+import { T0, boom, claim, insertJobs, mustGet, newJob, rejection, uid, useStore, type MakeStore } from './harness.js'
 
 /** Every queue and type the jobs below use. */
 const SCOPE = { queues: ['default', 'q2'], types: ['t', 'u'] }
@@ -105,6 +105,20 @@ export function claimOrderContract(makeStore: MakeStore): void {
       expect(await mustGet(s.store, a!.id)).toMatchObject({ runAt: T0 + 1010 })
       const out = await claim(s.store, T0 + 2000, { order: 'runAt' })
       expect(out.claimed.map((x) => x.id)).toEqual([b!.id, c!.id, a!.id])
+    })
+
+    it('a chain step released by the step before is ordered from its release: after jobs that were ready before it', async () => {
+      const chain: NewChain = { id: uid('chain'), steps: [newJob({ type: 'u' }), newJob()], callbacks: {} }
+      await s.store.insert({ now: T0, jobs: [], chains: [chain] })
+      const waited = newJob({ runAt: T0 + 500 })
+      await insertJobs(s.store, [waited], T0 + 500)
+      const first = await claim(s.store, T0 + 1000, { types: ['u'], limit: 1 })
+      await s.store.settleAndClaim({ now: T0 + 1000, settle: [{ id: first.claimed[0]!.id, token: first.claimed[0]!.lease!.token, outcome: { kind: 'succeeded' } }] })
+      expect(await mustGet(s.store, chain.steps[1]!.id)).toMatchObject({ state: 'waiting', runAt: T0 + 1000 })
+      const byRunAt = await claim(s.store, T0 + 2000, { order: 'runAt', limit: 1 })
+      expect(byRunAt.claimed.map((x) => x.id)).toEqual([waited.id])
+      const next = await claim(s.store, T0 + 2000, { order: 'runAt', limit: 1 })
+      expect(next.claimed.map((x) => x.id)).toEqual([chain.steps[1]!.id])
     })
 
     it('refuses an unknown order with InvalidArgumentError, claiming nothing', async () => {

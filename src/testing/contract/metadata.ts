@@ -99,6 +99,8 @@ export function metadataContract(makeStore: MakeStore): void {
       expect(await rejection(s.store.insert({ now: T0, jobs: [], chains: [badDraft] }))).toMatchObject({ name: 'InvalidArgumentError' })
       expect(await rejection(s.store.insert({ now: T0, jobs: [newJob({ dispatchedBy: '' })] }))).toMatchObject({ name: 'InvalidArgumentError' })
       expect(await rejection(claim(s.store, T0, { version: 7 as unknown as string }))).toMatchObject({ name: 'InvalidArgumentError' })
+      const started = [{ id: 'x', token: 'tok', at: T0, version: '' }]
+      expect(await rejection(s.store.settleAndClaim({ now: T0, settle: [], started }))).toMatchObject({ name: 'InvalidArgumentError' })
       expect(await s.store.listJobs({}, T0)).toEqual([])
     })
 
@@ -165,18 +167,61 @@ export function metadataContract(makeStore: MakeStore): void {
       expect(out.claimed[0]).toMatchObject({ id: `schedule:nightly:${T0 + 60_000}`, meta: { source: 'schedule' }, dispatchedBy: '2.0.0' })
     })
 
-    it("writes the claim's version as processedBy on each job it leases, claimed ahead included", async () => {
+    it("writes the claim's version as processedBy on each job it leases; a job claimed ahead gets the version of the start", async () => {
       const [a, b] = await insertJobs(s.store, [newJob({ dispatchedBy: '1.0.0' }), newJob()])
       const out = await claim(s.store, T0, { limit: 1, ahead: 1, version: '1.4.2' })
       expect(out.claimed.map((j) => [j.id, j.processedBy, j.ahead === true])).toEqual([
         [a!.id, '1.4.2', false],
-        [b!.id, '1.4.2', true],
+        [b!.id, undefined, true],
       ])
       expect(await mustGet(s.store, a!.id)).toMatchObject({ processedBy: '1.4.2', dispatchedBy: '1.0.0' })
-      expect((await mustGet(s.store, b!.id)).processedBy).toBe('1.4.2')
-      // The start of the job claimed ahead keeps it.
-      await s.store.settleAndClaim({ now: T0 + 5, settle: [], started: [{ id: b!.id, token: out.claimed[1]!.lease!.token, at: T0 + 5 }] })
+      // Claimed ahead is not started: no version ran it yet.
+      expect('processedBy' in (await mustGet(s.store, b!.id))).toBe(false)
+      await s.store.settleAndClaim({ now: T0 + 5, settle: [], started: [{ id: b!.id, token: out.claimed[1]!.lease!.token, at: T0 + 5, version: '1.4.2' }] })
       expect(await mustGet(s.store, b!.id)).toMatchObject({ attempt: 1, processedBy: '1.4.2' })
+    })
+
+    it('a start without a version leaves processedBy as the last attempt left it', async () => {
+      const [a] = await insertJobs(s.store, [newJob()])
+      const first = await claimOne(s.store, T0, { version: 'v1' })
+      await settle(s.store, first, T0 + 10, { kind: 'failed', error: boom })
+      const ahead = await claim(s.store, T0 + 5000, { limit: 0, ahead: 1, token: 'tok', version: 'v2' })
+      expect(ahead.claimed.map((j) => [j.id, j.processedBy])).toEqual([[a!.id, 'v1']])
+      await s.store.settleAndClaim({ now: T0 + 5010, settle: [], started: [{ id: a!.id, token: 'tok', at: T0 + 5005 }] })
+      expect(await mustGet(s.store, a!.id)).toMatchObject({ attempt: 2, processedBy: 'v1' })
+    })
+
+    it('a job claimed ahead and never started keeps the processedBy it had: released, cancelled, or taken over', async () => {
+      const [ran, released, cancelled, taken] = await insertJobs(s.store, [newJob({ priority: 9 }), newJob({ priority: 3 }), newJob({ priority: 2 }), newJob({ priority: 1 })])
+      // `ran` ran its attempt on v1 and failed; it is retried at T0 + 1010.
+      const first = await claimOne(s.store, T0, { version: 'v1' })
+      expect(first.id).toBe(ran!.id)
+      await settle(s.store, first, T0 + 10, { kind: 'failed', error: boom })
+      // An engine of v2 claims the four ahead and starts none of them.
+      const held = await claim(s.store, T0 + 2000, { limit: 0, ahead: 4, token: 'tok', owner: 'engine-v2', version: 'v2', leaseUntil: T0 + 3000 })
+      expect(held.claimed.map((j) => [j.id, j.processedBy])).toEqual([
+        [ran!.id, 'v1'],
+        [released!.id, undefined],
+        [cancelled!.id, undefined],
+        [taken!.id, undefined],
+      ])
+      expect(await s.store.listJobs({ version: 'v2' }, T0 + 2000)).toEqual([])
+      await s.store.settleAndClaim({ now: T0 + 2010, settle: [{ id: released!.id, token: 'tok', outcome: { kind: 'deferred', runAt: T0 + 2010 } }] })
+      await s.store.cancel({ now: T0 + 2020, jobIds: [cancelled!.id] })
+      // Its lease ends: the rest go back, the cancelled one ends cancelled, and an engine
+      // without a version takes `ran` again.
+      const after = await claim(s.store, T0 + 3000, { limit: 1, owner: 'engine-2' })
+      expect(after.claimed.map((j) => [j.id, j.attempt, j.processedBy])).toEqual([[ran!.id, 2, 'v1']])
+      for (const j of [released!, taken!]) {
+        const got = await mustGet(s.store, j.id)
+        expect(got.state).toBe('waiting')
+        expect('processedBy' in got).toBe(false)
+      }
+      const gone = await mustGet(s.store, cancelled!.id)
+      expect(gone.state).toBe('cancelled')
+      expect('processedBy' in gone).toBe(false)
+      expect(await s.store.listJobs({ version: 'v2' }, T0 + 3000)).toEqual([])
+      expect((await s.store.listJobs({ version: 'v1' }, T0 + 3000)).map((j) => j.id)).toEqual([ran!.id])
     })
 
     it('leaves processedBy alone when the claim has no version', async () => {
@@ -206,7 +251,7 @@ export function metadataContract(makeStore: MakeStore): void {
       expect((await mustGet(s.store, a!.id)).processedBy).toBe('v3')
       // Claimed ahead and released unstarted, then claimed by another version.
       const ahead = await claim(s.store, T0 + 6000, { version: 'v4', limit: 0, ahead: 1, token: 'tok' })
-      expect(ahead.claimed.map((j) => [j.id, j.processedBy])).toEqual([[b!.id, 'v4']])
+      expect(ahead.claimed.map((j) => [j.id, j.processedBy])).toEqual([[b!.id, undefined]])
       await s.store.settleAndClaim({ now: T0 + 6010, settle: [{ id: b!.id, token: 'tok', outcome: { kind: 'deferred', runAt: T0 + 6010 } }] })
       const again = await claim(s.store, T0 + 6020, { version: 'v5', limit: 1 })
       expect(again.claimed.map((j) => [j.id, j.processedBy])).toEqual([[b!.id, 'v5']])
@@ -280,6 +325,18 @@ export function metadataContract(makeStore: MakeStore): void {
       // Leases end at 3000: each is taken over, and tells the same ready time.
       const taken = await claim(s.store, 3000, { owner: 'engine-2', leaseUntil: 3000 + LEASE })
       expect(readyAts(taken.events)).toEqual({ [delayed.id]: 1500, [past.id]: T0, [aheadJob.id]: T0 + 100 })
+    })
+
+    it('is the release time for a chain step released by the step before, with or without a delay', async () => {
+      const chain = newChain([newJob({ type: 's1', runAt: T0 + 1000 }), newJob({ type: 's2' }), newJob({ type: 's3', delayMs: 300 })])
+      await s.store.insert({ now: T0, jobs: [], chains: [chain] })
+      await run(s.store, T0 + 5000, 's1')
+      expect(await mustGet(s.store, chain.steps[1]!.id)).toMatchObject({ state: 'waiting', runAt: T0 + 5000 })
+      const second = await claim(s.store, T0 + 6000, { types: ['s2'] })
+      expect(readyAts(second.events)).toEqual({ [chain.steps[1]!.id]: T0 + 5000 })
+      await settle(s.store, second.claimed[0]!, T0 + 7000, { kind: 'succeeded' })
+      const third = await claim(s.store, T0 + 8000, { types: ['s3'] })
+      expect(readyAts(third.events)).toEqual({ [chain.steps[2]!.id]: T0 + 7300 })
     })
 
     it('is the retry time for a retried job', async () => {
