@@ -23,6 +23,7 @@
 import { InvalidArgumentError, SerializationError } from './errors.js'
 import type { Unreadable } from './damaged.js'
 import { checkStorable } from './storable.js'
+import { META_MAX_KEYS, META_MAX_LENGTH } from './job-spec.js'
 import type { SettleAndClaimInput, SettleAndClaimOutcome, Settlement, Store, StoredJob, StoredSchedule } from './store.js'
 import type { JobState, QueueEvent, SerializedError } from './types.js'
 
@@ -488,12 +489,19 @@ function damaged(j: StoredJob): string[] {
 /** Fields a record is read without when they are damaged. */
 const LEFT_OUT = ['error', 'meta', 'dispatchedBy', 'processedBy'] as const
 
-/** Stored metadata as a job's may be: a plain object of strings, finite numbers and booleans. */
+/**
+ * Stored metadata as a dispatch may leave it (`checkMeta`): a plain object of at most
+ * `META_MAX_KEYS` keys, none of them `__proto__`, whose values are strings, finite numbers and
+ * booleans, at most `META_MAX_LENGTH` long as JSON.
+ */
 function isMeta(m: unknown): boolean {
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return false
   const proto: unknown = Object.getPrototypeOf(m)
   if (proto !== Object.prototype && proto !== null) return false
-  return Object.values(m).every((v) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))
+  const keys = Object.keys(m)
+  if (keys.length > META_MAX_KEYS || keys.includes('__proto__')) return false
+  const plain = Object.values(m).every((v) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))
+  return plain && JSON.stringify(m).length <= META_MAX_LENGTH
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createQueue, encryptedCodec, job, memoryStore, type JobMeta } from '../../src/index.js'
 import { storeBackend } from '../../src/core/define-store.js'
 import { checkRecord } from '../../src/core/codec.js'
+import { META_MAX_KEYS, META_MAX_LENGTH } from '../../src/core/job-spec.js'
 import type { StoredJob } from '../../src/core/store.js'
 import { newJob } from '../../src/testing/contract/harness.js'
 import { aesKey } from './codec-scenarios.js'
@@ -19,6 +20,26 @@ describe('the record check of metadata and versions', () => {
     }
     const fine = stored({ meta: { userId: 'u1', n: 1.5, ok: false, empty: '' } })
     expect(checkRecord(fine)).toBe(fine)
+  })
+
+  it('leaves out stored metadata over the limits of a dispatch, or with the key __proto__, and marks the record unreadable', () => {
+    const many = Object.fromEntries(Array.from({ length: META_MAX_KEYS + 1 }, (_, i) => [`k${i}`, i]))
+    const long = { note: 'x'.repeat(META_MAX_LENGTH) }
+    const proto = JSON.parse('{"userId":"u1","__proto__":"x"}') as unknown
+    expect(Object.keys(proto as object)).toContain('__proto__')
+    for (const meta of [many, long, proto]) {
+      const checked = checkRecord(stored({ meta }))
+      expect(checked.unreadable, Object.keys(meta as object).length.toString()).toMatchObject({ name: 'SerializationError', code: 'CORRUPT_RECORD', message: expect.stringMatching(/job m .*meta/) as unknown })
+      expect(checked).not.toHaveProperty('meta')
+    }
+    // At the limits, it is read as it is.
+    const keys = Object.fromEntries(Array.from({ length: META_MAX_KEYS }, (_, i) => [`k${i}`, i]))
+    const filler = META_MAX_LENGTH - JSON.stringify({ note: '' }).length
+    for (const meta of [keys, { note: 'x'.repeat(filler) }]) {
+      expect(JSON.stringify(meta).length).toBeLessThanOrEqual(META_MAX_LENGTH)
+      const fine = stored({ meta })
+      expect(checkRecord(fine)).toBe(fine)
+    }
   })
 
   it('leaves out a version that is not a string and marks the record unreadable', () => {
