@@ -14,6 +14,9 @@ import { Live } from './live.js'
 import { PAGE_SIZE, STATES, emptyModel, messageOf, type DashboardQueue, type Model } from './model.js'
 import { buildView, render, type View } from './view.js'
 
+/** A half of a surrogate pair without its other half. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 // Node and server-side rendering have no HTMLElement: the class must still be definable there,
 // so that importing `ferry/dashboard` never throws.
 const Base: typeof HTMLElement = typeof HTMLElement === 'undefined' ? (class {} as unknown as typeof HTMLElement) : HTMLElement
@@ -53,11 +56,12 @@ export class FerryDashboard extends Base {
     if (q === this.#queue) return
     this.#stop()
     this.#queue = q
-    const filter = this.#model.filter
+    const { filter, versionInvalid } = this.#model
     this.#model = emptyModel()
     this.#model.replayable = { chain: typeof q?.replayChain === 'function', batch: typeof q?.replayBatch === 'function' }
     // What the user chose to look at stays as it was.
     this.#model.filter = { ...filter, offset: 0 }
+    if (versionInvalid !== undefined) this.#model.versionInvalid = versionInvalid
     this.#view?.table.clear()
     this.#view?.types.replaceChildren()
     this.#view?.versions.replaceChildren()
@@ -117,8 +121,17 @@ export class FerryDashboard extends Base {
     view.stateFilter.addEventListener('change', () => this.#setFilter({ state: (view.stateFilter.value || undefined) as JobState | undefined }))
     // A type is matched exactly, spaces and all: only a blank filter means any type.
     view.typeFilter.addEventListener('input', () => this.#setFilter({ type: view.typeFilter.value.trim() === '' ? undefined : view.typeFilter.value }))
-    // A version is trimmed: one pasted with a space would otherwise match nothing.
-    view.versionFilter.addEventListener('input', () => this.#setFilter({ version: view.versionFilter.value.trim() || undefined }))
+    // A version is matched exactly too (a queue's version may have spaces); one that is not
+    // well-formed text is one no queue has, and `listJobs` refuses it: said here, not read.
+    view.versionFilter.addEventListener('input', () => {
+      const typed = view.versionFilter.value
+      const invalid = LONE_SURROGATE.test(typed) ? 'Not a version: it holds half of a surrogate pair.' : undefined
+      if (invalid !== this.#model.versionInvalid) {
+        this.#model.versionInvalid = invalid
+        this.#schedule()
+      }
+      if (!invalid) this.#setFilter({ version: typed.trim() === '' ? undefined : typed })
+    })
     return view
   }
 
@@ -138,7 +151,10 @@ export class FerryDashboard extends Base {
     this.#live?.refresh()
   }
 
-  /** Closes the details; the focus goes back to the job's row when it is on the page. */
+  /**
+   * Closes the details, and reads at once what may have waited for them. The focus goes back to
+   * the job's row when it is on the page, else to the first row, else to the filters.
+   */
   #closeDetail(): void {
     const m = this.#model
     const view = this.#view
@@ -147,7 +163,8 @@ export class FerryDashboard extends Base {
     const hadFocus = view.detail.root.contains(this.shadowRoot?.activeElement ?? null)
     m.detail = undefined
     render(view, m)
-    if (hadFocus) view.table.link(id)?.focus()
+    this.#live?.refresh()
+    if (hadFocus) (view.table.link(id) ?? view.table.link(m.jobs[0]?.id ?? '') ?? view.stateFilter).focus()
   }
 
   #setFilter(change: { state?: JobState | undefined; type?: string | undefined; version?: string | undefined; offset?: number }): void {

@@ -63,11 +63,12 @@
  * `count-value`, `throughput`, `chart`, `rate`, `peak`, `chains-box`, `chains`, `batches-box`,
  * `batches`, `group` (with `chain` or `batch`), `group-name`, `group-state`, `group-progress`,
  * `group-text`, `group-replay-button` (with `action`), `filters`, `state-filter`, `type-filter`,
- * `version-filter`, `versions` (its datalist), `page-info`, `prev-page`, `next-page`, `jobs`
- * (the table), `job-rows`, `job-row`, `cell` (with `cell-<column>`), `job-link` (the id's
- * button), `job-progress`, `job-progress-text`, `job-error`, `action` (with `replay-button` or
- * `cancel-button`), `empty`, `job-detail`, `detail-title`, `detail-close`, `detail-gone`,
- * `detail-fields`, `meta-title`, `meta`, `meta-entry`, `meta-empty`.
+ * `version-filter`, `version-filter-error` (why a version typed is not used), `versions` (its
+ * datalist), `page-info`, `prev-page`, `next-page`, `jobs` (the table), `job-rows`, `job-row`,
+ * `cell` (with `cell-<column>`), `job-link` (the id's button), `job-progress`,
+ * `job-progress-text`, `job-error`, `action` (with `replay-button` or `cancel-button`), `empty`,
+ * `job-detail`, `detail-title`, `detail-close`, `detail-gone`, `detail-error` (why the job could
+ * not be read), `detail-fields`, `meta-title`, `meta`, `meta-entry`, `meta-empty`.
  *
  * **Data hooks** (stable, for tests and scripts, in the open shadow root):
  * - `tr[part~=job-row]`: `data-job-id`, `data-state`, `data-type`; its cells `td[data-col]`

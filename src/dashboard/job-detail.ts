@@ -12,7 +12,7 @@
 import type { JobRecord } from '../core/types.js'
 import type { Model } from './model.js'
 import { h, setAttr, setText } from './dom.js'
-import { preview } from './job-table.js'
+import { errorOf, preview } from './job-table.js'
 
 export type Detail = NonNullable<Model['detail']>
 
@@ -66,27 +66,31 @@ function valueOf(j: JobRecord, f: Field): string | undefined {
     case 'createdAt':
     case 'runAt':
       return timeOf(j[f])
-    case 'error': {
-      const e = j.error as Partial<JobRecord['error']> | undefined
-      if (e === undefined || e === null) return undefined
-      const name = textOf(e.name, VALUE_CHARS)
-      return `${name}${e.code === undefined ? '' : ` (${textOf(e.code, VALUE_CHARS)})`}: ${textOf(e.message, TITLE_CHARS)}`
-    }
+    case 'error':
+      return errorOf(j.error, TITLE_CHARS)?.title
     default:
       return j[f] === undefined ? undefined : textOf(j[f], TITLE_CHARS)
   }
 }
 
-/** The metadata's entries, or none when it is not a plain object. */
-function entriesOf(meta: unknown): [string, unknown][] {
+/** The entries read of each metadata object seen: a record is never changed, so it is read once. */
+const metaEntries = new WeakMap<object, [string, string][]>()
+
+/**
+ * The metadata's entries as text, or none when it is not a plain object: at most one past the
+ * shown ones, enough to tell that there are more, whatever the number of keys.
+ */
+function entriesOf(meta: unknown): [string, string][] {
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return []
-  const out: [string, unknown][] = []
+  let out = metaEntries.get(meta)
+  if (out) return out
+  out = []
   for (const k in meta) {
     if (!Object.hasOwn(meta, k)) continue
-    out.push([k, (meta as Record<string, unknown>)[k]])
-    // One past the shown ones: enough to tell that there are more.
+    out.push([textOf(k, TITLE_CHARS), textOf((meta as Record<string, unknown>)[k], TITLE_CHARS)])
     if (out.length > ENTRIES_SHOWN) break
   }
+  metaEntries.set(meta, out)
   return out
 }
 
@@ -103,13 +107,17 @@ export class JobDetail {
   readonly #fields = new Map<Field, FieldView>()
   readonly #meta: HTMLDListElement
   readonly #metaEmpty: HTMLElement
+  readonly #error: HTMLElement
   /** What the panel shows, in one string: a read that changed nothing writes nothing. */
   #shown = ''
+  /** The detail last shown: drawn again (each frame the element draws), it costs nothing. */
+  #last: Detail | undefined
 
   constructor() {
     this.#title = h('h3', { part: 'detail-title' })
     this.#close = h('button', { type: 'button', part: 'detail-close', 'data-action': 'close-detail', 'aria-label': 'Close the job details' }, '×')
     this.#gone = h('p', { part: 'detail-gone', hidden: true }, 'This job is no longer in the store.')
+    this.#error = h('p', { part: 'detail-error', role: 'status', hidden: true })
     const fields = h('dl', { part: 'detail-fields' })
     for (const [name, label] of FIELDS) {
       const dd = h('dd', {})
@@ -124,6 +132,7 @@ export class JobDetail {
       { part: 'job-detail', tabindex: -1, hidden: true },
       h('div', { class: 'detail-head' }, this.#title, this.#close),
       this.#gone,
+      this.#error,
       fields,
       h('h4', { part: 'meta-title' }, 'Metadata'),
       this.#meta,
@@ -134,11 +143,13 @@ export class JobDetail {
   /** Shows `detail`, or nothing when it is undefined. */
   update(detail: Detail | undefined): void {
     setAttr(this.root, 'hidden', detail === undefined)
+    if (detail === this.#last) return
+    this.#last = detail
     if (detail === undefined) return
     const j = detail.job ?? undefined
     const values = new Map(FIELDS.map(([f]) => [f, j && valueOf(j, f)]))
     const entries = entriesOf(j?.meta)
-    const key = JSON.stringify([detail.id, detail.job === null, [...values], entries.map(([k, v]) => [k, textOf(v, TITLE_CHARS)])])
+    const key = JSON.stringify([detail.id, detail.job === null, detail.error, [...values], entries])
     if (key === this.#shown) return
     this.#shown = key
 
@@ -148,6 +159,8 @@ export class JobDetail {
     setText(this.#title, `Job ${id.text}`)
     setAttr(this.#title, 'title', id.title)
     setAttr(this.#gone, 'hidden', detail.job !== null)
+    setText(this.#error, detail.error ?? '')
+    setAttr(this.#error, 'hidden', detail.error === undefined)
     for (const [f, { box, dd }] of this.#fields) {
       const v = values.get(f)
       setAttr(box, 'hidden', v === undefined)

@@ -49,6 +49,9 @@ export const VERSION_CHARS = 40
 /** Longest version put in a title: a record may hold anything. */
 const VERSION_TITLE_CHARS = 1000
 
+/** Longest error (or type) text put in a cell or its title, as in the details panel: a message may be megabytes. */
+export const TITLE_CHARS = 10_000
+
 interface Row {
   tr: HTMLTableRowElement
   cells: Record<Column, HTMLTableCellElement>
@@ -65,6 +68,9 @@ interface Row {
   cancel: HTMLButtonElement
   /** What the row shows, in one string: a row whose job did not change is not touched. */
   shown: string
+  /** The record and flags `shown` was made of: the same record again is not even compared. */
+  job?: JobRecord
+  flags: string
 }
 
 function makeRow(): Row {
@@ -81,7 +87,7 @@ function makeRow(): Row {
   boxes.error.append(errorText)
   const replay = h('button', { type: 'button', part: 'action replay-button', 'data-action': 'replay' }, 'Replay')
   const cancel = h('button', { type: 'button', part: 'action cancel-button', 'data-action': 'cancel' }, 'Cancel')
-  return { tr, cells, boxes, texts, link, bar, barText, errorText, replay, cancel, shown: '' }
+  return { tr, cells, boxes, texts, link, bar, barText, errorText, replay, cancel, shown: '', flags: '' }
 }
 
 /** Sets a text node's data when it differs: no new node, so nothing to restyle. */
@@ -89,11 +95,57 @@ function setData(t: Text, data: string): void {
   if (t.data !== data) t.data = data
 }
 
-/** Everything a row shows of a job, in one string to compare. */
+/** Everything a row shows of a job, in one string to compare: texts already cut, so it stays small. */
 function shownOf(j: JobRecord, busy: boolean, selected: boolean): string {
   const p = typeof j.progress === 'number' || j.progress === undefined ? j.progress : progressOf(j).title
-  const e = j.error
-  return JSON.stringify([j.id, j.type, j.state, j.attempt, j.maxAttempts, p, e?.name, e?.code, e?.message, versionOf(j), busy, selected])
+  const { type, error } = textsOf(j)
+  return JSON.stringify([j.id, type, j.state, j.attempt, j.maxAttempts, p, error, versionOf(j), busy, selected])
+}
+
+/** `s`, cut at `max` characters with an ellipsis. */
+const cut = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max)}…` : s)
+
+/** A value as text: a string as it is, nothing for `undefined`, anything else as JSON; cut at `max`. */
+export function asText(v: unknown, max: number): string {
+  if (v === undefined) return ''
+  return typeof v === 'string' ? cut(v, max) : preview(v, max)
+}
+
+/**
+ * A job's error as text: "name (code): message" with the parts it has, a message alone when
+ * that is all, and an error that is not an object (a string from elsewhere) as itself.
+ * `text` is the short form a cell shows (the message, or else the rest).
+ */
+export function errorOf(e: unknown, max: number): { text: string; title: string } | undefined {
+  if (e === undefined || e === null) return undefined
+  if (typeof e !== 'object') {
+    const text = asText(e, max)
+    return { text, title: text }
+  }
+  const { name, code, message } = e as Record<string, unknown>
+  const [n, c, m] = [asText(name, max), asText(code, max), asText(message, max)]
+  const head = c === '' ? n : n === '' ? `(${c})` : `${n} (${c})`
+  const title = head !== '' && m !== '' ? cut(`${head}: ${m}`, max) : head || m || preview(e, max)
+  return { text: m || n || title, title }
+}
+
+interface RecordTexts {
+  type: { text: string; title?: string }
+  error?: { text: string; title: string }
+}
+
+/** The type and error texts of each record seen: a record is never changed, so it is read once. */
+const recordTexts = new WeakMap<JobRecord, RecordTexts>()
+
+function textsOf(j: JobRecord): RecordTexts {
+  let t = recordTexts.get(j)
+  if (t) return t
+  // A type from a damaged record may be anything: shown as text like the other fields.
+  const type = asText(j.type, TITLE_CHARS)
+  const error = errorOf(j.error, TITLE_CHARS)
+  t = { type: type.length > TYPE_CHARS ? { text: `${type.slice(0, TYPE_CHARS)}…`, title: type } : { text: type }, ...(error && { error }) }
+  recordTexts.set(j, t)
+  return t
 }
 
 /** Whether a job has a version to show. */
@@ -212,10 +264,12 @@ export class JobTable {
     const added: HTMLTableRowElement[] = []
     jobs.forEach((j, i) => {
       const row = (this.#rows[i] ??= makeRow())
-      const shown = shownOf(j, busy.has(j.id), j.id === selected)
-      if (row.shown !== shown) {
-        this.#fill(row, j, busy.has(j.id), j.id === selected)
-        row.shown = shown
+      const [isBusy, isSelected] = [busy.has(j.id), j.id === selected]
+      const flags = `${isBusy} ${isSelected}`
+      if (row.job !== j || row.flags !== flags) {
+        const shown = shownOf(j, isBusy, isSelected)
+        if (row.shown !== shown) this.#fill(row, j, isBusy, isSelected)
+        Object.assign(row, { shown, job: j, flags })
       }
       this.#byId.set(j.id, row)
       if (i >= this.#shown) added.push(row.tr)
@@ -265,7 +319,7 @@ export class JobTable {
     const { tr, cells, boxes, texts, link } = row
     setAttr(tr, 'data-job-id', j.id)
     setAttr(tr, 'data-state', j.state)
-    setAttr(tr, 'data-type', j.type)
+    setAttr(tr, 'data-type', typeof j.type === 'string' ? j.type : undefined)
     setAttr(tr, 'data-selected', selected ? 'true' : undefined)
     setAttr(tr, 'aria-busy', busy ? 'true' : undefined)
     setData(texts.id, j.id)
@@ -273,9 +327,9 @@ export class JobTable {
     setAttr(link, 'data-job-id', j.id)
     setAttr(link, 'aria-expanded', String(selected))
     setAttr(link, 'aria-label', `Details of job ${j.id}`)
-    const typeCut = j.type.length > TYPE_CHARS
-    setData(texts.type, typeCut ? `${j.type.slice(0, TYPE_CHARS)}…` : j.type)
-    setAttr(cells.type, 'title', typeCut ? j.type : undefined)
+    const shown = textsOf(j)
+    setData(texts.type, shown.type.text)
+    setAttr(cells.type, 'title', shown.type.title)
     setData(texts.state, j.state)
     // A class, not an attribute the style sheet selects on: it is set only when it changes.
     const stateClass = `cell-box state-${j.state}`
@@ -298,10 +352,9 @@ export class JobTable {
       setAttr(cells.progress, 'title', undefined)
     }
 
-    const err = j.error
-    // Cut to a line by the style sheet; the whole of it is in the title.
-    setText(row.errorText, err ? err.message || err.name : '')
-    setAttr(cells.error, 'title', err ? `${err.name}${err.code ? ` (${err.code})` : ''}: ${err.message}` : undefined)
+    // Cut to a line by the style sheet; the rest of it (up to `TITLE_CHARS`) is in the title.
+    setText(row.errorText, shown.error?.text ?? '')
+    setAttr(cells.error, 'title', shown.error?.title)
 
     const actions: HTMLButtonElement[] = []
     if (REPLAYABLE.has(j.state)) actions.push(row.replay)

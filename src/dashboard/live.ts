@@ -1,10 +1,14 @@
 /**
  * `Live`: keeps a model current while the element is on the page. It listens to the queue's
  * events, counts throughput from them, follows chains and batches, and reads the counts, the
- * page of jobs, the paused queues, the job whose details are open and the groups that moved in
- * one coalesced refresh: at most
+ * page of jobs, the paused queues and the groups that moved in one coalesced refresh: at most
  * one in flight, at most one per `REFRESH_MS` while events keep arriving, and one after the
  * last. Pause events change the pause state at once; a refresh sets it as read.
+ *
+ * The job whose details are open is read with each refresh but on its own: a `getJob` that
+ * hangs or fails is said in the panel (which keeps the read before), not for the whole queue,
+ * and holds nothing else up. At most one such read is in flight per element and queue, however
+ * long it hangs; a refresh asked for meanwhile reads the job again once it answers.
  *
  * Some changes emit no event (a prune, a change made by another engine on a shared store): a
  * refresh also runs every `POLL_MS` while the page is visible. A read that has not answered
@@ -38,6 +42,15 @@ const TICK_MS = 1000
 /** The read in flight per lane and queue (settled once it answered or was given up), across `Live`s. */
 const inFlight = new WeakMap<object, WeakMap<object, Promise<unknown>>>()
 
+/** The `getJob` of the open details in flight per lane and queue (settled only once it answered), across `Live`s. */
+const detailInFlight = new WeakMap<object, WeakMap<object, Promise<unknown>>>()
+
+function laneOf(reads: WeakMap<object, WeakMap<object, Promise<unknown>>>, lane: object): WeakMap<object, Promise<unknown>> {
+  let mine = reads.get(lane)
+  if (!mine) reads.set(lane, (mine = new WeakMap()))
+  return mine
+}
+
 interface Snapshot {
   counts: Counts
   jobs: JobRecord[]
@@ -65,6 +78,8 @@ export class Live {
   #closed = false
   /** Bumped per read: only the newest read may change the model. */
   #read = 0
+  /** Waiting for a detail read in flight to end, to read the job again then. */
+  #detailWaiting = false
 
   /** `lane`: reads of one queue by `Live`s with the same lane (the element) run one after the other. */
   constructor(q: DashboardQueue, model: Model, changed: () => void, lane: object = q) {
@@ -153,8 +168,8 @@ export class Live {
 
   /** One refresh, once the read before it in its lane (from any `Live`) is over. */
   #turn(): Promise<void> {
-    let lane = inFlight.get(this.#lane)
-    if (!lane) inFlight.set(this.#lane, (lane = new WeakMap()))
+    this.#readDetail()
+    const lane = laneOf(inFlight, this.#lane)
     const before = lane.get(this.#q)
     const mine = (async () => {
       await before
@@ -198,18 +213,14 @@ export class Live {
     const pauseGeneration = m.pauseGeneration
     const read = this.#read
     const { chains, batches } = m.groups
-    const detail = m.detail
-    const [counts, jobs, paused, shown] = await Promise.all([
+    const [counts, jobs, paused] = await Promise.all([
       q.counts(),
       q.listJobs({ ...(state && { state }), ...(type !== undefined && { type }), ...(version !== undefined && { version }), limit: PAGE_SIZE, offset }),
       q.pausedQueues?.(),
-      detail && q.getJob(detail.id),
     ])
     if (this.#closed || read !== this.#read) return { counts, jobs, paused }
     m.counts = counts
     if (generation === m.filterGeneration) m.jobs = jobs
-    // Unless it was closed, or another job's opened, meanwhile.
-    if (detail && m.detail === detail) m.detail = { id: detail.id, job: found(shown) }
     if (paused && pauseGeneration === m.pauseGeneration) m.paused = new Set(paused)
     // Groups on the page are followed while there is room: a page of 50 batches must not
     // turn every refresh into 50 reads, nor push out the groups that events are about.
@@ -232,6 +243,61 @@ export class Live {
     cs.forEach((r, i) => (r.status === 'fulfilled' ? chains.set(r.value.id, r.value) : chains.drop(chainIds[i] ?? '')))
     bs.forEach((r, i) => (r.status === 'fulfilled' ? batches.set(r.value.id, r.value) : batches.drop(batchIds[i] ?? '')))
     return { counts, jobs, paused }
+  }
+
+  /** Reads the job whose details are open, unless a read of it is in flight: then once that one ends. */
+  #readDetail(): void {
+    if (this.#closed || !this.#model.detail) return
+    const reads = laneOf(detailInFlight, this.#lane)
+    const before = reads.get(this.#q)
+    if (before) {
+      if (!this.#detailWaiting) {
+        this.#detailWaiting = true
+        void before.then(() => {
+          this.#detailWaiting = false
+          this.#readDetail()
+        })
+      }
+      return
+    }
+    const mine = this.#detailOnce()
+    reads.set(this.#q, mine)
+    void mine.then(() => {
+      if (reads.get(this.#q) === mine) reads.delete(this.#q)
+    })
+  }
+
+  /**
+   * One `getJob` of the open job, settled only once it answers. Past `READ_TIMEOUT_MS` the panel
+   * says it did not answer; a late answer is still shown (no other read of it ran meanwhile).
+   */
+  async #detailOnce(): Promise<void> {
+    const id = this.#model.detail?.id
+    if (id === undefined) return
+    const answer = Promise.resolve()
+      .then(() => this.#q.getJob(id))
+      .then(
+        (job) => ({ job: found(job) }),
+        (error: unknown) => ({ error: `Could not read this job: ${messageOf(error)}. Shown as last read.` }),
+      )
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<{ error: string }>(
+      (resolve) => (timer = globalThis.setTimeout(() => resolve({ error: `This job did not answer for ${READ_TIMEOUT_MS / 1000} s: shown as last read.` }), READ_TIMEOUT_MS)),
+    )
+    const first = await Promise.race([answer, late])
+    globalThis.clearTimeout(timer)
+    this.#showDetail(id, first)
+    // Given up on, it is still in flight until it answers, and shown then.
+    const last = await answer
+    if (last !== first) this.#showDetail(id, last)
+  }
+
+  /** Puts a read of job `id` in the model, unless its details were closed, or another job's opened, meanwhile. */
+  #showDetail(id: string, outcome: { job: JobRecord | null } | { error: string }): void {
+    const m = this.#model
+    if (this.#closed || m.detail?.id !== id) return
+    m.detail = 'job' in outcome ? { id, job: outcome.job } : { ...m.detail, error: outcome.error }
+    this.#changed()
   }
 
   /**

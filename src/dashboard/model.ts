@@ -58,8 +58,13 @@ export interface Model {
   pausing: boolean
   throughput: Throughput
   groups: Groups
-  /** The job whose details are open, as last read: `null` when the store no longer has it. */
-  detail?: { id: string; job?: JobRecord | null }
+  /**
+   * The job whose details are open, as last read: `null` when the store no longer has it.
+   * `error`: why the last read of it failed (what is shown is then the read before).
+   */
+  detail?: { id: string; job?: JobRecord | null; error?: string }
+  /** Why the version typed in the filter is not used (the filter before it still is). */
+  versionInvalid?: string
 }
 
 export function emptyModel(): Model {

@@ -172,6 +172,7 @@ td[data-col='state'] { font-weight: 600; }
 }
 [part~='detail-close'] { padding: 0 8px; }
 [part~='detail-gone'] { color: var(--_muted); margin: 6px 0 0; }
+[part~='detail-error'], [part~='version-filter-error'] { color: var(--_fail); margin: 6px 0 0; }
 dl { margin: 0; }
 dd { margin: 0; overflow-wrap: anywhere; }
 dt { color: var(--_muted); font-size: 0.85em; }

@@ -27,6 +27,8 @@ export interface View {
   typeFilter: HTMLInputElement
   types: HTMLDataListElement
   versionFilter: HTMLInputElement
+  /** Why the version typed is not used, next to the filter. */
+  versionNote: HTMLElement
   versions: HTMLDataListElement
   pageInfo: HTMLElement
   prev: HTMLButtonElement
@@ -70,7 +72,11 @@ export function buildView(root: ShadowRoot): View {
   const types = h('datalist', { id: 'ferry-types' })
   const typeFilter = h('input', { part: 'type-filter', type: 'search', list: 'ferry-types', placeholder: 'any type', spellcheck: 'false', autocomplete: 'off' })
   const versions = h('datalist', { id: 'ferry-versions', part: 'versions' })
-  const versionFilter = h('input', { part: 'version-filter', type: 'search', list: 'ferry-versions', placeholder: 'any version', spellcheck: 'false', autocomplete: 'off' })
+  const versionFilter = h('input', {
+    part: 'version-filter', type: 'search', list: 'ferry-versions', placeholder: 'any version', spellcheck: 'false', autocomplete: 'off',
+    'aria-describedby': 'ferry-version-note',
+  })
+  const versionNote = h('span', { id: 'ferry-version-note', part: 'version-filter-error', role: 'status', hidden: true })
   const pageInfo = h('span', { part: 'page-info' })
   const prev = h('button', { type: 'button', part: 'prev-page', 'data-action': 'prev-page' }, '‹ Previous')
   const next = h('button', { type: 'button', part: 'next-page', 'data-action': 'next-page' }, 'Next ›')
@@ -105,6 +111,7 @@ export function buildView(root: ShadowRoot): View {
           h('label', {}, 'Type', typeFilter),
           types,
           h('label', {}, 'Version', versionFilter),
+          versionNote,
           versions,
           pageInfo,
           prev,
@@ -118,7 +125,7 @@ export function buildView(root: ShadowRoot): View {
   )
   return {
     network, runState, pause, error, errorText, counts, chart, chains, batches, stateFilter, typeFilter, types,
-    versionFilter, versions, pageInfo, prev, next, table: new JobTable(body), jobs, detail, empty,
+    versionFilter, versionNote, versions, pageInfo, prev, next, table: new JobTable(body), jobs, detail, empty,
   }
 }
 
@@ -169,6 +176,9 @@ export function render(v: View, m: Model): void {
   v.batches.update(m.groups.batches.list(), m.replayable.batch, m.groupsBusy)
 
   if (v.stateFilter.value !== (m.filter.state ?? '')) v.stateFilter.value = m.filter.state ?? ''
+  setAttr(v.versionNote, 'hidden', m.versionInvalid === undefined)
+  setText(v.versionNote, m.versionInvalid ?? '')
+  setAttr(v.versionFilter, 'aria-invalid', m.versionInvalid === undefined ? undefined : 'true')
   v.table.update(m.jobs, m.busy, m.detail?.id)
   setAttr(v.jobs, 'data-versions', m.jobs.some(hasVersion))
   v.detail.update(m.detail)
