@@ -9,7 +9,7 @@
 import { nanoid } from 'nanoid'
 import { sharedMeta, type BatchBuilder, type ChainBuilder } from '../core/builders.js'
 import { InvalidArgumentError } from '../core/errors.js'
-import { madeOptions, prepareSpecs, specOptions, type SpecOf, type SpecOptions } from '../core/job-spec.js'
+import { checkMeta, madeOptions, prepareSpecs, specOptions, type SpecOf, type SpecOptions } from '../core/job-spec.js'
 import { checkStorable } from '../core/storable.js'
 import type { ScheduleOptions } from '../core/queue.js'
 import type { DispatchResult, JobMap, JobMeta } from '../core/types.js'
@@ -146,9 +146,18 @@ export function createFakeQueue<J extends JobMap = JobMap>(): FakeQueue<J> {
       const cb = out[k] as RecordedJob | undefined
       if (cb === undefined) continue
       const r = (await made(cb)) as RecordedJob
-      out[k] = shared === undefined ? r : { ...r, meta: { ...shared, ...r.meta } }
+      const meta = shared === undefined ? r.meta : inherited(shared, r.meta)
+      out[k] = meta === undefined ? r : { ...r, meta }
     }
     return out as P
+  }
+  /** As the queue does: the shared metadata under the callback's own, or its own alone should the two pass the limits. */
+  const inherited = (shared: JobMeta, own: JobMeta | undefined): JobMeta | undefined => {
+    try {
+      return checkMeta({ ...shared, ...own })
+    } catch {
+      return own
+    }
   }
   // The fake refuses what every store refuses, so a test cannot pass on a payload that the
   // real queue would reject.
