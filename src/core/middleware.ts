@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { JobDeferredError, JobSkippedError, UnrecoverableError } from './errors.js'
+import { JobDeferredError, JobSkippedError, QueueError, UnrecoverableError } from './errors.js'
 import type { Clock, JobContext, Middleware } from './types.js'
 import { systemClock } from './clock.js'
 
@@ -35,6 +35,72 @@ export function compose(middleware: readonly Middleware[], ctx: JobContext, last
     })
   }
   return call(0)
+}
+
+/**
+ * An observer's middleware (an instrumentation's), made unable to change an attempt: the
+ * attempt's outcome is always that of `next` (the rest of the chain and the handler), and the
+ * observer's faults are given to `report`. One that throws or rejects before calling `next`, or
+ * settles without calling it, has `next` called for it then; one that fails after `next` settled
+ * (with anything but what `next` rejected with) is reported; a second call of `next` is reported
+ * and gets the first call's promise, so the handler runs once. Once `next` has settled, the
+ * attempt ends with it, whether or not the observer ever settles.
+ */
+export function observing(m: Middleware, report: (error: unknown) => void): Middleware {
+  return (ctx, next) => {
+    let ran: Promise<unknown> | undefined
+    let settle: ((p: Promise<unknown>) => void) | undefined
+    const once = (): Promise<unknown> => {
+      if (ran) {
+        report(new QueueError('next() called more than once in a middleware of the instrumentation', { code: 'INSTRUMENTATION' }))
+        return ran
+      }
+      try {
+        ran = next()
+      } catch (err) {
+        ran = Promise.reject(err)
+      }
+      settle?.(ran)
+      return ran
+    }
+    const first = (): Promise<unknown> => ran ?? once()
+    let out: Promise<unknown>
+    try {
+      out = Promise.resolve(m(ctx, once))
+    } catch (err) {
+      report(err)
+      return first()
+    }
+    const byNext = new Promise<unknown>((resolve, reject) => {
+      settle = (p) => {
+        p.then(resolve, reject)
+      }
+      if (ran) settle(ran)
+    })
+    const byObserver = out.then(
+      () => {
+        if (!ran) report(new QueueError('a middleware of the instrumentation returned without calling next', { code: 'INSTRUMENTATION' }))
+        return first()
+      },
+      (err: unknown) => {
+        if (!ran) {
+          report(err)
+          return once()
+        }
+        return ran.then(
+          (v) => {
+            report(err)
+            return v
+          },
+          (own: unknown) => {
+            if (own !== err) report(err)
+            throw own
+          },
+        )
+      },
+    )
+    return Promise.race([byNext, byObserver])
+  }
 }
 
 /**

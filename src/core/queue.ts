@@ -11,6 +11,7 @@ import { Emitter } from './emitter.js'
 import { InvalidArgumentError, NotFoundError, QueueClosedError, QueueError, serializeError } from './errors.js'
 import { needsPrepare, nonEmpty, prepareSpecs, type SpecOf } from './job-spec.js'
 import { memoryStore } from './memory-store.js'
+import { observing } from './middleware.js'
 import { checkDefaults, dispatchedJob, resolveCallback, resolveSpec, type Drawn, type JobDefaults } from './resolve-spec.js'
 import { newSchedule, scheduleInfo, type ScheduleInfo, type ScheduleOptions } from './schedule.js'
 import { Runner } from './runner.js'
@@ -293,7 +294,11 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
       retention: checkRetention(o.retention),
       ...(order ? { order } : {}),
       ...(this.#version !== undefined ? { version: this.#version } : {}),
-      middleware: [...this.#instrumentation.flatMap((i) => (i.middleware ? [i.middleware] : [])), ...(o.middleware ?? [])],
+      // An instrumentation's middleware observes: its faults are reported, never the job's.
+      middleware: [
+        ...this.#instrumentation.flatMap((i) => (i.middleware ? [observing(i.middleware, (error) => this.#reportError(error))] : [])),
+        ...(o.middleware ?? []),
+      ],
       handlers: this.#handlers,
       network: this.#network,
       online: () => this.#readOnline(),
