@@ -6,6 +6,7 @@
  */
 import { compose } from './middleware.js'
 import { JobDeferredError, JobSkippedError, JobTimeoutError, LeaseLostError, SerializationError, UnrecoverableError, serializeError } from './errors.js'
+import type { AttemptEnd } from './instrumentation.js'
 import type { AttemptOutcome, SettleAndClaimInput, Settlement, Store, StoredJob } from './store.js'
 import type { Clock, Handler, JobContext, Middleware, QueueEvent } from './types.js'
 
@@ -25,6 +26,10 @@ export interface Attempt {
   returned?: boolean
   /** The engine was offline at some time while it ran. */
   sawOffline?: boolean
+  /** How the engine ended it, once it did (`endAttempt`). */
+  end?: AttemptEnd
+  /** What hears how it ended (`whenAttemptEnds`). */
+  observers?: Array<(end: AttemptEnd) => void>
 }
 
 /** What an attempt needs of its engine. */
@@ -35,7 +40,12 @@ export interface AttemptHost {
   handlers: ReadonlyMap<string, Handler<unknown>>
   /** Emits the events of a write the engine made, unless the store's watch emits them. */
   emitCommitted(events: QueueEvent[]): void
+  /** Hears what an observer of an attempt's end threw (the queue's `queue:error`). */
+  reportError?(error: unknown): void
 }
+
+/** The attempt each context was made for, and where what its observers throw goes. */
+const attempts = new WeakMap<JobContext, { a: Attempt; report: ((error: unknown) => void) | undefined }>()
 
 /**
  * Starts the attempt: its handler runs through the middleware, bounded by the job's timeout.
@@ -101,6 +111,7 @@ export async function runHandler(h: AttemptHost, a: Attempt): Promise<unknown> {
   if ('previousResult' in job) ctx.previousResult = job.previousResult
   if (job.groupError !== undefined) ctx.error = job.groupError
   if (job.meta !== undefined) ctx.meta = { ...job.meta }
+  attempts.set(ctx, { a, report: h.reportError ? (err) => h.reportError?.(err) : undefined })
   const of = job.callbackOf
   if (of?.group === 'batch') {
     const b = await h.store.getBatch(of.id)
@@ -109,11 +120,61 @@ export async function runHandler(h: AttemptHost, a: Attempt): Promise<unknown> {
     const c = await h.store.getChain(of.id)
     if (c) ctx.chain = c
   }
+  // Ended while the engine prepared it (a timeout during a slow read): its middleware and handler
+  // never start. What this rejects with is heard by no one: the engine kept the first outcome.
+  if (a.abortedWith || a.end) throw a.abortedWith ?? new LeaseLostError(`the attempt of job ${job.id} has ended`)
   return compose(h.middleware, ctx, async () => handler(job.payload, ctx), h.clock)
 }
 
-/** Aborts the attempt's signal, now or when the handler first reads it. The first reason holds. */
+/**
+ * Calls `observer` once, when the engine has decided how the attempt `ctx` was made for ended
+ * (`endAttempt`). Returns false, and never calls it, when `ctx` is no attempt's of an engine or
+ * the attempt has ended already.
+ */
+export function whenAttemptEnds(ctx: JobContext, observer: (end: AttemptEnd) => void): boolean {
+  const of = attempts.get(ctx)
+  if (!of || of.a.end) return false
+  ;(of.a.observers ??= []).push((end) => {
+    try {
+      const out: unknown = observer(end)
+      // A promise is not waited for; its rejection is reported all the same.
+      if (out instanceof Promise) out.catch((err: unknown) => of.report?.(err))
+    } catch (err) {
+      of.report?.(err)
+    }
+  })
+  return true
+}
+
+/**
+ * The engine ended the attempt with `outcome` (null: its lease was lost): its observers hear it,
+ * once, whatever the engine says later. What an observer throws is reported, never the job's.
+ */
+export function endAttempt(a: Attempt, outcome: AttemptOutcome | null): void {
+  if (a.end) return
+  const end = endOf(a, outcome)
+  a.end = end
+  const observers = a.observers ?? []
+  a.observers = undefined
+  for (const o of observers) o(end)
+}
+
+function endOf(a: Attempt, outcome: AttemptOutcome | null): AttemptEnd {
+  if (outcome === null) {
+    const reason = a.abortedWith instanceof LeaseLostError ? a.abortedWith : new LeaseLostError(`job ${a.job.id} is no longer leased to this engine`)
+    return { outcome: 'lost', error: serializeError(reason) }
+  }
+  if (outcome.kind !== 'failed') return { outcome: outcome.kind }
+  const last = outcome.unrecoverable === true || a.job.attempt >= a.job.maxAttempts
+  return { outcome: last ? 'failed' : 'retrying', error: outcome.error }
+}
+
+/**
+ * Aborts the attempt's signal, now or when the handler first reads it. The first reason holds.
+ * A lost lease ends the attempt there: the engine settles nothing for it.
+ */
 export function abort(a: Attempt, reason: Error): void {
+  if (reason instanceof LeaseLostError) endAttempt(a, null)
   if (a.abortedWith) return
   a.abortedWith = reason
   a.controller?.abort(reason)

@@ -4,9 +4,10 @@
  *
  * @module
  */
+import { whenAttemptEnds } from './attempt.js'
 import { InvalidArgumentError, QueueError } from './errors.js'
 import { checkMeta } from './job-spec.js'
-import type { JobMeta, Middleware } from './types.js'
+import type { JobContext, JobMeta, Middleware, SerializedError } from './types.js'
 
 /** One job of a dispatch, as `Instrumentation.onDispatch` sees it. */
 export interface DispatchedJob {
@@ -28,9 +29,39 @@ export interface DispatchCall {
   queues: string[]
 }
 
+/**
+ * How the engine ended an attempt, as `Instrumentation.attemptEnded` hears it:
+ * - `succeeded`: the handler returned and the engine settles the job with its result;
+ * - `retrying` / `failed`: it failed with attempts left / for good (its last attempt, or
+ *   an `UnrecoverableError`; a timeout is a failure too);
+ * - `deferred`: back to the queue without spending the attempt (`JobDeferredError`, a rate
+ *   limit, a stop past its timeout, or a failure while offline of a job of network mode
+ *   `'online'` / `'offlineFirst'`);
+ * - `skipped`, `cancelled`;
+ * - `lost`: the engine lost the job's lease; it is taken for stalled and runs again.
+ */
+export type AttemptEndOutcome = 'succeeded' | 'retrying' | 'failed' | 'deferred' | 'skipped' | 'cancelled' | 'lost'
+
+export interface AttemptEnd {
+  outcome: AttemptEndOutcome
+  /** What the engine stores as the attempt's error (`retrying`, `failed`), or why the lease was lost (`lost`). */
+  error?: SerializedError
+}
+
 export interface Instrumentation {
   /** Wraps each attempt, outside every middleware of the queue's options. */
   middleware?: Middleware
+  /**
+   * Called once for each attempt whose middleware started, when the engine has decided how it
+   * ended, with the `ctx` its middleware got: right after the handler returned or threw, or at
+   * the moment the engine ends the attempt without it (a timeout, a lost lease, a stop past its
+   * timeout), even if the handler never returns. A cancelled attempt ends when its handler
+   * returns or its timeout passes. The outcome is the engine's, not what the handler threw: a
+   * failure while offline put back is `deferred`. One limit: a result the store then cannot
+   * store fails the job later, while this heard `succeeded`. Whatever it throws (or a promise it
+   * returns rejects with) is reported as `queue:error`; it never changes the attempt.
+   */
+  attemptEnded?(ctx: JobContext, end: AttemptEnd): void
   /**
    * Called once per dispatch call, in the dispatching code's context: `run` does the dispatch
    * (and calls `onDispatch` for each job, synchronously, before its first await) and resolves
@@ -53,12 +84,30 @@ export function checkInstrumentation(list: unknown): Instrumentation[] {
   if (!Array.isArray(list)) throw new InvalidArgumentError('instrumentation must be an array of objects')
   return list.map((i: unknown, n) => {
     if (typeof i !== 'object' || i === null) throw new InvalidArgumentError(`instrumentation[${n}] must be an object`)
-    for (const k of ['middleware', 'aroundDispatch', 'onDispatch'] as const) {
+    for (const k of ['middleware', 'aroundDispatch', 'onDispatch', 'attemptEnded'] as const) {
       const member = (i as Record<string, unknown>)[k]
       if (member !== undefined && typeof member !== 'function') throw new InvalidArgumentError(`instrumentation[${n}].${k} must be a function`)
     }
-    return i
+    return observed(i)
   })
+}
+
+/**
+ * The instrumentation with its `attemptEnded` heard: its middleware (one that only calls `next`
+ * if it has none) asks the engine, as each attempt starts, to call it when the attempt ends.
+ */
+function observed(i: Instrumentation): Instrumentation {
+  if (!i.attemptEnded) return i
+  const hear = i.attemptEnded.bind(i)
+  const inner = i.middleware?.bind(i)
+  const middleware: Middleware = (ctx, next) => {
+    whenAttemptEnds(ctx, (end) => hear(ctx, end))
+    return inner ? inner(ctx, next) : next()
+  }
+  const out: Instrumentation = { middleware, attemptEnded: hear }
+  if (i.aroundDispatch) out.aroundDispatch = i.aroundDispatch.bind(i)
+  if (i.onDispatch) out.onDispatch = i.onDispatch.bind(i)
+  return out
 }
 
 /**
@@ -91,7 +140,15 @@ export function instrumented<T>(
 function around<T>(i: Instrumentation, call: DispatchCall, inner: () => Promise<T>, report: (error: unknown) => void): () => Promise<T> {
   return () => {
     let ran: Promise<T> | undefined
-    const once = (): Promise<T> => (ran ??= inner())
+    // Once the write settled, the caller gets its outcome, whether or not the aroundDispatch
+    // that ran it ever settles.
+    let settle: ((p: Promise<T>) => void) | undefined
+    const once = (): Promise<T> => {
+      if (ran) return ran
+      ran = inner()
+      settle?.(ran)
+      return ran
+    }
     let out: Promise<unknown>
     try {
       out = Promise.resolve((i.aroundDispatch as NonNullable<Instrumentation['aroundDispatch']>)({ ...call, queues: [...call.queues] }, once))
@@ -99,7 +156,11 @@ function around<T>(i: Instrumentation, call: DispatchCall, inner: () => Promise<
       report(err)
       return once()
     }
-    return out.then(
+    const byWrite = new Promise<T>((resolve, reject) => {
+      settle = (p) => void p.then(resolve, reject)
+      if (ran) settle(ran)
+    })
+    const byAround = out.then(
       () => {
         if (!ran) report(new QueueError('an aroundDispatch of the instrumentation resolved without calling run', { code: 'INSTRUMENTATION' }))
         return once()
@@ -116,6 +177,7 @@ function around<T>(i: Instrumentation, call: DispatchCall, inner: () => Promise<
         })
       },
     )
+    return Promise.race([byWrite, byAround])
   }
 }
 

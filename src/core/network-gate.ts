@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Attempt } from './attempt.js'
+import { endAttempt, type Attempt } from './attempt.js'
 import type { NetworkMode } from './connectivity.js'
 import type { AttemptOutcome } from './store.js'
 import type { Clock } from './types.js'
@@ -69,8 +69,17 @@ export class NetworkGate {
     this.#last = undefined
   }
 
-  /** What an attempt's outcome becomes, given the network it met. */
+  /**
+   * What an attempt's outcome becomes, given the network it met: the engine settles its job with
+   * it, and the attempt's observers hear it (`endAttempt`).
+   */
   outcome(a: Attempt, outcome: AttemptOutcome): AttemptOutcome {
+    const decided = this.#decide(a, outcome)
+    endAttempt(a, decided)
+    return decided
+  }
+
+  #decide(a: Attempt, outcome: AttemptOutcome): AttemptOutcome {
     const mode = this.#h.network.get(a.job.type) ?? 'always'
     if (outcome.kind !== 'failed' || outcome.unrecoverable || mode === 'always') return outcome
     const online = this.#h.online()

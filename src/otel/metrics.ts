@@ -29,6 +29,9 @@ const ATTEMPT_ENDS: Partial<Record<QueueEvent['kind'], string>> = {
   'job:stalled': 'stalled',
 }
 
+/** How long a collection waits for `counts()`: a queue that does not answer is observed without. */
+const COUNTS_WAIT_MS = 5_000
+
 /** The events that leave a job finished for good. */
 const FINISHED = new Set<QueueEvent['kind']>(['job:succeeded', 'job:failed', 'job:skipped', 'job:cancelled'])
 
@@ -40,7 +43,8 @@ const FINISHED = new Set<QueueEvent['kind']>(['job:succeeded', 'job:failed', 'jo
  *   the attempt, by type, queue and outcome;
  * - `ferry.job.wait` (histogram, s): from when a job was ready to when its attempt started;
  * - `ferry.jobs` (observable gauge): jobs by `ferry.job.state`, from `counts()` at each
- *   collection.
+ *   collection; a collection whose `counts()` has not answered within 5 s (a worker that
+ *   died, a store that hangs) observes none.
  * @example
  * const stop = metrics(queue)
  */
@@ -75,13 +79,22 @@ export function metrics(q: QueueLike, o: MetricsOptions = {}): () => void {
   })
 
   const observe = async (r: ObservableResult): Promise<void> => {
-    let counts: Counts
+    let counts: Counts | undefined
+    let timer: unknown
     try {
-      counts = await q.counts()
+      counts = await Promise.race([
+        q.counts(),
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), COUNTS_WAIT_MS)
+        }),
+      ])
     } catch {
       // A closed or unreachable queue has no counts to report; the collection goes on without.
       return
+    } finally {
+      clearTimeout(timer as Parameters<typeof clearTimeout>[0])
     }
+    if (counts === undefined) return
     for (const state of Object.keys(counts) as (keyof Counts)[]) r.observe(counts[state], { 'ferry.job.state': state })
   }
   jobs.addCallback(observe)

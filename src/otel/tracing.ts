@@ -10,9 +10,9 @@
  *
  * @module
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api'
-import { InvalidArgumentError, JobCancelledError, JobDeferredError, JobSkippedError, LeaseLostError, QueueClosedError, UnrecoverableError } from '../core/errors.js'
-import type { DispatchCall, Instrumentation } from '../core/instrumentation.js'
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, diag, isSpanContextValid, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api'
+import { InvalidArgumentError } from '../core/errors.js'
+import type { AttemptEnd, AttemptEndOutcome, DispatchCall, DispatchedJob, Instrumentation } from '../core/instrumentation.js'
 import type { JobContext, Middleware } from '../core/types.js'
 import { formatTraceparent, parseTraceparent } from './traceparent.js'
 
@@ -35,16 +35,34 @@ export interface TracingOptions {
 }
 
 /**
- * How an attempt ended, as its span's `ferry.job.outcome`: `retrying` and `failed` are a thrown
- * error with attempts left or not; `deferred` also covers a stop that put the job back; `lost`
- * is an attempt whose lease the engine lost (its job is taken for stalled and runs again).
+ * How an attempt ended, as its span's `ferry.job.outcome`: the outcome the engine decided (see
+ * `AttemptEndOutcome`). `retrying`, `failed` and `lost` are errors on the span.
  */
-export type AttemptSpanOutcome = 'succeeded' | 'retrying' | 'failed' | 'deferred' | 'skipped' | 'cancelled' | 'lost'
+export type AttemptSpanOutcome = AttemptEndOutcome
 
 const SYSTEM = 'ferry'
 
 /**
- * Spans for a queue's dispatches and attempts.
+ * Runs a call into the OpenTelemetry SDK: what it throws is logged through `diag` and never
+ * reaches the queue, its jobs or their handlers. Returns undefined when it threw.
+ */
+function guarded<T>(what: string, call: () => T): T | undefined {
+  try {
+    return call()
+  } catch (err) {
+    try {
+      diag.error(`ferry tracing: ${what} failed`, err)
+    } catch {
+      // A logger that throws is one more thing tracing must not break a job with.
+    }
+    return undefined
+  }
+}
+
+/**
+ * Spans for a queue's dispatches and attempts. Telemetry never changes what a job does: a
+ * tracer, span or span processor that throws loses its span (logged through `diag`), and the
+ * dispatch or attempt goes on as without tracing.
  * @example
  * import { tracing } from 'ferry/otel'
  * const queue = createQueue({ store, instrumentation: [tracing()] })
@@ -57,81 +75,116 @@ export function tracing(o: TracingOptions = {}): Instrumentation {
   if (o.clock !== undefined && typeof o.clock?.now !== 'function') throw new InvalidArgumentError('clock must have a now() method')
   const tracer = (): Tracer => o.tracer ?? trace.getTracer('ferry')
   const now = (): number => (o.clock ? o.clock.now() : Date.now())
+  // Each running attempt's span, ended by `attemptEnded` when the engine ends the attempt.
+  const spans = new WeakMap<JobContext, Span>()
 
   const aroundDispatch = <T>(call: DispatchCall, run: () => Promise<T>): Promise<T> => {
-    const span = tracer().startSpan('ferry.dispatch', { kind: SpanKind.PRODUCER, attributes: dispatchAttributes(call) })
-    let settled: Promise<T>
-    try {
-      settled = context.with(trace.setSpan(context.active(), span), run)
-    } catch (err) {
-      fail(span, err)
-      span.end()
-      throw err
-    }
+    const span = guarded('starting a dispatch span', () =>
+      tracer().startSpan('ferry.dispatch', { kind: SpanKind.PRODUCER, attributes: dispatchAttributes(call) }),
+    )
+    if (!span) return run()
+    const settled = within(
+      () => trace.setSpan(context.active(), span),
+      run,
+      () => end(span, 'a dispatch span'),
+    )
     return settled.then(
       (v) => {
-        span.end()
+        end(span, 'a dispatch span')
         return v
       },
       (err: unknown) => {
-        fail(span, err)
-        span.end()
+        guarded('recording a dispatch error', () => recordError(span, errorOf(err)))
+        end(span, 'a dispatch span')
         throw err
       },
     )
   }
 
-  const onDispatch = (): Record<string, string> | void => {
-    const sc = trace.getSpanContext(context.active())
-    if (!sc || !isSpanContextValid(sc)) return
-    const state = sc.traceState?.serialize()
-    return state ? { traceparent: formatTraceparent(sc), tracestate: state } : { traceparent: formatTraceparent(sc) }
+  const onDispatch = (job: DispatchedJob): Record<string, string> | void => {
+    // A traceparent the spec set is another trace's: no tracestate of the active one goes with it.
+    if (job.meta?.['traceparent'] !== undefined) return
+    return guarded('reading the active span', (): Record<string, string> | undefined => {
+      const sc = trace.getSpanContext(context.active())
+      if (!sc || !isSpanContextValid(sc)) return undefined
+      const state = sc.traceState?.serialize()
+      return state ? { traceparent: formatTraceparent(sc), tracestate: state } : { traceparent: formatTraceparent(sc) }
+    })
   }
 
-  const middleware: Middleware = async (ctx, next) => {
+  const middleware: Middleware = (ctx, next) => {
     // Built on the root context, not the active one: the engine may be running inside some
     // unrelated caller's context (the dispatch that woke it), which is no parent of this job.
     const stored = parseTraceparent(ctx.meta?.['traceparent'], ctx.meta?.['tracestate'])
     const child = stored !== undefined && now() - ctx.createdAt <= linkAfterMs
     const parent = child ? trace.setSpanContext(ROOT_CONTEXT, stored) : ROOT_CONTEXT
-    const span = tracer().startSpan(
-      `ferry.job ${ctx.type}`,
-      {
-        kind: SpanKind.CONSUMER,
-        root: !child,
-        attributes: attemptAttributes(ctx),
-        ...(stored !== undefined && !child ? { links: [{ context: stored }] } : {}),
-      },
-      parent,
+    const span = guarded('starting an attempt span', () =>
+      tracer().startSpan(
+        `ferry.job ${ctx.type}`,
+        {
+          kind: SpanKind.CONSUMER,
+          root: !child,
+          attributes: attemptAttributes(ctx),
+          ...(stored !== undefined && !child ? { links: [{ context: stored }] } : {}),
+        },
+        parent,
+      ),
     )
-    // The attempt ends when the engine says so: at an abort (timeout, cancel, lost lease, a stop
-    // past its timeout) the engine settles the job without waiting for the handler, which may
-    // never return. The span ends then, with what the abort means.
-    let open = true
-    // `threw` apart from `err`: a handler may throw undefined.
-    const finish = (threw: boolean, err?: unknown): void => {
-      if (!open) return
-      open = false
-      if (threw) ended(span, ctx, err)
-      else span.setAttribute('ferry.job.outcome', 'succeeded')
-      span.end()
-    }
-    const signal = ctx.signal
-    const onAbort = (): void => finish(true, signal.reason)
-    signal.addEventListener('abort', onAbort)
-    try {
-      const result = await context.with(trace.setSpan(parent, span), next)
-      finish(signal.aborted, signal.reason)
-      return result
-    } catch (err) {
-      finish(true, err)
-      throw err
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-    }
+    if (!span) return next()
+    // The span ends when the engine ends the attempt (`attemptEnded`), with the outcome it decided.
+    spans.set(ctx, span)
+    return within(() => trace.setSpan(parent, span), next)
   }
 
-  return { aroundDispatch, onDispatch, middleware }
+  const attemptEnded = (ctx: JobContext, ended: AttemptEnd): void => {
+    const span = spans.get(ctx)
+    if (!span) return
+    spans.delete(ctx)
+    guarded('setting an attempt outcome', () => span.setAttribute('ferry.job.outcome', ended.outcome))
+    if (ended.outcome === 'retrying' || ended.outcome === 'failed' || ended.outcome === 'lost') {
+      guarded('recording an attempt error', () => recordError(span, ended.error ?? { name: 'Error', message: ended.outcome }))
+    }
+    end(span, 'an attempt span')
+  }
+
+  return { aroundDispatch, onDispatch, middleware, attemptEnded }
+}
+
+/**
+ * Calls `run` with the context `made` makes active. If the context cannot be made or entered,
+ * `run` is called without it (and `lost` told): the work goes on untraced. What `run` itself
+ * throws is passed on.
+ */
+function within<T>(made: () => Context, run: () => Promise<T>, lost?: () => void): Promise<T> {
+  let called = false
+  const once = (): Promise<T> => {
+    called = true
+    return run()
+  }
+  let c: Context
+  try {
+    c = made()
+  } catch (err) {
+    guarded('making a span active', () => {
+      throw err
+    })
+    lost?.()
+    return run()
+  }
+  try {
+    return context.with(c, once)
+  } catch (err) {
+    if (called) throw err
+    guarded('making a span active', () => {
+      throw err
+    })
+    lost?.()
+    return run()
+  }
+}
+
+function end(span: Span, what: string): void {
+  guarded(`ending ${what}`, () => span.end())
 }
 
 function dispatchAttributes(call: DispatchCall): Attributes {
@@ -170,32 +223,32 @@ function attemptAttributes(ctx: JobContext): Attributes {
   return a
 }
 
-/** Why the engine aborted the attempt, if it did. */
-function abortReason(ctx: JobContext): unknown {
-  const signal = ctx.signal
-  return signal.aborted ? (signal.reason as unknown) : undefined
+interface ErrorForm {
+  name: string
+  message: string
+  code?: string
+  stack?: string
 }
 
-/** Sets the outcome of an attempt that threw (or was aborted) and records what is an error. */
-function ended(span: Span, ctx: JobContext, err: unknown): void {
-  const outcome = outcomeOf(ctx, err)
-  span.setAttribute('ferry.job.outcome', outcome)
-  if (outcome === 'retrying' || outcome === 'failed' || outcome === 'lost') fail(span, err)
+/** What a dispatch rejected with, in the form an attempt's error is stored. */
+function errorOf(err: unknown): ErrorForm {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) }
+  const code: unknown = (err as { code?: unknown }).code
+  return {
+    name: err.name,
+    message: err.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(err.stack === undefined ? {} : { stack: err.stack }),
+  }
 }
 
-function outcomeOf(ctx: JobContext, err: unknown): AttemptSpanOutcome {
-  if (err instanceof JobDeferredError) return 'deferred'
-  if (err instanceof JobSkippedError) return 'skipped'
-  // An abort outranks what the handler made of it: the engine settles by the abort.
-  const reason = abortReason(ctx)
-  if (reason instanceof QueueClosedError) return 'deferred' // a stop past its timeout puts the job back
-  if (err instanceof JobCancelledError || reason instanceof JobCancelledError) return 'cancelled'
-  if (err instanceof LeaseLostError || reason instanceof LeaseLostError) return 'lost'
-  return err instanceof UnrecoverableError || ctx.attempt >= ctx.maxAttempts ? 'failed' : 'retrying'
-}
-
-function fail(span: Span, err: unknown): void {
-  if (err instanceof Error) span.recordException(err)
-  else span.recordException(String(err))
-  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) })
+/** Records the error (its type: its code, else its name) and marks the span ERROR. */
+function recordError(span: Span, err: ErrorForm): void {
+  span.recordException({
+    name: err.name,
+    message: err.message,
+    ...(err.code === undefined ? {} : { code: err.code }),
+    ...(err.stack === undefined ? {} : { stack: err.stack }),
+  })
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err.message })
 }
