@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError, JobDeferredError, JobSkippedError, job, type Instrumentation, type JobContext } from '../../src/index.js'
 import type { AttemptEnd } from '../../src/core/instrumentation.js'
+import { memoryStore } from '../../src/index.js'
 import { createTestQueue, manualConnectivity, type TestQueue } from '../../src/testing/index.js'
+import { advance, deferred, harness, settle } from '../helpers.js'
 
 /** An instrumentation that keeps each attempt's end, with the id and attempt of its ctx. */
 function ends(): { seen: Array<[string, number, AttemptEnd['outcome'], string | undefined]>; instrumentation: Instrumentation } {
@@ -84,6 +86,30 @@ describe('Instrumentation.attemptEnded', () => {
       ['upload', 1, 'deferred', undefined],
     ])
     await q.close({ timeoutMs: 10 })
+  })
+
+  it('hears a lost lease as lost when the engine finds it, though the handler never returns', async () => {
+    const { seen, instrumentation } = ends()
+    const store = memoryStore()
+    const { queue, clock } = harness({ store, leaseMs: 1000, instrumentation: [instrumentation] })
+    const gate = deferred()
+    queue.register('t', () => gate.promise)
+    await queue.start()
+    await queue.dispatch(job('t', {}).withId('j'))
+    await settle()
+    clock.advance(5000)
+    await store.settleAndClaim({
+      now: clock.now(),
+      settle: [],
+      claim: { owner: 'other', token: 'tok-other', queues: ['default'], types: ['t'], limit: 1, leaseUntil: clock.now() + 60_000 },
+    })
+    expect(seen).toEqual([])
+    await advance(clock, 1000)
+    expect(seen).toEqual([['t', 1, 'lost', 'job j is no longer leased to this engine']])
+    gate.resolve(undefined)
+    await settle()
+    expect(seen.length).toBe(1)
+    await queue.close({ timeoutMs: 10 })
   })
 
   it('reports what it throws or rejects with as queue:error, and the job runs once and succeeds', async () => {
