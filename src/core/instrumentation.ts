@@ -66,7 +66,10 @@ export interface Instrumentation {
    * Called once per dispatch call, in the dispatching code's context: `run` does the dispatch
    * (and calls `onDispatch` for each job, synchronously, before its first await) and resolves
    * or rejects as the call does. A tracer starts a span here and makes it active around `run`.
-   * Must call `run` once and return what it returns.
+   * Must call `run` once, synchronously (before its first await), and return what it returns:
+   * a dispatch that joins the caller's transaction (`{ tx }`) must be written before that
+   * transaction commits. One that returns without having called `run` is reported as
+   * `queue:error` and the write starts then; calling `run` later gets that same write.
    */
   aroundDispatch?<T>(call: DispatchCall, run: () => Promise<T>): Promise<T>
   /**
@@ -117,9 +120,9 @@ function observed(i: Instrumentation): Instrumentation {
  *
  * An instrumentation never loses a dispatch: whatever it throws, rejects or returns amiss is
  * given to `report` (the queue's `queue:error`) and the dispatch goes on without it. An
- * `aroundDispatch` that throws or rejects before calling `run`, or resolves without calling it,
- * has `run` called for it then; one that fails after `run` gets the caller the dispatch's own
- * outcome. The caller always gets what the write resolved or rejected with.
+ * `aroundDispatch` that throws before calling `run`, or returns without having called it, has
+ * `run` called for it at once, in the caller's turn; one that fails after `run` gets the caller
+ * the dispatch's own outcome. The caller always gets what the write resolved or rejected with.
  */
 export function instrumented<T>(
   list: readonly Instrumentation[],
@@ -155,6 +158,13 @@ function around<T>(i: Instrumentation, call: DispatchCall, inner: () => Promise<
     } catch (err) {
       report(err)
       return once()
+    }
+    if (!ran) {
+      // The write starts now, in the caller's turn: a write that joins the caller's IndexedDB
+      // transaction must be made before that transaction commits, which it does at the first
+      // turn with no request pending. A later call of `run` gets this same write.
+      report(new QueueError('an aroundDispatch of the instrumentation returned without calling run: it must call run before its first await', { code: 'INSTRUMENTATION' }))
+      void once()
     }
     const byWrite = new Promise<T>((resolve, reject) => {
       settle = (p) => void p.then(resolve, reject)
