@@ -60,7 +60,8 @@ export function startAttempt(h: AttemptHost, a: Attempt, ended: (outcome: Attemp
     a.timer = h.clock.setTimeout(() => {
       const err = new JobTimeoutError(`job ${job.id} timed out after ${ms} ms`)
       abort(a, err)
-      ended({ kind: 'failed', error: serializeError(err) })
+      // A job cancelled while it ran ends cancelled when its timeout passes.
+      ended(a.cancelled ? { kind: 'cancelled' } : { kind: 'failed', error: serializeError(err) })
     }, ms)
   }
   void runHandler(h, a).then(
@@ -122,28 +123,57 @@ export async function runHandler(h: AttemptHost, a: Attempt): Promise<unknown> {
   }
   // Ended while the engine prepared it (a timeout during a slow read): its middleware and handler
   // never start. What this rejects with is heard by no one: the engine kept the first outcome.
-  if (a.abortedWith || a.end) throw a.abortedWith ?? new LeaseLostError(`the attempt of job ${job.id} has ended`)
-  return compose(h.middleware, ctx, async () => handler(job.payload, ctx), h.clock)
+  if (a.abortedWith || a.end) throw endedWith(a)
+  // A middleware may call `next` after the attempt ended (its timeout passed while it awaited):
+  // the handler never starts then, and `next` rejects with why the attempt ended. Another engine
+  // may be running the job by then.
+  return compose(h.middleware, ctx, async () => {
+    if (a.abortedWith || a.end) throw endedWith(a)
+    return handler(job.payload, ctx)
+  }, h.clock)
+}
+
+/** Why an attempt ended before its handler started. */
+function endedWith(a: Attempt): Error {
+  return a.abortedWith ?? new LeaseLostError(`the attempt of job ${a.job.id} has ended`)
 }
 
 /**
  * Calls `observer` once, when the engine has decided how the attempt `ctx` was made for ended
- * (`endAttempt`). Returns false, and never calls it, when `ctx` is no attempt's of an engine or
- * the attempt has ended already.
+ * (`endAttempt`), or at once when it has ended already. Returns false, and never calls it, when
+ * `ctx` is no attempt's of an engine.
  */
 export function whenAttemptEnds(ctx: JobContext, observer: (end: AttemptEnd) => void): boolean {
   const of = attempts.get(ctx)
-  if (!of || of.a.end) return false
-  ;(of.a.observers ??= []).push((end) => {
+  if (!of) return false
+  const hear = (end: AttemptEnd): void => {
     try {
       const out: unknown = observer(end)
-      // A promise is not waited for; its rejection is reported all the same.
-      if (out instanceof Promise) out.catch((err: unknown) => of.report?.(err))
+      // A promise (of any realm: anything with a callable `then`) is not waited for; its
+      // rejection is reported all the same.
+      whenRejected(out, (err) => of.report?.(err))
     } catch (err) {
       of.report?.(err)
     }
-  })
+  }
+  if (of.a.end) hear(of.a.end)
+  else (of.a.observers ??= []).push(hear)
   return true
+}
+
+/**
+ * Gives `onRejected` what `value` rejects with, when it is a thenable (a promise of any realm);
+ * nothing else happens to it. A `then` that throws is taken as a rejection.
+ */
+export function whenRejected(value: unknown, onRejected: (err: unknown) => void): void {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return
+  try {
+    const then: unknown = (value as { then?: unknown }).then
+    if (typeof then !== 'function') return
+    ;(then as (ok: (v: unknown) => void, fail: (err: unknown) => void) => unknown).call(value, () => {}, onRejected)
+  } catch (err) {
+    onRejected(err)
+  }
 }
 
 /**
@@ -191,9 +221,10 @@ function signalOf(a: Attempt): AbortSignal {
 
 /** What a value the handler threw means for the attempt. */
 export function outcomeOf(a: Attempt, err: unknown, now: number): AttemptOutcome {
+  // Cancelled while it ran: the job ends cancelled, whatever the handler threw.
+  if (a.cancelled) return { kind: 'cancelled' }
   if (err instanceof JobDeferredError) return { kind: 'deferred', runAt: now + err.delayMs }
   if (err instanceof JobSkippedError) return { kind: 'skipped' }
-  if (a.cancelled) return { kind: 'cancelled' }
   return { kind: 'failed', error: serializeError(err), unrecoverable: err instanceof UnrecoverableError }
 }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { whenAttemptEnds } from './attempt.js'
+import { whenAttemptEnds, whenRejected } from './attempt.js'
 import { InvalidArgumentError, QueueError } from './errors.js'
 import { checkMeta } from './job-spec.js'
 import type { JobContext, JobMeta, Middleware, SerializedError } from './types.js'
@@ -49,7 +49,12 @@ export interface AttemptEnd {
 }
 
 export interface Instrumentation {
-  /** Wraps each attempt, outside every middleware of the queue's options. */
+  /**
+   * Wraps each attempt, outside every middleware of the queue's options. Must call `next` before
+   * its first await: one that returns without having called it is reported as `queue:error` and
+   * `next` is called for it at once (a later call gets that same run). The attempt's outcome is
+   * always that of `next`.
+   */
   middleware?: Middleware
   /**
    * Called once for each attempt whose middleware started, when the engine has decided how it
@@ -57,9 +62,14 @@ export interface Instrumentation {
    * the moment the engine ends the attempt without it (a timeout, a lost lease, a stop past its
    * timeout), even if the handler never returns. A cancelled attempt ends when its handler
    * returns or its timeout passes. The outcome is the engine's, not what the handler threw: a
-   * failure while offline put back is `deferred`. One limit: a result the store then cannot
-   * store fails the job later, while this heard `succeeded`. Whatever it throws (or a promise it
-   * returns rejects with) is reported as `queue:error`; it never changes the attempt.
+   * failure while offline put back is `deferred`; a job cancelled while it ran is `cancelled`,
+   * whatever its handler then did. One limit: this hears the outcome the engine decided, before
+   * the store has kept it. When the store cannot keep it, the job's fate differs from what this
+   * heard: a result the store cannot store fails the job instead, and an outcome the engine
+   * gives up storing (the store kept failing until a stop's timeout) leaves the job leased, so
+   * it is taken for stalled and runs again, and its next attempt is heard too. Whatever it throws
+   * (or a promise it returns rejects with) is reported as `queue:error`; it never changes the
+   * attempt.
    */
   attemptEnded?(ctx: JobContext, end: AttemptEnd): void
   /**
@@ -69,7 +79,8 @@ export interface Instrumentation {
    * Must call `run` once, synchronously (before its first await), and return what it returns:
    * a dispatch that joins the caller's transaction (`{ tx }`) must be written before that
    * transaction commits. One that returns without having called `run` is reported as
-   * `queue:error` and the write starts then; calling `run` later gets that same write.
+   * `queue:error` and the write starts then; calling `run` later gets that same write. A second
+   * call of `run` is reported too, and gets the same write.
    */
   aroundDispatch?<T>(call: DispatchCall, run: () => Promise<T>): Promise<T>
   /**
@@ -97,7 +108,8 @@ export function checkInstrumentation(list: unknown): Instrumentation[] {
 
 /**
  * The instrumentation with its `attemptEnded` heard: its middleware (one that only calls `next`
- * if it has none) asks the engine, as each attempt starts, to call it when the attempt ends.
+ * if it has none) asks the engine, as each attempt starts, to call it when the attempt ends, or
+ * at once when the attempt has ended already (a middleware outside it called `next` late).
  */
 function observed(i: Instrumentation): Instrumentation {
   if (!i.attemptEnded) return i
@@ -152,9 +164,15 @@ function around<T>(i: Instrumentation, call: DispatchCall, inner: () => Promise<
       settle?.(ran)
       return ran
     }
+    // What the aroundDispatch is given: a second call is reported and gets the same write.
+    let calls = 0
+    const run = (): Promise<T> => {
+      if (++calls > 1) report(new QueueError('run() called more than once in an aroundDispatch of the instrumentation', { code: 'INSTRUMENTATION' }))
+      return once()
+    }
     let out: Promise<unknown>
     try {
-      out = Promise.resolve((i.aroundDispatch as NonNullable<Instrumentation['aroundDispatch']>)({ ...call, queues: [...call.queues] }, once))
+      out = Promise.resolve((i.aroundDispatch as NonNullable<Instrumentation['aroundDispatch']>)({ ...call, queues: [...call.queues] }, run))
     } catch (err) {
       report(err)
       return once()
@@ -199,6 +217,8 @@ function metaOf(list: readonly Instrumentation[], job: DispatchedJob, report: (e
     try {
       const out: unknown = i.onDispatch({ ...job, ...(job.meta ? { meta: { ...job.meta } } : {}) })
       if (out === undefined) continue
+      // A promise is no metadata: reported below, once; what it rejects with is heard by no one.
+      whenRejected(out, () => {})
       if (!isStringRecord(out)) throw new InvalidArgumentError('onDispatch must return a plain object of strings, or nothing')
       const next = { ...out, ...added }
       checkMeta({ ...next, ...job.meta })

@@ -40,54 +40,64 @@ export function compose(middleware: readonly Middleware[], ctx: JobContext, last
 /**
  * An observer's middleware (an instrumentation's), made unable to change an attempt: the
  * attempt's outcome is always that of `next` (the rest of the chain and the handler), and the
- * observer's faults are given to `report`. One that throws or rejects before calling `next`, or
- * settles without calling it, has `next` called for it then; one that fails after `next` settled
- * (with anything but what `next` rejected with) is reported; a second call of `next` is reported
- * and gets the first call's promise, so the handler runs once. Once `next` has settled, the
- * attempt ends with it, whether or not the observer ever settles.
+ * observer's faults are given to `report`. It must call `next` before its first await: one that
+ * throws before calling it, or returns (a promise) without having called it, has `next` called
+ * for it at once, and is reported once, with what it threw or rejects with, or else as a
+ * middleware that returned without calling `next` (when it resolves or `next` settles, whichever
+ * comes first: one that never settles is reported all the same); calling `next` later gets that
+ * same run. One that fails after `next` settled (with anything but what `next` rejected with) is
+ * reported; a second call of `next` is reported and gets the first call's promise, so the handler
+ * runs once. Once `next` has settled, the attempt ends with it, whether or not the observer ever
+ * settles.
  */
 export function observing(m: Middleware, report: (error: unknown) => void): Middleware {
   return (ctx, next) => {
     let ran: Promise<unknown> | undefined
-    let settle: ((p: Promise<unknown>) => void) | undefined
-    const once = (): Promise<unknown> => {
-      if (ran) {
-        report(new QueueError('next() called more than once in a middleware of the instrumentation', { code: 'INSTRUMENTATION' }))
-        return ran
+    const start = (): Promise<unknown> => {
+      if (!ran) {
+        try {
+          ran = next()
+        } catch (err) {
+          ran = Promise.reject(err)
+        }
       }
-      try {
-        ran = next()
-      } catch (err) {
-        ran = Promise.reject(err)
-      }
-      settle?.(ran)
       return ran
     }
-    const first = (): Promise<unknown> => ran ?? once()
+    let calls = 0
+    const once = (): Promise<unknown> => {
+      if (++calls > 1) report(new QueueError('next() called more than once in a middleware of the instrumentation', { code: 'INSTRUMENTATION' }))
+      return start()
+    }
     let out: Promise<unknown>
     try {
       out = Promise.resolve(m(ctx, once))
     } catch (err) {
       report(err)
-      return first()
+      return start()
     }
-    const byNext = new Promise<unknown>((resolve, reject) => {
-      settle = (p) => {
-        p.then(resolve, reject)
-      }
-      if (ran) settle(ran)
-    })
+    // Not called before it returned: the rest of the chain and the handler start now, and the
+    // fault is reported once, when the observer settles or `next` does, whichever comes first.
+    let unreported = !ran
+    const fault = (err: unknown): void => {
+      if (!unreported) return
+      unreported = false
+      report(err)
+    }
+    const missing = (): void =>
+      fault(new QueueError('a middleware of the instrumentation returned without calling next: it must call next before its first await', { code: 'INSTRUMENTATION' }))
+    const running = start()
+    if (unreported) running.then(missing, missing)
     const byObserver = out.then(
       () => {
-        if (!ran) report(new QueueError('a middleware of the instrumentation returned without calling next', { code: 'INSTRUMENTATION' }))
-        return first()
+        missing()
+        return running
       },
       (err: unknown) => {
-        if (!ran) {
-          report(err)
-          return once()
+        if (unreported) {
+          fault(err)
+          return running
         }
-        return ran.then(
+        return running.then(
           (v) => {
             report(err)
             return v
@@ -99,7 +109,7 @@ export function observing(m: Middleware, report: (error: unknown) => void): Midd
         )
       },
     )
-    return Promise.race([byNext, byObserver])
+    return Promise.race([running, byObserver])
   }
 }
 

@@ -43,19 +43,38 @@ export type AttemptSpanOutcome = AttemptEndOutcome
 const SYSTEM = 'ferry'
 
 /**
- * Runs a call into the OpenTelemetry SDK: what it throws is logged through `diag` and never
- * reaches the queue, its jobs or their handlers. Returns undefined when it threw.
+ * Runs a call into the OpenTelemetry SDK: what it throws, or what a promise it returns rejects
+ * with (a wrapper's span methods may be async), is logged through `diag` and never reaches the
+ * queue, its jobs or their handlers. Returns undefined when it threw.
  */
 function guarded<T>(what: string, call: () => T): T | undefined {
   try {
-    return call()
+    const out = call()
+    caught(what, out)
+    return out
   } catch (err) {
-    try {
-      diag.error(`ferry tracing: ${what} failed`, err)
-    } catch {
-      // A logger that throws is one more thing tracing must not break a job with.
-    }
+    logFailure(what, err)
     return undefined
+  }
+}
+
+function logFailure(what: string, err: unknown): void {
+  try {
+    diag.error(`ferry tracing: ${what} failed`, err)
+  } catch {
+    // A logger that throws is one more thing tracing must not break a job with.
+  }
+}
+
+/** Logs what `value` rejects with, when it is a thenable (of any realm). */
+function caught(what: string, value: unknown): void {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return
+  try {
+    const then: unknown = (value as { then?: unknown }).then
+    if (typeof then !== 'function') return
+    ;(then as (ok: (v: unknown) => void, fail: (err: unknown) => void) => unknown).call(value, () => {}, (err) => logFailure(what, err))
+  } catch (err) {
+    logFailure(what, err)
   }
 }
 
@@ -244,11 +263,12 @@ function errorOf(err: unknown): ErrorForm {
 
 /** Records the error (its type: its code, else its name) and marks the span ERROR. */
 function recordError(span: Span, err: ErrorForm): void {
-  span.recordException({
+  const recorded: unknown = span.recordException({
     name: err.name,
     message: err.message,
     ...(err.code === undefined ? {} : { code: err.code }),
     ...(err.stack === undefined ? {} : { stack: err.stack }),
   })
-  span.setStatus({ code: SpanStatusCode.ERROR, message: err.message })
+  caught('recording an exception', recorded)
+  caught('setting a span status', span.setStatus({ code: SpanStatusCode.ERROR, message: err.message }))
 }
