@@ -207,9 +207,14 @@ describe('instrumentation', () => {
       expect.stringContaining('4096'),
       expect.any(String),
       expect.any(String),
+      expect.any(String),
     ])
     // Faults told after the write settled, in the order their promises settle.
-    expect(errors.slice(-2).sort()).toEqual(['broke after run', 'rejected before run'])
+    expect(errors.slice(-3).sort()).toEqual([
+      'broke after run',
+      'rejected before run',
+      'run() called more than once in an aroundDispatch of the instrumentation',
+    ])
     expect(await queue.listJobs()).toHaveLength(1)
     await queue.close()
   })
