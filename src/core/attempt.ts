@@ -6,9 +6,8 @@
  */
 import { compose } from './middleware.js'
 import { JobDeferredError, JobSkippedError, JobTimeoutError, LeaseLostError, SerializationError, UnrecoverableError, serializeError } from './errors.js'
-import type { AttemptEnd } from './instrumentation.js'
 import type { AttemptOutcome, SettleAndClaimInput, Settlement, Store, StoredJob } from './store.js'
-import type { Clock, Handler, JobContext, Middleware, QueueEvent } from './types.js'
+import type { AttemptEnd, Clock, Handler, JobContext, Middleware, QueueEvent } from './types.js'
 
 export interface Attempt {
   job: StoredJob

@@ -7,7 +7,7 @@
 import { whenAttemptEnds, whenRejected } from './attempt.js'
 import { InvalidArgumentError, QueueError } from './errors.js'
 import { checkMeta } from './job-spec.js'
-import type { JobContext, JobMeta, Middleware, SerializedError } from './types.js'
+import type { AttemptEnd, JobContext, JobMeta, Middleware } from './types.js'
 
 /** One job of a dispatch, as `Instrumentation.onDispatch` sees it. */
 export interface DispatchedJob {
@@ -29,24 +29,7 @@ export interface DispatchCall {
   queues: string[]
 }
 
-/**
- * How the engine ended an attempt, as `Instrumentation.attemptEnded` hears it:
- * - `succeeded`: the handler returned and the engine settles the job with its result;
- * - `retrying` / `failed`: it failed with attempts left / for good (its last attempt, or
- *   an `UnrecoverableError`; a timeout is a failure too);
- * - `deferred`: back to the queue without spending the attempt (`JobDeferredError`, a rate
- *   limit, a stop past its timeout, or a failure while offline of a job of network mode
- *   `'online'` / `'offlineFirst'`);
- * - `skipped`, `cancelled`;
- * - `lost`: the engine lost the job's lease; it is taken for stalled and runs again.
- */
-export type AttemptEndOutcome = 'succeeded' | 'retrying' | 'failed' | 'deferred' | 'skipped' | 'cancelled' | 'lost'
-
-export interface AttemptEnd {
-  outcome: AttemptEndOutcome
-  /** What the engine stores as the attempt's error (`retrying`, `failed`), or why the lease was lost (`lost`). */
-  error?: SerializedError
-}
+export type { AttemptEnd, AttemptEndOutcome } from './types.js'
 
 export interface Instrumentation {
   /**

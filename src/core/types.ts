@@ -22,6 +22,25 @@
  * @module
  */
 
+/**
+ * How the engine ended an attempt, as `Instrumentation.attemptEnded` hears it:
+ * - `succeeded`: the handler returned and the engine settles the job with its result;
+ * - `retrying` / `failed`: it failed with attempts left / for good (its last attempt, or
+ *   an `UnrecoverableError`; a timeout is a failure too);
+ * - `deferred`: back to the queue without spending the attempt (`JobDeferredError`, a rate
+ *   limit, a stop past its timeout, or a failure while offline of a job of network mode
+ *   `'online'` / `'offlineFirst'`);
+ * - `skipped`, `cancelled`;
+ * - `lost`: the engine lost the job's lease; it is taken for stalled and runs again.
+ */
+export type AttemptEndOutcome = 'succeeded' | 'retrying' | 'failed' | 'deferred' | 'skipped' | 'cancelled' | 'lost'
+
+export interface AttemptEnd {
+  outcome: AttemptEndOutcome
+  /** What the engine stores as the attempt's error (`retrying`, `failed`), or why the lease was lost (`lost`). */
+  error?: SerializedError
+}
+
 /** Maps each job type to its payload type: `{ 'email:send': { to: string } }`. */
 export type JobMap = Record<string, unknown>
 
