@@ -19,6 +19,9 @@ export default defineConfig({
           environment: 'node',
           include: ['test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, 'test/**/*.browser.test.ts', ...(process.env['FERRY_NODE_ONLY'] ? chromiumDriven : [])],
+          // A throwaway PostgreSQL server for the Postgres store's tests (test/helpers/postgres.ts),
+          // started in the background; FERRY_TEST_POSTGRES_URL names a server to use instead.
+          globalSetup: ['test/helpers/postgres-server.ts'],
         },
       },
       {
