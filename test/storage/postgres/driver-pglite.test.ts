@@ -1,9 +1,11 @@
 import { PGlite } from '@electric-sql/pglite'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from '../../../src/core/errors.js'
 import { pgliteDriver } from '../../../src/storage/postgres/driver-pglite.js'
 
 const db = new PGlite()
+// PGlite compiles its WebAssembly on start: seconds on a busy machine.
+beforeAll(() => db.waitReady, 60_000)
 afterAll(() => db.close())
 
 describe('pgliteDriver', () => {
