@@ -10,7 +10,10 @@ export const SCENARIOS = {
   'dispatch-many': 'S1 · dispatchMany of 1,000',
   'process-c1': 'S2 · process pre-loaded jobs, concurrency 1',
   'process-c8': 'S2 · process pre-loaded jobs, concurrency 8',
+  'process-c1-2p': 'S2 · process pre-loaded jobs, two processes at concurrency 1 each',
+  'process-c8-2p': 'S2 · process pre-loaded jobs, two processes at concurrency 8 each',
   latency: 'S3 · latency from dispatch to handler start, light load',
+  'latency-return': 'S3 · wait from dispatch resolving to handler start, idle worker',
   commit: 'S3 · one commit at light load: a single-INSERT transaction, what dispatch to start is measured against',
   chains: 'S4 · 1,000 chains of 10 steps, concurrency 8',
   batch: 'S4 · a batch of 10,000 jobs with callbacks, concurrency 8',
@@ -38,6 +41,8 @@ export interface Row {
   /** Latency quantiles in ms (per job, or per call where the note says so). */
   p50?: number
   p99?: number
+  /** Where a scenario reports it (the Postgres latency). */
+  p95?: number
   /** Peak resident set size of the process that ran the subject, in MB. */
   rssMB?: number
   note?: string

@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: every scenario of every Node subject in a process of its own, one after
  * another, then the tables. `npm run bench -- ferry:memory p-queue` runs only those subjects,
- * `BENCH_SMOKE=1` runs every size at a tenth; either writes nothing.
+ * `BENCH_SMOKE=1` runs every size at a tenth; either writes nothing. `npm run bench -- postgres`
+ * runs the Postgres group (ferry, graphile-worker and pg-boss on one PostgreSQL server the
+ * bench starts) and writes its own results file; the full run leaves the group out.
  *
  * @module
  */
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { goalsTable } from '../lib/goals.js'
 import { ensureBenchDeps } from '../lib/install.js'
 import { LoadSampler, machineHeader } from '../lib/machine.js'
+import { startPostgres, type Postgres } from '../lib/postgres.js'
 import { startRedis } from '../lib/redis.js'
 import type { Row } from '../lib/result.js'
 import { now } from '../lib/stats.js'
@@ -20,14 +23,21 @@ import { allTables } from '../lib/table.js'
 import { NODE_GOALS } from './goals.js'
 import { METHOD } from './method.js'
 import { SMOKE } from './sizes.js'
-import { SUBJECTS } from './subjects.js'
+import { POSTGRES_GROUP } from './postgres/names.js'
+import { postgresReport } from './postgres/report.js'
+import { DEFAULT_SUBJECTS, GROUPS, SUBJECTS } from './subjects.js'
 
 const only = process.argv.slice(2)
-const names = only.length > 0 ? only : Object.keys(SUBJECTS)
-for (const n of names) if (!(n in SUBJECTS)) throw new Error(`no subject ${n}; known: ${Object.keys(SUBJECTS).join(', ')}`)
+const names = only.length > 0 ? only.flatMap((n) => GROUPS[n] ?? [n]) : DEFAULT_SUBJECTS
+for (const n of names) if (!(n in SUBJECTS)) throw new Error(`no subject ${n}; known: ${[...Object.keys(GROUPS), ...Object.keys(SUBJECTS)].join(', ')}`)
+const isPg = (n: string) => (POSTGRES_GROUP as readonly string[]).includes(n)
+/** Only Postgres subjects: their own report; the whole group: their results file too. */
+const pgOnly = names.every(isPg)
+const pgWhole = pgOnly && POSTGRES_GROUP.every((n) => names.includes(n))
 
 ensureBenchDeps()
 const redis = names.includes('bullmq') ? await startRedis() : { unavailable: 'not run' }
+const postgres: Postgres = names.some(isPg) ? await startPostgres() : { unavailable: 'not run' }
 const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'))
 const rows: Row[] = []
 const load = new LoadSampler()
@@ -36,6 +46,8 @@ try {
   const env: NodeJS.ProcessEnv = { ...process.env }
   if ('port' in redis) env['BENCH_REDIS_PORT'] = String(redis.port)
   else env['BENCH_REDIS_UNAVAILABLE'] = redis.unavailable
+  if ('url' in postgres) env['BENCH_POSTGRES_URL'] = postgres.url
+  else env['BENCH_POSTGRES_UNAVAILABLE'] = postgres.unavailable
   const entry = fileURLToPath(new URL('./subject.ts', import.meta.url))
   for (const name of names) {
     const started = now()
@@ -55,19 +67,28 @@ try {
   }
 } finally {
   if ('stop' in redis) await redis.stop()
+  if ('stop' in postgres) await postgres.stop()
   rmSync(dir, { recursive: true, force: true })
 }
 
-const extra = ['port' in redis ? `redis-server ${redis.version} on 127.0.0.1 (AOF, appendfsync everysec)` : `Redis: ${redis.unavailable}`]
 const command = `${SMOKE ? 'BENCH_SMOKE=1 ' : ''}npm run bench${only.length > 0 ? ` -- ${only.join(' ')}` : ''}`
-const report = [
-  machineHeader('ferry benchmarks: Node', command, [...extra, `Full run took ${Math.round((now() - t0) / 1000)} s`, load.line()]),
-  '## Speed goals',
-  goalsTable(NODE_GOALS, rows),
-  '## Results',
-  allTables(rows),
-  '## Method',
-  METHOD,
-].join('\n\n')
-console.log(report)
-if (only.length === 0 && !SMOKE) writeFileSync(new URL('../results/node.md', import.meta.url), `${report}\n`)
+const took = `Full run took ${Math.round((now() - t0) / 1000)} s`
+if (pgOnly) {
+  const server = 'url' in postgres ? `${postgres.version} on 127.0.0.1 (${postgres.settings})` : `PostgreSQL: ${postgres.unavailable}`
+  const report = postgresReport(machineHeader('ferry benchmarks: Postgres', command, [server, took, load.line()]), rows)
+  console.log(report)
+  if (pgWhole && !SMOKE) writeFileSync(new URL('../results/postgres.md', import.meta.url), `${report}\n`)
+} else {
+  const extra = ['port' in redis ? `redis-server ${redis.version} on 127.0.0.1 (AOF, appendfsync everysec)` : `Redis: ${redis.unavailable}`]
+  const report = [
+    machineHeader('ferry benchmarks: Node', command, [...extra, took, load.line()]),
+    '## Speed goals',
+    goalsTable(NODE_GOALS, rows),
+    '## Results',
+    allTables(rows),
+    '## Method',
+    METHOD,
+  ].join('\n\n')
+  console.log(report)
+  if (only.length === 0 && !SMOKE) writeFileSync(new URL('../results/node.md', import.meta.url), `${report}\n`)
+}

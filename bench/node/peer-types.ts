@@ -92,3 +92,51 @@ export interface BullModule {
   Queue: new (name: string, o: { connection: RedisClient }) => BullQueue
   Worker: new (name: string, fn: (job: unknown) => Promise<void>, o: { connection: RedisClient; concurrency: number }) => BullWorker
 }
+
+export interface GraphileLogger {
+  readonly _brand?: 'Logger'
+}
+export interface GraphileWorkerUtils {
+  addJob(identifier: string, payload: unknown): Promise<unknown>
+  addJobs(specs: readonly { identifier: string; payload: unknown }[]): Promise<unknown>
+  release(): Promise<void>
+}
+export interface GraphileRunner {
+  stop(): Promise<void>
+}
+export interface GraphileOptions {
+  pgPool: unknown
+  logger: GraphileLogger
+}
+export interface GraphileModule {
+  Logger: new (factory: () => () => void) => GraphileLogger
+  runMigrations(o: GraphileOptions): Promise<void>
+  makeWorkerUtils(o: GraphileOptions): Promise<GraphileWorkerUtils>
+  run(
+    o: GraphileOptions & {
+      concurrency: number
+      noHandleSignals: boolean
+      taskList: Record<string, (payload: unknown) => Promise<void>>
+      localQueue?: { size: number }
+      completeJobBatchDelay?: number
+    },
+  ): Promise<GraphileRunner>
+}
+
+export interface PgBossInstance {
+  on(event: 'error' | 'warning', listener: (e: unknown) => void): unknown
+  start(): Promise<unknown>
+  stop(o?: { graceful?: boolean; close?: boolean; timeout?: number }): Promise<void>
+  createQueue(name: string, o?: { notify?: boolean }): Promise<void>
+  send(name: string, data: object): Promise<string | null>
+  insert(name: string, jobs: { data: object }[]): Promise<unknown>
+  work(
+    name: string,
+    o: { localConcurrency: number; batchSize: number; burstWhenBatchFull: boolean; pollingIntervalSeconds: number },
+    handler: (jobs: unknown[]) => Promise<void>,
+  ): Promise<string>
+  offWork(name: string, o?: { wait?: boolean }): Promise<void>
+}
+export interface PgBossModule {
+  PgBoss: new (o: { connectionString: string; max: number; useListenNotify: boolean }) => PgBossInstance
+}

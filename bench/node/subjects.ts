@@ -11,6 +11,8 @@ import { COMMON, RUNNABLE, runScenario, type Base, type CommonScenario } from '.
 import { AHEAD } from '../lib/claim-ahead.js'
 import { FERRY_STORES, RAW_NATIVE_FULL, RAW_NATIVE_NORMAL, RAW_WASM_FULL, RAW_WASM_NORMAL, claimAheadName, type FerryStore } from './names.js'
 import { SIZES } from './sizes.js'
+import { POSTGRES_GROUP } from './postgres/names.js'
+import { PG_SCENARIOS, runPg } from './postgres/subjects.js'
 
 export interface Subject {
   /** The scenarios it has rows in, in run order. */
@@ -102,6 +104,11 @@ const rawAhead = (raw: string, compareTo: string, make: (dir: string) => Promise
 const plainjob = (synchronous: 'normal' | 'full', pollMs?: number) => async (dir: string) => (await import('./plainjob.js')).plainjob(synchronous, dir, pollMs)
 const liteque = (synchronous: 'normal' | 'full') => async (dir: string) => (await import('./liteque.js')).liteque(synchronous, dir)
 
+/** A Postgres subject: its scenarios run on the bench's PostgreSQL server. */
+function postgres(name: string): Subject {
+  return { scenarios: PG_SCENARIOS, run: (scenario) => runPg(name, scenario) }
+}
+
 /** In run order: ferry first, then the ceilings, then the peers. */
 export const SUBJECTS: Record<string, () => Subject> = {
   'ferry:memory': () => ferry('memory'),
@@ -128,4 +135,13 @@ export const SUBJECTS: Record<string, () => Subject> = {
   'liteque:full': () => common({ subject: 'liteque (WAL, full)', kind: 'peer', compareTo: FULL }, liteque('full')),
   bullmq: bull,
   workers: () => workers,
+  'ferry:postgres': () => postgres('ferry:postgres'),
+  'graphile-worker': () => postgres('graphile-worker'),
+  'pg-boss': () => postgres('pg-boss'),
 }
+
+/** Named groups of subjects: `npm run bench -- postgres` runs the group, which the full run leaves out. */
+export const GROUPS: Record<string, readonly string[]> = { postgres: POSTGRES_GROUP }
+
+/** What `npm run bench` runs with no names: every subject outside a group. */
+export const DEFAULT_SUBJECTS = Object.keys(SUBJECTS).filter((n) => !Object.values(GROUPS).some((g) => g.includes(n)))

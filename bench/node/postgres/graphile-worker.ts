@@ -1,0 +1,47 @@
+/**
+ * graphile-worker on the bench's PostgreSQL server, with its defaults (one job per fetch, each
+ * completion its own statement, LISTEN/NOTIFY wake-ups). Its migrations run when the adapter
+ * is made, before any timer; its log is silenced.
+ *
+ * @module
+ */
+import pg from 'pg'
+import { importPeer } from '../../lib/peer.js'
+import type { Adapter, Handler } from '../../lib/adapter.js'
+import type { GraphileModule, GraphileRunner } from '../peer-types.js'
+import type { PgFactory } from './adapter.js'
+
+export const graphileWorker: PgFactory = async ({ url, concurrency }) => {
+  const gw = await importPeer<GraphileModule>('graphile-worker')
+  // graphile-worker's advice: at least 10, or concurrency + 2.
+  const pool = new pg.Pool({ connectionString: url, max: Math.max(10, concurrency + 2) })
+  const logger = new gw.Logger(() => () => undefined)
+  await gw.runMigrations({ pgPool: pool, logger })
+  const utils = await gw.makeWorkerUtils({ pgPool: pool, logger })
+  let handler: Handler = () => undefined
+  let runner: GraphileRunner | undefined
+  const adapter: Adapter = {
+    dispatch: (i) => utils.addJob('noop', { i }),
+    dispatchMany: (n, offset) => utils.addJobs(Array.from({ length: n }, (_, k) => ({ identifier: 'noop', payload: { i: offset + k } }))),
+    start: async (h) => {
+      handler = h
+      runner = await gw.run({
+        pgPool: pool,
+        logger,
+        concurrency,
+        noHandleSignals: true,
+        taskList: { noop: async () => handler() },
+      })
+    },
+    stop: async () => {
+      await runner?.stop()
+      runner = undefined
+    },
+    close: async () => {
+      await runner?.stop()
+      await utils.release()
+      await pool.end()
+    },
+  }
+  return adapter
+}
