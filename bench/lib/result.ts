@@ -14,6 +14,7 @@ export const SCENARIOS = {
   'process-c8-2p': 'S2 · process pre-loaded jobs, two processes at concurrency 8 each',
   latency: 'S3 · latency from dispatch to handler start, light load',
   'latency-return': 'S3 · wait from dispatch resolving to handler start, idle worker',
+  'latency-return-2p': 'S3 · wait from dispatch resolving to handler start, idle worker, dispatched by another process',
   commit: 'S3 · one commit at light load: a single-INSERT transaction, what dispatch to start is measured against',
   chains: 'S4 · 1,000 chains of 10 steps, concurrency 8',
   batch: 'S4 · a batch of 10,000 jobs with callbacks, concurrency 8',

@@ -10,7 +10,7 @@ import { SCENARIOS, type Row, type ScenarioId } from './result.js'
 import { perSecond } from './stats.js'
 
 /** Scenarios whose main number is a latency: their ratio compares p50 (lower is better). */
-const LATENCY: ReadonlySet<ScenarioId> = new Set(['latency', 'latency-return', 'commit', 'list-100k', 'worker-dispatch', 'worker-eld'])
+const LATENCY: ReadonlySet<ScenarioId> = new Set(['latency', 'latency-return', 'latency-return-2p', 'commit', 'list-100k', 'worker-dispatch', 'worker-eld'])
 
 export function jobsPerSecond(r: Row): number | undefined {
   return r.jobs !== undefined && r.ms !== undefined ? perSecond(r.jobs, r.ms) : undefined

@@ -137,6 +137,7 @@ export const SUBJECTS: Record<string, () => Subject> = {
   workers: () => workers,
   'ferry:postgres': () => postgres('ferry:postgres'),
   'graphile-worker': () => postgres('graphile-worker'),
+  'graphile-worker:batched': () => postgres('graphile-worker:batched'),
   'pg-boss': () => postgres('pg-boss'),
 }
 

@@ -18,9 +18,15 @@ export interface PgSizes {
   latency: { samples: number; gapMs: { min: number; max: number } }
 }
 
-/** What the second process tells the first: it is ready, how many jobs it ran so far, or in all once stopped. */
-export type FromSecond = { ready: true } | { count: number } | { stopped: number }
-export type ToSecond = 'go' | 'stop'
+/**
+ * What the second process tells the first: it is ready, how many jobs it ran so far, how many in
+ * all once stopped, or when the dispatch it was asked for resolved (on the shared clock).
+ */
+export type FromSecond = { ready: true } | { count: number } | { stopped: number } | { returned: number }
+export type ToSecond = 'go' | 'stop' | { dispatch: number }
+
+/** A clock both processes read alike: milliseconds since the epoch, at high resolution. */
+const shared = () => performance.timeOrigin + now()
 
 const SECOND = fileURLToPath(new URL('./second.ts', import.meta.url))
 
@@ -28,6 +34,8 @@ interface Second {
   /** Jobs it ran so far, as last reported. */
   count(): number
   go(): void
+  /** Has it dispatch job i; resolves with the moment (shared clock) its dispatch resolved. */
+  dispatch(i: number): Promise<number>
   /** Stops its worker (settling what runs) and resolves with the jobs it ran in all. */
   stop(): Promise<number>
   kill(): void
@@ -44,13 +52,15 @@ async function startSecond(name: string, url: string, concurrency: number, onCou
   let count = 0
   const ready = deferred()
   let stopped: ((n: number) => void) | undefined
+  let returned: ((at: number) => void) | undefined
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
   child.on('message', (m: FromSecond) => {
     if ('ready' in m) ready.resolve()
     else if ('count' in m) {
       count = m.count
       onCount()
-    } else {
+    } else if ('returned' in m) returned?.(m.returned)
+    else {
       count = m.stopped
       stopped?.(m.stopped)
     }
@@ -64,6 +74,11 @@ async function startSecond(name: string, url: string, concurrency: number, onCou
   return {
     count: () => count,
     go: () => child.send('go' satisfies ToSecond),
+    dispatch: (i) =>
+      new Promise<number>((resolve) => {
+        returned = resolve
+        child.send({ dispatch: i } satisfies ToSecond)
+      }),
     stop: () =>
       new Promise<number>((resolve) => {
         stopped = resolve
@@ -128,15 +143,18 @@ export type LatencyMeasured = Measured & { p95?: number }
  * S3 on Postgres: the worker started and idle; one job at a time, with a random pause before
  * each (the same seeded sequence for every subject); measured from the moment dispatch's promise
  * resolved (the job is committed) to the handler starting. A handler that starts before the
- * dispatch resolved counts as 0.
+ * dispatch resolved counts as 0. `across`: the jobs are dispatched by a second Node process
+ * (made on the same database, its worker never started), so the wake-up crosses processes.
  */
-export async function latencyAfterDispatch(make: PgFactory, url: string, sizes: PgSizes): Promise<LatencyMeasured> {
+export async function latencyAfterDispatch(name: string, make: PgFactory, url: string, sizes: PgSizes, across: boolean): Promise<LatencyMeasured> {
   const a = await make({ url, concurrency: 1 })
+  let second: Second | undefined
   try {
     const { samples, gapMs } = sizes.latency
     const random = seededRandom(1)
     let started = deferred<number>()
-    await a.start(() => started.resolve(now()))
+    await a.start(() => started.resolve(shared()))
+    if (across) second = await startSecond(name, url, 1, () => undefined)
     const waits: number[] = []
     const calls: number[] = []
     let early = 0
@@ -144,9 +162,8 @@ export async function latencyAfterDispatch(make: PgFactory, url: string, sizes: 
     for (let i = 0; i < samples; i++) {
       await sleep(gapMs.min + random() * (gapMs.max - gapMs.min))
       started = deferred<number>()
-      const s = now()
-      await a.dispatch(i)
-      const returned = now()
+      const s = shared()
+      const returned = second ? await second.dispatch(i) : await a.dispatch(i).then(shared)
       const began = await started.promise
       calls.push(returned - s)
       if (began < returned) early++
@@ -154,10 +171,11 @@ export async function latencyAfterDispatch(make: PgFactory, url: string, sizes: 
     }
     const ms = now() - t0
     await a.stop()
+    await second?.stop()
     const q = (x: number[], p: number) => quantile(x, p)
     const f = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2))
     const note = join(
-      `one job at a time, ${gapMs.min}–${gapMs.max} ms apart at random; the dispatch call itself: p50 ${f(q(calls, 0.5))} ms, p95 ${f(q(calls, 0.95))} ms`,
+      `one job at a time, ${gapMs.min}–${gapMs.max} ms apart at random${second ? ', dispatched by a second process' : ''}; the dispatch call itself${second ? ' (with the message to that process)' : ''}: p50 ${f(q(calls, 0.5))} ms, p95 ${f(q(calls, 0.95))} ms`,
       early > 0 ? `${early} handlers started before their dispatch resolved (counted as 0)` : undefined,
     )
     const p50 = q(waits, 0.5)
@@ -165,6 +183,7 @@ export async function latencyAfterDispatch(make: PgFactory, url: string, sizes: 
     const p99 = q(waits, 0.99)
     return { jobs: waits.length, ms, ...(p50 === undefined ? {} : { p50 }), ...(p95 === undefined ? {} : { p95 }), ...(p99 === undefined ? {} : { p99 }), note }
   } finally {
+    second?.kill()
     await a.close()
   }
 }

@@ -3,7 +3,9 @@
  * bench/node/postgres/second.ts <subject> <url> <concurrency>`. Makes the subject on the
  * database at url, says it is ready, starts its worker on `go`, reports how many jobs it ran
  * (batched per turn of the event loop), and on `stop` stops its worker, reports the total and
- * exits. Started with an IPC channel by `scenarios.ts`.
+ * exits. Asked to dispatch job i, it dispatches it and reports when the dispatch resolved, on
+ * the clock both processes share (`performance.timeOrigin + performance.now()`). Started with
+ * an IPC channel by `scenarios.ts`.
  *
  * @module
  */
@@ -29,7 +31,8 @@ const handler = () => {
 }
 let started: Promise<void> = Promise.resolve()
 process.on('message', (m: ToSecond) => {
-  if (m === 'go') started = a.start(handler)
+  if (typeof m === 'object') void a.dispatch(m.dispatch).then(() => send({ returned: performance.timeOrigin + performance.now() }))
+  else if (m === 'go') started = a.start(handler)
   else
     void (async () => {
       await started

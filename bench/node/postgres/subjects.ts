@@ -9,7 +9,7 @@ import type { Base } from '../../lib/run-common.js'
 import type { Row, ScenarioId } from '../../lib/result.js'
 import { smokeSizes } from '../../lib/smoke.js'
 import type { PgFactory } from './adapter.js'
-import { FERRY_POSTGRES, GRAPHILE_WORKER, PG_BOSS } from './names.js'
+import { FERRY_POSTGRES, GRAPHILE_WORKER, GRAPHILE_WORKER_BATCHED, PG_BOSS } from './names.js'
 import type { PgSizes } from './scenarios.js'
 
 export interface PgSubject {
@@ -20,12 +20,16 @@ export interface PgSubject {
 export const PG_SUBJECTS: Record<string, PgSubject> = {
   'graphile-worker': {
     base: { subject: GRAPHILE_WORKER, kind: 'peer', compareTo: FERRY_POSTGRES },
-    load: async () => (await import('./graphile-worker.js')).graphileWorker,
+    load: async () => (await import('./graphile-worker.js')).graphileWorker(false),
+  },
+  'graphile-worker:batched': {
+    base: { subject: GRAPHILE_WORKER_BATCHED, kind: 'peer', compareTo: FERRY_POSTGRES },
+    load: async () => (await import('./graphile-worker.js')).graphileWorker(true),
   },
   'pg-boss': { base: { subject: PG_BOSS, kind: 'peer', compareTo: FERRY_POSTGRES }, load: async () => (await import('./pg-boss.js')).pgBoss },
 }
 
-export const PG_SCENARIOS = ['process-c1', 'process-c8', 'process-c1-2p', 'process-c8-2p', 'latency-return'] as const satisfies readonly ScenarioId[]
+export const PG_SCENARIOS = ['process-c1', 'process-c8', 'process-c1-2p', 'process-c8-2p', 'latency-return', 'latency-return-2p'] as const satisfies readonly ScenarioId[]
 
 const FULL: PgSizes = {
   process: { jobs: 5_000, seconds: 15 },
@@ -55,7 +59,8 @@ export async function runPg(name: string, scenario: ScenarioId): Promise<Row[]> 
         return [{ ...s.base, scenario, ...(await processJobs(name, make, db.url, PG_SIZES, concurrency, processes)) }]
       }
       case 'latency-return':
-        return [{ ...s.base, scenario, ...(await latencyAfterDispatch(make, db.url, PG_SIZES)) }]
+      case 'latency-return-2p':
+        return [{ ...s.base, scenario, ...(await latencyAfterDispatch(name, make, db.url, PG_SIZES, scenario === 'latency-return-2p')) }]
       default:
         throw new Error(`${name} has no scenario ${scenario}`)
     }
