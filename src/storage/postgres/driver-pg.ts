@@ -58,11 +58,18 @@ function isPgClient(value: unknown): value is PgClientLike {
   )
 }
 
+/**
+ * Without parameters a statement goes by the simple query protocol, so a text may hold several
+ * statements (a migration): node-postgres then answers with a result per statement, and the
+ * rows are the last one's.
+ */
 function sqlOf(client: Pick<PgClientLike, 'query'>): Sql {
   return {
     async query<R>(text: string, params?: readonly unknown[]) {
-      const result = await client.query(text, params as unknown[] | undefined)
-      return result.rows as R[]
+      const result = (await client.query(text, params as unknown[] | undefined)) as
+        | { rows: unknown[] }
+        | { rows: unknown[] }[]
+      return (Array.isArray(result) ? (result.at(-1)?.rows ?? []) : result.rows) as R[]
     },
   }
 }

@@ -11,14 +11,14 @@ import type { Driver, Session, Sql } from './driver.js'
 /** What ferry uses of PGlite's transaction object. */
 export interface PGliteTransactionLike {
   query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>
-  exec(text: string): Promise<unknown>
+  exec(text: string): Promise<{ rows: unknown[] }[]>
   rollback(): Promise<void>
 }
 
 /** What ferry uses of a PGlite instance. */
 export interface PGliteLike {
   query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>
-  exec(text: string): Promise<unknown>
+  exec(text: string): Promise<{ rows: unknown[] }[]>
   transaction<T>(fn: (tx: PGliteTransactionLike) => Promise<T>): Promise<T>
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>
 }
@@ -41,10 +41,18 @@ function isPGliteTransaction(value: unknown): value is PGliteTransactionLike {
   return typeof v.query === 'function' && typeof v.exec === 'function' && typeof v.rollback === 'function'
 }
 
-function sqlOf(on: Pick<PGliteLike, 'query'>): Sql {
+/**
+ * Without parameters a statement goes by the simple query protocol (`exec`), as node-postgres
+ * sends it, so a text may hold several statements (a migration); the rows are the last one's.
+ */
+function sqlOf(on: Pick<PGliteLike, 'query' | 'exec'>): Sql {
   return {
     async query<R>(text: string, params?: readonly unknown[]) {
-      const result = await on.query(text, params as unknown[] | undefined)
+      if (params === undefined || params.length === 0) {
+        const results = await on.exec(text)
+        return (results.at(-1)?.rows ?? []) as R[]
+      }
+      const result = await on.query(text, params as unknown[])
       return result.rows as R[]
     },
   }

@@ -1,0 +1,117 @@
+/**
+ * Whether the application's transaction, joined by a write given `{ tx }`, committed. Events
+ * of that write are told only once it has, and never when it rolled back.
+ *
+ * Inside the transaction, one statement reads its id (`txid_current()`) and, on node-postgres,
+ * sends a notification on a channel only this driver listens to: Postgres delivers it at
+ * `COMMIT`, and never after a `ROLLBACK`, so a commit is heard at once. What is not heard (a
+ * rollback, or a commit while the listening connection was down) is read from
+ * `txid_status()`, asked again with growing pauses until the transaction has ended.
+ *
+ * PGlite has one connection: a statement outside the application's transaction waits for it
+ * to end, so the first `txid_status()` already has the answer.
+ *
+ * @module
+ */
+import type { Driver, Session, Sql } from './driver.js'
+
+/** The pauses between two readings of a transaction's status, in milliseconds. */
+const FIRST_PAUSE_MS = 20
+const LONGEST_PAUSE_MS = 1_000
+
+interface Listener {
+  channel: string
+  /** The transactions waiting to be heard committed, by id. */
+  waiting: Map<string, () => void>
+  session?: Promise<Session | undefined>
+}
+
+const listeners = new WeakMap<Driver, Listener>()
+
+function listenerOf(driver: Driver): Listener {
+  let l = listeners.get(driver)
+  if (!l) {
+    const random = Math.floor(Math.random() * 2 ** 48).toString(36)
+    l = { channel: `ferry_commit_${random}`, waiting: new Map() }
+    listeners.set(driver, l)
+  }
+  return l
+}
+
+/**
+ * Opens the connection that hears commits, once per driver, without waiting for it: a pool
+ * that has no connection to spare must not hold up the application's transaction. Until it
+ * listens, commits are read from `txid_status()`.
+ */
+function listen(driver: Driver, l: Listener): void {
+  if (l.session) return
+  const opening = (async () => {
+    const session = await driver.session()
+    session.onEnd(() => {
+      // Heard no more: the waiting ones are read from their status. The next watch reopens it.
+      if (l.session === opening) delete l.session
+    })
+    await session.listen(l.channel, (xid) => l.waiting.get(xid)?.())
+    return session
+  })().catch(() => {
+    if (l.session === opening) delete l.session
+    return undefined
+  })
+  l.session = opening
+}
+
+/**
+ * Called inside the application's transaction, on it (`sql`). The function it resolves with
+ * resolves true once that transaction has committed, false once it was rolled back.
+ */
+export async function watchCommit(driver: Driver, sql: Sql): Promise<() => Promise<boolean>> {
+  if (driver.kind === 'pglite') {
+    const [row] = await sql.query<{ xid: string }>('SELECT txid_current()::text AS xid')
+    const xid = (row as { xid: string }).xid
+    return once(() => settled(driver, xid))
+  }
+  const l = listenerOf(driver)
+  listen(driver, l)
+  const [row] = await sql.query<{ xid: string }>(
+    'SELECT txid_current()::text AS xid, pg_notify($1, txid_current()::text)',
+    [l.channel],
+  )
+  const xid = (row as { xid: string }).xid
+  let heard!: () => void
+  const committed = new Promise<void>((resolve) => {
+    heard = resolve
+  })
+  l.waiting.set(xid, heard)
+  return once(async () => {
+    try {
+      return await settled(driver, xid, committed)
+    } finally {
+      l.waiting.delete(xid)
+    }
+  })
+}
+
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined
+  return () => (result ??= fn())
+}
+
+/** Resolves once the transaction ended: true when it committed. */
+async function settled(driver: Driver, xid: string, heard?: Promise<void>): Promise<boolean> {
+  let pause = FIRST_PAUSE_MS
+  for (;;) {
+    const [row] = await driver.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [xid])
+    const status = row?.status
+    // null: too old for Postgres to remember, so long ended; a transaction that wrote a job
+    // and was rolled back is not forgotten that soon.
+    if (status !== 'in progress') return status !== 'aborted'
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const paused = new Promise<'paused'>((resolve) => {
+      timer = setTimeout(() => resolve('paused'), pause)
+    })
+    const woke = await Promise.race(heard ? [paused, heard.then(() => 'heard' as const)] : [paused])
+    clearTimeout(timer)
+    if (woke === 'heard') return true
+    pause = Math.min(pause * 2, LONGEST_PAUSE_MS)
+  }
+}

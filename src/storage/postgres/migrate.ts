@@ -1,0 +1,52 @@
+/**
+ * Brings a schema to the version this ferry knows: the migrations it has not had run in one
+ * transaction, each recorded in `<schema>.migrations`. Processes that start at once wait for
+ * each other on an advisory lock, so each migration runs once; a schema of a newer ferry is
+ * refused before anything is changed.
+ *
+ * @module
+ */
+import type { Driver, Sql } from './driver.js'
+import { schemaTooNew } from './errors.js'
+import { MIGRATIONS } from './migrations.js'
+
+/** Of the schema, until its first migration: no table of ferry's means version 0. */
+async function version(sql: Sql, schema: string): Promise<number> {
+  const [row] = await sql.query<{ table: string | null }>('SELECT to_regclass($1)::text AS table', [`"${schema}"."migrations"`])
+  if (row?.table == null) return 0
+  const [max] = await sql.query<{ version: number | null }>(`SELECT max(version) AS version FROM "${schema}"."migrations"`)
+  return max?.version ?? 0
+}
+
+/**
+ * Runs the migrations `schema` has not had.
+ * @param schema a validated lowercase identifier
+ * @throws StorageError of code `SCHEMA_TOO_NEW` when the schema is newer than this ferry
+ */
+export async function migrate(driver: Driver, schema: string, migrations: readonly ((schema: string) => string)[] = MIGRATIONS): Promise<void> {
+  // Read first without the lock: a schema that is up to date (every start but the first)
+  // needs no transaction and waits for nobody.
+  const seen = await version(driver, schema)
+  if (seen > migrations.length) throw schemaTooNew(schema, seen, migrations.length)
+  if (seen === migrations.length) return
+  await driver.transaction(async (sql) => {
+    // Released at the end of the transaction: the next process to start finds the migrations done.
+    await sql.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ferry migrate "${schema}"`])
+    const current = await version(sql, schema)
+    if (current > migrations.length) throw schemaTooNew(schema, current, migrations.length)
+    if (current === migrations.length) return
+    if (current === 0) {
+      await sql.query(
+        `CREATE SCHEMA IF NOT EXISTS "${schema}";
+        CREATE TABLE IF NOT EXISTS "${schema}"."migrations" (
+          version integer PRIMARY KEY,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        )`,
+      )
+    }
+    for (let v = current; v < migrations.length; v++) {
+      await sql.query((migrations[v] as (schema: string) => string)(schema))
+      await sql.query(`INSERT INTO "${schema}"."migrations" (version) VALUES ($1)`, [v + 1])
+    }
+  })
+}
