@@ -36,12 +36,13 @@ export class LoadSampler {
     this.#samples.push(loadavg()[0] ?? 0)
   }
 
-  line(): string {
+  /** `before`: when the samples were taken. */
+  line(before = 'each subject'): string {
     this.sample()
     const s = this.#samples
     const f = (x: number | undefined) => (x ?? 0).toFixed(2)
     const median = quantile(s, 0.5)
-    return `Load average (1 min) before each subject: min ${f(Math.min(...s))}, median ${f(median)}, max ${f(Math.max(...s))}, on ${cpus().length} cores (the benchmark itself keeps about one busy; the rest is other work on the machine)`
+    return `Load average (1 min) before ${before}: min ${f(Math.min(...s))}, median ${f(median)}, max ${f(Math.max(...s))}, on ${cpus().length} cores (the benchmark itself keeps about one busy; the rest is other work on the machine)`
   }
 }
 

@@ -17,7 +17,7 @@ import { ensureBenchDeps } from '../lib/install.js'
 import { LoadSampler, machineHeader } from '../lib/machine.js'
 import { startPostgres, type Postgres } from '../lib/postgres.js'
 import { startRedis } from '../lib/redis.js'
-import type { Row } from '../lib/result.js'
+import type { Row, ScenarioId } from '../lib/result.js'
 import { now } from '../lib/stats.js'
 import { allTables } from '../lib/table.js'
 import { NODE_GOALS } from './goals.js'
@@ -25,6 +25,7 @@ import { METHOD } from './method.js'
 import { SMOKE } from './sizes.js'
 import { POSTGRES_GROUP } from './postgres/names.js'
 import { postgresReport } from './postgres/report.js'
+import { PG_SCENARIOS } from './postgres/subjects.js'
 import { DEFAULT_SUBJECTS, GROUPS, SUBJECTS } from './subjects.js'
 
 const only = process.argv.slice(2)
@@ -49,21 +50,31 @@ try {
   if ('url' in postgres) env['BENCH_POSTGRES_URL'] = postgres.url
   else env['BENCH_POSTGRES_UNAVAILABLE'] = postgres.unavailable
   const entry = fileURLToPath(new URL('./subject.ts', import.meta.url))
-  for (const name of names) {
-    const started = now()
-    load.sample()
-    for (const scenario of SUBJECTS[name]?.().scenarios ?? []) {
-      const out = join(dir, `${name.replace(/\W/g, '_')}-${scenario}.json`)
-      const r = spawnSync(process.execPath, ['--import', 'tsx', entry, name, scenario, out, dir], { env, stdio: ['ignore', 'inherit', 'inherit'] })
-      let got: Row[]
-      try {
-        got = JSON.parse(readFileSync(out, 'utf8')) as Row[]
-      } catch {
-        got = [{ scenario, subject: name, kind: 'peer', unavailable: `the scenario's process failed (exit ${r.status ?? r.signal ?? '?'})` }]
-      }
-      rows.push(...got)
+  const run = (name: string, scenario: ScenarioId) => {
+    const out = join(dir, `${name.replace(/\W/g, '_')}-${scenario}.json`)
+    const r = spawnSync(process.execPath, ['--import', 'tsx', entry, name, scenario, out, dir], { env, stdio: ['ignore', 'inherit', 'inherit'] })
+    try {
+      return JSON.parse(readFileSync(out, 'utf8')) as Row[]
+    } catch {
+      return [{ scenario, subject: name, kind: 'peer', unavailable: `the scenario's process failed (exit ${r.status ?? r.signal ?? '?'})` }] satisfies Row[]
     }
-    console.error(`bench: ${name} done in ${((now() - started) / 1000).toFixed(1)} s`)
+  }
+  if (pgOnly) {
+    // Scenario by scenario, every subject in turn: the load of a shared machine drifts over
+    // minutes, and subjects compared in one scenario should meet the same.
+    for (const scenario of PG_SCENARIOS) {
+      const started = now()
+      load.sample()
+      for (const name of names) rows.push(...run(name, scenario))
+      console.error(`bench: ${scenario} done in ${((now() - started) / 1000).toFixed(1)} s`)
+    }
+  } else {
+    for (const name of names) {
+      const started = now()
+      load.sample()
+      for (const scenario of SUBJECTS[name]?.().scenarios ?? []) rows.push(...run(name, scenario))
+      console.error(`bench: ${name} done in ${((now() - started) / 1000).toFixed(1)} s`)
+    }
   }
 } finally {
   if ('stop' in redis) await redis.stop()
@@ -75,7 +86,7 @@ const command = `${SMOKE ? 'BENCH_SMOKE=1 ' : ''}npm run bench${only.length > 0 
 const took = `Full run took ${Math.round((now() - t0) / 1000)} s`
 if (pgOnly) {
   const server = 'url' in postgres ? `${postgres.version} on 127.0.0.1 (${postgres.settings})` : `PostgreSQL: ${postgres.unavailable}`
-  const report = postgresReport(machineHeader('ferry benchmarks: Postgres', command, [server, took, load.line()]), rows)
+  const report = postgresReport(machineHeader('ferry benchmarks: Postgres', command, [server, took, load.line('each scenario')]), rows)
   console.log(report)
   if (pgWhole && !SMOKE) writeFileSync(new URL('../results/postgres.md', import.meta.url), `${report}\n`)
 } else {

@@ -117,8 +117,7 @@ export interface GraphileModule {
       concurrency: number
       noHandleSignals: boolean
       taskList: Record<string, (payload: unknown) => Promise<void>>
-      localQueue?: { size: number }
-      completeJobBatchDelay?: number
+      preset?: { worker: { localQueue: { size: number }; completeJobBatchDelay: number } }
     },
   ): Promise<GraphileRunner>
 }

@@ -23,6 +23,7 @@ export const graphileWorker = (batched: boolean): PgFactory => async ({ url, con
   // An idle client's error (the server ending it) is the pool's to hear; counted, not thrown.
   const errors: unknown[] = []
   pool.on('error', (e) => errors.push(e))
+  pool.on('connect', (client) => client.on('error', (e) => errors.push(e)))
   const logger = new gw.Logger(() => () => undefined)
   await gw.runMigrations({ pgPool: pool, logger })
   const utils = await gw.makeWorkerUtils({ pgPool: pool, logger })
@@ -39,7 +40,8 @@ export const graphileWorker = (batched: boolean): PgFactory => async ({ url, con
         concurrency,
         noHandleSignals: true,
         taskList: { noop: async () => handler() },
-        ...(batched ? { localQueue: { size: LOCAL_QUEUE }, completeJobBatchDelay: COMPLETE_DELAY_MS } : {}),
+        // Options of graphile-config's preset only: run() ignores them at the top level.
+        ...(batched ? { preset: { worker: { localQueue: { size: LOCAL_QUEUE }, completeJobBatchDelay: COMPLETE_DELAY_MS } } } : {}),
       })
     },
     stop: async () => {

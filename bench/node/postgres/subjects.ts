@@ -32,7 +32,7 @@ export const PG_SUBJECTS: Record<string, PgSubject> = {
 export const PG_SCENARIOS = ['process-c1', 'process-c8', 'process-c1-2p', 'process-c8-2p', 'latency-return', 'latency-return-2p'] as const satisfies readonly ScenarioId[]
 
 const FULL: PgSizes = {
-  process: { jobs: 5_000, seconds: 15 },
+  process: { jobs: 5_000, seconds: 10 },
   latency: { samples: 200, gapMs: { min: 0, max: 20 } },
 }
 
