@@ -21,9 +21,21 @@
  * `pollMs`, which makes engines re-check the store; once it listens again they are told `[]`
  * once more, for work committed while nobody heard. No timer runs while it listens.
  *
+ * Sending: `publish` returns at once; the `NOTIFY` runs on any connection of the pool (a process
+ * that only dispatches has no session), one statement at a time so that other processes hear
+ * commits in the order this one told them, those told meanwhile going together in the next.
+ * A `NOTIFY` that fails is lost, as a missed broadcast is: it fails when the server or the
+ * network does, and then the listening sessions elsewhere fail too, so their subscribers are
+ * polled and told `[]` when they reconnect; an engine that still missed it finds the work at
+ * its next turn. `encodeNotifications` is exported so that a `NOTIFY` can also be sent inside
+ * the write's own transaction.
+ *
  * Anyone who can connect can `NOTIFY` on the channel, so a payload is taken only in the shape
  * this module sends, with every event of a known kind and its fields of the right types;
  * anything else is dropped whole, and nothing throws.
+ *
+ * A connection that dies without the server closing it (a network cut) is noticed only when
+ * TCP says so: give the pool `keepAlive: true` so that it does.
  *
  * @module
  */
@@ -38,12 +50,20 @@ type Share = NonNullable<StoreBackend['share']>
 /** Postgres takes payloads shorter than 8000 bytes; ours are ASCII, one byte a character. */
 export const MAX_PAYLOAD = 7999
 
-/** Subscribers are told `[]` this often while the notification connection is down. */
+/**
+ * Subscribers are told `[]` this often while the notification connection is down. Two seconds
+ * is graphile-worker's poll interval, the only way it finds work: while down, ferry picks up
+ * work no later than it does, at the cost of one claim per engine every two seconds, and only
+ * while down.
+ */
 export const DEFAULT_POLL_MS = 2000
 
 /** The first wait before reconnecting; it doubles with each failure, up to `MAX_BACKOFF_MS`. */
 const FIRST_BACKOFF_MS = 250
 const MAX_BACKOFF_MS = 15_000
+
+/** Sends a list of payloads (`$2`, text[]) on a channel (`$1`), in order, in one statement. */
+export const NOTIFY_SQL = 'SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p'
 
 /** Notifications sent in one statement at most. */
 const PER_STATEMENT = 64
@@ -249,11 +269,12 @@ export interface NotificationsOptions {
 /**
  * The `share` of a Postgres store: `publish` sends a commit's events with `NOTIFY`, `subscribe`
  * hears the other processes' with `LISTEN`. `close` stops listening and waits for the
- * notifications under way.
+ * notifications under way. To send from inside a write's transaction instead, run
+ * `NOTIFY_SQL` with `channelOf(schema)` and `encodeNotifications(events, sender)`.
  * @throws InvalidArgumentError for a schema that is not a lowercase identifier or a `pollMs`
  * that is not a positive number
  */
-export function notifications(o: NotificationsOptions): Share & { close(): Promise<void> } {
+export function notifications(o: NotificationsOptions): Share & { readonly sender: string; close(): Promise<void> } {
   if (typeof o.schema !== 'string' || !SCHEMA.test(o.schema)) {
     throw new InvalidArgumentError(`schema must be a lowercase identifier (${SCHEMA.source}), got ${JSON.stringify(o.schema)}`)
   }
@@ -275,6 +296,8 @@ class Notifications implements Share {
   readonly #pollMs: number
   readonly #clock: Clock
   readonly #self = senderId()
+  /** This store's sender id: a `NOTIFY` sent with `encodeNotifications(events, sender)` is not heard back. */
+  readonly sender = this.#self
   readonly #listeners = new Set<(events: QueueEvent[]) => void>()
   #closed = false
   #generation = 0
@@ -293,12 +316,7 @@ class Notifications implements Share {
     this.#clock = clock
   }
 
-  /**
-   * Sends at once, without holding up the caller. Notifications go one statement at a time on
-   * any connection of the pool, so other processes hear commits in the order they were told;
-   * those told while one is under way go together in the next. A statement that fails is lost
-   * like a missed broadcast: see the module's comment for what covers it.
-   */
+  /** Sends without holding up the caller; never throws (see the module's comment). */
   publish(events: QueueEvent[]): void {
     if (this.#closed) return
     let payloads: string[]
@@ -315,11 +333,9 @@ class Notifications implements Share {
     while (this.#outbox.length > 0) {
       const batch = this.#outbox.splice(0, PER_STATEMENT)
       try {
-        await this.#driver.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n', [this.#channel, batch])
+        await this.#driver.query(NOTIFY_SQL, [this.#channel, batch])
       } catch {
-        // Lost: the server or the connection failed. Listeners elsewhere lose their sessions
-        // in the first case and re-check when they reconnect; otherwise they find the work at
-        // their next claim.
+        // Lost, as a missed broadcast is: see the module's comment for what covers it.
       }
     }
     this.#sending = undefined

@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { InvalidArgumentError } from '../../../src/core/errors.js'
 import type { QueueEvent } from '../../../src/core/types.js'
 import type { Driver } from '../../../src/storage/postgres/driver.js'
@@ -8,6 +8,7 @@ import { pgDriver } from '../../../src/storage/postgres/driver-pg.js'
 import { pgliteDriver } from '../../../src/storage/postgres/driver-pglite.js'
 import {
   MAX_PAYLOAD,
+  NOTIFY_SQL,
   channelOf,
   decodeNotification,
   encodeNotifications,
@@ -172,7 +173,8 @@ function scenarios(name: string, setup: () => Setup): void {
   describe(`notifications on ${name}`, { timeout: 60_000 }, () => {
     const s = setup()
     const closing: (() => Promise<void>)[] = []
-    afterAll(async () => {
+    // Each listening store holds a connection of its pool: closed after each test, they leave the pool free.
+    afterEach(async () => {
       for (const c of closing.splice(0)) await c()
     })
     const pair = (schema = freshSchema(), clock = new ManualClock()) => {
@@ -210,6 +212,26 @@ function scenarios(name: string, setup: () => Setup): void {
       const hb = await listening(b)
       a.publish([dispatched('long')])
       await vi.waitFor(() => expect(hb.events()).toEqual([dispatched('long')]), soon)
+    })
+
+    it('hears a NOTIFY sent inside a write\'s transaction once it commits, and never one rolled back', async () => {
+      const { a, b, schema } = pair()
+      const [da] = s.drivers()
+      const ha = await listening(a)
+      const hb = await listening(b)
+      const send = (events: QueueEvent[]) => (sql: { query: Driver['query'] }) =>
+        sql.query(NOTIFY_SQL, [channelOf(schema), encodeNotifications(events, a.sender)])
+      await expect(
+        da.transaction(async (sql) => {
+          await send([dispatched('rolled back')])(sql)
+          throw new Error('rollback')
+        }),
+      ).rejects.toThrow('rollback')
+      await da.transaction(send([dispatched('committed')]))
+      await vi.waitFor(() => expect(hb.events()).toEqual([dispatched('committed')]), soon)
+      // Its own store does not hear it back.
+      b.publish([dispatched('marker')])
+      await vi.waitFor(() => expect(ha.events()).toEqual([dispatched('marker')]), soon)
     })
 
     it('tells an empty list as an empty list: something changed, look again', async () => {
