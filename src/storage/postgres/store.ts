@@ -1,0 +1,114 @@
+/**
+ * `postgresStore`: the Store over PostgreSQL, through the application's node-postgres `pg.Pool`
+ * or a PGlite instance. `defineStore` makes it of three parts: the backend (SQL reads and
+ * writes), notifications (`LISTEN`/`NOTIFY`, so that processes wake each other) and, on a
+ * server, liveness (an advisory lock per engine, so that a dead process's jobs are taken over
+ * at once).
+ *
+ * @module
+ */
+import { defineStore } from '../../core/define-store.js'
+import { InvalidArgumentError, QueueClosedError } from '../../core/errors.js'
+import type { Store } from '../../core/store.js'
+import { PostgresBackend, storageError } from './backend.js'
+import type { Driver } from './driver.js'
+import { isPgPool, pgDriver, type PgPoolLike } from './driver-pg.js'
+import { isPGlite, pgliteDriver, type PGliteLike } from './driver-pglite.js'
+import { migrate } from './migrate.js'
+import { notifications } from './notify.js'
+
+export interface PostgresStoreOptions {
+  /**
+   * Where the store's tables are: a node-postgres `pg.Pool`, or a PGlite instance
+   * (`@electric-sql/pglite`). The store takes a connection of the pool per transaction and
+   * holds one for notifications (a second one while a write joined an application's
+   * transaction and a third for liveness once engines run); it never ends the pool.
+   *
+   * @example
+   * import pg from 'pg'
+   * const store = postgresStore({ pool: new pg.Pool({ connectionString, keepAlive: true }) })
+   */
+  pool: PgPoolLike | PGliteLike
+  /**
+   * The Postgres schema (namespace) of the store's tables, created if missing. Stores on one
+   * database with different schemas are apart: their jobs, and their notifications.
+   * A lowercase identifier (`^[a-z_][a-z0-9_]{0,62}$`).
+   * @default 'ferry'
+   */
+  schema?: string
+}
+
+export interface PostgresStore extends Store {
+  /**
+   * Migrates the schema now (the first call on the store does otherwise). Rejects with a
+   * `StorageError` of code `SCHEMA_TOO_NEW` for a schema of a newer ferry, changing nothing.
+   */
+  open(): Promise<void>
+}
+
+const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
+
+/** The driver for what was given as `pool`. */
+function driverOf(pool: unknown): Driver {
+  // A PGlite instance has `query` too: ask for what only it has first.
+  if (isPGlite(pool)) return pgliteDriver(pool)
+  if (isPgPool(pool)) return pgDriver(pool)
+  throw new InvalidArgumentError(
+    'postgresStore: pool must be a pg.Pool of node-postgres or a PGlite instance' +
+      (pool === undefined ? '' : `, got ${typeof pool === 'object' && pool !== null ? (pool.constructor?.name ?? 'an object') : typeof pool}`),
+  )
+}
+
+/**
+ * A Store in a PostgreSQL database: several processes may share it.
+ * @throws InvalidArgumentError when `pool` is neither a `pg.Pool` nor a PGlite instance, or
+ * `schema` is not a lowercase identifier
+ * @example
+ * const queue = createQueue({ store: postgresStore({ pool }) })
+ * // In the application's transaction: the job commits, or not, with its work.
+ * const client = await pool.connect()
+ * await client.query('BEGIN')
+ * await client.query('INSERT INTO orders (id) VALUES ($1)', [id])
+ * await queue.dispatch(job('order:confirm', { id }), { tx: client })
+ * await client.query('COMMIT')
+ * client.release()
+ */
+export function postgresStore(o: PostgresStoreOptions): PostgresStore {
+  if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('postgresStore: options must be an object with a pool')
+  const schema = o.schema ?? 'ferry'
+  if (typeof schema !== 'string' || !SCHEMA.test(schema)) {
+    throw new InvalidArgumentError(`postgresStore: schema must be a lowercase identifier (${SCHEMA.source}), got ${JSON.stringify(schema)}`)
+  }
+  const driver = driverOf(o.pool)
+
+  let migrated: Promise<void> | undefined
+  const ready = (): Promise<void> => {
+    migrated ??= migrate(driver, schema).catch((err: unknown) => {
+      // Tried again by the next call: a server that was not up yet may be now.
+      migrated = undefined
+      throw err
+    })
+    return migrated
+  }
+  const share = notifications({ driver, schema })
+  const backend = new PostgresBackend({ driver, schema, ready, share })
+  const store = defineStore(backend)
+  const closeStore = store.close.bind(store)
+  let closed = false
+  // Added to the store itself, not to a copy: the store stays the one defineStore knows.
+  const extra: Pick<PostgresStore, 'open' | 'close'> = {
+    open: async () => {
+      if (closed) throw new QueueClosedError('the store is closed')
+      await ready().catch((err: unknown) => {
+        throw storageError(err, `the Postgres store (schema "${schema}")`)
+      })
+    },
+    close: async () => {
+      closed = true
+      await closeStore()
+      await share.close()
+      await driver.close()
+    },
+  }
+  return Object.assign(store, extra)
+}
