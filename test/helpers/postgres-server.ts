@@ -57,7 +57,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const server = new ThrowawayServer(await freePort())
   project.provide('postgresUrl', server.url)
   project.provide('postgresReady', server.readyFile)
-  const onSignal = (): void => server.stopNow()
+  const onSignal = (signal: NodeJS.Signals): void => {
+    server.stopNow()
+    // A listener turns off the default of ending the process: where nobody else handles the
+    // signal, it is raised again (this listener is gone by now) and ends the process as usual.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+  }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   return async () => {

@@ -162,7 +162,10 @@ export function postgresLiveness(o: PostgresLivenessOptions): Liveness & { close
           if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
           if (closed) return
           const pending = [...held.entries()].filter(([, h]) => h.on === undefined)
-          if (pending.length === 0) break
+          if (pending.length === 0) {
+            droppedPids.clear()
+            break
+          }
           try {
             const [ns, s] = await Promise.all([ensureTable(), connect()])
             for (const [owner, h] of pending) {
