@@ -93,8 +93,7 @@ describe('postgresLiveness', () => {
     const schema = freshSchema()
     const b = liveness(pgDriver(poolB), schema, { pollMs: 100 })
     const [killed, survivor] = [newOwner(), newOwner()]
-    const child = await processHolding(schema, killed)
-    await processHolding(schema, survivor)
+    const [child] = await Promise.all([processHolding(schema, killed), processHolding(schema, survivor)])
     expect((await b.alive()).sort()).toEqual([killed, survivor].sort())
     const died = vi.fn()
     b.watch?.(died)
@@ -102,7 +101,8 @@ describe('postgresLiveness', () => {
     await once(child, 'exit')
     await expect.poll(() => died.mock.calls.length, { timeout: 5000 }).toBeGreaterThan(0)
     expect(await b.alive()).toEqual([survivor])
-  })
+    // Starting two Node processes with a TypeScript loader takes seconds on a busy machine.
+  }, 30_000)
 
   it('never lists an owner whose lock is gone though its row is left', async () => {
     const schema = freshSchema()
