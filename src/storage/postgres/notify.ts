@@ -58,9 +58,14 @@ export const MAX_PAYLOAD = 7999
  */
 export const DEFAULT_POLL_MS = 2000
 
-/** The first wait before reconnecting; it doubles with each failure, up to `MAX_BACKOFF_MS`. */
+/**
+ * The first wait before reconnecting; it doubles with each failure, up to `MAX_BACKOFF_MS`, and
+ * starts small again once a connection stayed up `STABLE_MS` (one that is dropped as soon as it
+ * listens, again and again, is not retried ever faster).
+ */
 const FIRST_BACKOFF_MS = 250
 const MAX_BACKOFF_MS = 15_000
+const STABLE_MS = 60_000
 
 /** Sends a list of payloads (`$2`, text[]) on a channel (`$1`), in order, in one statement. */
 export const NOTIFY_SQL = 'SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p'
@@ -305,6 +310,8 @@ class Notifications implements Share {
   #pollTimer: unknown
   #retryTimer: unknown
   #backoff = FIRST_BACKOFF_MS
+  /** When the session last began to listen. */
+  #listeningSince = 0
   /** Payloads waiting for the statement under way to finish: sent in order, one statement at a time. */
   readonly #outbox: string[] = []
   #sending: Promise<void> | undefined
@@ -392,7 +399,7 @@ class Notifications implements Share {
       }
       if (generation !== this.#generation || this.#session !== session) return
       this.#stopPolling()
-      this.#backoff = FIRST_BACKOFF_MS
+      this.#listeningSince = this.#clock.now()
       // Work committed before the LISTEN took effect was told to nobody here.
       this.#tell([])
     })()
@@ -410,6 +417,7 @@ class Notifications implements Share {
     this.#session = undefined
     release(session)
     this.#generation++
+    if (this.#clock.now() - this.#listeningSince >= STABLE_MS) this.#backoff = FIRST_BACKOFF_MS
     this.#startPolling()
     this.#retryLater()
   }

@@ -105,6 +105,44 @@ describe('notifications when the listening connection is lost', { timeout: 60_00
     }
   })
 
+  it('waits longer each time a connection is dropped as soon as it listens, and starts small again after one stayed up', async () => {
+    const schema = freshSchema()
+    const clock = new ManualClock()
+    const share = notifications({ driver: pgDriver(pool), schema, pollMs: 10_000, clock })
+    try {
+      const calls: QueueEvent[][] = []
+      share.subscribe((events) => calls.push(events))
+      await vi.waitFor(() => expect(calls).toEqual([[]]), soon)
+      const kill = async (): Promise<void> => {
+        const pid = await vi.waitFor(async () => {
+          const [p] = await listeners(channelOf(schema))
+          expect(p).toBeDefined()
+          return p
+        }, soon)
+        await other.query('SELECT pg_terminate_backend($1)', [pid])
+        await vi.waitFor(() => expect(clock.pending).toBe(2), soon)
+      }
+      /** The next reconnect is not due before `min` ms and is due by `max`; it then listens. */
+      const reconnectsWithin = async (min: number, max: number): Promise<void> => {
+        clock.advance(min - 1)
+        expect(clock.pending).toBe(2)
+        clock.advance(max - min + 1)
+        await vi.waitFor(() => expect(clock.pending).toBe(0), soon)
+      }
+      await kill()
+      await reconnectsWithin(125, 250)
+      await kill()
+      await reconnectsWithin(250, 500)
+      await kill()
+      await reconnectsWithin(500, 1000)
+      clock.advance(60_000)
+      await kill()
+      await reconnectsWithin(125, 250)
+    } finally {
+      await share.close()
+    }
+  })
+
   it('leaves no timer and does not reconnect once the last subscriber leaves while down', async () => {
     const schema = freshSchema()
     const clock = new ManualClock()
