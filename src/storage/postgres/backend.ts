@@ -242,6 +242,7 @@ class PgTx implements StoreTx {
   readonly #known: Record<Table, Map<string, Known>> = { jobs: new Map(), chains: new Map(), batches: new Map(), schedules: new Map() }
   readonly #lookups: Partial<Record<Table, Lookup>> = {}
   #unique: { keys: [string, number][]; result: Promise<(Row | undefined)[]> } | undefined
+  #times: { parts: { text: string; params: unknown[] }[]; result: Promise<unknown[]> } | undefined
   #tail: Promise<unknown> = Promise.resolve()
   /** The first statement of this transaction that failed: Postgres refuses every one after it. */
   failed: unknown
@@ -490,10 +491,32 @@ class PgTx implements StoreTx {
     return rows
   }
 
-  async #time(text: string, params: unknown[]): Promise<number | undefined> {
-    const [r] = await this.#indexed(() => this.#query<{ t: unknown }>(text, params))
-    const t = r?.t
-    return t === null || t === undefined ? undefined : Number(t)
+  /**
+   * The one value of a query (`AS t`). Those asked for together (the next due job, lease end
+   * and schedule, in a `Promise.all`) are one statement: `SELECT (q1), (q2), ...`.
+   */
+  #time(text: string, params: unknown[]): Promise<number | undefined> {
+    let b = this.#times
+    if (!b) {
+      const batch: { parts: { text: string; params: unknown[] }[]; result: Promise<unknown[]> } = { parts: [], result: Promise.resolve([]) }
+      batch.result = this.#indexed(async () => {
+        if (this.#times === batch) this.#times = undefined
+        const all: unknown[] = []
+        const columns = batch.parts.map((part, i) => {
+          const shift = all.length
+          all.push(...part.params)
+          return `(${part.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`)}) AS t${i}`
+        })
+        const [row] = await this.#query(`SELECT ${columns.join(', ')}`, all)
+        return batch.parts.map((_, i) => row?.[`t${i}`])
+      })
+      this.#times = b = batch
+    }
+    const i = b.parts.push({ text, params }) - 1
+    return b.result.then((values) => {
+      const t = values[i]
+      return t === null || t === undefined ? undefined : Number(t)
+    })
   }
 
   /** An index query: runs in its turn, after the buffered writes are sent. */

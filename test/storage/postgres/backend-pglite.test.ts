@@ -4,7 +4,7 @@
  * ferry's storage errors.
  */
 import { PGlite } from '@electric-sql/pglite'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineStore } from '../../../src/core/define-store.js'
 import { SerializationError, StorageError } from '../../../src/core/errors.js'
 import type { Store, StoredJob } from '../../../src/core/store.js'
@@ -14,7 +14,11 @@ import { pgliteDriver } from '../../../src/storage/postgres/driver-pglite.js'
 import { MIGRATIONS } from '../../../src/storage/postgres/migrations.js'
 import { claimRequest, newBatch, newChain, newJob, T0 } from '../../../src/testing/contract/harness.js'
 
-const db = new PGlite()
+// One PGlite for the file, a schema per test: starting PGlite takes seconds on a busy machine.
+let db: PGlite
+beforeAll(async () => {
+  db = await PGlite.create()
+}, 60_000)
 afterAll(() => db.close())
 let schemas = 0
 
@@ -90,6 +94,20 @@ describe('round trips', () => {
     log.length = 0
     const found = await backend.write((tx) => Promise.all(jobs.map((j) => tx.getJob(j.id))))
     expect(found.map((j) => j?.id)).toEqual(jobs.map((j) => j.id))
+    expect(log).toHaveLength(3)
+  })
+
+  it('reads the next due job, lease end and schedule asked for together with one query', async () => {
+    let driver: ReturnType<typeof counting> | undefined
+    const { store, backend } = await fresh((d) => (driver = counting(d)))
+    await store.insert({ now: T0, jobs: [newJob({ runAt: T0 + 500 }), newJob({ type: 'u' })] })
+    await store.settleAndClaim({ now: T0, settle: [], claim: claimRequest(T0, { types: ['u'], leaseUntil: T0 + 900 }) })
+    const log = driver!.log
+    log.length = 0
+    const times = await backend.read((tx) =>
+      Promise.all([tx.nextDue(['default']), tx.nextScheduleAt(), tx.nextExpiry({ queues: ['default'], types: ['u'] }, T0)]),
+    )
+    expect(times).toEqual([T0 + 500, undefined, T0 + 900])
     expect(log).toHaveLength(3)
   })
 })
