@@ -15,6 +15,7 @@ import type { Driver } from './driver.js'
 import { isPgPool, pgDriver, type PgPoolLike } from './driver-pg.js'
 import { isPGlite, pgliteDriver, type PGliteLike } from './driver-pglite.js'
 import { migrate } from './migrate.js'
+import { postgresLiveness } from './liveness.js'
 import { notifications } from './notify.js'
 
 export interface PostgresStoreOptions {
@@ -92,7 +93,11 @@ export function postgresStore(o: PostgresStoreOptions): PostgresStore {
   }
   const share = notifications({ driver, schema })
   const backend = new PostgresBackend({ driver, schema, ready, share })
-  const store = defineStore(backend)
+  // On a server an engine's advisory lock ends with its connection, so a dead process's jobs
+  // are taken over at once. PGlite has one connection, shared by every engine on it: leases
+  // expire instead.
+  const liveness = driver.kind === 'pg' ? postgresLiveness({ driver, schema }) : undefined
+  const store = defineStore(backend, liveness ? { liveness } : {})
   const closeStore = store.close.bind(store)
   let closed = false
   // Added to the store itself, not to a copy: the store stays the one defineStore knows.
@@ -106,6 +111,7 @@ export function postgresStore(o: PostgresStoreOptions): PostgresStore {
     close: async () => {
       closed = true
       await closeStore()
+      await liveness?.close()
       await share.close()
       await driver.close()
     },
