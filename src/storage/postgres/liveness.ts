@@ -52,6 +52,7 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
 const CREATE_RACE = new Set(['23505', '42P06', '42P07'])
 
 interface Held {
+  /** Its lock's second key; 0 until the hold took the lock for the first time. */
   key: number
   onLost: (() => void) | undefined
   /** The session holding its lock; undefined while it is to be taken again. */
@@ -112,12 +113,19 @@ export function postgresLiveness(o: PostgresLivenessOptions): Liveness & { close
     return ready
   }
 
+  /** Held once, its lock gone with a dropped connection (a hold still taking its first lock is not). */
+  const lost = (h: Held): boolean => h.key > 0 && h.on === undefined
+
   /** `pg_advisory_lock` takes int4: the table's oid, a uint32, as the int4 of the same bits. */
   const int4 = (ns: number): number => ns | 0
 
   function connect(): Promise<Session> {
     current ??= (async () => {
       const s = await driver.session()
+      if (closed) {
+        await s.release()
+        throw new InvalidArgumentError('this liveness is closed')
+      }
       session = s
       try {
         const [row] = await s.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
@@ -148,7 +156,7 @@ export function postgresLiveness(o: PostgresLivenessOptions): Liveness & { close
       current = undefined
     }
     for (const h of held.values()) if (h.on === s) h.on = undefined
-    if (!closed && [...held.values()].some((h) => h.on === undefined)) retake()
+    if (!closed && [...held.values()].some(lost)) retake()
   }
 
   /** Takes again the locks a dropped connection lost, with the same keys; `onLost` for those it cannot. */
@@ -164,7 +172,7 @@ export function postgresLiveness(o: PostgresLivenessOptions): Liveness & { close
         for (const delay of reconnectMs) {
           if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
           if (closed) return
-          const pending = [...held.entries()].filter(([, h]) => h.on === undefined)
+          const pending = [...held.entries()].filter(([, h]) => lost(h))
           if (pending.length === 0) {
             droppedPids.clear()
             break
@@ -196,7 +204,7 @@ export function postgresLiveness(o: PostgresLivenessOptions): Liveness & { close
           }
         }
         for (const [owner, h] of [...held.entries()]) {
-          if (h.on !== undefined) continue
+          if (!lost(h)) continue
           held.delete(owner)
           try {
             h.onLost?.()
