@@ -18,6 +18,7 @@ export interface PgSubject {
 }
 
 export const PG_SUBJECTS: Record<string, PgSubject> = {
+  'ferry:postgres': { base: { subject: FERRY_POSTGRES, kind: 'ferry' }, load: async () => (await import('./ferry.js')).ferryPostgres },
   'graphile-worker': {
     base: { subject: GRAPHILE_WORKER, kind: 'peer', compareTo: FERRY_POSTGRES },
     load: async () => (await import('./graphile-worker.js')).graphileWorker(false),
