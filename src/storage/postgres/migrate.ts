@@ -12,8 +12,13 @@ import { MIGRATIONS } from './migrations.js'
 
 /** Of the schema, until its first migration: no table of ferry's means version 0. */
 async function version(sql: Sql, schema: string): Promise<number> {
-  const [row] = await sql.query<{ table: string | null }>('SELECT to_regclass($1)::text AS table', [`"${schema}"."migrations"`])
-  if (row?.table == null) return 0
+  // Read from the catalog with this statement's snapshot: to_regclass answers from a cache that
+  // a transaction which waited for the lock may not have refreshed yet, and would miss the table.
+  const [row] = await sql.query<{ found: boolean }>(
+    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = 'migrations') AS found",
+    [schema],
+  )
+  if (row?.found !== true) return 0
   const [max] = await sql.query<{ version: number | null }>(`SELECT max(version) AS version FROM "${schema}"."migrations"`)
   return max?.version ?? 0
 }
