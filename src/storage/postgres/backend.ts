@@ -29,6 +29,7 @@
 import { InvalidArgumentError, QueueClosedError, QueueError, StorageError, StorageFullError } from '../../core/errors.js'
 import { unreadableOf } from '../../core/damaged.js'
 import type { QueueScope, StoreBackend, StoreTx } from '../../core/store-backend.js'
+import type { StoredJob } from '../../core/store.js'
 import type { Counts, JobState } from '../../core/types.js'
 import type { Driver, Sql } from './driver.js'
 import { watchCommit } from './joined.js'
@@ -229,6 +230,12 @@ interface Lookup {
   result: Promise<Map<string, Row>>
 }
 
+const seqOf = (r: Row): number => Number(r['seq'])
+const num = (r: Row, column: string): number => r[column] as number
+const byPriority = (a: Row, b: Row): number => num(b, 'priority') - num(a, 'priority') || num(a, 'run_at') - num(b, 'run_at') || seqOf(a) - seqOf(b)
+const byRunAt = (a: Row, b: Row): number => num(a, 'run_at') - num(b, 'run_at') || num(b, 'priority') - num(a, 'priority') || seqOf(a) - seqOf(b)
+
+const TABLES: readonly Table[] = ['jobs', 'chains', 'batches', 'schedules']
 const KEY: Record<Table, string> = { jobs: 'id', chains: 'id', batches: 'id', schedules: 'name' }
 /** Past this many ids not found at once, one lock on the whole kind instead of one per id. */
 const MANY = 64
@@ -268,7 +275,7 @@ class PgTx implements StoreTx {
       const batch: { keys: [string, number][]; result: Promise<(Row | undefined)[]> } = { keys: [], result: Promise.resolve([]) }
       batch.result = this.#serial(async () => {
         if (this.#unique === batch) this.#unique = undefined
-        await this.#flush()
+        await this.#flush(['jobs'])
         return this.#findUnique(batch.keys)
       })
       this.#unique = u = batch
@@ -283,26 +290,45 @@ class PgTx implements StoreTx {
   ready = async (scope: QueueScope, limit: number, order: 'priority' | 'runAt' = 'priority') => {
     const { queues, types } = scope
     if (limit <= 0 || queues.length === 0 || types.length === 0) return []
-    const lock = this.#locking
-    const rows =
-      queues.length === 1 && types.length === 1
-        ? await this.#indexed(() => this.#query(this.#s.ready(order, lock), [queues[0], types[0], limit]))
-        : await this.#indexed(() => this.#query(this.#s.readyMany(order, lock), [queues, types, limit]))
-    return this.#held('jobs', rows).map(jobFromRow)
+    const one = queues.length === 1 && types.length === 1
+    return this.#pick(
+      (exclude) => (one ? this.#s.ready(order, this.#locking, exclude) : this.#s.readyMany(order, this.#locking, exclude)),
+      one ? [queues[0], types[0], limit] : [queues, types, limit],
+      (r) => r['state'] === 'waiting' && queues.includes(r['queue'] as string) && types.includes(r['type'] as string),
+      order === 'runAt' ? byRunAt : byPriority,
+      limit,
+    )
   }
 
   due = async (queues: string[], now: number, limit: number) => {
     if (limit <= 0 || queues.length === 0) return []
-    const rows = await this.#indexed(() => this.#query(this.#s.due(this.#locking), [queues, now, limit]))
-    return this.#held('jobs', rows).map(jobFromRow)
+    return this.#pick(
+      (exclude) => this.#s.due(this.#locking, exclude),
+      [queues, now, limit],
+      (r) => r['state'] === 'delayed' && queues.includes(r['queue'] as string) && (r['run_at'] as number) <= now,
+      (a, b) => (a['run_at'] as number) - (b['run_at'] as number) || seqOf(a) - seqOf(b),
+      limit,
+    )
   }
 
   expired = async (scope: QueueScope, now: number, limit: number, alive?: { owners: string[]; asOf: number }) => {
     if (limit <= 0 || scope.queues.length === 0 || scope.types.length === 0) return []
     const params: unknown[] = [now, scope.queues, scope.types, limit]
     if (alive) params.push(alive.owners, alive.asOf)
-    const rows = await this.#indexed(() => this.#query(this.#s.expired(alive !== undefined, this.#locking), params))
-    return this.#held('jobs', rows).map(jobFromRow)
+    const ended = (r: Row): boolean => {
+      const until = r['lease_until'] as number | null
+      if (until !== null && until <= now) return true
+      const owner = r['lease_owner'] as string | null
+      const started = r['started_at'] as number | null
+      return alive !== undefined && owner !== null && !alive.owners.includes(owner) && started !== null && started < alive.asOf
+    }
+    return this.#pick(
+      (exclude) => this.#s.expired(alive !== undefined, this.#locking, exclude),
+      params,
+      (r) => r['state'] === 'active' && scope.queues.includes(r['queue'] as string) && scope.types.includes(r['type'] as string) && ended(r),
+      (a, b) => (a['lease_until'] as number) - (b['lease_until'] as number) || seqOf(a) - seqOf(b),
+      limit,
+    )
   }
 
   nextDue = async (queues: string[]) => (queues.length === 0 ? undefined : this.#time(this.#s.nextDue, [queues]))
@@ -343,7 +369,7 @@ class PgTx implements StoreTx {
         return [...found, ...damaged.slice(0, limit)]
       }
       return { chains: await read('chains', chainFromRow), batches: await read('batches', batchFromRow) }
-    })
+    }, ['chains', 'batches'])
 
   finished = async (queue: string, state: Parameters<StoreTx['finished']>[1], q: Parameters<StoreTx['finished']>[2]) =>
     (await this.#indexed(() => this.#query(this.#s.finished(q.newest === true), [queue, state, q.before ?? Number.MAX_VALUE, q.limit, q.offset ?? 0]))).map(
@@ -355,11 +381,11 @@ class PgTx implements StoreTx {
     return Number(r?.n ?? 0)
   }
 
-  listSchedules = async () => (await this.#indexed(() => this.#query(this.#s.listSchedules))).map(scheduleFromRow)
+  listSchedules = async () => (await this.#indexed(() => this.#query(this.#s.listSchedules), ['schedules'])).map(scheduleFromRow)
 
   dueSchedules = async (now: number, limit: number) => {
     if (limit <= 0) return []
-    const rows = await this.#indexed(() => this.#query(this.#s.dueSchedules(this.#locking), [now, limit]))
+    const rows = await this.#indexed(() => this.#query(this.#s.dueSchedules(this.#locking), [now, limit]), ['schedules'])
     return this.#held('schedules', rows).map(scheduleFromRow)
   }
 
@@ -479,6 +505,23 @@ class PgTx implements StoreTx {
     else await this.#query(this.#s.lockKeys, [keys.map((k) => `${kind}:${k}`), this.#s.schema, whole])
   }
 
+  /**
+   * An index read of jobs that picks work, without sending the buffered writes first: the jobs
+   * this write changed are left out of the query (`exclude`, the number of the parameter that
+   * lists them) and matched here, as they will be, with `match` and `order`, the query's own
+   * condition and order. An engine's turn so sends its settlements once, with its claims, at
+   * the end. The rows read are locked and remembered.
+   */
+  async #pick(sql: (exclude?: number) => string, params: unknown[], match: (r: Row) => boolean, order: (a: Row, b: Row) => number, limit: number): Promise<StoredJob[]> {
+    const unsent = [...this.#known.jobs].filter(([, k]) => k.dirty)
+    if (unsent.length === 0) return this.#held('jobs', await this.#serial(() => this.#query(sql(), params))).map(jobFromRow)
+    const ids = unsent.map(([id]) => id)
+    const mine = unsent.flatMap(([, k]) => (k.row && match(k.row) ? [k.row] : []))
+    const read = this.#held('jobs', await this.#serial(() => this.#query(sql(params.length + 1), [...params, ids])))
+    if (mine.length === 0) return read.map(jobFromRow)
+    return [...read, ...mine].sort(order).slice(0, limit).map(jobFromRow)
+  }
+
   /** Rows an index read locked: remembered, unless this write has newer ones. */
   #held(table: Table, rows: Row[]): Row[] {
     if (!this.#locking) return rows
@@ -509,7 +552,7 @@ class PgTx implements StoreTx {
         })
         const [row] = await this.#query(`SELECT ${columns.join(', ')}`, all)
         return batch.parts.map((_, i) => row?.[`t${i}`])
-      })
+      }, ['jobs', 'schedules'])
       this.#times = b = batch
     }
     const i = b.parts.push({ text, params }) - 1
@@ -519,10 +562,10 @@ class PgTx implements StoreTx {
     })
   }
 
-  /** An index query: runs in its turn, after the buffered writes are sent. */
-  #indexed<T>(fn: () => Promise<T>): Promise<T> {
+  /** An index query of `tables`: runs in its turn, after the buffered writes to them are sent. */
+  #indexed<T>(fn: () => Promise<T>, tables: readonly Table[] = ['jobs']): Promise<T> {
     return this.#serial(async () => {
-      await this.#flush()
+      await this.#flush(tables)
       return fn()
     })
   }
@@ -534,11 +577,11 @@ class PgTx implements StoreTx {
     return run
   }
 
-  /** Sends every buffered put and delete as one statement. */
-  async #flush(): Promise<void> {
+  /** Sends the buffered puts and deletes of these tables as one statement. */
+  async #flush(tables: readonly Table[] = TABLES): Promise<void> {
     const f: Flush = { jobs: { put: [], del: [] }, chains: { put: [], del: [] }, batches: { put: [], del: [] }, schedules: { put: [], del: [] } }
     const sent: Known[] = []
-    for (const table of ['jobs', 'chains', 'batches', 'schedules'] as const) {
+    for (const table of tables) {
       const dirty = [...this.#known[table]].filter(([, k]) => k.dirty).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       for (const [key, k] of dirty) {
         if (k.row) f[table].put.push(k.row)

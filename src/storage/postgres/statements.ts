@@ -26,6 +26,9 @@ const SCHEDULE_COLUMNS = { name: 'text', next_run_at: 'double precision', data: 
 
 const STATES: ReadonlySet<string> = new Set<JobState>(['blocked', 'waiting', 'delayed', 'active', 'succeeded', 'failed', 'cancelled'])
 
+/** Leaves out the jobs of the ids in parameter `n` (text[]), when given: see `PgTx.#pick`. */
+const but = (n: number | undefined): string => (n === undefined ? '' : ` AND id <> ALL($${n}::text[])`)
+
 export const CLAIM_ORDER = {
   priority: 'priority DESC, run_at, seq',
   runAt: 'run_at, priority DESC, seq',
@@ -98,9 +101,9 @@ export class Statements {
    * `waiting` jobs of one queue ($1) and type ($2) in claim order, at most $3: a range of the
    * index of that order, skipping the rows other transactions hold when `lock`.
    */
-  ready(order: keyof typeof CLAIM_ORDER, lock: boolean): string {
+  ready(order: keyof typeof CLAIM_ORDER, lock: boolean, exclude?: number): string {
     return (
-      `SELECT ${this.jobSelect} FROM ${this.jobs} WHERE state = 'waiting' AND queue = $1 AND type = $2 ` +
+      `SELECT ${this.jobSelect} FROM ${this.jobs} WHERE state = 'waiting' AND queue = $1 AND type = $2${but(exclude)} ` +
       `ORDER BY ${CLAIM_ORDER[order]} LIMIT $3${lock ? ' FOR UPDATE SKIP LOCKED' : ''}`
     )
   }
@@ -110,19 +113,19 @@ export class Statements {
    * index on its own (a range of at most $3 rows), then merged. The rows each pair read are
    * locked, those merged away too, until the transaction ends.
    */
-  readyMany(order: keyof typeof CLAIM_ORDER, lock: boolean): string {
+  readyMany(order: keyof typeof CLAIM_ORDER, lock: boolean, exclude?: number): string {
     return (
       `SELECT j.* FROM unnest($1::text[]) AS q(queue) CROSS JOIN unnest($2::text[]) AS t(type) CROSS JOIN LATERAL (` +
-      `SELECT ${this.jobSelect} FROM ${this.jobs} WHERE state = 'waiting' AND queue = q.queue AND type = t.type ` +
+      `SELECT ${this.jobSelect} FROM ${this.jobs} WHERE state = 'waiting' AND queue = q.queue AND type = t.type${but(exclude)} ` +
       `ORDER BY ${CLAIM_ORDER[order]} LIMIT $3${lock ? ' FOR UPDATE SKIP LOCKED' : ''}) AS j ORDER BY ${CLAIM_ORDER[order]} LIMIT $3`
     )
   }
 
   /** `delayed` jobs of these queues ($1) with run_at <= $2, earliest first, at most $3. */
-  due(lock: boolean): string {
+  due(lock: boolean, exclude?: number): string {
     return (
       `SELECT j.* FROM unnest($1::text[]) AS q(queue) CROSS JOIN LATERAL (` +
-      `SELECT ${this.jobSelect} FROM ${this.jobs} WHERE state = 'delayed' AND queue = q.queue AND run_at <= $2 ` +
+      `SELECT ${this.jobSelect} FROM ${this.jobs} WHERE state = 'delayed' AND queue = q.queue AND run_at <= $2${but(exclude)} ` +
       `ORDER BY run_at, seq LIMIT $3${lock ? ' FOR UPDATE SKIP LOCKED' : ''}) AS j ORDER BY run_at, seq LIMIT $3`
     )
   }
@@ -138,10 +141,10 @@ export class Statements {
    * Active jobs of the queues ($2) and types ($3) whose lease ended by $1, at most $4; with
    * `alive`, also those whose owner is not in $5 and that started before $6.
    */
-  expired(alive: boolean, lock: boolean): string {
+  expired(alive: boolean, lock: boolean, exclude?: number): string {
     const dead = alive ? ' OR (lease_owner <> ALL($5::text[]) AND started_at < $6)' : ''
     return (
-      `SELECT ${this.jobSelect} FROM ${this.jobs} WHERE state = 'active' AND queue = ANY($2::text[]) AND type = ANY($3::text[]) ` +
+      `SELECT ${this.jobSelect} FROM ${this.jobs} WHERE state = 'active' AND queue = ANY($2::text[]) AND type = ANY($3::text[])${but(exclude)} ` +
       `AND (lease_until <= $1${dead}) ORDER BY lease_until, seq LIMIT $4${lock ? ' FOR UPDATE SKIP LOCKED' : ''}`
     )
   }
