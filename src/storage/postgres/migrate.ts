@@ -34,6 +34,29 @@ export async function migrate(driver: Driver, schema: string, migrations: readon
   const seen = await version(driver, schema)
   if (seen > migrations.length) throw schemaTooNew(schema, seen, migrations.length)
   if (seen === migrations.length) return
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrateLocked(driver, schema, migrations)
+      return
+    } catch (err) {
+      if (attempt >= RACE_RETRIES || !CREATE_RACE.has(sqlState(err) ?? '')) throw err
+    }
+  }
+}
+
+/**
+ * Errors of creating a schema another transaction created at the same moment (one outside the
+ * lock: the liveness's table creates the schema too): run the migrations again, and find it.
+ */
+const CREATE_RACE: ReadonlySet<string> = new Set(['23505', '42P06'])
+const RACE_RETRIES = 3
+
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+async function migrateLocked(driver: Driver, schema: string, migrations: readonly ((schema: string) => string)[]): Promise<void> {
   await driver.transaction(async (sql) => {
     // Released at the end of the transaction: the next process to start finds the migrations done.
     await sql.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ferry migrate "${schema}"`])

@@ -103,6 +103,30 @@ describe('migrations on a PostgreSQL server', { timeout: 60_000 }, () => {
     expect(await versions(schema)).toEqual(MIGRATIONS.map((_, i) => i + 1))
   })
 
+  it('migrates a schema that another transaction creates at the same moment (liveness creates its table)', async () => {
+    const schema = freshSchema()
+    const other = await pool.connect()
+    try {
+      await other.query('BEGIN')
+      await other.query(`CREATE SCHEMA "${schema}"`)
+      const migrating = migrate(pgDriver(pool), schema)
+      // Until the migration waits for the other transaction's schema: then that one commits.
+      for (;;) {
+        const { rows } = await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'CREATE SCHEMA IF NOT EXISTS%' AND query LIKE $1`,
+          [`%${schema}%`],
+        )
+        if (rows[0]!.n > 0) break
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      await other.query('COMMIT')
+      await migrating
+    } finally {
+      other.release()
+    }
+    expect(await versions(schema)).toEqual(MIGRATIONS.map((_, i) => i + 1))
+  })
+
   it('refuses a schema of a newer ferry with SCHEMA_TOO_NEW, changing nothing', async () => {
     const schema = freshSchema()
     const store = postgresStore({ pool, schema })
