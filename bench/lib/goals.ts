@@ -19,12 +19,20 @@ function find(rows: readonly Row[], scenario: ScenarioId, subject: string): Row 
   return rows.find((r) => r.scenario === scenario && r.subject === subject && r.unavailable === undefined)
 }
 
-export function goalsTable(goals: readonly Goal[], rows: readonly Row[]): string {
-  const out = ['| goal | measured | target | met |', '|---|--:|--:|:-:|']
+/**
+ * The goals as a table. `distance` adds how far each measurement is from its target: the
+ * measurement over the target for a minimum, the target over it for a maximum, so that below
+ * 1× is short of the goal by that factor either way.
+ */
+export function goalsTable(goals: readonly Goal[], rows: readonly Row[], o: { distance?: boolean } = {}): string {
+  const out = o.distance
+    ? ['| goal | measured | target | met | measured ÷ target (≥ 1× meets it; for a time, target ÷ measured) |', '|---|--:|--:|:-:|--:|']
+    : ['| goal | measured | target | met |', '|---|--:|--:|:-:|']
   for (const g of goals) {
     let measured: string
     let target: string
     let met: boolean | undefined
+    let distance: number | undefined
     if (g.kind === 'ratio') {
       const a = find(rows, g.aScenario ?? g.scenario, g.a)
       const b = find(rows, g.scenario, g.b)
@@ -32,6 +40,7 @@ export function goalsTable(goals: readonly Goal[], rows: readonly Row[]): string
       measured = x === undefined ? 'not measured' : ratio(x)
       target = `≥ ${g.min}×`
       met = x === undefined ? undefined : x >= g.min
+      distance = x === undefined ? undefined : x / g.min
     } else if (g.kind === 'p50-ratio') {
       const a = find(rows, g.aScenario, g.a)?.p50
       const b = find(rows, g.scenario, g.b)?.p50
@@ -39,19 +48,23 @@ export function goalsTable(goals: readonly Goal[], rows: readonly Row[]): string
       measured = x === undefined ? 'not measured' : ratio(x)
       target = `≤ ${g.max}×`
       met = x === undefined ? undefined : x <= g.max
+      distance = x === undefined || x === 0 ? undefined : g.max / x
     } else if (g.kind === 'p50') {
       const p = find(rows, g.scenario, g.a)?.p50
       measured = p === undefined ? 'not measured' : `${ms(p)} ms`
       target = `≤ ${g.max} ms`
       met = p === undefined ? undefined : p <= g.max
+      distance = p === undefined || p === 0 ? undefined : g.max / p
     } else {
       const r = find(rows, g.scenario, g.a)
       const x = r && jobsPerSecond(r)
       measured = x === undefined ? 'not measured' : `${Math.round(x).toLocaleString('en-US')} jobs/s`
       target = `≥ ${g.min.toLocaleString('en-US')} jobs/s`
       met = x === undefined ? undefined : x >= g.min
+      distance = x === undefined ? undefined : x / g.min
     }
-    out.push(`| ${g.label} | ${measured} | ${target} | ${met === undefined ? '–' : met ? 'yes' : '**no**'} |`)
+    const cells = [g.label, measured, target, met === undefined ? '–' : met ? 'yes' : '**no**', ...(o.distance ? [ratio(distance)] : [])]
+    out.push(`| ${cells.join(' | ')} |`)
   }
   return out.join('\n')
 }

@@ -65,5 +65,5 @@ export const POSTGRES_METHOD = [
 
 /** The whole results file. */
 export function postgresReport(header: string, rows: readonly Row[]): string {
-  return [header, '## Speed goals', goalsTable(POSTGRES_GOALS, rows), '## Summary', summary(rows), '## Results', allTables(rows), '## Method', POSTGRES_METHOD].join('\n\n')
+  return [header, '## Speed goals', goalsTable(POSTGRES_GOALS, rows, { distance: true }), '## Summary', summary(rows), '## Results', allTables(rows), '## Method', POSTGRES_METHOD].join('\n\n')
 }
