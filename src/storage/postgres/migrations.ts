@@ -13,7 +13,9 @@
  *
  * Partial indexes keep each hot query away from rows it never wants, and keep each write small:
  * an update adds an entry to a partial index only when the new row is in it, so claiming a job
- * (waiting to active) writes no entry in the waiting, delayed, finished or state indexes.
+ * (waiting to active) writes no entry in the waiting, delayed or finished indexes. Listings read
+ * the state index in dispatch order, one range per state: there is no index of `seq` alone,
+ * which the planner would walk through every job to find the few of a rare state.
  *
  * @module
  */
@@ -49,12 +51,11 @@ export const MIGRATIONS: readonly ((schema: string) => string)[] = [
     payload json,
     data json NOT NULL
   );
-  CREATE INDEX "jobs_seq" ON ${s}."jobs" (seq);
   CREATE INDEX "jobs_waiting" ON ${s}."jobs" (queue, type, priority DESC, run_at, seq) WHERE state = 'waiting';
   CREATE INDEX "jobs_waiting_run_at" ON ${s}."jobs" (queue, type, run_at, priority DESC, seq) WHERE state = 'waiting';
   CREATE INDEX "jobs_delayed" ON ${s}."jobs" (queue, run_at, seq) WHERE state = 'delayed';
   CREATE INDEX "jobs_active" ON ${s}."jobs" (lease_until) WHERE state = 'active';
-  CREATE INDEX "jobs_state" ON ${s}."jobs" (state, seq) WHERE state <> 'active';
+  CREATE INDEX "jobs_state" ON ${s}."jobs" (state, seq);
   CREATE INDEX "jobs_finished" ON ${s}."jobs" (queue, state, finished_at, seq) WHERE finished_at IS NOT NULL;
   CREATE INDEX "jobs_prunable" ON ${s}."jobs" (finished_at)
     WHERE finished_at IS NOT NULL AND chain_id IS NULL AND batch_id IS NULL;

@@ -257,9 +257,8 @@ export class Statements {
   /**
    * The query of `listJobs`, and its parameters. A state filter matches the state users see:
    * `waiting` is the stored waiting jobs and the delayed ones already due, `delayed` the
-   * others. Each stored state is one arm read in dispatch order from the state index (the
-   * active jobs from theirs: they are few) and cut at `offset + limit` rows; the arms are
-   * merged and paged. A version (`dispatched_by` or `processed_by`) is matched from the two
+   * others. Each stored state is one arm read in dispatch order from the state index and cut
+   * at `offset + limit` rows; the arms are merged (`Merge Append`) and paged. A version (`dispatched_by` or `processed_by`) is matched from the two
    * version indexes. Undefined when no job can match (a state no job has).
    */
   listJobs(f: JobFilter, now: number): { text: string; params: unknown[] } | undefined {
@@ -281,7 +280,11 @@ export class Statements {
       const v = p(f.version)
       common.push(`(dispatched_by = ${v} OR processed_by = ${v})`)
     }
-    let arms: string[][] = [[]]
+    // Every state, without a state filter: each arm a range of the state index in seq order. A
+    // batch or chain is one range of its own index, in seq order too, and a version the jobs
+    // its two indexes name, sorted.
+    const byIndex = f.batchId !== undefined || f.chainId !== undefined || f.version !== undefined
+    let arms: string[][] = byIndex ? [[]] : [...STATES].map((state) => [`state = '${state}'`])
     if (f.state !== undefined) {
       arms = []
       let at: string | undefined
