@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createQueue, job, type Counts } from '../../../src/index.js'
+import { createQueue, job, type Counts, type JobRecord } from '../../../src/index.js'
 import { postgresStore } from '../../../src/storage/postgres/index.js'
 import { freshSchema, postgresUrl, testPool } from '../../helpers/postgres.js'
 import { CONCURRENCY, JOB_TYPE, LEASE_MS } from './fixtures/multi-process-settings.js'
@@ -133,6 +133,50 @@ function readRuns(engine: Engine): Run[] {
   return [...runs.values()]
 }
 
+/** A job's record as the audit reads it. */
+type Outcome = Pick<JobRecord, 'id' | 'state' | 'attempt' | 'result'>
+
+/**
+ * What the runs and the store's records break of the rules (see the top of this file), and, for
+ * each job run twice, how long after the kill its second run began.
+ */
+function audit(runs: Run[], records: Outcome[], killed: string, killedAt: number): { problems: string[]; again: Map<string, number> } {
+  const byId = new Map(runs.map((r) => [r.id, r]))
+  const byJob = new Map<string, Run[]>()
+  for (const r of runs) byJob.set(r.jobId, [...(byJob.get(r.jobId) ?? []), r])
+  const problems: string[] = []
+  const again = new Map<string, number>()
+  for (const record of records) {
+    const list = (byJob.get(record.id) ?? []).sort((a, b) => a.start - b.start)
+    byJob.delete(record.id)
+    const committed = typeof record.result === 'string' ? byId.get(record.result) : undefined
+    if (record.state !== 'succeeded') problems.push(`${record.id} is ${record.state}`)
+    if (committed?.jobId !== record.id) {
+      problems.push(`${record.id}: its result ${String(record.result)} is no run of it`)
+      continue
+    }
+    if (committed.end === undefined) problems.push(`${record.id}: the committed run ${committed.id} never returned`)
+    if (list.at(-1) !== committed) problems.push(`${record.id}: ran again after its committed run ${committed.id}`)
+    if (list.length > 2) problems.push(`${record.id}: ran ${list.length} times`)
+    if (record.attempt > 2) problems.push(`${record.id}: attempt ${record.attempt}`)
+    for (const r of list) {
+      if (r === committed) continue
+      if (r.engine !== killed) problems.push(`${record.id}: run ${r.id} of a live engine was not committed`)
+      if (r.heard) problems.push(`${record.id}: ran again after run ${r.id}'s success was committed`)
+    }
+    for (let k = 1; k < list.length; k++) {
+      const [a, b] = [list[k - 1] as Run, list[k] as Run]
+      const aEnd = a.end ?? (a.engine === killed ? killedAt : Number.POSITIVE_INFINITY)
+      if (b.start < aEnd) problems.push(`${record.id}: run ${b.id} started at ${b.start}, while ${a.id} ran (until ${aEnd})`)
+      if (b.start < killedAt) problems.push(`${record.id}: ran twice before the kill (${a.id}, ${b.id})`)
+      again.set(record.id, b.start - killedAt)
+    }
+  }
+  for (const [jobId, list] of byJob) problems.push(`runs ${list.map((r) => r.id).join(', ')} of unknown job ${jobId}`)
+  for (const r of runs) if (r.engine !== killed && !r.heard) problems.push(`${r.id} of a live engine: its success was never heard`)
+  return { problems, again }
+}
+
 const ranCount = (line: string): number => (line.startsWith('ran ') ? Number(line.slice(4)) : 0)
 
 describe('four processes on one PostgreSQL database, one killed mid-run', () => {
@@ -190,44 +234,10 @@ describe('four processes on one PostgreSQL database, one killed mid-run', () => 
       for (const e of survivors) expect([e.name, await e.exited, e.stderr()]).toEqual([e.name, 0, ''])
 
       const runs = engines.flatMap(readRuns)
-      const byId = new Map(runs.map((r) => [r.id, r]))
-      const byJob = new Map<string, Run[]>()
-      for (const r of runs) byJob.set(r.jobId, [...(byJob.get(r.jobId) ?? []), r])
       const records = await queue.listJobs({ limit: JOBS + 1 })
       expect(records.length).toBe(JOBS)
       expect(new Set(records.map((r) => (r.payload as { i: number }).i)).size).toBe(JOBS)
-
-      const problems: string[] = []
-      /** Jobs run twice: how long after the kill their second run began. */
-      const again = new Map<string, number>()
-      for (const record of records) {
-        const list = (byJob.get(record.id) ?? []).sort((a, b) => a.start - b.start)
-        byJob.delete(record.id)
-        const committed = typeof record.result === 'string' ? byId.get(record.result) : undefined
-        if (record.state !== 'succeeded') problems.push(`${record.id} is ${record.state}`)
-        if (committed?.jobId !== record.id) {
-          problems.push(`${record.id}: its result ${String(record.result)} is no run of it`)
-          continue
-        }
-        if (committed.end === undefined) problems.push(`${record.id}: the committed run ${committed.id} never returned`)
-        if (list.at(-1) !== committed) problems.push(`${record.id}: ran again after its committed run ${committed.id}`)
-        if (list.length > 2) problems.push(`${record.id}: ran ${list.length} times`)
-        if (record.attempt > 2) problems.push(`${record.id}: attempt ${record.attempt}`)
-        for (const r of list) {
-          if (r === committed) continue
-          if (r.engine !== victim.name) problems.push(`${record.id}: run ${r.id} of a live engine was not committed`)
-          if (r.heard) problems.push(`${record.id}: ran again after run ${r.id}'s success was committed`)
-        }
-        for (let k = 1; k < list.length; k++) {
-          const [a, b] = [list[k - 1] as Run, list[k] as Run]
-          const aEnd = a.end ?? (a.engine === victim.name ? killedAt : Number.POSITIVE_INFINITY)
-          if (b.start < aEnd) problems.push(`${record.id}: run ${b.id} started at ${b.start}, while ${a.id} ran (until ${aEnd})`)
-          if (b.start < killedAt) problems.push(`${record.id}: ran twice before the kill (${a.id}, ${b.id})`)
-          again.set(record.id, b.start - killedAt)
-        }
-      }
-      for (const [jobId, list] of byJob) problems.push(`runs ${list.map((r) => r.id).join(', ')} of unknown job ${jobId}`)
-      for (const r of runs) if (r.engine !== victim.name && !r.heard) problems.push(`${r.id} of a live engine: its success was never heard`)
+      const { problems, again } = audit(runs, records, victim.name, killedAt)
 
       const victimRuns = runs.filter((r) => r.engine === victim.name)
       const held = victimRuns.filter((r) => r.end === undefined)
@@ -258,4 +268,47 @@ describe('four processes on one PostgreSQL database, one killed mid-run', () => 
       await queue.close()
     }
   }, 300_000)
+})
+
+describe('the audit of the multi-process test', () => {
+  const run = (id: string, jobId: string, start: number, end?: number, heard = end !== undefined): Run => ({
+    id, engine: id.split('.')[0] as string, jobId, attempt: 1, start, ...(end === undefined ? {} : { end }), heard,
+  })
+  const ok = (id: string, result: string): Outcome => ({ id, state: 'succeeded', attempt: 1, result })
+
+  it('passes a job run once, and jobs the killed engine ran, uncommitted, that ran again after the kill', () => {
+    const runs = [
+      run('a.1', 'j1', 10, 12),
+      run('k.1', 'j2', 90), run('b.1', 'j2', 105, 107), // running at the kill
+      run('k.2', 'j3', 95, 96, false), run('a.2', 'j3', 120, 121), // returned, its success not committed
+      run('k.3', 'j4', 80, 81, true), // committed before the kill
+    ]
+    const { problems, again } = audit(runs, [ok('j1', 'a.1'), ok('j2', 'b.1'), ok('j3', 'a.2'), ok('j4', 'k.3')], 'k', 100)
+    expect(problems).toEqual([])
+    expect([...again]).toEqual([['j2', 5], ['j3', 20]])
+  })
+
+  it('finds a job run twice by live engines, runs that overlap, a run after a committed success, a lost success', () => {
+    const runs = [
+      run('a.1', 'j1', 10, 12), run('b.1', 'j1', 20, 22), // twice on live engines
+      run('k.1', 'j2', 90), run('b.2', 'j2', 95, 97), // before the kill, while the killed engine ran it
+      run('k.2', 'j3', 50, 51, true), run('a.2', 'j3', 110, 111), // after its committed success
+      run('a.3', 'j4', 10, 12, false), // a live engine never heard its success
+    ]
+    const records = [ok('j1', 'b.1'), ok('j2', 'b.2'), ok('j3', 'a.2'), ok('j4', 'a.3')]
+    expect(audit(runs, records, 'k', 100).problems).toEqual([
+      'j1: run a.1 of a live engine was not committed',
+      "j1: ran again after run a.1's success was committed",
+      'j1: ran twice before the kill (a.1, b.1)',
+      'j2: run b.2 started at 95, while k.1 ran (until 100)',
+      'j2: ran twice before the kill (k.1, b.2)',
+      "j3: ran again after run k.2's success was committed",
+      'a.3 of a live engine: its success was never heard',
+    ])
+    expect(audit([run('a.1', 'j1', 10, 12)], [{ id: 'j1', state: 'active', attempt: 3, result: 'a.1' }], 'k', 100).problems).toEqual([
+      'j1 is active',
+      'j1: attempt 3',
+    ])
+    expect(audit([run('k.1', 'j1', 10)], [ok('j1', 'k.1')], 'k', 100).problems).toEqual(['j1: the committed run k.1 never returned'])
+  })
 })
