@@ -237,8 +237,13 @@ const byRunAt = (a: Row, b: Row): number => num(a, 'run_at') - num(b, 'run_at') 
 
 const TABLES: readonly Table[] = ['jobs', 'chains', 'batches', 'schedules']
 const KEY: Record<Table, string> = { jobs: 'id', chains: 'id', batches: 'id', schedules: 'name' }
-/** Past this many ids not found at once, one lock on the whole kind instead of one per id. */
-const MANY = 64
+/**
+ * Past this many ids not found at once, one lock on the whole kind instead of one per id: the
+ * server's lock table is shared by every connection and sized for some thousands of locks. That
+ * lock waits for, and holds up, every other insert until its transaction ends, so it is kept for
+ * the inserts of thousands of jobs.
+ */
+const MANY = 1000
 
 /** The reads and writes of one transaction. Reads of a write (`locking`) lock what they read. */
 class PgTx implements StoreTx {

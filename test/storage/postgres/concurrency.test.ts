@@ -80,15 +80,16 @@ describe('two stores on one server', () => {
 
   it('write each id once when a large insert meets small ones of some of its ids', { timeout: 60_000 }, async () => {
     const stores = (await pair()).map((b) => defineStore(b))
-    const jobs = Array.from({ length: 200 }, () => newJob())
-    const small = jobs.filter((_, i) => i % 20 === 0)
+    // Past 1,000 ids, the large insert locks the insertion of jobs as a whole.
+    const jobs = Array.from({ length: 1500 }, () => newJob())
+    const small = jobs.filter((_, i) => i % 100 === 0)
     const [large, ...smalls] = await Promise.all([
       stores[0]!.insert({ now: T0, jobs: jobs.map((j) => ({ ...j })) }),
       ...small.map((j) => stores[1]!.insert({ now: T0, jobs: [{ ...j }] })),
     ])
     const written = [...large.results, ...smalls.flatMap((o) => o.results)].filter((r) => !r.duplicate).map((r) => r.id)
     expect(written.sort()).toEqual(jobs.map((j) => j.id).sort())
-    expect((await stores[1]!.counts(T0)).waiting).toBe(200)
+    expect((await stores[1]!.counts(T0)).waiting).toBe(1500)
     await Promise.all(stores.map((s) => s.close()))
   })
 
