@@ -75,6 +75,19 @@ describe('round trips', () => {
     expect(log, log.join('\n')).toHaveLength(8)
   })
 
+  // BEGIN; the ids, read and locked; the ids not found, locked by their hash and read again; a
+  // range of dispatch numbers; the rows; COMMIT. Whatever the number of jobs.
+  it('a dispatch of new jobs sends 7 statements, BEGIN and COMMIT included, for 1 job or 100', async () => {
+    let driver: ReturnType<typeof counting> | undefined
+    const { store } = await fresh((d) => (driver = counting(d)))
+    const log = driver!.log
+    await store.insert({ now: T0, jobs: [newJob()] })
+    expect(log, log.join('\n')).toHaveLength(7)
+    log.length = 0
+    await store.insert({ now: T0, jobs: Array.from({ length: 100 }, () => newJob()) })
+    expect(log, log.join('\n')).toHaveLength(7)
+  })
+
   it('sends the puts and deletes of a write as one statement, whatever their number', async () => {
     let driver: ReturnType<typeof counting> | undefined
     const { store } = await fresh((d) => (driver = counting(d)))
