@@ -29,11 +29,15 @@ async function version(sql: Sql, schema: string): Promise<number> {
  * @throws StorageError of code `SCHEMA_TOO_NEW` when the schema is newer than this ferry
  */
 export async function migrate(driver: Driver, schema: string, migrations: readonly ((schema: string) => string)[] = MIGRATIONS): Promise<void> {
-  // Read first without the lock: a schema that is up to date (every start but the first)
-  // needs no transaction and waits for nobody.
-  const seen = await version(driver, schema)
-  if (seen > migrations.length) throw schemaTooNew(schema, seen, migrations.length)
-  if (seen === migrations.length) return
+  // On a server, read first without the lock: a schema that is up to date (every start but
+  // the first) needs no transaction and waits for nobody. PGlite runs its one connection's
+  // statements in the order they were asked for: one transaction, asked for when the store is
+  // made, comes before any transaction the application begins after, which may dispatch.
+  if (driver.kind === 'pg') {
+    const seen = await version(driver, schema)
+    if (seen > migrations.length) throw schemaTooNew(schema, seen, migrations.length)
+    if (seen === migrations.length) return
+  }
   for (let attempt = 1; ; attempt++) {
     try {
       await migrateLocked(driver, schema, migrations)

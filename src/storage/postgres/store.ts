@@ -41,8 +41,10 @@ export interface PostgresStoreOptions {
 
 export interface PostgresStore extends Store {
   /**
-   * Migrates the schema now (the first call on the store does otherwise). Rejects with a
-   * `StorageError` of code `SCHEMA_TOO_NEW` for a schema of a newer ferry, changing nothing.
+   * Resolves once the schema is migrated (the store starts when it is made). Rejects with a
+   * `StorageError` of code `SCHEMA_TOO_NEW` for a schema of a newer ferry, changing nothing,
+   * and with the connection's error when the database cannot be reached (a later call tries
+   * again).
    */
   open(): Promise<void>
 }
@@ -91,6 +93,10 @@ export function postgresStore(o: PostgresStoreOptions): PostgresStore {
     })
     return migrated
   }
+  // Migrate at once: on PGlite, a migration asked for only once the application's transaction
+  // dispatches would wait for that transaction to end, and it for the dispatch. A failure is
+  // the first call's to tell.
+  ready().catch(() => undefined)
   const share = notifications({ driver, schema })
   const backend = new PostgresBackend({ driver, schema, ready, share })
   // On a server an engine's advisory lock ends with its connection, so a dead process's jobs
@@ -111,6 +117,8 @@ export function postgresStore(o: PostgresStoreOptions): PostgresStore {
     close: async () => {
       closed = true
       await closeStore()
+      // Nothing of the store's runs on the pool once close resolved.
+      await migrated?.catch(() => undefined)
       await liveness?.close()
       await share.close()
       await driver.close()

@@ -1,5 +1,6 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite'
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createQueue, job } from '../../../src/index.js'
 import { postgresStore } from '../../../src/storage/postgres/index.js'
 import { freshSchema, testPool } from '../../helpers/postgres.js'
 import { transactionalScenarios, type AppTx } from './transactional-scenarios.js'
@@ -85,4 +86,17 @@ transactionalScenarios('PGlite (its transaction object)', () => {
     query: async (text, params) => (await db.query(text.replace('orders', orders), params)).rows,
     notTransactions: [db, {}, 'tx', null],
   }
+})
+
+describe('transactional enqueue on PGlite without open()', () => {
+  it('dispatches in a transaction begun right after the store was made: the store migrated first', async () => {
+    const store = postgresStore({ pool: db, schema: `tx_${++schemas}` })
+    const queue = createQueue({ store })
+    try {
+      const { id } = await db.transaction(async (tx) => queue.dispatch(job('t', 1), { tx }))
+      expect(await queue.getJob(id)).toMatchObject({ state: 'waiting' })
+    } finally {
+      await queue.close()
+    }
+  }, 20_000)
 })
