@@ -4,7 +4,7 @@ import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { StorageError, createQueue, job } from '../../../src/index.js'
 import { pgDriver } from '../../../src/storage/postgres/driver-pg.js'
-import { postgresStore, SCHEMA_TOO_NEW } from '../../../src/storage/postgres/index.js'
+import { postgresStore, SCHEMA_TOO_NEW, type PostgresStore } from '../../../src/storage/postgres/index.js'
 import { migrate } from '../../../src/storage/postgres/migrate.js'
 import { MIGRATIONS } from '../../../src/storage/postgres/migrations.js'
 import { freshSchema, postgresUrl, testPool } from '../../helpers/postgres.js'
@@ -46,9 +46,10 @@ describe('migrations on a PostgreSQL server', { timeout: 60_000 }, () => {
   it('two stores on two pools opening one empty schema at once migrate it once', async () => {
     const schema = freshSchema()
     const pools = [new pg.Pool({ connectionString: postgresUrl(), max: 2 }), new pg.Pool({ connectionString: postgresUrl(), max: 2 })]
-    const stores = pools.map((p) => postgresStore({ pool: p, schema }))
+    const stores: PostgresStore[] = []
     try {
-      await allAtOnce(schema, 2, () => stores.map((s) => s.open()))
+      // A store starts migrating when it is made: made while the lock is held.
+      await allAtOnce(schema, 2, () => pools.map((p) => stores[stores.push(postgresStore({ pool: p, schema })) - 1]!.open()))
       expect(await versions(schema)).toEqual(MIGRATIONS.map((_, i) => i + 1))
       // Both work on it: a job one dispatches, the other sees.
       const { id } = await createQueue({ store: stores[0]! }).dispatch(job('t', 1))
