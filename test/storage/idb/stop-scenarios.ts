@@ -1,7 +1,7 @@
 /**
- * Stopping an engine on an IndexedDB store: a claim in flight when `stop` is called, and a
- * database upgraded by a newer version of the application while a job runs. Shared by the Node
- * (fake-indexeddb) and the Chromium test files.
+ * Stopping an engine: a claim in flight when `stop` is called, run on every store; and, on an
+ * IndexedDB store only, a database upgraded by a newer version of the application while a job
+ * runs. Shared by the Node (fake-indexeddb), Chromium and Postgres test files.
  */
 import { openDB } from 'idb'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -14,23 +14,30 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve }
 }
 
-export function stopScenarios(label: string, open: (name: string) => Store): void {
-  const run = Date.now().toString(36)
-  let n = 0
-  const fresh = (): string => `ferry-stop-${run}-${++n}`
+let n = 0
+const run = Date.now().toString(36)
+/** A database name no other scenario uses: `ferry-stop-<run>-<n>`. */
+const fresh = (): string => `ferry-stop-${run}-${++n}`
 
+/** A queue on `store` with the events it tells, closed after the test. Call it inside a `describe`. */
+function queuesClosedAfterEach(): (store: Store) => { queue: Queue; events: QueueEvent[] } {
+  const queues: Queue[] = []
+  afterEach(async () => {
+    for (const q of queues.splice(0)) await q.close({ timeoutMs: 100 })
+  })
+  return (store) => {
+    const queue = createQueue({ store })
+    const events: QueueEvent[] = []
+    queue.events.subscribe((e) => events.push(e))
+    queues.push(queue)
+    return { queue, events }
+  }
+}
+
+/** What `stop` does to a claim in flight, on any store: `open(name)` opens the store of a database name. */
+export function stopScenarios(label: string, open: (name: string) => Store): void {
   describe(`stop on ${label}`, () => {
-    const queues: Queue[] = []
-    afterEach(async () => {
-      for (const q of queues.splice(0)) await q.close({ timeoutMs: 100 })
-    })
-    const queueOn = (store: Store): { queue: Queue; events: QueueEvent[] } => {
-      const queue = createQueue({ store })
-      const events: QueueEvent[] = []
-      queue.events.subscribe((e) => events.push(e))
-      queues.push(queue)
-      return { queue, events }
-    }
+    const queueOn = queuesClosedAfterEach()
 
     it('releases the jobs a claim in flight brings back after stop, without running them', async () => {
       const inner = open(fresh())
@@ -67,11 +74,18 @@ export function stopScenarios(label: string, open: (name: string) => Store): voi
       queue.register('t', handler)
       await queue.start()
       const { id } = await queue.dispatch(job('t', {}))
-      // The dispatch woke the engine: its claim is on its way through IndexedDB.
+      // The dispatch woke the engine: its claim is on its way through the store.
       await queue.stop({ timeoutMs: 100 })
       expect(handler).not.toHaveBeenCalled()
       expect(await store.getJob(id)).toMatchObject({ state: 'waiting', attempt: 0 })
     })
+  })
+}
+
+/** Stopping after a newer version of the application upgraded an IndexedDB database (`idbStore` only). */
+export function idbUpgradeStopScenario(label: string, open: (name: string) => Store): void {
+  describe(`stop on ${label}`, () => {
+    const queueOn = queuesClosedAfterEach()
 
     it('closes within its timeout after a newer version upgraded the database under a running job', async () => {
       const name = fresh()

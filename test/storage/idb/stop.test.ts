@@ -1,5 +1,7 @@
 import 'fake-indexeddb/auto'
 import { idbStore } from '../../../src/storage/idb/index.js'
-import { stopScenarios } from './stop-scenarios.js'
+import { idbUpgradeStopScenario, stopScenarios } from './stop-scenarios.js'
 
-stopScenarios('idbStore (fake-indexeddb)', (name) => idbStore({ name }))
+const open = (name: string) => idbStore({ name })
+stopScenarios('idbStore (fake-indexeddb)', open)
+idbUpgradeStopScenario('idbStore (fake-indexeddb)', open)
