@@ -6,8 +6,10 @@
  *
  * - Inside a write, a read by id locks the row (`FOR UPDATE`), and the index reads that pick
  *   work skip the rows another transaction holds (`FOR UPDATE SKIP LOCKED`): no two processes
- *   ever take one job. What a write read locked cannot change under it, so it is remembered
- *   and read again from memory.
+ *   ever take one job. Due schedules are the exception: a schedule another transaction is
+ *   firing is waited for, then read as it committed, so a turn tells its true next run.
+ *   What a write read locked cannot change under it, so it is remembered and read again
+ *   from memory.
  * - An id not found (a job, chain, batch or schedule about to be inserted) and a unique key
  *   not held take a transaction advisory lock on their hash, then are read again: of two
  *   processes inserting one id or one key, the second waits, then finds the first's.

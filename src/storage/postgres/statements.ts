@@ -1,8 +1,8 @@
 /**
  * Every query the Postgres store runs, for one schema. Inside a write, reads by id lock their
- * rows (`FOR UPDATE`) and the index reads that pick work (`ready`, `due`, `expired`,
- * `dueSchedules`) skip rows another transaction holds (`FOR UPDATE SKIP LOCKED`), so two
- * processes never take one job; reads outside a write lock nothing.
+ * rows (`FOR UPDATE`) and the index reads that pick work (`ready`, `due`, `expired`) skip
+ * rows another transaction holds (`FOR UPDATE SKIP LOCKED`), so two processes never take one
+ * job; `dueSchedules` waits for them instead (see there). Reads outside a write lock nothing.
  *
  * Rows are written many at a time from one JSON parameter (`json_to_recordset`): a whole
  * flush of a transaction's buffered puts and deletes is one statement, whatever its size, and
@@ -195,10 +195,17 @@ export class Statements {
     return `SELECT name, next_run_at, data::text AS data FROM ${this.schedules} ORDER BY name`
   }
 
+  /**
+   * Schedules due by $1, earliest first, at most $2. In a write, a schedule another
+   * transaction holds is waited for, not skipped: once that one commits, the row is read again
+   * and left out when it moved past $1 (READ COMMITTED), so a turn that met a schedule being
+   * fired finds it fired and its next run committed, and tells that as its next wake-up.
+   * Schedules are few, and held only while being fired.
+   */
   dueSchedules(lock: boolean): string {
     return (
       `SELECT name, next_run_at, data::text AS data FROM ${this.schedules} WHERE next_run_at <= $1 ` +
-      `ORDER BY next_run_at, name LIMIT $2${lock ? ' FOR UPDATE SKIP LOCKED' : ''}`
+      `ORDER BY next_run_at, name LIMIT $2${lock ? ' FOR UPDATE' : ''}`
     )
   }
 

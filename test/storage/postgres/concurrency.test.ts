@@ -5,20 +5,40 @@
  */
 import { describe, expect, it } from 'vitest'
 import { defineStore } from '../../../src/core/define-store.js'
-import type { Store, StoredJob } from '../../../src/core/store.js'
+import { fireSchedules } from '../../../src/core/operations/schedules.js'
+import type { Store, StoredJob, StoredSchedule } from '../../../src/core/store.js'
+import { Changes } from '../../../src/core/transitions.js'
 import { PostgresBackend } from '../../../src/storage/postgres/backend.js'
 import { pgDriver } from '../../../src/storage/postgres/driver-pg.js'
 import { migrate } from '../../../src/storage/postgres/migrate.js'
-import { claimRequest, newJob, T0 } from '../../../src/testing/contract/harness.js'
+import { claimRequest, draft, kinds, newJob, T0 } from '../../../src/testing/contract/harness.js'
 import { freshSchema, testPool } from '../../helpers/postgres.js'
 
 const pools = [testPool({ max: 4 }), testPool({ max: 4 })] as const
 
-/** One backend per pool on a fresh schema: two processes sharing one database. */
-async function pair(): Promise<[PostgresBackend, PostgresBackend]> {
-  const schema = freshSchema()
+/** One backend per pool on a fresh schema (or this one): two processes sharing one database. */
+async function pair(schema = freshSchema()): Promise<[PostgresBackend, PostgresBackend]> {
   await migrate(pgDriver(pools[0]), schema)
   return pools.map((pool) => new PostgresBackend({ driver: pgDriver(pool), schema, ready: () => Promise.resolve() })) as [PostgresBackend, PostgresBackend]
+}
+
+const MIN = 60_000
+
+function every(name: string, ms: number): StoredSchedule {
+  return { name, when: { every: ms }, catchUp: 'once', job: draft('t'), nextRunAt: T0 + ms, createdAt: T0, updatedAt: T0 }
+}
+
+/** Resolves once a statement on the schedules of `schema` waits for a lock another transaction holds, or `stop` says so. */
+async function waitingOnSchedules(schema: string, stop: { done: boolean }): Promise<'waited' | undefined> {
+  while (!stop.done) {
+    const { rows } = await pools[0].query<{ n: string }>(
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'",
+      [`"${schema}"."schedules"`],
+    )
+    if (Number(rows[0]?.n) > 0) return 'waited'
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return undefined
 }
 
 /** Claims and settles until a claim finds nothing; returns every job it claimed. */
@@ -106,5 +126,53 @@ describe('two stores on one server', () => {
     for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).toBeGreaterThan(ranges[i - 1]![1])
     expect(ranges[0]![0]).toBeGreaterThanOrEqual(1)
     await Promise.all(backends.map((b) => b.close()))
+  })
+
+  it('a tick that meets a due schedule another process is firing waits for it, then says when it next falls due', { timeout: 60_000 }, async () => {
+    const schema = freshSchema()
+    const [a, b] = await pair(schema)
+    const other = defineStore(b)
+    await defineStore(a).putSchedule({ now: T0, schedule: every('sync', MIN) })
+    let release = (): void => undefined
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let holding = (): void => undefined
+    const held = new Promise<void>((resolve) => (holding = resolve))
+    // The first process's turn fires the schedule, holding it until told to commit.
+    const first = a.write(async (tx) => {
+      const c = new Changes(T0 + MIN)
+      await fireSchedules(tx, c)
+      holding()
+      await gate
+      return c.events
+    })
+    await held
+    const stop = { done: false }
+    const second = other.settleAndClaim({ now: T0 + MIN, settle: [], tick: { queues: ['default'] } })
+    const seen = await Promise.race([second.then(() => 'finished' as const), waitingOnSchedules(schema, stop)])
+    stop.done = true
+    release()
+    expect(kinds(await first)).toEqual([`job:dispatched schedule:sync:${T0 + MIN}`])
+    const out = await second
+    expect(seen).toBe('waited')
+    expect(out.events).toEqual([])
+    expect(out.nextWakeAt).toBe(T0 + 2 * MIN)
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('fire each occurrence of each schedule once when both tick at the same moments, and both say when the next falls due', { timeout: 60_000 }, async () => {
+    const stores = (await pair()).map((b) => defineStore(b))
+    const periods = [MIN, 2 * MIN, 3 * MIN, 5 * MIN]
+    for (const [i, ms] of periods.entries()) await stores[0]!.putSchedule({ now: T0, schedule: every(`s${i}`, ms) })
+    const fired: string[] = []
+    for (let minute = 1; minute <= 30; minute++) {
+      const now = T0 + minute * MIN
+      const outs = await Promise.all([0, 1, 2, 3].map((k) => stores[k % 2]!.settleAndClaim({ now, settle: [], tick: { queues: ['default'] } })))
+      fired.push(...outs.flatMap((o) => kinds(o.events)))
+      const next = T0 + (minute + 1) * MIN
+      for (const o of outs) expect(o.nextWakeAt).toBe(next)
+    }
+    const want = periods.flatMap((ms, i) => Array.from({ length: Math.floor((30 * MIN) / ms) }, (_, n) => `job:dispatched schedule:s${i}:${T0 + (n + 1) * ms}`))
+    expect(fired.sort()).toEqual(want.sort())
+    await Promise.all(stores.map((s) => s.close()))
   })
 })
