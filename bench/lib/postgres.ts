@@ -92,7 +92,13 @@ export async function startPostgres(): Promise<Postgres> {
   for (const [k, v] of Object.entries(SETTINGS)) args.push('-c', `${k}=${v}`)
   const child: ChildProcess = spawn(join(bin, 'postgres'), args, { ...user, cwd: dir, stdio: 'ignore' })
   let exited = false
-  child.once('exit', () => (exited = true))
+  // A bench that dies (an uncaught error) takes its server with it: 'exit' runs even then.
+  const orphan = () => child.kill('SIGINT')
+  process.once('exit', orphan)
+  child.once('exit', () => {
+    exited = true
+    process.off('exit', orphan)
+  })
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
   const stop = async () => {
     if (!exited) {
