@@ -18,7 +18,7 @@ import { deleteSchedule, putSchedule } from './operations/schedules.js'
 import type { StoreBackend } from './store-backend.js'
 import type { Store, StoredJob } from './store.js'
 import { batchView } from './transitions.js'
-import type { ChainState, Counts, JobState, QueueEvent } from './types.js'
+import type { ChainState, Clock, Counts, JobState, QueueEvent } from './types.js'
 
 export interface DefineStoreOptions {
   /**
@@ -27,6 +27,11 @@ export interface DefineStoreOptions {
    * @default undefined (a dead engine's jobs come back when their leases run out)
    */
   liveness?: Liveness
+  /**
+   * The time engines on the store use when their queue is given no clock (see `Store.clock`).
+   * @default undefined (the system clock)
+   */
+  clock?: Clock
 }
 
 /** The backend of each store made here, for the conformance suite's backend tests. */
@@ -71,6 +76,7 @@ export function defineStore(backend: StoreBackend, options: DefineStoreOptions =
   }
   const store: Store = {
     ...(options.liveness ? { liveness: options.liveness } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     async insert(input, opts) {
       const out = await write((tx) => insert(tx, input), opts)
       // Joined to the caller's transaction: the jobs exist only once it commits.

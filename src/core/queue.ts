@@ -48,7 +48,7 @@ export interface QueueOptions {
   defaults?: JobDefaults
   /** Wraps every attempt, the first outermost. */
   middleware?: Middleware[]
-  /** Time and timers. @default the system clock */
+  /** Time and timers. @default the store's `clock`, else the system clock */
   clock?: Clock
   /**
    * What the engine knows of the network (see `register`'s `network`). @default
@@ -273,7 +273,7 @@ class QueueImpl<J extends JobMap> implements Queue<J> {
     if (this.#queues.length === 0) throw new InvalidArgumentError('queues must name at least one queue')
     const store = o.store ?? memoryStore()
     this.#store = o.codec === undefined ? withRecordChecks(store) : withCodec(store, o.codec)
-    this.#clock = o.clock ?? systemClock
+    this.#clock = o.clock ?? store.clock ?? systemClock
     this.#defaults = checkDefaults(o.defaults)
     this.#instrumentation = checkInstrumentation(o.instrumentation)
     this.#version = o.version === undefined ? undefined : checkVersion(o.version)

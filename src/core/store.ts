@@ -14,6 +14,7 @@ import type {
   Backoff,
   BatchState,
   ChainState,
+  Clock,
   Counts,
   DispatchResult,
   GroupState,
@@ -480,6 +481,14 @@ export interface Store {
    * may use `exclusiveLiveness()`.
    */
   readonly liveness?: Liveness
+
+  /**
+   * Optional. The time every engine on this store should use (a queue given a `clock` of its
+   * own uses that instead). Engines compare lease ends and due times written with each other's
+   * clocks, so a store that processes on several machines share gives the database's time.
+   * @default undefined (the system clock)
+   */
+  readonly clock?: Clock
 
   /** Releases the store's resources. Calls after close reject with `QueueClosedError`. */
   close(): Promise<void>
