@@ -11,6 +11,14 @@
  * node-postgres and PGlite both return as JavaScript numbers; `seq` is a `bigint`, read with
  * `Number()` (node-postgres returns a string for it).
  *
+ * Two functions save round trips and locks. `next_seq(n)` reserves n consecutive dispatch
+ * numbers from a sequence under a session advisory lock held only while it runs, so that
+ * concurrent reservations never interleave, and no lock is held until the transaction ends (a
+ * counter row would be, queueing every dispatch of every process behind the one before).
+ * `jobs_locked(ids)` reads and locks the jobs of these ids, locks the hashes of the ids not
+ * found (see `backend.ts`) and reads those again, each statement with a snapshot of its own: what
+ * took three statements is one.
+ *
  * Partial indexes keep each hot query away from rows it never wants, and keep each write small:
  * an update adds an entry to a partial index only when the new row is in it, so claiming a job
  * (waiting to active) writes no entry in the waiting, delayed or finished indexes. Listings read
@@ -20,13 +28,19 @@
  * @module
  */
 
+/**
+ * Past this many ids not found at once, a write locks the insertion of their kind as a whole
+ * instead of each id: the server's lock table is shared by every connection and sized for some
+ * thousands of locks.
+ */
+export const MANY = 1000
+
 /** Migration n (1-based) brings a database from version n - 1 to n. Never edit one. */
 export const MIGRATIONS: readonly ((schema: string) => string)[] = [
   (schema) => {
     const s = `"${schema}"`
     return `
-  CREATE TABLE ${s}."counters" (name text PRIMARY KEY, value bigint NOT NULL);
-  INSERT INTO ${s}."counters" (name, value) VALUES ('seq', 0);
+  CREATE SEQUENCE ${s}."seq" AS bigint;
 
   CREATE TABLE ${s}."jobs" (
     id text PRIMARY KEY,
@@ -72,6 +86,49 @@ export const MIGRATIONS: readonly ((schema: string) => string)[] = [
 
   CREATE TABLE ${s}."schedules" (name text PRIMARY KEY, next_run_at double precision NOT NULL, data json NOT NULL);
   CREATE INDEX "schedules_next" ON ${s}."schedules" (next_run_at);
+
+  CREATE FUNCTION ${s}."next_seq"(n bigint) RETURNS bigint LANGUAGE plpgsql AS $f$
+  DECLARE
+    first bigint;
+  BEGIN
+    PERFORM pg_advisory_lock(hashtextextended('${schema}:seq', 0));
+    BEGIN
+      first := nextval('${s}."seq"');
+      IF n > 1 THEN
+        PERFORM setval('${s}."seq"', first + n - 1);
+      END IF;
+    EXCEPTION WHEN OTHERS OR QUERY_CANCELED THEN
+      PERFORM pg_advisory_unlock(hashtextextended('${schema}:seq', 0));
+      RAISE;
+    END;
+    PERFORM pg_advisory_unlock(hashtextextended('${schema}:seq', 0));
+    RETURN first;
+  END
+  $f$;
+
+  CREATE FUNCTION ${s}."jobs_locked"(ids text[]) RETURNS SETOF ${s}."jobs" LANGUAGE plpgsql AS $f$
+  DECLARE
+    r ${s}."jobs";
+    found text[] := '{}';
+    missing text[];
+  BEGIN
+    FOR r IN SELECT * FROM ${s}."jobs" WHERE id = ANY(ids) ORDER BY id FOR UPDATE LOOP
+      found := found || r.id;
+      RETURN NEXT r;
+    END LOOP;
+    SELECT array_agg(k ORDER BY k) INTO missing FROM (SELECT unnest(ids) EXCEPT SELECT unnest(found)) AS m(k);
+    IF missing IS NULL THEN
+      RETURN;
+    END IF;
+    IF cardinality(missing) > ${MANY} THEN
+      PERFORM pg_advisory_xact_lock(hashtextextended('${schema}:jobs:*', 0));
+    ELSE
+      PERFORM pg_advisory_xact_lock_shared(hashtextextended('${schema}:jobs:*', 0));
+      PERFORM pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended('${schema}:jobs:' || k, 0) AS h FROM unnest(missing) AS k ORDER BY 1) AS keys;
+    END IF;
+    RETURN QUERY SELECT * FROM ${s}."jobs" WHERE id = ANY(missing) ORDER BY id FOR UPDATE;
+  END
+  $f$;
   `
   },
 ]

@@ -40,7 +40,8 @@ export class Statements {
   readonly chains: string
   readonly batches: string
   readonly schedules: string
-  readonly counters: string
+  readonly nextSeqFn: string
+  readonly jobsLocked: string
   /** The job columns as every query selects them: the JSON as text, parsed by `rows.ts`. */
   readonly jobSelect: string
 
@@ -51,7 +52,8 @@ export class Statements {
     this.chains = t('chains')
     this.batches = t('batches')
     this.schedules = t('schedules')
-    this.counters = t('counters')
+    this.nextSeqFn = t('next_seq')
+    this.jobsLocked = t('jobs_locked')
     this.jobSelect = JOB_COLUMNS.map((c) => (JOB_TYPES[c] === 'json' ? `${c}::text AS ${c}` : c)).join(', ')
   }
 
@@ -214,11 +216,19 @@ export class Statements {
   }
 
   /**
-   * Reserves $1 numbers and returns the first. The counter's row stays locked until the
-   * transaction ends, so ranges of concurrent transactions never overlap.
+   * Reserves $1 consecutive numbers and returns the first: `next_seq` holds a lock only while it
+   * runs, so ranges of concurrent transactions never overlap and none waits for another's end.
    */
   get nextSeq(): string {
-    return `UPDATE ${this.counters} SET value = value + $1 WHERE name = 'seq' RETURNING value - $1 + 1 AS first`
+    return `SELECT ${this.nextSeqFn}($1::bigint) AS first`
+  }
+
+  /**
+   * The jobs of these ids ($1, text[]) locked, in a write: those not found are locked by their
+   * hash (as `lockKeys` does) and read again, all in one statement (`jobs_locked`).
+   */
+  get getJobsLocked(): string {
+    return `SELECT ${this.jobSelect} FROM ${this.jobsLocked}($1::text[])`
   }
 
   /**

@@ -28,12 +28,12 @@ function every(name: string, ms: number): StoredSchedule {
   return { name, when: { every: ms }, catchUp: 'once', job: draft('t'), nextRunAt: T0 + ms, createdAt: T0, updatedAt: T0 }
 }
 
-/** Resolves once a statement on the schedules of `schema` waits for a lock another transaction holds, or `stop` says so. */
-async function waitingOnSchedules(schema: string, stop: { done: boolean }): Promise<'waited' | undefined> {
+/** Resolves once a statement on `schema` waits for a lock another transaction holds, or `stop` says so. */
+async function waitingOnLock(schema: string, stop: { done: boolean }): Promise<'waited' | undefined> {
   while (!stop.done) {
     const { rows } = await pools[0].query<{ n: string }>(
       "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'",
-      [`"${schema}"."schedules"`],
+      [`"${schema}".`],
     )
     if (Number(rows[0]?.n) > 0) return 'waited'
     await new Promise((resolve) => setTimeout(resolve, 10))
@@ -128,6 +128,31 @@ describe('two stores on one server', () => {
     await Promise.all(backends.map((b) => b.close()))
   })
 
+  it('reserve dispatch numbers while another transaction that reserved some is still open', { timeout: 60_000 }, async () => {
+    const schema = freshSchema()
+    const [a, b] = await pair(schema)
+    let release = (): void => undefined
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let holding = (): void => undefined
+    const held = new Promise<void>((resolve) => (holding = resolve))
+    const first = a.write(async (tx) => {
+      const n = await tx.nextSeq(3)
+      holding()
+      await gate
+      return n
+    })
+    await held
+    const stop = { done: false }
+    const second = b.write((tx) => tx.nextSeq(2))
+    const seen = await Promise.race([second.then(() => 'finished' as const), waitingOnLock(schema, stop)])
+    stop.done = true
+    release()
+    const [x, y] = await Promise.all([first, second])
+    expect(seen).toBe('finished')
+    expect(y).toBeGreaterThan(x + 2)
+    await Promise.all([a.close(), b.close()])
+  })
+
   it('a tick that meets a due schedule another process is firing waits for it, then says when it next falls due', { timeout: 60_000 }, async () => {
     const schema = freshSchema()
     const [a, b] = await pair(schema)
@@ -148,7 +173,7 @@ describe('two stores on one server', () => {
     await held
     const stop = { done: false }
     const second = other.settleAndClaim({ now: T0 + MIN, settle: [], tick: { queues: ['default'] } })
-    const seen = await Promise.race([second.then(() => 'finished' as const), waitingOnSchedules(schema, stop)])
+    const seen = await Promise.race([second.then(() => 'finished' as const), waitingOnLock(schema, stop)])
     stop.done = true
     release()
     expect(kinds(await first)).toEqual([`job:dispatched schedule:sync:${T0 + MIN}`])
