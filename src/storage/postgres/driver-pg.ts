@@ -23,10 +23,20 @@ export interface PgPoolClientLike extends PgClientLike {
   release(error?: Error | boolean): void
 }
 
+/** What ferry uses of a `pg.Client` it makes and ends itself. */
+export interface PgOwnClientLike extends PgClientLike {
+  connect(): Promise<unknown>
+  end(): Promise<unknown>
+}
+
 /** What ferry uses of a `pg.Pool`. */
 export interface PgPoolLike {
   connect(): Promise<PgPoolClientLike>
   query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>
+  /** The class of the pool's clients (node-postgres' `pg.Pool` has it): the store makes its own connection with it. */
+  readonly Client?: new (options: object) => PgOwnClientLike
+  /** The settings the pool makes its clients with. */
+  readonly options?: object
 }
 
 export function quoteIdentifier(name: string): string {
@@ -76,6 +86,141 @@ function sqlOf(client: Pick<PgClientLike, 'query'>): Sql {
 
 const ignore = (): void => {}
 
+/**
+ * A connection of the store's own, shared by every session it gives (notifications, liveness,
+ * hearing commits): made from the pool's settings (`new pool.Client(pool.options)`, as the pool
+ * makes its own), so that it never takes one of the pool's `max` clients, which belong to the
+ * application and to transactions. A pool that does not tell its settings gives a client of its
+ * own, held while a session is.
+ */
+interface Connection {
+  /** True once the connection ended or failed: its sessions heard `onEnd`. */
+  ended: boolean
+  onEnded: (() => void) | undefined
+  lease(): Session
+}
+
+async function openConnection(pool: PgPoolLike): Promise<Connection> {
+  let client: PgClientLike
+  let close: () => Promise<void>
+  const early = (error: Error): void => {
+    failed ??= error
+  }
+  let failed: Error | undefined
+  if (typeof pool.Client === 'function' && typeof pool.options === 'object' && pool.options !== null) {
+    const own = new pool.Client(pool.options)
+    own.on('error', early)
+    try {
+      await own.connect()
+    } catch (error) {
+      own.end().catch(() => undefined)
+      throw error
+    }
+    client = own
+    close = () => own.end().then(ignore, ignore)
+  } else {
+    const pooled = await pool.connect()
+    pooled.on('error', early)
+    client = pooled
+    close = () => {
+      // Closed, not pooled again: its LISTENs and session advisory locks end with it.
+      pooled.release(true)
+      return Promise.resolve()
+    }
+  }
+  client.removeListener('error', early)
+
+  interface Lease {
+    session: Session
+    channels: Map<string, (payload: string) => void>
+    endListeners: ((error?: unknown) => void)[]
+  }
+  const leases = new Set<Lease>()
+  const connection: Connection = { ended: false, onEnded: undefined, lease }
+  let closing: Promise<void> | undefined
+
+  const shut = (): Promise<void> => {
+    client.removeListener('error', onError)
+    client.removeListener('end', onEnd)
+    client.removeListener('notification', onNotification)
+    // The connection may still fail while it closes.
+    client.on('error', ignore)
+    return (closing ??= close())
+  }
+  const end = (error?: unknown): void => {
+    if (connection.ended) return
+    connection.ended = true
+    connection.onEnded?.()
+    const ending = [...leases]
+    leases.clear()
+    void shut()
+    for (const l of ending) for (const listener of l.endListeners.splice(0)) listener(error)
+  }
+  const onError = (error: Error): void => {
+    end(error)
+  }
+  const onEnd = (): void => {
+    end()
+  }
+  const onNotification = (message: { channel: string; payload?: string }): void => {
+    for (const l of [...leases]) l.channels.get(message.channel)?.(message.payload ?? '')
+  }
+  client.on('error', onError)
+  client.on('end', onEnd)
+  client.on('notification', onNotification)
+  if (failed) end(failed)
+
+  /** One statement at a time: the sessions share the connection, and node-postgres wants its queries one after another. */
+  let tail: Promise<unknown> = Promise.resolve()
+  const serial: Pick<PgClientLike, 'query'> = {
+    query(text, params) {
+      const run = tail.then(
+        () => client.query(text, params),
+        () => client.query(text, params),
+      )
+      tail = run.catch(ignore)
+      return run
+    },
+  }
+
+  function lease(): Session {
+    const l: Lease = { session: undefined as unknown as Session, channels: new Map(), endListeners: [] }
+    let released = false
+    l.session = {
+      ...sqlOf(serial),
+      async listen(channel, onPayload) {
+        l.channels.set(channel, onPayload)
+        await serial.query(`LISTEN ${quoteIdentifier(channel)}`)
+      },
+      onEnd(listener) {
+        if (released) return
+        if (connection.ended) listener()
+        else l.endListeners.push(listener)
+      },
+      async release() {
+        if (released) return
+        released = true
+        l.endListeners.length = 0
+        if (!leases.delete(l) || connection.ended) return
+        if (leases.size === 0) {
+          // The last session: the connection closes, and with it every LISTEN and session lock.
+          connection.ended = true
+          connection.onEnded?.()
+          await shut()
+          return
+        }
+        const others = new Set([...leases].flatMap((o) => [...o.channels.keys()]))
+        for (const channel of l.channels.keys()) {
+          if (!others.has(channel)) await serial.query(`UNLISTEN ${quoteIdentifier(channel)}`).catch(() => undefined)
+        }
+      },
+    }
+    leases.add(l)
+    return l.session
+  }
+  return connection
+}
+
 export function pgDriver(pool: PgPoolLike): Driver {
   const sessions = new Set<Session>()
 
@@ -108,57 +253,34 @@ export function pgDriver(pool: PgPoolLike): Driver {
     }
   }
 
+  /** The store's own connection, opening or open; undefined once it ended. */
+  let shared: Promise<Connection> | undefined
+
   async function session(): Promise<Session> {
-    const client = await pool.connect()
-    const endListeners: ((error?: unknown) => void)[] = []
-    let ended = false
-    let released = false
-    const end = (error?: unknown): void => {
-      if (ended || released) return
-      ended = true
-      sessions.delete(s)
-      for (const listener of endListeners.splice(0)) listener(error)
-    }
-    const onError = (error: Error): void => {
-      end(error)
-    }
-    const onEnd = (): void => {
-      end()
-    }
-    const channels = new Map<string, (payload: string) => void>()
-    const onNotification = (message: { channel: string; payload?: string }): void => {
-      channels.get(message.channel)?.(message.payload ?? '')
-    }
-    client.on('error', onError)
-    client.on('end', onEnd)
-    client.on('notification', onNotification)
-    const s: Session = {
-      ...sqlOf(client),
-      async listen(channel, onPayload) {
-        channels.set(channel, onPayload)
-        await client.query(`LISTEN ${quoteIdentifier(channel)}`)
-      },
-      onEnd(listener) {
-        if (ended) listener()
-        else if (!released) endListeners.push(listener)
-      },
-      release() {
-        if (released) return Promise.resolve()
-        released = true
+    for (;;) {
+      const opening = (shared ??= openConnection(pool))
+      opening.catch(() => {
+        if (shared === opening) shared = undefined
+      })
+      const connection = await opening
+      // Ended while this call waited: open another.
+      if (connection.ended) {
+        if (shared === opening) shared = undefined
+        continue
+      }
+      connection.onEnded = () => {
+        if (shared === opening) shared = undefined
+      }
+      const s = connection.lease()
+      sessions.add(s)
+      s.onEnd(() => sessions.delete(s))
+      const release = s.release.bind(s)
+      s.release = () => {
         sessions.delete(s)
-        endListeners.length = 0
-        client.removeListener('error', onError)
-        client.removeListener('end', onEnd)
-        client.removeListener('notification', onNotification)
-        // The connection may still fail while it closes.
-        client.on('error', ignore)
-        // Closed, not pooled again: its LISTENs and session advisory locks end with it.
-        client.release(true)
-        return Promise.resolve()
-      },
+        return release()
+      }
+      return s
     }
-    sessions.add(s)
-    return s
   }
 
   return {

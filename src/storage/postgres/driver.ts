@@ -11,7 +11,12 @@ export interface Sql {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>
 }
 
-/** A connection held for its whole life: notifications (`LISTEN`) and session advisory locks live on it. */
+/**
+ * A connection held for its whole life: notifications (`LISTEN`) and session advisory locks live
+ * on it. The sessions of one driver may share a connection (node-postgres: one of the driver's
+ * own, outside the pool), so a session gives back the locks it took itself; the connection
+ * closes with the last session released.
+ */
 export interface Session extends Sql {
   /** `LISTEN channel`; `onPayload` hears each notification's payload. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<void>
@@ -20,7 +25,7 @@ export interface Session extends Sql {
    * locks are gone with it. Never called after `release`.
    */
   onEnd(listener: (error?: unknown) => void): void
-  /** Gives the connection back (or closes it): its locks and `LISTEN`s end. */
+  /** Gives the session up: its `LISTEN`s end; the connection, and every lock on it, once no session holds it. */
   release(): Promise<void>
 }
 
@@ -40,7 +45,11 @@ export interface Driver {
    * @throws InvalidArgumentError when `tx` is neither
    */
   joined(tx: unknown): Sql
-  /** A connection of its own, held until released (for PGlite, the one connection it has). */
+  /**
+   * A connection for `LISTEN` and session locks, held until released: on node-postgres one of the
+   * driver's own, made from the pool's settings and shared by its sessions, never one of the
+   * pool's clients; for PGlite, the one connection it has.
+   */
   session(): Promise<Session>
   /** Releases what the driver opened; the application's pool or PGlite instance stays open. */
   close(): Promise<void>

@@ -23,6 +23,8 @@ interface Listener {
   channel: string
   /** The transactions waiting to be heard committed, by id. */
   waiting: Map<string, () => void>
+  /** Watches from `watchCommit` until their transaction was read ended: the session listens while there is one. */
+  watches: number
   session?: Promise<Session | undefined>
 }
 
@@ -32,16 +34,17 @@ function listenerOf(driver: Driver): Listener {
   let l = listeners.get(driver)
   if (!l) {
     const random = Math.floor(Math.random() * 2 ** 48).toString(36)
-    l = { channel: `ferry_commit_${random}`, waiting: new Map() }
+    l = { channel: `ferry_commit_${random}`, waiting: new Map(), watches: 0 }
     listeners.set(driver, l)
   }
   return l
 }
 
 /**
- * Opens the connection that hears commits, once per driver, without waiting for it: a pool
- * that has no connection to spare must not hold up the application's transaction. Until it
- * listens, commits are read from `txid_status()`.
+ * Opens the session that hears commits, once per driver, without waiting for it (the driver's
+ * connection of its own, shared with notifications and liveness): it must not hold up the
+ * application's transaction. Until it listens, commits are read from `txid_status()`. It is
+ * released once no joined write waits for its transaction.
  */
 function listen(driver: Driver, l: Listener): void {
   if (l.session) return
@@ -60,6 +63,15 @@ function listen(driver: Driver, l: Listener): void {
   l.session = opening
 }
 
+/** A watch ended: the last one releases the session. */
+function unwatch(l: Listener): void {
+  l.watches -= 1
+  if (l.watches > 0 || !l.session) return
+  const opening = l.session
+  delete l.session
+  void opening.then((session) => session?.release()).catch(() => undefined)
+}
+
 /**
  * Called inside the application's transaction, on it (`sql`). The function it resolves with
  * resolves true once that transaction has committed, false once it was rolled back.
@@ -71,12 +83,19 @@ export async function watchCommit(driver: Driver, sql: Sql): Promise<() => Promi
     return once(() => settled(driver, xid))
   }
   const l = listenerOf(driver)
+  l.watches += 1
   listen(driver, l)
-  const [row] = await sql.query<{ xid: string }>(
-    'SELECT txid_current()::text AS xid, pg_notify($1, txid_current()::text)',
-    [l.channel],
-  )
-  const xid = (row as { xid: string }).xid
+  let xid: string
+  try {
+    const [row] = await sql.query<{ xid: string }>(
+      'SELECT txid_current()::text AS xid, pg_notify($1, txid_current()::text)',
+      [l.channel],
+    )
+    xid = (row as { xid: string }).xid
+  } catch (error) {
+    unwatch(l)
+    throw error
+  }
   let heard!: () => void
   const committed = new Promise<void>((resolve) => {
     heard = resolve
@@ -87,6 +106,7 @@ export async function watchCommit(driver: Driver, sql: Sql): Promise<() => Promi
       return await settled(driver, xid, committed)
     } finally {
       l.waiting.delete(xid)
+      unwatch(l)
     }
   })
 }

@@ -2,9 +2,10 @@
  * Liveness on a PostgreSQL server (DESIGN §8): each engine owner is a session advisory lock,
  * which the server releases the moment the connection holding it ends, a killed process's too.
  *
- * - One `Session` per store holds a lock per owner: `pg_advisory_lock(ns, key)`, two int4 keys
+ * - One `Session` per store holds a lock per owner: `pg_try_advisory_lock(ns, key)`, two int4 keys
  *   (`objsubid = 2` in `pg_locks`, a space apart from the one-bigint locks transactions take).
  *   `ns` is the oid of the table below, so that stores of different schemas never share a key.
+ *   A key whose lock some other session holds is never waited for: the hold takes a fresh one.
  * - Owners are strings and lock keys are numbers: the table `<schema>.engine_locks(key, owner)`
  *   maps them back. A row is inserted and its lock taken in one statement, so no one sees the
  *   row before its lock is held; a row whose lock is not held is a dead (or releasing) engine,
@@ -22,11 +23,12 @@
  * The table is created here, not by the store's migrations: liveness is optional (a server
  * only, not PGlite), the store's data never refers to it, and the DDL is idempotent
  * (`IF NOT EXISTS`, under the lock the migrations take, so that the schema is never created by
- * both at once).
+ * both at once). It is created only once the store's migrations succeeded (`ready`): a schema
+ * of a newer ferry is never changed.
  *
  * @module
  */
-import { InvalidArgumentError } from '../../core/errors.js'
+import { InvalidArgumentError, StorageError } from '../../core/errors.js'
 import type { Liveness } from '../../core/liveness.js'
 import type { Driver, Session } from './driver.js'
 
@@ -40,6 +42,12 @@ export interface PostgresLivenessOptions {
    */
   pollMs?: number
   /**
+   * Resolves once the store's schema is migrated (the store's own `ready`): nothing of the
+   * liveness's runs before, so a schema it may not change (of a newer ferry) is never changed,
+   * and its rejection is what `hold` and `alive` reject with.
+   */
+  ready?: () => Promise<void>
+  /**
    * Delays of the attempts to take the locks again after the connection dropped; `onLost`
    * once they all failed.
    * @default [0, 100, 500, 1000, 2000, 5000]
@@ -50,6 +58,8 @@ export interface PostgresLivenessOptions {
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
 /** Errors of two processes creating one table or schema at once: the other one won, try again. */
 const CREATE_RACE = new Set(['23505', '42P06', '42P07'])
+/** Fresh keys a hold tries when another session holds the lock of the one it got. */
+const HOLD_ATTEMPTS = 20
 
 interface Held {
   /** Its lock's second key; 0 until the hold took the lock for the first time. */
@@ -91,6 +101,7 @@ export function postgresLiveness(o: PostgresLivenessOptions): Liveness & { close
   /** Creates the table once; resolves with `ns`, its oid (as the uint32 `pg_locks` shows). */
   function ensureTable(): Promise<number> {
     ready ??= (async () => {
+      await o.ready?.()
       for (let attempt = 0; ; attempt++) {
         try {
           await driver.transaction(async (sql) => {
@@ -258,11 +269,27 @@ export function postgresLiveness(o: PostgresLivenessOptions): Liveness & { close
       held.set(owner, h)
       try {
         const [ns, s] = await Promise.all([ensureTable(), connect()])
-        // One statement: the row commits with its lock already held.
-        const [row] = await s.query<{ key: number }>(
-          `WITH r AS (INSERT INTO ${table} (owner) VALUES ($2) RETURNING key) SELECT key, pg_advisory_lock($1, key) FROM r`,
-          [int4(ns), owner],
-        )
+        // One statement: the row commits with its lock already held. Never waits: a key whose
+        // lock another session of the database holds (not ferry's) is left for a fresh one.
+        let row: { key: number } | undefined
+        for (let attempt = 1; row === undefined; attempt++) {
+          const [taken] = await s.query<{ key: number; locked: boolean }>(
+            `WITH r AS (INSERT INTO ${table} (owner) VALUES ($2) RETURNING key) SELECT key, pg_try_advisory_lock($1, key) AS locked FROM r`,
+            [int4(ns), owner],
+          )
+          if (taken?.locked) {
+            row = taken
+            break
+          }
+          await s.query(`DELETE FROM ${table} WHERE key = $1`, [Number(taken?.key)])
+          if (attempt >= HOLD_ATTEMPTS) {
+            throw new StorageError(
+              `the Postgres store (schema "${schema}") could not hold an engine: ${HOLD_ATTEMPTS} lock keys in a row are held by other sessions ` +
+                `(pg_advisory_lock(${int4(ns)}, key) on the oid of ${table} is the store's key space)`,
+              { code: 'LIVENESS_KEYS_TAKEN' },
+            )
+          }
+        }
         h.key = Number(row?.key)
         h.on = s
         // Rows of engines whose locks are gone: dead ones, left behind by a kill.
@@ -305,11 +332,21 @@ export function postgresLiveness(o: PostgresLivenessOptions): Liveness & { close
       if (pollTimer !== undefined) clearTimeout(pollTimer)
       pollTimer = undefined
       listeners.clear()
+      const holding = [...held.values()]
       held.clear()
       const s = await current?.catch(() => undefined)
       current = undefined
       session = undefined
-      // Closing the session releases every lock it holds.
+      if (s !== undefined) {
+        // The connection may be shared with others of the store and stay open: each lock is
+        // given back, and the rows go; a connection that closes releases them anyway.
+        const ns = await ready?.catch(() => undefined)
+        for (const h of holding) {
+          if (h.on !== s || ns === undefined) continue
+          await s.query('SELECT pg_advisory_unlock($1, $2)', [int4(ns), h.key]).catch(() => undefined)
+          await s.query(`DELETE FROM ${table} WHERE key = $1`, [h.key]).catch(() => undefined)
+        }
+      }
       await s?.release()
     },
   }

@@ -21,9 +21,21 @@ import { notifications } from './notify.js'
 export interface PostgresStoreOptions {
   /**
    * Where the store's tables are: a node-postgres `pg.Pool`, or a PGlite instance
-   * (`@electric-sql/pglite`). The store takes a connection of the pool per transaction and
-   * holds one for notifications (a second one while a write joined an application's
-   * transaction and a third for liveness once engines run); it never ends the pool.
+   * (`@electric-sql/pglite`). It never ends the pool.
+   *
+   * On a `pg.Pool` the store opens these connections:
+   * - one of the pool's clients per transaction (a turn of an engine, a dispatch, a read),
+   *   given back when the transaction ends: it never holds one while it waits, so a pool of
+   *   any `max`, 1 included, serves the store and the application;
+   * - one connection of its own, outside the pool's `max`, made like the pool's clients
+   *   (`new pool.Client(pool.options)`, so the pool's `'connect'` listeners do not see it):
+   *   it `LISTEN`s for other processes' notifications, holds the engines' advisory locks
+   *   (liveness), and hears the commit of an application's transaction a `{ tx }` write joined.
+   *   It is open while one of these needs it and closed by `close`; it reconnects when it drops.
+   *   A pool without `Client` and `options` lends one of its clients for it instead.
+   *
+   * Errors of the store's own connection are the store's to handle; the pool still needs the
+   * application's `pool.on('error', …)` for its idle clients, as any `pg.Pool` does.
    *
    * @example
    * import pg from 'pg'
@@ -102,7 +114,12 @@ export function postgresStore(o: PostgresStoreOptions): PostgresStore {
   // On a server an engine's advisory lock ends with its connection, so a dead process's jobs
   // are taken over at once. PGlite has one connection, shared by every engine on it: leases
   // expire instead.
-  const liveness = driver.kind === 'pg' ? postgresLiveness({ driver, schema }) : undefined
+  // Nothing of it runs before the migrations succeeded: a schema of a newer ferry is never changed.
+  const livenessReady = (): Promise<void> =>
+    ready().catch((err: unknown) => {
+      throw storageError(err, `the Postgres store (schema "${schema}")`)
+    })
+  const liveness = driver.kind === 'pg' ? postgresLiveness({ driver, schema, ready: livenessReady }) : undefined
   const store = defineStore(backend, liveness ? { liveness } : {})
   const closeStore = store.close.bind(store)
   let closed = false

@@ -113,15 +113,33 @@ describe('pgDriver', () => {
     expect(heard).toEqual(['one'])
   })
 
-  it('a released session gives up its advisory locks', async () => {
+  it('sessions share one connection of the driver\'s own, outside the pool; the last release closes it and gives up its advisory locks', async () => {
     const driver = pgDriver(pool)
+    const pooled = pool.totalCount
     const first = await driver.session()
     const second = await driver.session()
+    const pid = async (s: typeof first): Promise<number> => (await s.query<{ pid: number }>('select pg_backend_pid() as pid'))[0]!.pid
+    const shared = await pid(first)
+    expect(await pid(second)).toBe(shared)
+    expect(pool.totalCount).toBe(pooled)
     await first.query('select pg_advisory_lock(4242)')
-    expect(await second.query('select pg_try_advisory_lock(4242) as got')).toEqual([{ got: false }])
-    await first.release()
-    await expect.poll(async () => (await second.query<{ got: boolean }>('select pg_try_advisory_lock(4242) as got'))[0]!.got).toBe(true)
-    await second.release()
+    const other = await pool.connect()
+    try {
+      const got = async (): Promise<boolean> => (await other.query<{ got: boolean }>('select pg_try_advisory_lock(4242) as got')).rows[0]!.got
+      expect(await got()).toBe(false)
+      await first.release()
+      // The connection stays while a session is held: released locks are given back by who took them.
+      expect(await got()).toBe(false)
+      await second.release()
+      await expect.poll(got).toBe(true)
+      await other.query('select pg_advisory_unlock(4242)')
+    } finally {
+      other.release()
+    }
+    // The next session opens a new connection.
+    const third = await driver.session()
+    expect(await pid(third)).not.toBe(shared)
+    await driver.close()
   })
 
   it('tells onEnd when the session\'s connection is lost, and nothing after release', async () => {
