@@ -227,6 +227,14 @@ interface Known {
   dirty: boolean
 }
 
+/** A part of the wake-up query: its text (with the rows this write changed left out), and the value of a changed row. */
+interface TimePart {
+  sql: (exclude?: number) => string
+  params: unknown[]
+  table: 'jobs' | 'schedules'
+  value: (r: Row) => number | undefined
+}
+
 /** Reads by id issued together, answered by one query when their turn comes. */
 interface Lookup {
   keys: Set<string>
@@ -250,7 +258,7 @@ class PgTx implements StoreTx {
   readonly #known: Record<Table, Map<string, Known>> = { jobs: new Map(), chains: new Map(), batches: new Map(), schedules: new Map() }
   readonly #lookups: Partial<Record<Table, Lookup>> = {}
   #unique: { keys: [string, number][]; result: Promise<(Row | undefined)[]> } | undefined
-  #times: { parts: { text: string; params: unknown[] }[]; result: Promise<unknown[]> } | undefined
+  #times: { parts: TimePart[]; result: Promise<(number | undefined)[]> } | undefined
   #tail: Promise<unknown> = Promise.resolve()
   /** The first statement of this transaction that failed: Postgres refuses every one after it. */
   failed: unknown
@@ -332,10 +340,19 @@ class PgTx implements StoreTx {
     )
   }
 
-  nextDue = async (queues: string[]) => (queues.length === 0 ? undefined : this.#time(this.#s.nextDue, [queues]))
+  nextDue = async (queues: string[]) =>
+    queues.length === 0
+      ? undefined
+      : this.#time((ex) => this.#s.nextDue(ex), [queues], 'jobs', (r) => (r['state'] === 'delayed' && queues.includes(r['queue'] as string) ? num(r, 'run_at') : undefined))
 
   nextExpiry = async (scope: QueueScope, now: number) =>
-    scope.queues.length === 0 || scope.types.length === 0 ? undefined : this.#time(this.#s.nextExpiry, [now, scope.queues, scope.types])
+    scope.queues.length === 0 || scope.types.length === 0
+      ? undefined
+      : this.#time((ex) => this.#s.nextExpiry(ex), [now, scope.queues, scope.types], 'jobs', (r) => {
+          const until = r['lease_until'] as number | null
+          const mine = r['state'] === 'active' && scope.queues.includes(r['queue'] as string) && scope.types.includes(r['type'] as string)
+          return mine && until !== null && until > now ? until : undefined
+        })
 
   listJobs = async (filter: Parameters<StoreTx['listJobs']>[0], now: number) => {
     const q = this.#s.listJobs(filter, now)
@@ -390,7 +407,7 @@ class PgTx implements StoreTx {
     return this.#held('schedules', rows).map(scheduleFromRow)
   }
 
-  nextScheduleAt = async () => this.#time(this.#s.nextScheduleAt, [])
+  nextScheduleAt = async () => this.#time((ex) => this.#s.nextScheduleAt(ex), [], 'schedules', (r) => num(r, 'next_run_at'))
 
   nextSeq = async (count = 1) => {
     if (!Number.isSafeInteger(count) || count < 1) throw new InvalidArgumentError(`nextSeq(count): count must be a positive integer, not ${count}`)
@@ -539,30 +556,56 @@ class PgTx implements StoreTx {
 
   /**
    * The one value of a query (`AS t`). Those asked for together (the next due job, lease end
-   * and schedule, in a `Promise.all`) are one statement: `SELECT (q1), (q2), ...`.
+   * and schedule, in a `Promise.all`) are one statement: `SELECT (q1), (q2), ...`, which also
+   * sends the buffered writes. The query reads the rows as they were before them, so the rows
+   * this write changed are left out of it (`exclude`, as in `#pick`) and reckoned here with
+   * `value`: an engine's turn sends its writes and asks when to wake in one round trip.
    */
-  #time(text: string, params: unknown[]): Promise<number | undefined> {
+  #time(sql: (exclude?: number) => string, params: unknown[], table: 'jobs' | 'schedules', value: (r: Row) => number | undefined): Promise<number | undefined> {
     let b = this.#times
     if (!b) {
-      const batch: { parts: { text: string; params: unknown[] }[]; result: Promise<unknown[]> } = { parts: [], result: Promise.resolve([]) }
-      batch.result = this.#indexed(async () => {
+      const batch: { parts: TimePart[]; result: Promise<(number | undefined)[]> } = { parts: [], result: Promise.resolve([]) }
+      batch.result = this.#serial(async () => {
         if (this.#times === batch) this.#times = undefined
-        const all: unknown[] = []
-        const columns = batch.parts.map((part, i) => {
-          const shift = all.length
-          all.push(...part.params)
-          return `(${part.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`)}) AS t${i}`
+        const { flush, sent } = this.#unsent()
+        const sending = new Set(sent)
+        const changed = { jobs: [] as string[], schedules: [] as string[] }
+        const rows = { jobs: [] as Row[], schedules: [] as Row[] }
+        for (const t of ['jobs', 'schedules'] as const) {
+          for (const [key, k] of this.#known[t]) {
+            if (!sending.has(k)) continue
+            changed[t].push(key)
+            if (k.row) rows[t].push(k.row)
+          }
+        }
+        const q = this.#s.flush(flush, (shift) => {
+          const all: unknown[] = []
+          const columns = batch.parts.map((part, i) => {
+            const ids = changed[part.table]
+            const own = ids.length > 0 ? [...part.params, ids] : part.params
+            const text = part.sql(ids.length > 0 ? part.params.length + 1 : undefined)
+            const at = shift + all.length
+            all.push(...own)
+            return `(${text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + at}`)}) AS t${i}`
+          })
+          return { text: `SELECT ${columns.join(', ')}`, params: all }
         })
-        const [row] = await this.#query(`SELECT ${columns.join(', ')}`, all)
-        return batch.parts.map((_, i) => row?.[`t${i}`])
-      }, ['jobs', 'schedules'])
+        const [row] = await this.#query(q.text, q.params)
+        for (const k of sent) k.dirty = false
+        return batch.parts.map((part, i) => {
+          const read = row?.[`t${i}`]
+          let t = read === null || read === undefined ? undefined : Number(read)
+          for (const r of rows[part.table]) {
+            const v = part.value(r)
+            if (v !== undefined && (t === undefined || v < t)) t = v
+          }
+          return t
+        })
+      })
       this.#times = b = batch
     }
-    const i = b.parts.push({ text, params }) - 1
-    return b.result.then((values) => {
-      const t = values[i]
-      return t === null || t === undefined ? undefined : Number(t)
-    })
+    const i = b.parts.push({ sql, params, table, value }) - 1
+    return b.result.then((values) => values[i])
   }
 
   /** An index query of `tables`: runs in its turn, after the buffered writes to them are sent. */
@@ -580,8 +623,8 @@ class PgTx implements StoreTx {
     return run
   }
 
-  /** Sends the buffered puts and deletes of these tables as one statement. */
-  async #flush(tables: readonly Table[] = TABLES): Promise<void> {
+  /** The buffered puts and deletes of these tables, and the entries they come from. */
+  #unsent(tables: readonly Table[] = TABLES): { flush: Flush; sent: Known[] } {
     const f: Flush = { jobs: { put: [], del: [] }, chains: { put: [], del: [] }, batches: { put: [], del: [] }, schedules: { put: [], del: [] } }
     const sent: Known[] = []
     for (const table of tables) {
@@ -592,6 +635,12 @@ class PgTx implements StoreTx {
         sent.push(k)
       }
     }
+    return { flush: f, sent }
+  }
+
+  /** Sends the buffered puts and deletes of these tables as one statement. */
+  async #flush(tables: readonly Table[] = TABLES): Promise<void> {
+    const { flush: f, sent } = this.#unsent(tables)
     if (sent.length === 0) return
     const q = this.#s.flush(f)
     await this.#query(q.text, q.params)

@@ -132,10 +132,11 @@ export class Statements {
     )
   }
 
-  get nextDue(): string {
+  /** The earliest run_at of the delayed jobs of these queues ($1), but those of `exclude`. */
+  nextDue(exclude?: number): string {
     return (
       `SELECT min(j.run_at) AS t FROM unnest($1::text[]) AS q(queue) CROSS JOIN LATERAL (` +
-      `SELECT run_at FROM ${this.jobs} WHERE state = 'delayed' AND queue = q.queue ORDER BY run_at LIMIT 1) AS j`
+      `SELECT run_at FROM ${this.jobs} WHERE state = 'delayed' AND queue = q.queue${but(exclude)} ORDER BY run_at LIMIT 1) AS j`
     )
   }
 
@@ -151,8 +152,9 @@ export class Statements {
     )
   }
 
-  get nextExpiry(): string {
-    return `SELECT min(lease_until) AS t FROM ${this.jobs} WHERE state = 'active' AND lease_until > $1 AND queue = ANY($2::text[]) AND type = ANY($3::text[])`
+  /** The earliest lease end after $1 of the active jobs of these queues ($2) and types ($3), but those of `exclude`. */
+  nextExpiry(exclude?: number): string {
+    return `SELECT min(lease_until) AS t FROM ${this.jobs} WHERE state = 'active' AND lease_until > $1 AND queue = ANY($2::text[]) AND type = ANY($3::text[])${but(exclude)}`
   }
 
   /** Jobs per stored state, and how many delayed ones are due by $1. */
@@ -211,8 +213,9 @@ export class Statements {
     )
   }
 
-  get nextScheduleAt(): string {
-    return `SELECT min(next_run_at) AS t FROM ${this.schedules}`
+  /** The earliest next run of the schedules, but those named in `exclude`. */
+  nextScheduleAt(exclude?: number): string {
+    return `SELECT min(next_run_at) AS t FROM ${this.schedules}${exclude === undefined ? '' : ` WHERE name <> ALL($${exclude}::text[])`}`
   }
 
   /**
@@ -235,10 +238,11 @@ export class Statements {
    * One statement for everything buffered: deletes by key, and upserts of whole rows read
    * from a JSON array, each table a `WITH` clause of its own. Parameters follow the order of
    * the clauses; rows of each table come sorted by key, so that two transactions lock rows
-   * in one order.
+   * in one order. With `then`, a query whose parameters follow the flush's (`shift` of them)
+   * is the statement's result: it reads the rows as they were before the flush.
    */
-  flush(f: Flush): { text: string; params: string[] } {
-    const params: string[] = []
+  flush(f: Flush, then?: (shift: number) => { text: string; params: unknown[] }): { text: string; params: unknown[] } {
+    const params: unknown[] = []
     const p = (value: unknown): string => {
       params.push(JSON.stringify(value))
       return `$${params.length}::json`
@@ -267,6 +271,11 @@ export class Statements {
     put(this.batches, 'id', GROUP_COLUMNS, f.batches.put)
     del(this.schedules, 'name', f.schedules.del)
     put(this.schedules, 'name', SCHEDULE_COLUMNS, f.schedules.put)
+    if (then) {
+      const tail = then(params.length)
+      params.push(...tail.params)
+      return { text: clauses.length === 0 ? tail.text : `WITH ${clauses.map((c, i) => `w${i} AS (${c})`).join(', ')} ${tail.text}`, params }
+    }
     if (clauses.length === 1) return { text: clauses[0] as string, params }
     return { text: `WITH ${clauses.map((c, i) => `w${i} AS (${c})`).join(', ')} SELECT 1`, params }
   }

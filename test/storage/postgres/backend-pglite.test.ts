@@ -75,6 +75,45 @@ describe('round trips', () => {
     expect(log, log.join('\n')).toHaveLength(8)
   })
 
+  // BEGIN; due schedules, due delayed jobs, expired leases, ready jobs; the new rows and the
+  // next wake-up in one statement (the wake-up read leaves the rows written out and reckons
+  // them in memory); COMMIT.
+  it('an engine turn whose claim has room sends its writes and the wake-up query as one statement: 7 in all', async () => {
+    let driver: ReturnType<typeof counting> | undefined
+    const { store } = await fresh((d) => (driver = counting(d)))
+    const log = driver!.log
+    await store.insert({ now: T0, jobs: [newJob()] })
+    log.length = 0
+    const turn = await store.settleAndClaim({ now: T0, settle: [], claim: claimRequest(T0, { limit: 2, leaseUntil: T0 + 900 }) })
+    expect(turn.claimed).toHaveLength(1)
+    expect(turn.nextWakeAt).toBe(T0 + 900)
+    expect(log, log.join('\n')).toHaveLength(7)
+  })
+
+  it('reckons the wake-up from what the turn wrote: a retry it delayed, a lease it took, a lease it ended', async () => {
+    const { store } = await fresh()
+    await store.insert({ now: T0, jobs: [newJob(), newJob(), newJob({ runAt: T0 + 5000 })] })
+    const first = await store.settleAndClaim({ now: T0, settle: [], claim: claimRequest(T0, { limit: 2, leaseUntil: T0 + 700 }) })
+    expect(first.claimed).toHaveLength(2)
+    const [a, b] = first.claimed
+    // a fails (its retry is due at T0 + 10 + 1000), b succeeds: its lease at T0 + 700 ends with it.
+    const turn = await store.settleAndClaim({
+      now: T0 + 10,
+      settle: [
+        { id: a!.id, token: a!.lease!.token, outcome: { kind: 'failed', error: { name: 'Error', message: 'boom' } } },
+        { id: b!.id, token: b!.lease!.token, outcome: { kind: 'succeeded' } },
+      ],
+      claim: claimRequest(T0 + 10, { limit: 2, leaseUntil: T0 + 3000 }),
+    })
+    expect(turn.claimed).toEqual([])
+    expect(turn.nextWakeAt).toBe(T0 + 10 + 1000)
+    // Nothing claimed, nothing delayed but the job due at T0 + 5000: the lease taken now ends first.
+    await store.insert({ now: T0, jobs: [newJob({ type: 'u' })] })
+    const next = await store.settleAndClaim({ now: T0 + 20, settle: [], claim: claimRequest(T0 + 20, { types: ['u'], limit: 2, leaseUntil: T0 + 800 }) })
+    expect(next.claimed).toHaveLength(1)
+    expect(next.nextWakeAt).toBe(T0 + 800)
+  })
+
   // BEGIN; the ids read and locked, those not found locked by their hash and read again, in one
   // statement; a range of dispatch numbers; the rows; COMMIT. Whatever the number of jobs.
   it('a dispatch of new jobs sends 5 statements, BEGIN and COMMIT included, for 1 job or 100', async () => {
