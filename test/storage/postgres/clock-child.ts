@@ -5,6 +5,8 @@
  *
  * The engine works `postgresStore({ pool, schema })` with `createQueue` given no clock, at
  * concurrency `CONCURRENCY`, leases of `LEASE_MS`; its handler of type `slow` takes `WORK_MS`.
+ * With `SCHEDULE=1` it first opens the store, then schedules `tick` every second (as every
+ * process of an application does when it starts), whose handler returns at once.
  * Each start, end and lost lease is written to the log file, one line each, times in real ms:
  * `S <name> <job id> <attempt> <ms>`, `E <name> <job id> <ms> <aborted|ok>`, `L <name> <job id>`,
  * `X <name> <message>` for a `queue:error`. stdout: `started` once the engine runs, `stopped`
@@ -19,7 +21,7 @@ const skew = Number(process.env['SKEW_MS'] ?? 0)
 // The whole process sees the wrong time, ferry included.
 if (skew !== 0) Date.now = () => realNow() + skew
 
-const { createQueue } = await import('../../../src/index.js')
+const { createQueue, job } = await import('../../../src/index.js')
 const { postgresStore } = await import('../../../src/storage/postgres/index.js')
 
 const [schema, logPath, name] = process.argv.slice(2)
@@ -39,6 +41,12 @@ queue.register('slow', async (_payload, ctx) => {
   await new Promise((resolve) => setTimeout(resolve, workMs))
   write(`E ${name} ${ctx.id} ${realNow()} ${ctx.signal.aborted ? 'aborted' : 'ok'}`)
 })
+queue.register('tick', (_payload, ctx) => write(`S ${name} ${ctx.id} ${ctx.attempt} ${realNow()}`))
+if (process.env['SCHEDULE'] === '1') {
+  // The store measures the server's time as it opens: a call made before that reads the local time.
+  await store.open()
+  await queue.schedule('every-second', { every: 1000 }, job('tick', null))
+}
 queue.events.subscribe((e) => {
   if (e.kind === 'lease:lost') write(`L ${name} ${e.jobId}`)
   if (e.kind === 'queue:error') write(`X ${name} ${e.error.message.replace(/\s+/g, ' ')}`)

@@ -35,10 +35,10 @@ interface Engine {
   stop(): Promise<void>
 }
 
-function startEngine(name: string, schema: string, log: string, skewMs: number): Engine {
+function startEngine(name: string, schema: string, log: string, skewMs: number, env: Record<string, string> = {}): Engine {
   const child = spawn(process.execPath, ['--import', 'tsx', childScript, schema, log, name], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, FERRY_TEST_POSTGRES_URL: postgresUrl(), SKEW_MS: String(skewMs), LEASE_MS: String(LEASE_MS), WORK_MS: String(WORK_MS) },
+    env: { ...process.env, FERRY_TEST_POSTGRES_URL: postgresUrl(), SKEW_MS: String(skewMs), LEASE_MS: String(LEASE_MS), WORK_MS: String(WORK_MS), ...env },
   })
   let out = ''
   let err = ''
@@ -114,6 +114,29 @@ describe('engines whose system clocks disagree, on one Postgres server', () => {
       expect(new Set(starts.map((l) => l[1]))).toEqual(new Set(['A', 'B']))
     },
     FINISH_BOUND_MS + 60_000,
+  )
+
+  it(
+    'fire each occurrence of a schedule once, when it falls due on the server: engines 2 minutes behind and ahead',
+    async () => {
+      const schema = freshSchema()
+      const log = join(dir, `${schema}.log`)
+      const engines = [startEngine('A', schema, log, 0, { SCHEDULE: '1' }), startEngine('B', schema, log, 120_000, { SCHEDULE: '1' }), startEngine('C', schema, log, -120_000, { SCHEDULE: '1' })]
+      await Promise.all(engines.map((e) => e.started))
+      /** Each tick run: the occurrence it is for (its job id ends with it) and when it started, in real time. */
+      const ticks = (): { id: string; occurrence: number; started: number }[] =>
+        readLog(log)
+          .filter((l) => l[0] === 'S')
+          .map((l) => ({ id: l[2] as string, occurrence: Number(l[2]?.split(':').at(-1)), started: Number(l[4]) }))
+      await expect.poll(() => ticks().length, { timeout: 60_000, interval: 250 }).toBeGreaterThanOrEqual(8)
+      await Promise.all(engines.map((e) => e.stop()))
+      const runs = ticks()
+      // Each occurrence once, run when it fell due on the server's time (the real time here),
+      // whichever engine found it due: not two minutes early or late.
+      expect(new Set(runs.map((r) => r.id)).size).toBe(runs.length)
+      expect(runs.filter((r) => !(Math.abs(r.started - r.occurrence) <= 5_000))).toEqual([])
+    },
+    120_000,
   )
 
   it("gives the server's time to a queue given no clock, and leaves a queue's own clock its own", async () => {
