@@ -16,3 +16,14 @@ export function schemaTooNew(schema: string, version: number, known: number): St
     { code: SCHEMA_TOO_NEW },
   )
 }
+
+/** The code of the `StorageError` of a schema whose `migrations` table is not ferry's (an application's own). */
+export const SCHEMA_NOT_FERRY = 'SCHEMA_NOT_FERRY'
+
+export function schemaNotFerry(schema: string, columns: string): StorageError {
+  return new StorageError(
+    `the Postgres store (schema "${schema}") found a table "${schema}"."migrations" that is not ferry's (columns: ${columns}): ` +
+      'give the store a schema of its own (postgresStore({ schema }))',
+    { code: SCHEMA_NOT_FERRY },
+  )
+}

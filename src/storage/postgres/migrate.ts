@@ -1,24 +1,37 @@
 /**
  * Brings a schema to the version this ferry knows: the migrations it has not had run in one
  * transaction, each recorded in `<schema>.migrations`. Processes that start at once wait for
- * each other on an advisory lock, so each migration runs once; a schema of a newer ferry is
- * refused before anything is changed.
+ * each other on an advisory lock, so each migration runs once; a schema of a newer ferry, or
+ * whose `migrations` table is not ferry's record, is refused before anything is changed.
  *
  * @module
  */
 import type { Driver, Sql } from './driver.js'
-import { schemaTooNew } from './errors.js'
+import { schemaNotFerry, schemaTooNew } from './errors.js'
 import { MIGRATIONS } from './migrations.js'
 
-/** Of the schema, until its first migration: no table of ferry's means version 0. */
+/** The columns of ferry's record of migrations, as `format_type` names them. */
+const RECORD_COLUMNS = 'version integer, applied_at timestamp with time zone'
+
+/**
+ * Of the schema, until its first migration: no table of ferry's means version 0.
+ * @throws StorageError of code `SCHEMA_NOT_FERRY` when its `migrations` table is not ferry's
+ */
 async function version(sql: Sql, schema: string): Promise<number> {
   // Read from the catalog with this statement's snapshot: to_regclass answers from a cache that
   // a transaction which waited for the lock may not have refreshed yet, and would miss the table.
-  const [row] = await sql.query<{ found: boolean }>(
-    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = 'migrations') AS found",
+  const [row] = await sql.query<{ columns: string | null }>(
+    `SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) AS columns
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE n.nspname = $1 AND c.relname = 'migrations' AND c.relkind IN ('r', 'p')`,
     [schema],
   )
-  if (row?.found !== true) return 0
+  const columns = row?.columns ?? null
+  if (columns === null) return 0
+  // An application's own table of that name, in a schema it shares: its numbers are not ferry's.
+  if (columns !== RECORD_COLUMNS) throw schemaNotFerry(schema, columns)
   const [max] = await sql.query<{ version: number | null }>(`SELECT max(version) AS version FROM "${schema}"."migrations"`)
   return max?.version ?? 0
 }
@@ -26,7 +39,8 @@ async function version(sql: Sql, schema: string): Promise<number> {
 /**
  * Runs the migrations `schema` has not had.
  * @param schema a validated lowercase identifier
- * @throws StorageError of code `SCHEMA_TOO_NEW` when the schema is newer than this ferry
+ * @throws StorageError of code `SCHEMA_TOO_NEW` when the schema is newer than this ferry, and of
+ * code `SCHEMA_NOT_FERRY` when its `migrations` table is not ferry's; nothing is changed then
  */
 export async function migrate(driver: Driver, schema: string, migrations: readonly ((schema: string) => string)[] = MIGRATIONS): Promise<void> {
   // On a server, read first without the lock: a schema that is up to date (every start but

@@ -45,7 +45,8 @@ export interface PostgresStoreOptions {
   /**
    * The Postgres schema (namespace) of the store's tables, created if missing. Stores on one
    * database with different schemas are apart: their jobs, and their notifications.
-   * A lowercase identifier (`^[a-z_][a-z0-9_]{0,62}$`).
+   * A lowercase identifier (`^[a-z_][a-z0-9_]{0,62}$`), not one Postgres reserves (`pg_…`,
+   * `information_schema`).
    * @default 'ferry'
    */
   schema?: string
@@ -54,7 +55,8 @@ export interface PostgresStoreOptions {
 export interface PostgresStore extends Store {
   /**
    * Resolves once the schema is migrated (the store starts when it is made). Rejects with a
-   * `StorageError` of code `SCHEMA_TOO_NEW` for a schema of a newer ferry, changing nothing,
+   * `StorageError` of code `SCHEMA_TOO_NEW` for a schema of a newer ferry, and of code
+   * `SCHEMA_NOT_FERRY` for a schema whose `migrations` table is not ferry's, changing nothing,
    * and with the connection's error when the database cannot be reached (a later call tries
    * again).
    */
@@ -77,7 +79,7 @@ function driverOf(pool: unknown): Driver {
 /**
  * A Store in a PostgreSQL database: several processes may share it.
  * @throws InvalidArgumentError when `pool` is neither a `pg.Pool` nor a PGlite instance, or
- * `schema` is not a lowercase identifier
+ * `schema` is not a lowercase identifier or is one Postgres reserves
  * @example
  * const queue = createQueue({ store: postgresStore({ pool }) })
  * // In the application's transaction: the job commits, or not, with its work.
@@ -93,6 +95,9 @@ export function postgresStore(o: PostgresStoreOptions): PostgresStore {
   const schema = o.schema ?? 'ferry'
   if (typeof schema !== 'string' || !SCHEMA.test(schema)) {
     throw new InvalidArgumentError(`postgresStore: schema must be a lowercase identifier (${SCHEMA.source}), got ${JSON.stringify(schema)}`)
+  }
+  if (schema.startsWith('pg_') || schema === 'information_schema') {
+    throw new InvalidArgumentError(`postgresStore: schema ${JSON.stringify(schema)} is reserved by Postgres (pg_… and information_schema): choose another name`)
   }
   const driver = driverOf(o.pool)
 
