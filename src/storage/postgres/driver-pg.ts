@@ -221,6 +221,25 @@ async function openConnection(pool: PgPoolLike): Promise<Connection> {
   return connection
 }
 
+const databases = new WeakMap<PgPoolLike, string | undefined>()
+
+/**
+ * The name of the database the pool's clients connect to, as node-postgres resolves it from the
+ * pool's settings (a client made, never connected). Only the name: another server with a
+ * database of the same name cannot be told from it.
+ */
+function databaseOf(pool: PgPoolLike): string | undefined {
+  if (!databases.has(pool)) {
+    let name: string | undefined
+    if (typeof pool.Client === 'function' && typeof pool.options === 'object' && pool.options !== null) {
+      const database = (new pool.Client(pool.options) as { database?: unknown }).database
+      if (typeof database === 'string') name = database
+    }
+    databases.set(pool, name)
+  }
+  return databases.get(pool)
+}
+
 export function pgDriver(pool: PgPoolLike): Driver {
   const sessions = new Set<Session>()
 
@@ -292,6 +311,11 @@ export function pgDriver(pool: PgPoolLike): Driver {
         throw new InvalidArgumentError(
           '{ tx } must be a node-postgres client inside the application\'s BEGIN (from pool.connect(), or a pg.Client)',
         )
+      }
+      const database = (tx as { database?: unknown }).database
+      const own = databaseOf(pool)
+      if (typeof database === 'string' && own !== undefined && database !== own) {
+        throw new InvalidArgumentError(`{ tx } is a client of the database "${database}", the store's pool is of "${own}": a job must commit where the store is`)
       }
       return sqlOf(tx)
     },

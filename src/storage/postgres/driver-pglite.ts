@@ -58,9 +58,42 @@ function sqlOf(on: Pick<PGliteLike, 'query' | 'exec'>): Sql {
   }
 }
 
+const IDENTIFIER_SQL = 'SELECT system_identifier::text AS id FROM pg_control_system()'
+
 export function pgliteDriver(db: PGliteLike): Driver {
   const sessions = new Set<Session>()
   const sql = sqlOf(db)
+
+  // PGlite's transaction object does not tell its instance; the cluster's system identifier,
+  // random for each database PGlite makes, does. Asked now: asked once the application's
+  // transaction runs, it would wait for that transaction to end.
+  let identifier: string | undefined
+  sql
+    .query<{ id: string }>(IDENTIFIER_SQL)
+    .then(([row]) => {
+      identifier = row?.id
+    })
+    .catch(() => undefined)
+  const checked = new WeakMap<object, Promise<void>>()
+
+  /** Rejects for a transaction of another PGlite instance (checked once per transaction). */
+  function ofThisInstance(tx: PGliteTransactionLike): Promise<void> {
+    // Not known yet (the instance was made with the transaction open): it cannot be told.
+    if (identifier === undefined) return Promise.resolve()
+    let check = checked.get(tx)
+    if (!check) {
+      const own = identifier
+      check = sqlOf(tx)
+        .query<{ id: string }>(IDENTIFIER_SQL)
+        .then(([row]) => {
+          if (row?.id !== own) {
+            throw new InvalidArgumentError('{ tx } is a transaction of another PGlite instance than the store\'s: a job must commit where the store is')
+          }
+        })
+      checked.set(tx, check)
+    }
+    return check
+  }
 
   async function session(): Promise<Session> {
     const unlisten: (() => Promise<void>)[] = []
@@ -96,7 +129,13 @@ export function pgliteDriver(db: PGliteLike): Driver {
           '{ tx } must be the transaction object PGlite passes to db.transaction(async (tx) => …)',
         )
       }
-      return sqlOf(tx)
+      const joined = sqlOf(tx)
+      return {
+        async query(text, params) {
+          await ofThisInstance(tx)
+          return joined.query(text, params)
+        },
+      }
     },
     session,
     async close() {
