@@ -15,6 +15,7 @@ import type { Driver } from './driver.js'
 import { isPgPool, pgDriver, type PgPoolLike } from './driver-pg.js'
 import { isPGlite, pgliteDriver, type PGliteLike } from './driver-pglite.js'
 import { migrate } from './migrate.js'
+import { serverClock } from './clock.js'
 import { postgresLiveness } from './liveness.js'
 import { notifications } from './notify.js'
 
@@ -100,10 +101,12 @@ export function postgresStore(o: PostgresStoreOptions): PostgresStore {
     throw new InvalidArgumentError(`postgresStore: schema ${JSON.stringify(schema)} is reserved by Postgres (pg_… and information_schema): choose another name`)
   }
   const driver = driverOf(o.pool)
+  // Engines in processes on several machines compare each other's lease ends: all take the server's time.
+  const clock = serverClock({ driver })
 
   let migrated: Promise<void> | undefined
   const ready = (): Promise<void> => {
-    migrated ??= migrate(driver, schema).catch((err: unknown) => {
+    migrated ??= Promise.all([migrate(driver, schema), clock.sync()]).then(() => undefined).catch((err: unknown) => {
       // Tried again by the next call: a server that was not up yet may be now.
       migrated = undefined
       throw err
@@ -125,7 +128,7 @@ export function postgresStore(o: PostgresStoreOptions): PostgresStore {
       throw storageError(err, `the Postgres store (schema "${schema}")`)
     })
   const liveness = driver.kind === 'pg' ? postgresLiveness({ driver, schema, ready: livenessReady }) : undefined
-  const store = defineStore(backend, liveness ? { liveness } : {})
+  const store = defineStore(backend, { ...(liveness ? { liveness } : {}), clock })
   const closeStore = store.close.bind(store)
   let closed = false
   // Added to the store itself, not to a copy: the store stays the one defineStore knows.
@@ -142,6 +145,7 @@ export function postgresStore(o: PostgresStoreOptions): PostgresStore {
       // Nothing of the store's runs on the pool once close resolved.
       await migrated?.catch(() => undefined)
       await liveness?.close()
+      clock.close()
       await share.close()
       await driver.close()
     },
