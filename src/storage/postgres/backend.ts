@@ -373,15 +373,19 @@ class PgTx implements StoreTx {
     return c
   }
 
+  // In a write (prune), the rows read are locked until it ends: one replayed meanwhile is not
+  // among them, and none can be replayed before the write deleted them (see `Statements`).
   finishedBefore = async (before: number, limit: number) =>
-    limit <= 0 ? [] : (await this.#indexed(() => this.#query(this.#s.finishedBefore, [before, limit]))).map(jobFromRow)
+    limit <= 0
+      ? []
+      : this.#held('jobs', await this.#indexed(() => this.#query(this.#s.finishedBefore(this.#locking), [before, limit]))).map(jobFromRow)
 
   // With the last page, the damaged groups not finished (at most `limit` of each), which
   // prune judges by their jobs.
   groupsFinishedBefore = (before: number, limit: number) =>
     this.#indexed(async () => {
       const read = async <T extends object>(table: 'chains' | 'batches', of: (r: Row) => T): Promise<T[]> => {
-        const found = (await this.#query(this.#s.groupsFinishedBefore(table), [before, limit])).map(of)
+        const found = this.#held(table, await this.#query(this.#s.groupsFinishedBefore(table, this.#locking), [before, limit])).map(of)
         if (found.length >= limit) return found
         const damaged = (await this.#query(this.#s.groupsUnfinished(table))).map(of).filter((g) => unreadableOf(g) !== undefined)
         return [...found, ...damaged.slice(0, limit)]
@@ -390,9 +394,10 @@ class PgTx implements StoreTx {
     }, ['chains', 'batches'])
 
   finished = async (queue: string, state: Parameters<StoreTx['finished']>[1], q: Parameters<StoreTx['finished']>[2]) =>
-    (await this.#indexed(() => this.#query(this.#s.finished(q.newest === true), [queue, state, q.before ?? Number.MAX_VALUE, q.limit, q.offset ?? 0]))).map(
-      jobFromRow,
-    )
+    this.#held(
+      'jobs',
+      await this.#indexed(() => this.#query(this.#s.finished(q.newest === true, this.#locking), [queue, state, q.before ?? Number.MAX_VALUE, q.limit, q.offset ?? 0])),
+    ).map(jobFromRow)
 
   finishedCount = async (queue: string, state: Parameters<StoreTx['finishedCount']>[1]) => {
     const [r] = await this.#indexed(() => this.#query<{ n: unknown }>(this.#s.finishedCount, [queue, state]))

@@ -162,15 +162,25 @@ export class Statements {
     return `SELECT state, count(*) AS n, count(*) FILTER (WHERE state = 'delayed' AND run_at <= $1) AS due FROM ${this.jobs} GROUP BY state`
   }
 
-  get finishedBefore(): string {
+  /**
+   * Jobs of no group finished before $1, oldest first, at most $2. In a write (prune, which
+   * deletes them) they are locked: a row another transaction is changing is waited for and,
+   * READ COMMITTED, its condition checked again once that one committed, so a job replayed
+   * meanwhile is left out, and none can be replayed until the deleting write ends.
+   */
+  finishedBefore(lock = false): string {
     return (
       `SELECT ${this.jobSelect} FROM ${this.jobs} WHERE finished_at IS NOT NULL AND chain_id IS NULL AND batch_id IS NULL ` +
-      'AND finished_at < $1 ORDER BY finished_at LIMIT $2'
+      `AND finished_at < $1 ORDER BY finished_at LIMIT $2${lock ? ' FOR UPDATE' : ''}`
     )
   }
 
-  groupsFinishedBefore(table: 'chains' | 'batches'): string {
-    return `SELECT id, state, finished_at, data::text AS data FROM ${this[table]} WHERE finished_at IS NOT NULL AND finished_at < $1 ORDER BY finished_at LIMIT $2`
+  /** Chains or batches finished before $1, oldest first, at most $2: locked in a write, as `finishedBefore`. */
+  groupsFinishedBefore(table: 'chains' | 'batches', lock = false): string {
+    return (
+      `SELECT id, state, finished_at, data::text AS data FROM ${this[table]} WHERE finished_at IS NOT NULL AND finished_at < $1 ` +
+      `ORDER BY finished_at LIMIT $2${lock ? ' FOR UPDATE' : ''}`
+    )
   }
 
   /** Prune looks for damaged groups among those not finished: the whole table is read. */
@@ -178,12 +188,15 @@ export class Statements {
     return `SELECT id, state, finished_at, data::text AS data FROM ${this[table]} WHERE finished_at IS NULL`
   }
 
-  /** Finished jobs of queue $1 and state $2 with finished_at < $3, skipping $5, at most $4. */
-  finished(newest: boolean): string {
+  /**
+   * Finished jobs of queue $1 and state $2 with finished_at < $3, skipping $5, at most $4. In a
+   * write (retention, which deletes them) they are locked, as in `finishedBefore`.
+   */
+  finished(newest: boolean, lock = false): string {
     const dir = newest ? ' DESC' : ''
     return (
       `SELECT ${this.jobSelect} FROM ${this.jobs} WHERE queue = $1 AND state = $2 AND finished_at IS NOT NULL AND finished_at < $3 ` +
-      `ORDER BY finished_at${dir}, seq${dir} LIMIT $4 OFFSET $5`
+      `ORDER BY finished_at${dir}, seq${dir} LIMIT $4 OFFSET $5${lock ? ' FOR UPDATE' : ''}`
     )
   }
 
