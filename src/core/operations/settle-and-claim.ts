@@ -22,11 +22,16 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
   const lost: string[] = []
   const cancelRequested: string[] = []
   const started = input.started ?? []
+  // The started and the settled jobs read at once (one request where the backend can batch
+  // them); each transition then reads the job as this transaction has changed it.
+  const [readStarted, readSettled] = await Promise.all([
+    Promise.all(started.map((st) => tx.getJob(st.id))),
+    Promise.all(input.settle.map((s) => tx.getJob(s.id))),
+  ])
   if (started.length > 0) {
     // Starts first: a job started and finished since the last call is stamped, then settled.
-    const read = await Promise.all(started.map((st) => tx.getJob(st.id)))
     for (const [i, st] of started.entries()) {
-      const j = c.jobs.get(st.id) ?? read[i]
+      const j = c.jobs.get(st.id) ?? readStarted[i]
       if (!j || j.state !== 'active' || j.lease?.token !== st.token) lost.push(st.id)
       else if (j.ahead) {
         stamp(j, st.at, c, st.version)
@@ -36,11 +41,10 @@ export async function settleAndClaim(tx: StoreTx, input: SettleAndClaimInput): P
     }
   }
   if (input.settle.length > 0 || started.length > 0) {
-    // Every settled job read at once; then each transition in order, on the jobs as this
-    // transaction has changed them (a job settled twice in one call is lost the second time).
-    const read = await Promise.all(input.settle.map((s) => tx.getJob(s.id)))
+    // Each transition in order, on the jobs as this transaction has changed them (a job
+    // settled twice in one call is lost the second time).
     for (const [i, s] of input.settle.entries()) {
-      if (!(await settleOne(tx, s, c.jobs.get(s.id) ?? read[i], c))) lost.push(s.id)
+      if (!(await settleOne(tx, s, c.jobs.get(s.id) ?? readSettled[i], c))) lost.push(s.id)
     }
     await writeChanges(tx, c)
   }
