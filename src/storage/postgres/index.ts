@@ -6,6 +6,6 @@
  */
 export { postgresStore } from './store.js'
 export type { PostgresStore, PostgresStoreOptions } from './store.js'
-export type { PgClientLike, PgPoolClientLike, PgPoolLike } from './driver-pg.js'
+export type { PgClientLike, PgOwnClientLike, PgPoolClientLike, PgPoolLike } from './driver-pg.js'
 export type { PGliteLike, PGliteTransactionLike } from './driver-pglite.js'
 export { SCHEMA_NOT_FERRY, SCHEMA_TOO_NEW } from './errors.js'
