@@ -172,8 +172,11 @@ export class PostgresBackend implements StoreBackend {
         const out = await fn(storeTx)
         await storeTx.finish()
         await run('RELEASE SAVEPOINT ferry_write')
-        // Asked here, inside the application's transaction: told once it has ended.
-        const watch = watchCommit(this.#driver, sql)
+        // Asked here, inside the application's transaction: told once it has ended, and only
+        // when this write's own savepoint was kept (a savepoint of the application around it
+        // may have been rolled back), which a row it wrote tells.
+        const wrote = storeTx.wrote
+        const watch = watchCommit(this.#driver, sql, wrote && { table: this.#statements[wrote.table], column: KEY[wrote.table], key: wrote.key })
         watch.catch(() => undefined)
         this.#commits.set(key, watch)
         await watch.catch((err: unknown) => {
@@ -262,6 +265,8 @@ class PgTx implements StoreTx {
   #tail: Promise<unknown> = Promise.resolve()
   /** The first statement of this transaction that failed: Postgres refuses every one after it. */
   failed: unknown
+  /** A row this transaction wrote (the last put sent): whether it stayed tells whether the write did. */
+  wrote: { table: Table; key: string } | undefined
 
   constructor(sql: Sql, s: Statements, where: string, locking: boolean) {
     this.#sql = sql
@@ -635,8 +640,10 @@ class PgTx implements StoreTx {
     for (const table of tables) {
       const dirty = [...this.#known[table]].filter(([, k]) => k.dirty).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       for (const [key, k] of dirty) {
-        if (k.row) f[table].put.push(k.row)
-        else f[table].del.push(key)
+        if (k.row) {
+          f[table].put.push(k.row)
+          this.wrote = { table, key }
+        } else f[table].del.push(key)
         sent.push(k)
       }
     }

@@ -11,6 +11,14 @@
  * PGlite has one connection: a statement outside the application's transaction waits for it
  * to end, so the first `txid_status()` already has the answer.
  *
+ * A write joins the application's transaction inside a savepoint of its own, which a savepoint
+ * of the application around it can roll back while the transaction commits. Given a row the
+ * write wrote, the answer is that of the write's own subtransaction: the row's `xmin` names
+ * it, and `txid_status()` of it is `committed` only once the transaction committed with it, and
+ * `aborted` as soon as a savepoint around it was rolled back. The notification is sent after
+ * the write, in the savepoint the write was made in: a rollback that undid the write undid it
+ * too, so hearing it still means the write committed.
+ *
  * @module
  */
 import type { Driver, Session, Sql } from './driver.js'
@@ -72,26 +80,39 @@ function unwatch(l: Listener): void {
   void opening.then((session) => session?.release()).catch(() => undefined)
 }
 
+/** A row a joined write wrote: `table` schema-qualified and quoted, `column` its key column. */
+export interface Written {
+  table: string
+  column: string
+  key: string
+}
+
 /**
- * Called inside the application's transaction, on it (`sql`). The function it resolves with
- * resolves true once that transaction has committed, false once it was rolled back.
+ * Called inside the application's transaction, on it (`sql`), after a write. The function it
+ * resolves with resolves true once that transaction has committed with the write, false once
+ * it was rolled back or the write's savepoint was (known from `written`, a row the write wrote).
  */
-export async function watchCommit(driver: Driver, sql: Sql): Promise<() => Promise<boolean>> {
+export async function watchCommit(driver: Driver, sql: Sql, written?: Written): Promise<() => Promise<boolean>> {
+  const sub = written ? `, (SELECT xmin::text FROM ${written.table} WHERE ${written.column} = $${driver.kind === 'pglite' ? 1 : 2}) AS sub` : ''
+  const own = (row: { xid: string; sub?: string | null } | undefined): string => xidOf(row as { xid: string; sub?: string | null })
   if (driver.kind === 'pglite') {
-    const [row] = await sql.query<{ xid: string }>('SELECT txid_current()::text AS xid')
-    const xid = (row as { xid: string }).xid
+    const [row] = await sql.query<{ xid: string; sub?: string | null }>(`SELECT txid_current()::text AS xid${sub}`, written ? [written.key] : [])
+    const xid = own(row)
     return once(() => settled(driver, xid))
   }
   const l = listenerOf(driver)
   l.watches += 1
   listen(driver, l)
   let xid: string
+  /** The top transaction's id, which the notification carries. */
+  let heardAs: string
   try {
-    const [row] = await sql.query<{ xid: string }>(
-      'SELECT txid_current()::text AS xid, pg_notify($1, txid_current()::text)',
-      [l.channel],
+    const [row] = await sql.query<{ xid: string; sub?: string | null }>(
+      `SELECT txid_current()::text AS xid, pg_notify($1, txid_current()::text)${sub}`,
+      written ? [l.channel, written.key] : [l.channel],
     )
-    xid = (row as { xid: string }).xid
+    heardAs = (row as { xid: string }).xid
+    xid = own(row)
   } catch (error) {
     unwatch(l)
     throw error
@@ -100,15 +121,28 @@ export async function watchCommit(driver: Driver, sql: Sql): Promise<() => Promi
   const committed = new Promise<void>((resolve) => {
     heard = resolve
   })
-  l.waiting.set(xid, heard)
+  l.waiting.set(heardAs, heard)
   return once(async () => {
     try {
       return await settled(driver, xid, committed)
     } finally {
-      l.waiting.delete(xid)
+      l.waiting.delete(heardAs)
       unwatch(l)
     }
   })
+}
+
+/**
+ * The transaction id to ask `txid_status()` about: the write's subtransaction, from the 32-bit
+ * `xmin` of its row and the epoch of the top transaction's (a subtransaction's id comes after
+ * its parent's, so a smaller one is of the next epoch); the top transaction's without a row.
+ */
+function xidOf(row: { xid: string; sub?: string | null }): string {
+  if (row.sub === undefined || row.sub === null) return row.xid
+  const top = BigInt(row.xid)
+  const sub = BigInt(row.sub)
+  const epoch = (top >> 32n) + (sub < (top & 0xffffffffn) ? 1n : 0n)
+  return ((epoch << 32n) | sub).toString()
 }
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
