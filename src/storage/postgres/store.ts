@@ -33,7 +33,8 @@ export interface PostgresStoreOptions {
    *   it `LISTEN`s for other processes' notifications, holds the engines' advisory locks
    *   (liveness), and hears the commit of an application's transaction a `{ tx }` write joined.
    *   It is open while one of these needs it and closed by `close`; it reconnects when it drops.
-   *   A pool without `Client` and `options` lends one of its clients for it instead.
+   *   A pool without `Client` and `options` (not a `pg.Pool`, a wrapper of one) lends one of its
+   *   clients for it instead, held while it is open: give such a pool a `max` of at least 2 per store.
    *
    * Errors of the store's own connection are the store's to handle; the pool still needs the
    * application's `pool.on('error', …)` for its idle clients, as any `pg.Pool` does.
